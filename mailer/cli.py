@@ -1,0 +1,69 @@
+"""The ``ediscuss`` command: ``main(argv)`` parses, dispatches and returns an exit code.
+
+Each command group lives in a module of :mod:`mailer.commands` that adds its
+subcommands with ``register(subparsers)``; a command is a function
+``(ctx, args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mailer import __version__
+from mailer.commands import admin, base, data, serve
+from mailer.core.errors import ConfigError
+
+COMMAND_MODULES = [serve, admin, data]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command group registered."""
+    parser = argparse.ArgumentParser(
+        prog="ediscuss", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("EDISCUSS_CONFIG", "config.toml")),
+        help="the configuration file (default: ./config.toml, or $EDISCUSS_CONFIG)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"ediscuss {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    ctx = base.Context(args.config, os.environ)
+    try:
+        return int(handler(ctx, args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except base.CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

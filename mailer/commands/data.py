@@ -1,0 +1,182 @@
+"""Read-only views for operators: questions, subscribers, outbox, and the posts export."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from mailer.commands.base import Context, Subparsers
+from store.discussions import questions_of
+from store.models import (
+    Discussion,
+    OutboxMessage,
+    OutboxState,
+    Post,
+    Question,
+    Subscriber,
+    Subscription,
+)
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``questions list``, ``subscribers list|export``, ``outbox list`` and ``export``."""
+    q = sub.add_parser("questions", help="the questions and their state")
+    qsub = q.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
+    p = qsub.add_parser("list", help="list questions with release time and state")
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_questions_list)
+
+    s = sub.add_parser("subscribers", help="subscribers of a discussion")
+    ssub = s.add_subparsers(dest="subscribers_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("list", help="list subscribers")
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_subscribers_list)
+    p = ssub.add_parser("export", help="write subscribers as CSV to standard output")
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_subscribers_export)
+
+    o = sub.add_parser("outbox", help="outgoing mail")
+    osub = o.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    p = osub.add_parser("list", help="list outgoing messages")
+    p.add_argument("--state", choices=[s.value for s in OutboxState])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_outbox_list)
+
+    e = sub.add_parser("export", help="export the posts of a discussion")
+    e.add_argument("--discussion")
+    e.add_argument("--format", choices=["json"], default="json")
+    e.set_defaults(handler=cmd_export)
+
+
+def cmd_questions_list(ctx: Context, args: argparse.Namespace) -> int:
+    """One line per question: number, week, release time, state and text."""
+    disc = ctx.discussion(args.discussion)
+    runtime = ctx.runtime()
+    with runtime.sessions() as session:
+        rows = questions_of(session, disc.slug)
+    for row in rows:
+        conf = disc.question(row.number)
+        text = conf.text.in_language(disc.default_language) if conf else ""
+        state = (
+            f"released {row.released_at:%Y-%m-%d %H:%M}Z"
+            if row.released_at
+            else "scheduled"
+        )
+        when = row.release_at.astimezone(disc.time_zone)
+        print(
+            f"{row.number:>3}  week {row.week}  {when:%Y-%m-%d %H:%M %Z}  {state:<28} {text[:70]}"
+        )
+    return 0
+
+
+def _subscriptions(ctx: Context, slug: str) -> list[tuple[Subscription, Subscriber]]:
+    with ctx.runtime().sessions() as session:
+        stmt = (
+            select(Subscription, Subscriber)
+            .join(Subscriber)
+            .join(Discussion)
+            .where(Discussion.slug == slug)
+            .order_by(Subscriber.email)
+        )
+        return [(sub, person) for sub, person in session.execute(stmt).all()]
+
+
+def cmd_subscribers_list(ctx: Context, args: argparse.Namespace) -> int:
+    """One line per subscription."""
+    disc = ctx.discussion(args.discussion)
+    rows = _subscriptions(ctx, disc.slug)
+    for sub, person in rows:
+        print(
+            f"{person.email:<40} {sub.status.value:<12} {sub.mode.value:<13} {sub.language:<3} "
+            f"{person.constituency or '-':<20} {person.organisation}"
+        )
+    print(f"{len(rows)} subscription(s)", file=sys.stderr)
+    return 0
+
+
+EXPORT_FIELDS = [
+    "email",
+    "name",
+    "organisation",
+    "constituency",
+    "language",
+    "mode",
+    "status",
+    "confirmed_at",
+]
+
+
+def cmd_subscribers_export(ctx: Context, args: argparse.Namespace) -> int:
+    """CSV with a header row; the same columns ``subscribers import`` reads."""
+    disc = ctx.discussion(args.discussion)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(EXPORT_FIELDS)
+    for sub, person in _subscriptions(ctx, disc.slug):
+        writer.writerow(
+            [
+                person.email,
+                person.name,
+                person.organisation,
+                person.constituency,
+                sub.language,
+                sub.mode.value,
+                sub.status.value,
+                sub.confirmed_at.isoformat() if sub.confirmed_at else "",
+            ]
+        )
+    return 0
+
+
+def cmd_outbox_list(ctx: Context, args: argparse.Namespace) -> int:
+    """Newest outgoing messages first."""
+    with ctx.runtime().sessions() as session:
+        stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args.limit)
+        if args.state:
+            stmt = stmt.where(OutboxMessage.state == OutboxState(args.state))
+        rows = list(session.scalars(stmt))
+    for row in rows:
+        print(
+            f"{row.id:>6} {row.state.value:<8} {row.kind:<12} {row.recipient:<40} "
+            f"attempts={row.attempts} {row.last_error or ''}".rstrip()
+        )
+    return 0
+
+
+def export_posts(ctx: Context, slug: str) -> list[dict[str, Any]]:
+    """Every post of discussion *slug* with the stable export keys."""
+    with ctx.runtime().sessions() as session:
+        stmt = (
+            select(Post, Question.number)
+            .join(Question, Post.question_id == Question.id)
+            .join(Discussion, Post.discussion_id == Discussion.id)
+            .where(Discussion.slug == slug)
+            .order_by(Post.id)
+        )
+        return [
+            {
+                "id": post.id,
+                "question": number,
+                "parent_id": post.parent_id,
+                "author_email": post.author_email,
+                "author_name": post.author_name,
+                "subject": post.subject,
+                "body": post.body,
+                "status": post.status.value,
+                "message_id": post.message_id,
+                "received_at": post.received_at.isoformat(),
+            }
+            for post, number in session.execute(stmt).all()
+        ]
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    """Print the posts as a JSON list."""
+    disc = ctx.discussion(args.discussion)
+    json.dump(export_posts(ctx, disc.slug), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,27 @@
+"""``ediscuss serve``: run the whole service in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from mailer.commands.base import Context, Subparsers
+from mailer.service import serve
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``serve``."""
+    p = sub.add_parser(
+        "serve", help="run the service: inbound mail, scheduler, outbox, web"
+    )
+    p.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
+    """Run until SIGTERM or SIGINT; exit 0 on a clean stop."""
+    settings = ctx.settings
+    logging.getLogger().setLevel(settings.service.log_level)
+    runtime = ctx.runtime()
+    asyncio.run(serve(runtime))
+    return 0

@@ -1,0 +1,452 @@
+"""One typed, validated configuration object, built once at start-up.
+
+``load_settings(path, environ)`` reads ``config.toml``, overlays
+``EDISCUSS_<SECTION>_<KEY>`` variables from *environ*, checks every value and
+returns a frozen :class:`Settings`, or raises :class:`ConfigError` listing every
+problem with its key path. No other module reads the file or the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailer.config_reader import FieldReader, kind_of
+from mailer.core.addresses import SLUG_RE, reserved_local_parts
+from mailer.core.errors import ConfigError, ConfigProblem
+from mailer.core.texts import Texts
+from mailer.settings import (
+    ENV_PREFIX,
+    MODERATION_POLICIES,
+    SUPPORTED_LANGUAGES,
+    UNKNOWN_SENDER_POLICIES,
+    DatabaseSettings,
+    Discussion,
+    DkimSettings,
+    HostPort,
+    ImapSettings,
+    InboundSettings,
+    Moderator,
+    OutboxSettings,
+    Question,
+    RelaySettings,
+    ServiceSettings,
+    Settings,
+    SubscriberSettings,
+    WebSettings,
+)
+
+__all__ = [
+    "Discussion",
+    "HostPort",
+    "Moderator",
+    "Question",
+    "Settings",
+    "load_settings",
+    "parse_settings",
+]
+
+_SECTIONS = (
+    "service",
+    "database",
+    "inbound",
+    "relay",
+    "outbox",
+    "imap",
+    "web",
+    "dkim",
+    "subscribers",
+)
+
+
+def apply_environment(
+    raw: dict[str, Any], environ: Mapping[str, str]
+) -> list[ConfigProblem]:
+    """Overlay ``EDISCUSS_<SECTION>_<KEY>`` variables onto the raw tables, in place."""
+    problems: list[ConfigProblem] = []
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section, sep, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        if section not in _SECTIONS or not sep:
+            continue  # EDISCUSS_TEST_* and the like are not settings
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            problems.append(ConfigProblem(section, "expected a table"))
+            continue
+        table[key] = value
+    return problems
+
+
+def _read_service(
+    r: FieldReader, raw: Mapping[str, Any], base: Path
+) -> ServiceSettings:
+    t = r.table(raw, "service", "service") or {}
+    r.unknown(t, {"domain", "base_url", "state_dir", "secret", "log_level"}, "service")
+    domain = (
+        r.string(t, "domain", "service", ServiceSettings.domain).lower().rstrip(".")
+    )
+    if not domain or "." not in domain or any(c in domain for c in " @/\\\r\n"):
+        r.fail("service.domain", f"not a mail domain: {domain!r}")
+    base_url = r.string(t, "base_url", "service", ServiceSettings.base_url).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        r.fail(
+            "service.base_url", f"expected an http:// or https:// URL, got {base_url!r}"
+        )
+    state_dir = Path(r.string(t, "state_dir", "service", "var"))
+    if not state_dir.is_absolute():
+        state_dir = base / state_dir
+    level = r.choice(
+        t, "log_level", "service", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+    )
+    return ServiceSettings(
+        domain, base_url, state_dir, r.string(t, "secret", "service", ""), level
+    )
+
+
+def _read_discussion(r: FieldReader, raw: Any, path: str) -> Discussion | None:
+    if not isinstance(raw, dict):
+        r.fail(path, f"expected a table, got {kind_of(raw)}")
+        return None
+    known = {
+        "slug",
+        "name",
+        "title",
+        "introduction",
+        "guidelines",
+        "languages",
+        "default_language",
+        "opens_at",
+        "closes_at",
+        "time_zone",
+        "digest_hour",
+        "moderation",
+        "unknown_senders",
+        "moderators",
+        "questions",
+        "max_links",
+        "max_posts_per_hour",
+    }
+    r.unknown(raw, known, path)
+    slug = r.string(raw, "slug", path)
+    if slug and not SLUG_RE.match(slug):
+        r.fail(
+            f"{path}.slug", f"expected lowercase letters, digits and '-', got {slug!r}"
+        )
+    langs_raw = raw.get("languages", ["en"])
+    if (
+        not isinstance(langs_raw, list)
+        or not langs_raw
+        or not all(isinstance(x, str) for x in langs_raw)
+    ):
+        r.fail(f"{path}.languages", "expected a non-empty list of language codes")
+        langs_raw = ["en"]
+    languages = tuple(dict.fromkeys(langs_raw))
+    for lang in languages:
+        if lang not in SUPPORTED_LANGUAGES:
+            r.fail(
+                f"{path}.languages",
+                f"unsupported language {lang!r} (supported: {', '.join(SUPPORTED_LANGUAGES)})",
+            )
+    default_language = r.string(raw, "default_language", path, languages[0])
+    if default_language not in languages:
+        r.fail(f"{path}.default_language", f"{default_language!r} is not in languages")
+    tz_name = r.string(raw, "time_zone", path, "UTC")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.fail(f"{path}.time_zone", f"unknown time zone {tz_name!r}")
+        tz = ZoneInfo("UTC")
+    opens_at = r.when(raw, "opens_at", path)
+    closes_at = r.when(raw, "closes_at", path)
+    if closes_at <= opens_at:
+        r.fail(f"{path}.closes_at", "must be after opens_at")
+    name = r.texts(raw, "name", path, languages, required=False)
+    if not name.values:
+        name = Texts({lang: slug for lang in languages})
+    mods: list[Moderator] = []
+    mods_raw = raw.get("moderators", [])
+    if not isinstance(mods_raw, list) or not mods_raw:
+        r.fail(
+            f"{path}.moderators",
+            "expected a non-empty list of tables with name and email",
+        )
+        mods_raw = []
+    for i, m in enumerate(mods_raw):
+        mp = f"{path}.moderators[{i}]"
+        if not isinstance(m, dict):
+            r.fail(mp, f"expected a table, got {kind_of(m)}")
+            continue
+        r.unknown(m, {"name", "email", "language"}, mp)
+        email = r.string(m, "email", mp)
+        if email.count("@") != 1 or any(c in email for c in " <>\r\n,;"):
+            r.fail(f"{mp}.email", f"not an email address: {email!r}")
+        lang = r.string(m, "language", mp, default_language)
+        if lang not in languages:
+            r.fail(f"{mp}.language", f"{lang!r} is not in languages")
+        mods.append(Moderator(r.string(m, "name", mp), email.strip().lower(), lang))
+    questions: list[Question] = []
+    qs_raw = raw.get("questions", [])
+    if not isinstance(qs_raw, list) or not qs_raw:
+        r.fail(f"{path}.questions", "expected a non-empty list of questions")
+        qs_raw = []
+    numbers: set[int] = set()
+    for i, q in enumerate(qs_raw):
+        qp = f"{path}.questions[{i}]"
+        if not isinstance(q, dict):
+            r.fail(qp, f"expected a table, got {kind_of(q)}")
+            continue
+        r.unknown(q, {"number", "week", "release_at", "text"}, qp)
+        number = r.integer(q, "number", qp, None, 1, 9999)
+        if number in numbers:
+            r.fail(f"{qp}.number", f"question {number} appears twice")
+        numbers.add(number)
+        week = r.integer(q, "week", qp, 1, 1, 52)
+        release_at = r.when(q, "release_at", qp)
+        text = r.texts(q, "text", qp, languages, required=True)
+        questions.append(Question(number, week, release_at, text))
+    questions.sort(key=lambda q: q.number)
+    return Discussion(
+        slug=slug,
+        name=name,
+        title=r.texts(raw, "title", path, languages, required=True),
+        introduction=r.texts(raw, "introduction", path, languages, required=True),
+        guidelines=r.texts(raw, "guidelines", path, languages, required=True),
+        languages=languages,
+        default_language=default_language,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        time_zone=tz,
+        digest_hour=r.integer(raw, "digest_hour", path, 18, 0, 23),
+        moderation=r.choice(raw, "moderation", path, MODERATION_POLICIES, "first-post"),
+        unknown_senders=r.choice(
+            raw, "unknown_senders", path, UNKNOWN_SENDER_POLICIES, "hold"
+        ),
+        moderators=tuple(mods),
+        questions=tuple(questions),
+        max_links=r.integer(raw, "max_links", path, 10, 0, 1000),
+        max_posts_per_hour=r.integer(raw, "max_posts_per_hour", path, 5, 1, 1000),
+    )
+
+
+def parse_settings(
+    raw: dict[str, Any],
+    environ: Mapping[str, str],
+    base: Path,
+    source: str = "config.toml",
+) -> Settings:
+    """Check raw TOML tables (plus the environment) and build :class:`Settings`."""
+    r = FieldReader()
+    r.problems.extend(apply_environment(raw, environ))
+    r.unknown(raw, set(_SECTIONS) | {"discussions"}, "")
+    service = _read_service(r, raw, base)
+
+    t: Mapping[str, Any] | None = r.table(raw, "database", "database") or {}
+    assert t is not None
+    r.unknown(t, {"url"}, "database")
+    default_db = f"sqlite:///{service.state_dir / 'ediscuss.db'}"
+    url = r.string(t, "url", "database", default_db)
+    if not url.startswith(("sqlite:", "postgresql")):
+        r.fail(
+            "database.url",
+            f"expected a sqlite:/// or postgresql+psycopg:// URL, got {url.split(':')[0]!r}",
+        )
+    if (
+        url.startswith("sqlite:///")
+        and not url.startswith("sqlite:////")
+        and url != "sqlite:///:memory:"
+    ):
+        url = f"sqlite:///{base / url[len('sqlite:///') :]}"  # relative to the config file
+    database = DatabaseSettings(url)
+
+    t = r.table(raw, "inbound", "inbound") or {}
+    d = InboundSettings()
+    r.unknown(t, set(InboundSettings.__dataclass_fields__), "inbound")
+    inbound = InboundSettings(
+        protocol=r.choice(t, "protocol", "inbound", ("smtp", "lmtp"), d.protocol),
+        listen=r.host_port(t, "listen", "inbound", d.listen),
+        max_message_bytes=r.integer(
+            t, "max_message_bytes", "inbound", d.max_message_bytes, 1024, 1 << 30
+        ),
+        max_recipients=r.integer(
+            t, "max_recipients", "inbound", d.max_recipients, 1, 10000
+        ),
+        max_line_bytes=r.integer(
+            t, "max_line_bytes", "inbound", d.max_line_bytes, 1000, 1 << 20
+        ),
+        timeout_seconds=r.integer(
+            t, "timeout_seconds", "inbound", d.timeout_seconds, 1, 3600
+        ),
+        max_connections_per_ip=r.integer(
+            t, "max_connections_per_ip", "inbound", d.max_connections_per_ip, 1, 10000
+        ),
+        max_attachment_bytes=r.integer(
+            t, "max_attachment_bytes", "inbound", d.max_attachment_bytes, 0, 1 << 30
+        ),
+        oversize_attachments=r.choice(
+            t,
+            "oversize_attachments",
+            "inbound",
+            ("drop", "hold"),
+            d.oversize_attachments,
+        ),
+        trusted_authserv_id=r.string(t, "trusted_authserv_id", "inbound", ""),
+        max_processing_attempts=r.integer(
+            t, "max_processing_attempts", "inbound", d.max_processing_attempts, 1, 100
+        ),
+    )
+
+    relay: RelaySettings | None = None
+    t = r.table(raw, "relay", "relay")
+    if t is not None:
+        d2 = RelaySettings()
+        r.unknown(t, set(RelaySettings.__dataclass_fields__), "relay")
+        relay = RelaySettings(
+            host=r.string(t, "host", "relay", d2.host),
+            port=r.integer(t, "port", "relay", d2.port, 1, 65535),
+            security=r.choice(
+                t, "security", "relay", ("none", "starttls", "tls"), d2.security
+            ),
+            username=r.string(t, "username", "relay", ""),
+            password=r.string(t, "password", "relay", ""),
+            timeout_seconds=r.integer(
+                t, "timeout_seconds", "relay", d2.timeout_seconds, 1, 3600
+            ),
+        )
+        if relay.username and not relay.password:
+            r.fail(
+                "relay.password",
+                "relay.username is set: give the password as EDISCUSS_RELAY_PASSWORD",
+            )
+
+    t = r.table(raw, "outbox", "outbox") or {}
+    d3 = OutboxSettings()
+    r.unknown(t, set(OutboxSettings.__dataclass_fields__), "outbox")
+    outbox = OutboxSettings(
+        workers=r.integer(t, "workers", "outbox", d3.workers, 1, 64),
+        batch_size=r.integer(t, "batch_size", "outbox", d3.batch_size, 1, 10000),
+        poll_seconds=r.number(t, "poll_seconds", "outbox", d3.poll_seconds),
+        max_age_hours=r.integer(
+            t, "max_age_hours", "outbox", d3.max_age_hours, 1, 24 * 30
+        ),
+        first_retry_seconds=r.integer(
+            t, "first_retry_seconds", "outbox", d3.first_retry_seconds, 1, 86400
+        ),
+        bounce_threshold=r.integer(
+            t, "bounce_threshold", "outbox", d3.bounce_threshold, 1, 1000
+        ),
+    )
+
+    imap: ImapSettings | None = None
+    t = r.table(raw, "imap", "imap")
+    if t is not None:
+        r.unknown(t, set(ImapSettings.__dataclass_fields__), "imap")
+        security = r.choice(t, "security", "imap", ("tls", "starttls", "none"), "tls")
+        imap = ImapSettings(
+            host=r.string(t, "host", "imap"),
+            port=r.integer(
+                t, "port", "imap", 993 if security == "tls" else 143, 1, 65535
+            ),
+            security=security,
+            username=r.string(t, "username", "imap"),
+            password=r.string(t, "password", "imap", ""),
+            folder=r.string(t, "folder", "imap", "INBOX"),
+            processed_folder=r.string(t, "processed_folder", "imap", ""),
+            poll_seconds=r.integer(t, "poll_seconds", "imap", 60, 1, 86400),
+            use_idle=r.boolean(t, "use_idle", "imap", True),
+        )
+        if not imap.password:
+            r.fail("imap.password", "required: give it as EDISCUSS_IMAP_PASSWORD")
+
+    t = r.table(raw, "web", "web") or {}
+    r.unknown(t, {"listen", "signup_per_hour"}, "web")
+    web = WebSettings(
+        r.host_port(t, "listen", "web", WebSettings.listen),
+        r.integer(t, "signup_per_hour", "web", WebSettings.signup_per_hour, 1, 100000),
+    )
+
+    dkim: DkimSettings | None = None
+    t = r.table(raw, "dkim", "dkim")
+    if t is not None:
+        r.unknown(t, {"selector", "key_file", "domain"}, "dkim")
+        key_file = Path(r.string(t, "key_file", "dkim"))
+        if not key_file.is_absolute():
+            key_file = base / key_file
+        dkim = DkimSettings(
+            r.string(t, "selector", "dkim"), key_file, r.string(t, "domain", "dkim", "")
+        )
+
+    t = r.table(raw, "subscribers", "subscribers") or {}
+    d4 = SubscriberSettings()
+    r.unknown(t, set(SubscriberSettings.__dataclass_fields__), "subscribers")
+    subscribers = SubscriberSettings(
+        check_deliverability=r.boolean(
+            t, "check_deliverability", "subscribers", d4.check_deliverability
+        ),
+        confirm_ttl_days=r.integer(
+            t, "confirm_ttl_days", "subscribers", d4.confirm_ttl_days, 1, 365
+        ),
+        reminder_after_hours=r.integer(
+            t,
+            "reminder_after_hours",
+            "subscribers",
+            d4.reminder_after_hours,
+            1,
+            24 * 365,
+        ),
+        command_ttl_hours=r.integer(
+            t, "command_ttl_hours", "subscribers", d4.command_ttl_hours, 1, 24 * 30
+        ),
+    )
+
+    discussions: list[Discussion] = []
+    raw_discussions = raw.get("discussions", [])
+    if not isinstance(raw_discussions, list):
+        r.fail("discussions", "expected an array of tables ([[discussions]])")
+        raw_discussions = []
+    for i, item in enumerate(raw_discussions):
+        disc = _read_discussion(r, item, f"discussions[{i}]")
+        if disc is not None:
+            discussions.append(disc)
+    claimed: dict[str, str] = {}
+    for i, disc in enumerate(discussions):
+        for local in reserved_local_parts(disc.slug):
+            if local in claimed:
+                r.fail(
+                    f"discussions[{i}].slug",
+                    f"address {local}@ clashes with discussion {claimed[local]!r}",
+                )
+            claimed[local] = disc.slug
+    if r.problems:
+        raise ConfigError(r.problems, source)
+    return Settings(
+        service,
+        database,
+        inbound,
+        relay,
+        outbox,
+        imap,
+        web,
+        dkim,
+        subscribers,
+        tuple(discussions),
+        source,
+    )
+
+
+def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
+    """Read and check *path*; relative paths inside it are relative to its folder."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem("(file)", f"cannot read: {exc.strerror}")], str(path)
+        ) from exc
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem("(syntax)", str(exc))], str(path)) from exc
+    return parse_settings(raw, environ, path.resolve().parent, str(path))

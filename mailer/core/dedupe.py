@@ -1,0 +1,52 @@
+"""The identity of a received message, so that the same mail is stored once.
+
+A message is the same message when it carries the same Message-ID (whatever
+path it took: SMTP retry, a second MX, the IMAP mailbox). Without a usable
+Message-ID the SHA-256 of its bytes stands in, as Mailman does for mail that
+arrives without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+_MSGID = re.compile(r"<([^<>\s]{1,400})>")
+_MAX_KEY = 380
+
+
+@dataclass(frozen=True)
+class InboundKey:
+    """The dedupe key of a raw message and the Message-ID it was made from, if any."""
+
+    key: str
+    message_id: str | None
+
+
+def normalise_message_id(value: str | None) -> str | None:
+    """``<id@host>`` from a header value, without folding or comments, or None."""
+    if not value:
+        return None
+    flat = re.sub(r"[\r\n\t]+", " ", str(value))
+    m = _MSGID.search(flat)
+    if not m or "@" not in m.group(1):
+        return None
+    return f"<{m.group(1)}>"
+
+
+def inbound_key(raw: bytes) -> InboundKey:
+    """The dedupe key for *raw*: by Message-ID, else by content hash."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    mid = normalise_message_id(headers.get("Message-ID"))
+    if mid is not None:
+        key = f"mid:{mid}"
+        if len(key) > _MAX_KEY:
+            key = (
+                "midsha256:"
+                + hashlib.sha256(mid.encode("utf-8", "replace")).hexdigest()
+            )
+        return InboundKey(key, mid)
+    return InboundKey("sha256:" + hashlib.sha256(raw).hexdigest(), None)

@@ -1,0 +1,73 @@
+"""The project's exceptions, one tree, named in the domain's words.
+
+EdiscussError
+├── ConfigError            a bad configuration (carries every problem found)
+├── UnknownRecipient       an address the service does not own (ValueError)
+├── MalformedMessage       raw bytes that cannot be read as a message (ValueError)
+├── BadToken               a token that is forged, expired or already used (ValueError)
+└── StoreUnavailable       the database cannot take a write right now
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class EdiscussError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration: where, and what."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(EdiscussError):
+    """The configuration is invalid; ``problems`` lists every problem found."""
+
+    def __init__(
+        self, problems: Sequence[ConfigProblem], source: str = "config.toml"
+    ) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+class UnknownRecipient(EdiscussError, ValueError):
+    """An envelope recipient that is not one of the service's own addresses."""
+
+    def __init__(
+        self, address: str, reason: str = "not an address of this service"
+    ) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"{address!r}: {reason}")
+
+
+class MalformedMessage(EdiscussError, ValueError):
+    """Raw bytes that cannot be understood as an email message."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class BadToken(EdiscussError, ValueError):
+    """A token that fails its signature, has expired, or was already used."""
+
+    def __init__(self, token: str, reason: str) -> None:
+        self.token = token
+        self.reason = reason
+        super().__init__(f"{reason}")
+
+
+class StoreUnavailable(EdiscussError):
+    """The store refused or failed a write; the sender should try again later."""

@@ -1,0 +1,235 @@
+"""The SMTP and LMTP listener: refuse what is not ours at RCPT, store, then say 250.
+
+One aiosmtpd handler class (``InboundHandler``) does the talking; the heavy work
+happens later, after the raw bytes are committed (Mailman's ``runners/lmtp.py``
+works the same way). Blocking store writes run in a worker thread so that one
+slow commit never stalls other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from mailer.core.addresses import parse_recipient
+from mailer.core.errors import StoreUnavailable, UnknownRecipient
+
+log = logging.getLogger("ediscuss.inbound")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received transaction, as the store needs it."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_tos: Sequence[str]
+    via: str  # smtp | lmtp | imap
+    peer: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the store made of a delivery."""
+
+    inbound_id: int
+    duplicate: bool
+    message_id: str | None
+
+
+Accept = Callable[[Delivery], Accepted]
+
+
+class InboundHandler:
+    """aiosmtpd handler: recipient policy at RCPT, durable store at DATA."""
+
+    def __init__(
+        self,
+        *,
+        domain: str,
+        slugs: Sequence[str],
+        accept: Accept,
+        max_recipients: int,
+        protocol: str = "smtp",
+    ) -> None:
+        self.domain = domain
+        self.slugs = tuple(slugs)
+        self.accept = accept
+        self.max_recipients = max_recipients
+        self.protocol = protocol
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return "452 4.5.3 Too many recipients"
+        try:
+            parse_recipient(address, self.domain, self.slugs)
+        except UnknownRecipient as exc:
+            log.info(
+                "rejected rcpt=%s peer=%s reason=%s",
+                _safe(address),
+                _peer(session),
+                exc.reason,
+            )
+            return "550 5.1.1 Recipient address rejected: not a mailbox here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(
+            raw, str
+        ):  # pragma: no cover - aiosmtpd gives bytes with decode_data=False
+            raw = raw.encode("utf-8", "surrogateescape")
+        delivery = Delivery(
+            raw,
+            envelope.mail_from or "",
+            tuple(envelope.rcpt_tos),
+            self.protocol,
+            _peer(session),
+        )
+        try:
+            result = await asyncio.to_thread(self.accept, delivery)
+        except StoreUnavailable as exc:
+            log.warning(
+                "deferred peer=%s bytes=%d reason=%s", delivery.peer, len(raw), exc
+            )
+            return self._answer(
+                "451 4.3.0 Temporary storage failure, try again later", envelope
+            )
+        except Exception:
+            log.exception(
+                "deferred peer=%s bytes=%d reason=unexpected error",
+                delivery.peer,
+                len(raw),
+            )
+            return self._answer(
+                "451 4.3.0 Temporary local problem, try again later", envelope
+            )
+        log.info(
+            "received id=%d message-id=%s from=%s to=%s via=%s bytes=%d%s",
+            result.inbound_id,
+            result.message_id or "-",
+            _safe(delivery.mail_from),
+            ",".join(_safe(r) for r in delivery.rcpt_tos),
+            self.protocol,
+            len(raw),
+            " duplicate" if result.duplicate else "",
+        )
+        return self._answer(f"250 2.0.0 OK queued as {result.inbound_id}", envelope)
+
+    def _answer(self, status: str, envelope: Envelope) -> str:
+        if self.protocol != "lmtp":
+            return status
+        # LMTP (RFC 2033 section 4.2) wants one reply per accepted recipient.
+        return "\r\n".join(status for _ in envelope.rcpt_tos)
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
+
+
+def _safe(text: str) -> str:
+    """An address as it may appear in a log line: no control characters, bounded."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:200] or "<>"
+
+
+class _Limits:
+    """Connections open per client address, shared by every protocol instance."""
+
+    def __init__(self, per_ip: int) -> None:
+        self.per_ip = per_ip
+        self.open: Counter[str] = Counter()
+
+
+_REWRITES = {
+    "552 Error: Too much mail data": "552 5.3.4 Message too big for system",
+    "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message size exceeds fixed maximum message size",
+    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
+}
+
+
+def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
+    class _Server(base):  # type: ignore[valid-type,misc]
+        """aiosmtpd's server with enhanced status codes and a per-address connection cap."""
+
+        limits = shared
+
+        async def push(self, status: Any) -> None:
+            if isinstance(status, str):
+                status = _REWRITES.get(status, status)
+            await super().push(status)
+
+        def connection_made(self, transport: Any) -> None:
+            peer = transport.get_extra_info("peername")
+            self._ed_ip = str(peer[0]) if peer else ""
+            self.limits.open[self._ed_ip] += 1
+            self._ed_over = self.limits.open[self._ed_ip] > self.limits.per_ip
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            self.limits.open[self._ed_ip] -= 1
+            if self.limits.open[self._ed_ip] <= 0:
+                del self.limits.open[self._ed_ip]
+            super().connection_lost(error)
+
+        async def _handle_client(self) -> None:
+            if self._ed_over:
+                log.warning("refused peer=%s reason=too many connections", self._ed_ip)
+                await self.push(
+                    "421 4.7.0 Too many connections from your address, try later"
+                )
+                self.transport.close()
+                return
+            await super()._handle_client()
+
+    return _Server
+
+
+def make_server_factory(
+    handler: InboundHandler,
+    *,
+    hostname: str,
+    max_message_bytes: int,
+    timeout: float,
+    max_line_bytes: int,
+    max_connections_per_ip: int,
+) -> Callable[[], SMTP]:
+    """A protocol factory for ``loop.create_server`` speaking SMTP or LMTP."""
+    cls = _protocol_class(
+        LMTP if handler.protocol == "lmtp" else SMTP, _Limits(max_connections_per_ip)
+    )
+
+    def factory() -> SMTP:
+        server = cls(
+            handler,
+            hostname=hostname,
+            data_size_limit=max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            timeout=timeout,
+            ident="ediscuss ESMTP",
+        )
+        server.line_length_limit = max_line_bytes
+        return server
+
+    return factory

@@ -1,0 +1,225 @@
+"""The typed settings: frozen values that every part of the service receives.
+
+Built and checked only by :mod:`mailer.config`; no module reads the file or the
+environment itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailer.core.texts import Texts
+
+ENV_PREFIX = "EDISCUSS_"
+MODERATION_POLICIES = ("none", "first-post", "all")
+UNKNOWN_SENDER_POLICIES = ("accept", "hold", "reject")
+SUPPORTED_LANGUAGES = ("en", "es", "fr", "pt", "de", "ar", "ru", "zh")
+
+
+@dataclass(frozen=True)
+class HostPort:
+    """A host and a TCP port to listen on or connect to."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return (
+            f"[{self.host}]:{self.port}"
+            if ":" in self.host
+            else f"{self.host}:{self.port}"
+        )
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the service lives: its mail domain, public URL and state folder."""
+
+    domain: str = "discuss.example.org"
+    base_url: str = "http://127.0.0.1:8080"
+    state_dir: Path = Path("var")
+    secret: str = field(
+        default="", repr=False
+    )  # from EDISCUSS_SERVICE_SECRET; else a key file
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The SQLAlchemy URL of the store."""
+
+    url: str = "sqlite:///var/ediscuss.db"
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    """The SMTP or LMTP listener and the limits it enforces before saying 250."""
+
+    protocol: str = "smtp"
+    listen: HostPort = HostPort("127.0.0.1", 2525)
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_recipients: int = 100
+    max_line_bytes: int = 10_000
+    timeout_seconds: int = 300
+    max_connections_per_ip: int = 20
+    max_attachment_bytes: int = 2 * 1024 * 1024
+    oversize_attachments: str = "drop"  # drop (with a note in the post) | hold
+    trusted_authserv_id: str = ""  # Authentication-Results from this MTA are believed
+    max_processing_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """The smarthost that outgoing mail is handed to."""
+
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: str = "starttls"  # none | starttls | tls
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """How the outbox worker retries, gives up and counts bounces."""
+
+    workers: int = 1
+    batch_size: int = 50
+    poll_seconds: float = 2.0
+    max_age_hours: int = 72
+    first_retry_seconds: int = 60
+    bounce_threshold: int = 5
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """A mailbox polled for inbound mail (organisations on hosted mail)."""
+
+    host: str
+    port: int = 993
+    security: str = "tls"  # tls | starttls | none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = ""  # empty: flag \\Seen and leave in place
+    poll_seconds: int = 60
+    use_idle: bool = True
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web archive's listener."""
+
+    listen: HostPort = HostPort("127.0.0.1", 8080)
+    signup_per_hour: int = 10
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing of outgoing mail."""
+
+    selector: str
+    key_file: Path
+    domain: str = ""  # empty: the service domain
+
+
+@dataclass(frozen=True)
+class SubscriberSettings:
+    """Sign-up rules: address checks and how long a confirmation stays valid."""
+
+    check_deliverability: bool = False
+    confirm_ttl_days: int = 7
+    reminder_after_hours: int = 48
+    command_ttl_hours: int = 24
+
+
+@dataclass(frozen=True)
+class Moderator:
+    """A moderator of one discussion."""
+
+    name: str
+    email: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One numbered question of a discussion, released at ``release_at``."""
+
+    number: int
+    week: int
+    release_at: datetime
+    text: Texts
+
+
+@dataclass(frozen=True)
+class Discussion:
+    """One e-discussion as configured: its texts, people, questions and policies."""
+
+    slug: str
+    name: Texts
+    title: Texts
+    introduction: Texts
+    guidelines: Texts
+    languages: tuple[str, ...]
+    default_language: str
+    opens_at: datetime
+    closes_at: datetime
+    time_zone: ZoneInfo
+    digest_hour: int
+    moderation: str
+    unknown_senders: str
+    moderators: tuple[Moderator, ...]
+    questions: tuple[Question, ...]
+    max_links: int = 10
+    max_posts_per_hour: int = 5
+
+    def question(self, number: int) -> Question | None:
+        """The question numbered *number*, or None."""
+        for q in self.questions:
+            if q.number == number:
+                return q
+        return None
+
+    def is_moderator(self, email: str) -> bool:
+        """True when *email* (any case) is one of this discussion's moderators."""
+        e = email.lower()
+        return any(m.email.lower() == e for m in self.moderators)
+
+    @property
+    def weeks(self) -> tuple[int, ...]:
+        """The week numbers that have questions, in order."""
+        return tuple(sorted({q.week for q in self.questions}))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, checked; passed to whatever needs part of it."""
+
+    service: ServiceSettings
+    database: DatabaseSettings
+    inbound: InboundSettings
+    relay: RelaySettings | None
+    outbox: OutboxSettings
+    imap: ImapSettings | None
+    web: WebSettings
+    dkim: DkimSettings | None
+    subscribers: SubscriberSettings
+    discussions: tuple[Discussion, ...]
+    source: str = "config.toml"
+
+    def discussion(self, slug: str) -> Discussion | None:
+        """The discussion with *slug*, or None."""
+        for d in self.discussions:
+            if d.slug == slug:
+                return d
+        return None
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """Every configured discussion's slug."""
+        return tuple(d.slug for d in self.discussions)

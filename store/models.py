@@ -1,0 +1,414 @@
+"""The database schema as SQLAlchemy 2 typed models.
+
+Runtime state only: what the configuration says (texts, schedule, moderators)
+stays in ``config.toml``; what happened (releases, subscriptions, posts, mail
+in and out) lives here. Every timestamp is stored in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime kept as naive UTC, the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as the enum's value in a VARCHAR with a CHECK; no native PG enum,
+    # so adding a state is a plain migration.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints alike."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class DiscussionState(enum.Enum):
+    """Where a discussion is in its life."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SubscriptionStatus(enum.Enum):
+    """A subscription's state: pending until confirmed (double opt-in)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    DISABLED = "disabled"  # too many bounces
+    EXPIRED = "expired"  # never confirmed
+
+
+class DeliveryMode(enum.Enum):
+    """What a subscriber receives."""
+
+    EACH = "each"
+    DIGEST = "digest"
+    ANNOUNCEMENTS = "announcements"
+
+
+class PostStatus(enum.Enum):
+    """A post's moderation state."""
+
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class InboundState(enum.Enum):
+    """Processing state of a received raw message."""
+
+    NEW = "new"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+
+
+class OutboxState(enum.Enum):
+    """Delivery state of an outgoing message."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Discussion(Base):
+    """Runtime state of one configured discussion (texts live in the config)."""
+
+    __tablename__ = "discussions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[DiscussionState] = mapped_column(
+        _enum(DiscussionState, "discussion_state"), default=DiscussionState.SCHEDULED
+    )
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="discussion", order_by="Question.number"
+    )
+
+
+class Question(Base):
+    """A question of a discussion; ``released_at`` is set once it is open."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("discussion_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    number: Mapped[int]
+    week: Mapped[int]
+    release_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(320))
+
+    discussion: Mapped[Discussion] = relationship(back_populates="questions")
+
+
+class Subscriber(Base):
+    """A person, known by their normalised address."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    constituency: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """A subscriber's membership of one discussion: language, mode and state."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("discussion_id", "subscriber_id"),
+        Index(None, "discussion_id", "status", "mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE")
+    )
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        _enum(SubscriptionStatus, "subscription_status"),
+        default=SubscriptionStatus.PENDING,
+    )
+    mode: Mapped[DeliveryMode] = mapped_column(
+        _enum(DeliveryMode, "delivery_mode"), default=DeliveryMode.EACH
+    )
+    language: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(
+        String(20), default="email"
+    )  # email | web | import
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    bounce_score: Mapped[int] = mapped_column(default=0)
+    last_bounce_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship()
+
+
+class Ban(Base):
+    """An address whose mail to a discussion is dropped (with an audit entry)."""
+
+    __tablename__ = "bans"
+    __table_args__ = (UniqueConstraint("discussion_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(320))
+
+
+class InboundMessage(Base):
+    """A received message, raw bytes first: committed before the 250 is said.
+
+    ``dedupe_key`` is ``mid:<Message-ID>`` or, without one, ``sha256:<digest>``
+    of the bytes, so the same mail by two paths is stored once.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index(None, "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    envelope_from: Mapped[str] = mapped_column(String(998), default="")
+    envelope_to: Mapped[str] = mapped_column(Text)  # recipients, one per line
+    received_via: Mapped[str] = mapped_column(String(10))  # smtp | lmtp | imap | cli
+    peer: Mapped[str] = mapped_column(String(100), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    received_at: Mapped[datetime]
+    state: Mapped[InboundState] = mapped_column(
+        _enum(InboundState, "inbound_state"), default=InboundState.NEW
+    )
+    kind: Mapped[str | None] = mapped_column(String(20))  # what classification decided
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]
+
+
+class Post(Base):
+    """A contribution: under a question, optionally a reply to another post."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("discussion_id", "message_id"),
+        Index(None, "discussion_id", "status", "approved_at"),
+        Index(None, "question_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE")
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL")
+    )
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    message_id: Mapped[str] = mapped_column(String(998))
+    author_email: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    constituency: Mapped[str] = mapped_column(String(60), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(
+        Text
+    )  # the new text, quotes and signature trimmed
+    full_text: Mapped[str] = mapped_column(
+        Text, default=""
+    )  # untrimmed, for the archive
+    status: Mapped[PostStatus] = mapped_column(_enum(PostStatus, "post_status"))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    moderated_by: Mapped[str | None] = mapped_column(String(320))
+    moderation_note: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="post", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    """A file that came with a post; content kept up to the configured limit."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    content: Mapped[bytes | None] = mapped_column(
+        LargeBinary
+    )  # None: over the limit, dropped
+
+    post: Mapped[Post] = relationship(back_populates="attachments")
+
+
+class OutboxMessage(Base):
+    """One message to one recipient, rendered, waiting to be sent exactly once.
+
+    ``dedupe_key`` is UNIQUE: ``confirm:<token>``, ``announce:<question>:<sub>``,
+    ``post:<post>:<sub>``, ``digest:<slug>:<date>:<sub>``..., so enqueueing the
+    same thing twice, on one node or two, sends once.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    discussion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussions.id", ondelete="SET NULL")
+    )
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    envelope_from: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(String(998))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[OutboxState] = mapped_column(
+        _enum(OutboxState, "outbox_state"), default=OutboxState.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Token(Base):
+    """A one-time token (confirmation of a subscription or a command).
+
+    Only the SHA-256 of the token is stored; the token itself travels by mail.
+    """
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(
+        String(30)
+    )  # subscribe | unsubscribe | command
+    discussion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what, when, and how they were authenticated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "discussion_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    discussion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(400), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    auth: Mapped[str] = mapped_column(
+        String(40), default=""
+    )  # dkim | confirmed | cli | system

@@ -1,0 +1,8 @@
+"""Shared fixtures: each area keeps its own in tests/fixtures/ and is listed here."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.settings",
+]

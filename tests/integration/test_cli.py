@@ -1,0 +1,73 @@
+"""The CLI called in-process through ``main(argv)``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailer.cli import main
+from tests.fixtures.settings import SHIPPED_CONFIG
+
+
+def write_config(tmp_path: Path, text: str | None = None) -> Path:
+    text = text if text is not None else SHIPPED_CONFIG.read_text("utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_config_check_shipped(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(SHIPPED_CONFIG), "config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: 1 discussion(s), 11 questions, 3 languages (en, es, fr)")
+
+
+def test_config_check_reports_key_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = SHIPPED_CONFIG.read_text("utf-8").replace(
+        "release_at = 2027-04-03T09:00:00+02:00", "release_at = 2027-04-03T09:00:00", 1
+    )
+    code = main(["--config", str(write_config(tmp_path, text)), "config", "check"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "discussions[0].questions[6].release_at: not a date-time with a time zone"
+        in err
+    )
+
+
+def test_db_upgrade_questions_and_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "db", "upgrade"]) == 0
+    assert main(["--config", cfg, "db", "status"]) == 0
+    assert main(["--config", cfg, "questions", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "  1  week 1  2027-03-27 09:00 CET" in out
+    assert "  7  week 2  2027-04-03 09:00 CEST" in out
+    assert (
+        main(
+            [
+                "--config",
+                cfg,
+                "export",
+                "--discussion",
+                "skills-covid19",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["--config", cfg, "export", "--discussion", "nope"]) == 1
+    assert "no discussion 'nope'" in capsys.readouterr().err
+    assert main(["--config", cfg, "subscribers", "export"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "email,name,organisation,constituency,language,mode,status"
+    )
+    assert main(["--config", cfg, "outbox", "list"]) == 0

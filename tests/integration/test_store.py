@@ -1,0 +1,112 @@
+"""The schema on both databases: migrations, model agreement, and exactly-once storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from mailer.service import head_revision
+from store.db import current_revision, make_engine, make_sessionmaker, upgrade
+from store.discussions import (
+    DiscussionSpec,
+    QuestionSpec,
+    questions_of,
+    sync_discussions,
+)
+from store.inbox import pending_inbound_ids, store_inbound
+from store.models import Base, InboundMessage
+
+NOW = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)
+
+
+def test_upgrade_from_empty_to_head(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        tables = set(inspect(engine).get_table_names())
+        assert {t.name for t in Base.metadata.sorted_tables} <= tables
+        upgrade(engine)  # a second upgrade is a no-op
+    finally:
+        engine.dispose()
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(ctx, Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_sync_discussions_is_idempotent_and_keeps_state(db_url: str) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    spec = DiscussionSpec("d1", [QuestionSpec(1, 1, NOW), QuestionSpec(2, 1, NOW)])
+    try:
+        with sessions.begin() as s:
+            sync_discussions(s, [spec], NOW)
+        with sessions.begin() as s:
+            questions_of(s, "d1")[0].released_at = NOW
+        later = NOW.replace(hour=9)
+        with sessions.begin() as s:
+            sync_discussions(
+                s,
+                [
+                    DiscussionSpec(
+                        "d1",
+                        [
+                            QuestionSpec(1, 1, later),
+                            QuestionSpec(2, 1, NOW),
+                            QuestionSpec(3, 2, NOW),
+                        ],
+                    )
+                ],
+                NOW,
+            )
+        with sessions() as s:
+            qs = questions_of(s, "d1")
+            assert [q.number for q in qs] == [1, 2, 3]
+            assert qs[0].released_at == NOW and qs[0].release_at == later
+            assert qs[0].release_at.tzinfo is not None
+    finally:
+        engine.dispose()
+
+
+def test_inbound_message_is_stored_once(db_url: str) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    kwargs = {
+        "raw": b"Message-ID: <a@b>\r\n\r\nhi\r\n",
+        "dedupe_key": "mid:<a@b>",
+        "message_id": "<a@b>",
+        "envelope_from": "ana@example.com",
+        "envelope_to": ["x@y"],
+        "received_via": "smtp",
+        "peer": "127.0.0.1",
+        "now": NOW,
+    }
+    try:
+        with sessions.begin() as s:
+            first = store_inbound(s, **kwargs)  # type: ignore[arg-type]
+        with sessions.begin() as s:
+            second = store_inbound(s, **{**kwargs, "received_via": "imap"})  # type: ignore[arg-type]
+        assert not first.duplicate and second.duplicate
+        assert first.inbound_id == second.inbound_id
+        with sessions() as s:
+            rows = list(s.scalars(select(InboundMessage)))
+            assert (
+                len(rows) == 1
+                and rows[0].received_via == "smtp"
+                and rows[0].raw.endswith(b"hi\r\n")
+            )
+            assert pending_inbound_ids(s) == [first.inbound_id]
+    finally:
+        engine.dispose()
