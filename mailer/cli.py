@@ -52,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     ctx = base.Context(args.config, os.environ)
     try:
         return int(handler(ctx, args))
