@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    # aiosmtpd logs every SMTP command; ours is one line per message.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     ctx = base.Context(args.config, os.environ)
     try:
         return int(handler(ctx, args))
