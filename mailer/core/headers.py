@@ -1,0 +1,44 @@
+"""Making outside text safe for a header, and stable Message-IDs for our own mail.
+
+Python 3.11.7's email package still has CVE-2024-6923: encoded newlines in a
+received header can survive parsing and be written out again. Every string
+that came from outside passes through :func:`header_safe` before it reaches an
+outgoing header, so no name, subject or organisation can add a header or a
+recipient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def header_safe(text: str, limit: int = 200) -> str:
+    """One line of printable text: control characters become spaces, runs collapse.
+
+    Also drops format characters that can reorder text (bidi overrides), and
+    cuts at *limit* characters on a word boundary when it can.
+    """
+    flat = _CONTROL.sub(" ", str(text))
+    flat = "".join(ch for ch in flat if unicodedata.category(ch) != "Cf")
+    flat = " ".join(flat.split())
+    if len(flat) > limit:
+        cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]
+        flat = cut.rstrip() + "…"
+    return flat
+
+
+def display_name_safe(text: str, limit: int = 80) -> str:
+    """A display name that cannot smuggle an address: no '@', '<' or '>' either."""
+    cleaned = header_safe(text, limit)
+    return " ".join(re.sub(r"[<>@\"\\,;:]", " ", cleaned).split())
+
+
+def stable_message_id(key: str, domain: str, kind: str = "m") -> str:
+    """A Message-ID that depends only on *key*: a re-sent message keeps its ID."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    safe_kind = re.sub(r"[^a-z0-9-]", "", kind.lower())[:20] or "m"
+    return f"<{safe_kind}.{digest}@{domain}>"
