@@ -107,7 +107,9 @@ def _read_service(
     )
 
 
-def _read_discussion(r: FieldReader, raw: Any, path: str) -> Discussion | None:
+def _read_discussion(
+    r: FieldReader, raw: Any, path: str, base: Path
+) -> Discussion | None:
     if not isinstance(raw, dict):
         r.fail(path, f"expected a table, got {kind_of(raw)}")
         return None
@@ -129,6 +131,7 @@ def _read_discussion(r: FieldReader, raw: Any, path: str) -> Discussion | None:
         "questions",
         "max_links",
         "max_posts_per_hour",
+        "templates_dir",
     }
     r.unknown(raw, known, path)
     slug = r.string(raw, "slug", path)
@@ -229,7 +232,20 @@ def _read_discussion(r: FieldReader, raw: Any, path: str) -> Discussion | None:
         questions=tuple(questions),
         max_links=r.integer(raw, "max_links", path, 10, 0, 1000),
         max_posts_per_hour=r.integer(raw, "max_posts_per_hour", path, 5, 1, 1000),
+        templates_dir=_templates_dir(r, raw, path, base),
     )
+
+
+def _templates_dir(
+    r: FieldReader, raw: Mapping[str, Any], path: str, base: Path
+) -> Path | None:
+    value = r.string(raw, "templates_dir", path, "")
+    if not value:
+        return None
+    folder = Path(value) if Path(value).is_absolute() else base / value
+    if not folder.is_dir():
+        r.fail(f"{path}.templates_dir", f"not a folder: {folder}")
+    return folder
 
 
 def parse_settings(
@@ -408,7 +424,7 @@ def parse_settings(
         r.fail("discussions", "expected an array of tables ([[discussions]])")
         raw_discussions = []
     for i, item in enumerate(raw_discussions):
-        disc = _read_discussion(r, item, f"discussions[{i}]")
+        disc = _read_discussion(r, item, f"discussions[{i}]", base)
         if disc is not None:
             discussions.append(disc)
     claimed: dict[str, str] = {}

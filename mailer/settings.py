@@ -177,6 +177,7 @@ class Discussion:
     questions: tuple[Question, ...]
     max_links: int = 10
     max_posts_per_hour: int = 5
+    templates_dir: Path | None = None  # overrides digest_templates/ for this discussion
 
     def question(self, number: int) -> Question | None:
         """The question numbered *number*, or None."""

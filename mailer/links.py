@@ -1,0 +1,108 @@
+"""Addresses and links that point back into the service, signed where they must be.
+
+The web routes and the mail templates agree through these functions only:
+
+=====================================  ===========================================
+``/``                                  the discussions (or the only one)
+``/d/<slug>?lang=xx``                  the discussion page
+``/d/<slug>/q/<n>``                    a question and its threaded contributions
+``/d/<slug>/posts/<id>``               one post (redirects to its place in the thread)
+``/d/<slug>/signup``                   the sign-up form (POST)
+``/d/<slug>/feed.atom``                Atom feed of approved posts
+``/d/<slug>/export.json|.mbox``        exports of approved posts
+``/confirm/<token>``                   confirm a subscription (GET shows, POST does)
+``/unsubscribe/<token>``               GET: one button; POST: RFC 8058 one-click
+=====================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+from mailer.core.addresses import AddressBook
+from mailer.core.tokens import sign_token, verify_token
+
+REPLY = "reply"
+UNSUBSCRIBE = "unsubscribe"
+BOUNCE = "bounce"
+HELD_POST = "held-post"
+
+
+def discussion_url(base_url: str, slug: str, language: str | None = None) -> str:
+    """The discussion page, optionally in *language*."""
+    tail = f"?lang={quote(language)}" if language else ""
+    return f"{base_url}/d/{quote(slug)}{tail}"
+
+
+def question_url(base_url: str, slug: str, number: int) -> str:
+    """A question's page."""
+    return f"{base_url}/d/{quote(slug)}/q/{number}"
+
+
+def post_url(base_url: str, slug: str, post_id: int) -> str:
+    """A post's permanent link."""
+    return f"{base_url}/d/{quote(slug)}/posts/{post_id}"
+
+
+def confirm_url(base_url: str, token: str) -> str:
+    """Where a subscriber confirms by web (the token is a random one-time token)."""
+    return f"{base_url}/confirm/{quote(token)}"
+
+
+def unsubscribe_token(key: bytes, subscription_id: int) -> str:
+    """A signed token naming one subscription, for one-click unsubscribe."""
+    return sign_token(key, UNSUBSCRIBE, str(subscription_id))
+
+
+def unsubscribe_url(base_url: str, key: bytes, subscription_id: int) -> str:
+    """The one-click unsubscribe link of one subscription (RFC 8058)."""
+    return f"{base_url}/unsubscribe/{unsubscribe_token(key, subscription_id)}"
+
+
+def subscription_from_unsubscribe_token(key: bytes, token: str) -> int:
+    """The subscription id inside an unsubscribe token (raises BadToken)."""
+    return int(verify_token(key, UNSUBSCRIBE, token))
+
+
+def reply_address(book: AddressBook, key: bytes, post_id: int) -> str:
+    """The address whose mail is threaded as a reply to post *post_id*."""
+    return book.reply(sign_token(key, REPLY, str(post_id)))
+
+
+def post_from_reply_token(key: bytes, token: str) -> int:
+    """The post id inside a reply token (raises BadToken)."""
+    return int(verify_token(key, REPLY, token))
+
+
+def held_post_address(book: AddressBook, key: bytes, post_id: int) -> str:
+    """The moderators' address bound to one held post (approve/reject by replying)."""
+    return book.moderators(sign_token(key, HELD_POST, f"p{post_id}"))
+
+
+def post_from_held_token(key: bytes, token: str) -> int:
+    """The post id inside a held-post token (raises BadToken)."""
+    value = verify_token(key, HELD_POST, token)
+    if not value.startswith("p") or not value[1:].isdigit():
+        raise ValueError("not a held-post token")
+    return int(value[1:])
+
+
+def verp_address(
+    book: AddressBook, key: bytes, recipient: str, subscription_id: int | None
+) -> str:
+    """The envelope sender for one message: bounces to it name the recipient.
+
+    With a subscription the token carries its id (``s<id>``); otherwise a short
+    hash of the address, so a bounce can still be logged.
+    """
+    if subscription_id is not None:
+        value = f"s{subscription_id}"
+    else:
+        value = "x" + hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
+    return book.bounces(sign_token(key, BOUNCE, value))
+
+
+def verp_value(key: bytes, token: str) -> str:
+    """What a bounce token names: ``s<subscription id>`` or ``x<hash>`` (raises BadToken)."""
+    return verify_token(key, BOUNCE, token)
