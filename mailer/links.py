@@ -29,6 +29,15 @@ BOUNCE = "bounce"
 HELD_POST = "held-post"
 
 
+def question_message_id(domain: str, slug: str, number: int) -> str:
+    """The Message-ID that stands for question *number* as a thread root.
+
+    Announcements carry it in References, so a reply to an announcement (whose
+    client copies References) threads under that question.
+    """
+    return f"<q{number}.{slug}@{domain}>"
+
+
 def discussion_url(base_url: str, slug: str, language: str | None = None) -> str:
     """The discussion page, optionally in *language*."""
     tail = f"?lang={quote(language)}" if language else ""

@@ -43,6 +43,7 @@ class Outgoing:
     list_post: str | None = None  # List-Post address when it is a list mail
     auto_submitted: str | None = None  # "auto-replied" for answers to a person's mail
     from_name: str | None = None  # default: the discussion's name
+    message_id: str | None = None  # default: stable, derived from the dedupe key
 
 
 def templates_for(discussion: Discussion) -> Templates:
@@ -108,7 +109,9 @@ def build_row(
             unsubscribe_mailto=book.request(),
             unsubscribe_url=unsub,
         )
-    message_id = stable_message_id(out.dedupe_key, settings.service.domain, out.kind)
+    message_id = out.message_id or stable_message_id(
+        out.dedupe_key, settings.service.domain, out.kind
+    )
     from_name = out.from_name or discussion.name.in_language(
         rendered.language, discussion.default_language
     )
