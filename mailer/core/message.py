@@ -1,0 +1,86 @@
+"""The clean value a received message becomes once parsed.
+
+Everything here came from outside and has been made safe: header values carry
+no CR, LF or other control character, addresses are plain addr-specs, and the
+problems noticed while reading the bytes are listed in ``defects``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class MessageClass(enum.Enum):
+    """What a received message is, whatever address it came to."""
+
+    NORMAL = "normal"
+    AUTO_REPLY = "auto-reply"
+    BOUNCE = "bounce"
+    LOOP = "loop"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attached file; ``content`` is empty and ``kept`` False when over the limit."""
+
+    filename: str
+    content_type: str
+    size: int
+    content: bytes
+    kept: bool
+    inline: bool = False
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
+class BounceReport:
+    """What a delivery status notification says about the failed recipients."""
+
+    recipients: tuple[str, ...]
+    permanent: bool
+    status: str
+    diagnostic: str
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A received message as clean values: addresses, decoded text, classification."""
+
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    from_address: str
+    from_name: str
+    reply_to: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: datetime | None
+    text: str
+    html: str | None
+    new_text: str
+    language: str
+    attachments: tuple[Attachment, ...]
+    headers: tuple[tuple[str, str], ...]
+    defects: tuple[str, ...]
+    message_class: MessageClass
+    bounce: BounceReport | None
+    over_limits: bool = False
+    suspicious: bool = False
+    limit_reasons: tuple[str, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        """The first value of header *name* (case-insensitive), or None."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def header_values(self, name: str) -> tuple[str, ...]:
+        """Every value of header *name* (case-insensitive), in order."""
+        wanted = name.lower()
+        return tuple(value for key, value in self.headers if key.lower() == wanted)
