@@ -310,6 +310,11 @@ def parse_settings(
             d.oversize_attachments,
         ),
         trusted_authserv_id=r.string(t, "trusted_authserv_id", "inbound", ""),
+        dkim_resolver=(
+            r.host_port(t, "dkim_resolver", "inbound", HostPort("127.0.0.1", 53))
+            if t.get("dkim_resolver")
+            else None
+        ),
         max_processing_attempts=r.integer(
             t, "max_processing_attempts", "inbound", d.max_processing_attempts, 1, 100
         ),

@@ -68,6 +68,7 @@ class InboundSettings:
     max_attachment_bytes: int = 2 * 1024 * 1024
     oversize_attachments: str = "drop"  # drop (with a note in the post) | hold
     trusted_authserv_id: str = ""  # Authentication-Results from this MTA are believed
+    dkim_resolver: HostPort | None = None  # DNS for DKIM keys; None: system
     max_processing_attempts: int = 5
 
 
