@@ -1,0 +1,405 @@
+"""What a received message should do, decided from values the adapter looked up.
+
+``route_message`` is pure: the recipient, the parsed message and plain facts
+about the store (the question's state, the sender's standing, known posts)
+go in; a :class:`Decision` comes out. The adapter applies it in one
+transaction. Outcomes:
+
+- ``POST``: a post under a question, maybe under a parent post, approved or
+  held with the reasons;
+- ``NOTICE``: a short localized answer instead of a post (not released yet,
+  discussion closed, unknown sender refused, please use a question address,
+  reply address not valid), never to automatic mail or a null sender;
+- ``DROP``: nothing happens (auto-reply, bounce, loop, banned sender, already
+  posted), logged, audited when a person was refused;
+- ``HANDOFF``: another handler's address (request, moderators, confirm,
+  bounces, postmaster).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.message import MessageClass, ParsedMessage
+from mailer.core.threads import KnownPost, ThreadPlace, find_thread, makes_loop
+from mailer.core.trim import count_links
+
+POST_ADDRESSES = (AddressKind.DISCUSSION, AddressKind.QUESTION, AddressKind.REPLY)
+# Addresses whose handlers answer people: automatic mail must never reach them.
+ANSWERING_ADDRESSES = (
+    AddressKind.REQUEST,
+    AddressKind.MODERATORS,
+    AddressKind.CONFIRM,
+)
+_DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply")
+
+
+class Action(enum.Enum):
+    """What the adapter does with a message."""
+
+    POST = "post"
+    NOTICE = "notice"
+    DROP = "drop"
+    HANDOFF = "handoff"
+
+
+class NoticeKind(enum.Enum):
+    """Which automatic answer a sender gets; also the template name's tail."""
+
+    NOT_RELEASED = "not-released"
+    CLOSED = "closed"
+    UNKNOWN_SENDER = "unknown-sender"
+    USE_QUESTION_ADDRESS = "use-question-address"
+    BAD_REPLY_ADDRESS = "bad-reply-address"
+
+    @property
+    def template(self) -> str:
+        """The template that says it: ``notice-<kind>``."""
+        return f"notice-{self.value}"
+
+
+class QuestionState(enum.Enum):
+    """A question as the store knows it."""
+
+    RELEASED = "released"
+    NOT_RELEASED = "not-released"
+    UNKNOWN = "unknown"  # no such question in the discussion
+
+
+class Role(enum.Enum):
+    """Who the sender is to this discussion."""
+
+    MODERATOR = "moderator"
+    SUBSCRIBER = "subscriber"  # an active (confirmed) subscription
+    UNKNOWN = "unknown"
+    BANNED = "banned"
+
+
+class TokenState(enum.Enum):
+    """What checking the token of a ``reply+<token>`` address gave."""
+
+    NONE = "none"  # not a reply address
+    VALID = "valid"
+    FORGED = "forged"  # bad signature or malformed
+    UNKNOWN_POST = "unknown-post"  # signed by us, but the post is gone
+
+
+@dataclass(frozen=True)
+class SenderStanding:
+    """The sender's role and recent activity, as looked up in the store."""
+
+    role: Role
+    approved_posts: int = 0
+    posts_last_hour: int = 0
+    language: str = ""  # the subscription's language, when there is one
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A discussion's moderation policy and limits (from its configuration)."""
+
+    moderation: str = "first-post"  # none | first-post | all
+    unknown_senders: str = "hold"  # accept | hold | reject
+    max_links: int = 10
+    max_posts_per_hour: int = 5
+    max_post_chars: int = 20_000
+    oversize_attachments: str = "drop"  # drop | hold
+    languages: tuple[str, ...] = ("en",)
+    default_language: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.moderation not in ("none", "first-post", "all"):
+            raise ValueError(f"moderation policy {self.moderation!r}")
+        if self.unknown_senders not in ("accept", "hold", "reject"):
+            raise ValueError(f"unknown_senders policy {self.unknown_senders!r}")
+        if self.oversize_attachments not in ("drop", "hold"):
+            raise ValueError(f"oversize_attachments {self.oversize_attachments!r}")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the adapter looked up for one message and one recipient."""
+
+    slug: str
+    domain: str
+    standing: SenderStanding
+    envelope_from: str  # "" for the null sender
+    policy: Policy = field(default_factory=Policy)
+    discussion_closed: bool = False
+    questions: Mapping[int, QuestionState] = field(default_factory=dict)
+    known_posts: Mapping[str, KnownPost] = field(default_factory=dict)
+    token_state: TokenState = TokenState.NONE
+    token_post: KnownPost | None = None
+
+
+@dataclass(frozen=True)
+class PostPlan:
+    """A post to create: where, and whether it is approved or held (and why)."""
+
+    question_number: int
+    parent_id: int | None
+    approved: bool
+    hold_reasons: tuple[str, ...] = ()
+    dropped_attachments: tuple[str, ...] = ()  # filenames over the size limit
+
+    def __post_init__(self) -> None:
+        if self.approved == bool(self.hold_reasons):
+            raise ValueError("a post is approved exactly when it has no hold reason")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of routing one message to one recipient."""
+
+    action: Action
+    reason: str
+    post: PostPlan | None = None
+    notice: NoticeKind | None = None
+    notice_to: str = ""
+    language: str = "en"
+    question_number: int | None = None  # the question a notice is about
+    handler: AddressKind | None = None
+    audit: bool = False  # a person was refused: write an audit entry
+
+    def __post_init__(self) -> None:
+        if (self.action is Action.POST) != (self.post is not None):
+            raise ValueError("POST decisions, and only they, carry a post plan")
+        if (self.action is Action.NOTICE) != (self.notice is not None):
+            raise ValueError("NOTICE decisions, and only they, carry a notice")
+        if self.action is Action.NOTICE and not self.notice_to:
+            raise ValueError("a notice needs an address to go to")
+        if (self.action is Action.HANDOFF) != (self.handler is not None):
+            raise ValueError("HANDOFF decisions, and only they, name a handler")
+
+
+def is_automatic(parsed: ParsedMessage, envelope_from: str) -> bool:
+    """True for mail that must never be answered: auto-replies, bounces, loops, <>."""
+    if parsed.message_class is not MessageClass.NORMAL:
+        return True
+    if not envelope_from.strip("<> "):
+        return True
+    local = envelope_from.rpartition("@")[0].lower()
+    return local in _DAEMONS or local.startswith("mailer-daemon")
+
+
+def answer_address(parsed: ParsedMessage, facts: Facts) -> str | None:
+    """Where an automatic answer may go (RFC 3834 section 4: the envelope sender).
+
+    None when the message must not be answered at all, or the address is one
+    of our own (a loop in the making).
+    """
+    if is_automatic(parsed, facts.envelope_from):
+        return None
+    address = facts.envelope_from.strip("<> ")
+    if address.rpartition("@")[2].lower().rstrip(".") == facts.domain.lower():
+        return None
+    return address
+
+
+def notice_language(parsed: ParsedMessage, facts: Facts) -> str:
+    """The subscriber's language, else the message's if the discussion has it."""
+    langs = facts.policy.languages
+    for candidate in (facts.standing.language, parsed.language):
+        if candidate and candidate in langs:
+            return candidate
+    return facts.policy.default_language
+
+
+def route_message(
+    recipient: Recipient, parsed: ParsedMessage, facts: Facts
+) -> Decision:
+    """Decide what *parsed*, sent to *recipient*, should do (see the module docstring)."""
+    kind = recipient.kind
+    if kind is AddressKind.BOUNCES or kind is AddressKind.POSTMASTER:
+        return Decision(Action.HANDOFF, kind.value, handler=kind)
+    if kind in ANSWERING_ADDRESSES:
+        if is_automatic(parsed, facts.envelope_from):
+            return Decision(Action.DROP, f"{_auto_reason(parsed)} to {kind.value}")
+        return Decision(Action.HANDOFF, kind.value, handler=kind)
+    return _route_post(recipient, parsed, facts)
+
+
+def _auto_reason(parsed: ParsedMessage) -> str:
+    if parsed.message_class is MessageClass.NORMAL:
+        return "null or daemon sender"
+    return str(parsed.message_class.value)
+
+
+def _notice(
+    kind: NoticeKind,
+    reason: str,
+    parsed: ParsedMessage,
+    facts: Facts,
+    *,
+    question: int | None = None,
+    audit: bool = False,
+) -> Decision:
+    to = answer_address(parsed, facts)
+    if to is None:
+        return Decision(
+            Action.DROP, f"{reason}; no notice: sender cannot be answered", audit=audit
+        )
+    return Decision(
+        Action.NOTICE,
+        reason,
+        notice=kind,
+        notice_to=to,
+        language=notice_language(parsed, facts),
+        question_number=question,
+        audit=audit,
+    )
+
+
+def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> Decision:
+    if is_automatic(parsed, facts.envelope_from):
+        return Decision(Action.DROP, _auto_reason(parsed))
+    if facts.standing.role is Role.BANNED:
+        return Decision(Action.DROP, "banned sender", audit=True)
+    own = parsed.message_id
+    if own is not None and own in facts.known_posts:
+        return Decision(
+            Action.DROP, f"already posted as post {facts.known_posts[own].post_id}"
+        )
+    if facts.discussion_closed:
+        return _notice(NoticeKind.CLOSED, "discussion closed", parsed, facts)
+
+    place = _place(recipient, parsed, facts)
+    if isinstance(place, Decision):
+        return place
+    state = facts.questions.get(place.question_number, QuestionState.UNKNOWN)
+    if state is QuestionState.UNKNOWN:
+        return _notice(
+            NoticeKind.USE_QUESTION_ADDRESS,
+            f"no question {place.question_number}",
+            parsed,
+            facts,
+        )
+    if state is QuestionState.NOT_RELEASED:
+        return _notice(
+            NoticeKind.NOT_RELEASED,
+            f"question {place.question_number} not released",
+            parsed,
+            facts,
+            question=place.question_number,
+        )
+    if facts.standing.role is Role.UNKNOWN and facts.policy.unknown_senders == "reject":
+        return _notice(
+            NoticeKind.UNKNOWN_SENDER, "unknown sender refused", parsed, facts
+        )
+    reasons, dropped = _hold_reasons(parsed, facts)
+    plan = PostPlan(
+        question_number=place.question_number,
+        parent_id=place.parent.post_id if place.parent else None,
+        approved=not reasons,
+        hold_reasons=reasons,
+        dropped_attachments=dropped,
+    )
+    where = f"question {plan.question_number}" + (
+        f" under post {plan.parent_id}" if plan.parent_id else ""
+    )
+    verdict = "approved" if plan.approved else "held: " + "; ".join(reasons)
+    return Decision(
+        Action.POST,
+        f"{where} ({place.found_by}), {verdict}",
+        post=plan,
+        question_number=plan.question_number,
+    )
+
+
+def _place(
+    recipient: Recipient, parsed: ParsedMessage, facts: Facts
+) -> ThreadPlace | Decision:
+    """Where the message threads, or the notice that says it cannot be placed."""
+    by_headers = find_thread(
+        own_message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=parsed.references,
+        known_posts=facts.known_posts,
+        slug=facts.slug,
+        domain=facts.domain,
+    )
+    if recipient.kind is AddressKind.REPLY:
+        if facts.token_state is TokenState.FORGED:
+            return _notice(
+                NoticeKind.BAD_REPLY_ADDRESS,
+                "forged reply token",
+                parsed,
+                facts,
+                audit=True,
+            )
+        post = facts.token_post
+        if facts.token_state is TokenState.VALID and post is not None:
+            if makes_loop(parsed.message_id, post):
+                return Decision(Action.DROP, "reply token names the message itself")
+            return ThreadPlace(post.question_number, post, "reply address")
+        if by_headers is not None:
+            return by_headers
+        return _notice(
+            NoticeKind.BAD_REPLY_ADDRESS, "reply token names no post", parsed, facts
+        )
+    if recipient.kind is AddressKind.QUESTION:
+        number = recipient.question_number
+        # A reply to a known post stays with that post (and its question);
+        # a question address otherwise decides the question.
+        if by_headers is not None and by_headers.parent is not None:
+            return by_headers
+        return ThreadPlace(number, None, "question address")
+    if by_headers is not None:
+        return by_headers
+    return _notice(
+        NoticeKind.USE_QUESTION_ADDRESS,
+        "discussion address without a known thread",
+        parsed,
+        facts,
+    )
+
+
+def _hold_reasons(
+    parsed: ParsedMessage, facts: Facts
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Why a post must wait for a moderator (empty: approved), and dropped files."""
+    policy, standing = facts.policy, facts.standing
+    reasons: list[str] = []
+    if standing.role is Role.UNKNOWN and policy.unknown_senders == "hold":
+        reasons.append("unknown sender")
+    if policy.moderation == "all":
+        reasons.append("every post is moderated")
+    elif (
+        policy.moderation == "first-post"
+        and standing.role is not Role.MODERATOR
+        and standing.approved_posts == 0
+    ):
+        reasons.append("first post")
+    if parsed.suspicious or parsed.over_limits:
+        reasons.append(
+            "message not trusted: " + ", ".join(parsed.limit_reasons or ("suspicious",))
+        )
+    text = parsed.new_text.strip()
+    if not text and not parsed.attachments:
+        reasons.append("no new text")
+    links = count_links(parsed.new_text)
+    if links > policy.max_links:
+        reasons.append(f"too many links ({links} > {policy.max_links})")
+    if len(text) > policy.max_post_chars:
+        reasons.append(f"too long ({len(text)} > {policy.max_post_chars} characters)")
+    if (
+        standing.role is not Role.MODERATOR
+        and standing.posts_last_hour >= policy.max_posts_per_hour
+    ):
+        reasons.append(
+            f"posting rate ({standing.posts_last_hour + 1} in an hour,"
+            f" limit {policy.max_posts_per_hour})"
+        )
+    oversize = tuple(
+        a.filename or "(unnamed)" for a in parsed.attachments if not a.kept
+    )
+    dropped: tuple[str, ...] = ()
+    if oversize:
+        if policy.oversize_attachments == "hold":
+            reasons.append("attachment over the size limit: " + ", ".join(oversize))
+        else:
+            dropped = oversize
+    return tuple(reasons), dropped
