@@ -131,6 +131,7 @@ def _read_discussion(
         "questions",
         "max_links",
         "max_posts_per_hour",
+        "max_post_chars",
         "templates_dir",
     }
     r.unknown(raw, known, path)
@@ -232,6 +233,7 @@ def _read_discussion(
         questions=tuple(questions),
         max_links=r.integer(raw, "max_links", path, 10, 0, 1000),
         max_posts_per_hour=r.integer(raw, "max_posts_per_hour", path, 5, 1, 1000),
+        max_post_chars=r.integer(raw, "max_post_chars", path, 20_000, 100, 1_000_000),
         templates_dir=_templates_dir(r, raw, path, base),
     )
 

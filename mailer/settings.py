@@ -178,6 +178,7 @@ class Discussion:
     questions: tuple[Question, ...]
     max_links: int = 10
     max_posts_per_hour: int = 5
+    max_post_chars: int = 20_000  # longer posts are held for a moderator
     templates_dir: Path | None = None  # overrides digest_templates/ for this discussion
 
     def question(self, number: int) -> Question | None:
