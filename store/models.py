@@ -8,7 +8,7 @@ in and out) lives here. Every timestamp is stored in UTC.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -390,6 +390,33 @@ class Token(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class DigestRun(Base):
+    """One daily digest of a discussion: its window, fixed when it starts.
+
+    ``label`` is the local date (``2027-03-28``), or the date and time of a
+    closing digest on a day that already had one; it is part of each digest's
+    dedupe key. A run interrupted half-way is resumed with the same window, and
+    two nodes starting the same run share this row.
+    """
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("discussion_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    label: Mapped[str] = mapped_column(String(40))
+    digest_date: Mapped[date]
+    since: Mapped[datetime | None]  # None: from the beginning
+    until: Mapped[datetime]
+    final: Mapped[bool] = mapped_column(default=False)  # the digest at closing
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    posts: Mapped[int] = mapped_column(default=0)
+    recipients: Mapped[int] = mapped_column(default=0)
 
 
 class AuditEntry(Base):
