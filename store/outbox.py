@@ -1,19 +1,38 @@
 """The outbox: every outgoing message is a row with a UNIQUE dedupe key.
 
 Enqueueing the same key twice (a job that fires twice, on one node or two)
-stores one row, so the message is sent once.
+stores one row, so the message is sent once. Rows move
+``queued -> sending -> sent``, back to ``queued`` with a later
+``next_attempt_at`` on a temporary failure, or to ``failed``.
+
+Claiming is one statement on both databases: on PostgreSQL the rows are picked
+with ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the ``UPDATE``, so workers on
+several nodes never take the same row; SQLite serialises writers, so the same
+``UPDATE ... RETURNING`` is atomic there too. A row left in ``sending`` by a
+crashed worker goes back to ``queued`` once its lease has run out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from store.models import OutboxMessage, OutboxState
+from store.models import (
+    DeliveryMode,
+    OutboxMessage,
+    OutboxState,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+
+MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,22 @@ class OutgoingRow:
     raw: bytes
     discussion_id: int | None = None
     subscription_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A row a worker has claimed: everything needed to send it once."""
+
+    id: int
+    recipient: str
+    envelope_from: str
+    message_id: str
+    raw: bytes
+    attempts: int
+    created_at: datetime
+    subscription_id: int | None
+    discussion_id: int | None
+    kind: str
 
 
 def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
@@ -63,3 +98,273 @@ def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
         .returning(OutboxMessage.id)
     )
     return len(session.execute(stmt, values).all())
+
+
+def claim_due(
+    session: Session, *, claimant: str, now: datetime, limit: int
+) -> list[ClaimedMessage]:
+    """Mark up to *limit* due rows ``sending`` for *claimant* and return them, oldest first.
+
+    The caller commits right away: from then on no other worker takes them.
+    ``attempts`` counts the claim, so a worker that crashes mid-send still
+    uses up one attempt.
+    """
+    pick = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.state == OutboxState.QUEUED,
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(pick.scalar_subquery()),
+            OutboxMessage.state == OutboxState.QUEUED,
+        )
+        .values(
+            state=OutboxState.SENDING,
+            claimed_at=now,
+            claimed_by=claimant[:100],
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.recipient,
+            OutboxMessage.envelope_from,
+            OutboxMessage.message_id,
+            OutboxMessage.raw,
+            OutboxMessage.attempts,
+            OutboxMessage.created_at,
+            OutboxMessage.subscription_id,
+            OutboxMessage.discussion_id,
+            OutboxMessage.kind,
+        )
+    )
+    rows = session.execute(stmt.execution_options(synchronize_session=False)).all()
+    claimed = [ClaimedMessage(**row._asdict()) for row in rows]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+def renew_claims(session: Session, *, claimant: str, now: datetime) -> int:
+    """Refresh the lease of the rows *claimant* still holds (a long batch is alive)."""
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.claimed_by == claimant[:100],
+            OutboxMessage.state == OutboxState.SENDING,
+        )
+        .values(claimed_at=now)
+    )
+    return _rowcount(session, stmt)
+
+
+def release_stale(session: Session, *, now: datetime, lease: timedelta) -> int:
+    """Put rows stuck in ``sending`` longer than *lease* back in the queue.
+
+    Their worker died (or lost its database) between claiming and recording the
+    result; the message that was on the wire may go out once more.
+    """
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.state == OutboxState.SENDING,
+            OutboxMessage.claimed_at < now - lease,
+        )
+        .values(
+            state=OutboxState.QUEUED,
+            next_attempt_at=now,
+            claimed_by=None,
+            last_error="released after the sending worker stopped",
+        )
+    )
+    return _rowcount(session, stmt)
+
+
+def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    """Record that the relay (or the Maildir) took the message."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(state=OutboxState.SENT, sent_at=now, claimed_by=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, message_id: int, *, error: str) -> None:
+    """Record a permanent failure: the row is not tried again (``outbox retry`` can)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(state=OutboxState.FAILED, claimed_by=None, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def retry_delay(attempts: int, first_retry_seconds: int) -> timedelta:
+    """Exponential backoff: first_retry, twice that, four times... capped at six hours."""
+    exponent = min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=first_retry_seconds * 2**exponent), MAX_BACKOFF)
+
+
+def mark_deferred(
+    session: Session,
+    message: ClaimedMessage,
+    *,
+    now: datetime,
+    error: str,
+    first_retry_seconds: int,
+    max_age: timedelta,
+) -> OutboxState:
+    """Queue the row again after a backoff, or fail it once it is older than *max_age*.
+
+    The last attempt is made when the row reaches *max_age*, not after it.
+    Returns the state the row is left in.
+    """
+    deadline = message.created_at + max_age
+    if now >= deadline:
+        mark_failed(
+            session, message.id, error=f"gave up after {message.attempts}: {error}"
+        )
+        return OutboxState.FAILED
+    next_at = min(now + retry_delay(message.attempts, first_retry_seconds), deadline)
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(
+            state=OutboxState.QUEUED,
+            next_attempt_at=next_at,
+            claimed_by=None,
+            last_error=error[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return OutboxState.QUEUED
+
+
+def list_messages(
+    session: Session, *, state: OutboxState | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The newest rows first, optionally in one state."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if state is not None:
+        stmt = stmt.where(OutboxMessage.state == state)
+    return list(session.scalars(stmt))
+
+
+def count_by_state(session: Session) -> dict[OutboxState, int]:
+    """How many rows are in each state."""
+    stmt = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+    return {state: int(n) for state, n in session.execute(stmt).all()}
+
+
+def retry_messages(
+    session: Session,
+    *,
+    now: datetime,
+    ids: Sequence[int] = (),
+    failed: bool = False,
+) -> int:
+    """Queue the given rows (failed or deferred) for an attempt now; never sent ones."""
+    if not ids and not failed:
+        return 0
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.state.in_([OutboxState.FAILED, OutboxState.QUEUED])
+    )
+    if ids:
+        stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
+    if failed:
+        stmt = stmt.where(OutboxMessage.state == OutboxState.FAILED)
+    # A fresh created_at restarts the maximum age for a row an operator revived.
+    stmt = stmt.values(
+        state=OutboxState.QUEUED, next_attempt_at=now, created_at=now, attempts=0
+    )
+    return _rowcount(session, stmt)
+
+
+def purge_sent(session: Session, *, before: datetime) -> int:
+    """Delete sent rows older than *before*; their dedupe keys are forgotten with them."""
+    stmt = delete(OutboxMessage).where(
+        OutboxMessage.state == OutboxState.SENT, OutboxMessage.sent_at < before
+    )
+    return _rowcount(session, stmt)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One active subscription and the person it belongs to."""
+
+    subscription_id: int
+    email: str
+    name: str
+    language: str
+
+
+def iter_recipients(
+    session: Session,
+    discussion_id: int,
+    modes: Sequence[DeliveryMode],
+    page: int = 500,
+) -> Iterator[Recipient]:
+    """Every active subscription of a discussion in *modes*, by id, a page at a time.
+
+    Keyset pages keep memory flat for any number of subscribers and let the
+    caller write in the same session while iterating.
+    """
+    last = 0
+    while True:
+        stmt = (
+            select(
+                Subscription.id,
+                Subscriber.email,
+                Subscriber.name,
+                Subscription.language,
+            )
+            .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+            .where(
+                Subscription.discussion_id == discussion_id,
+                Subscription.status == SubscriptionStatus.ACTIVE,
+                Subscription.mode.in_(list(modes)),
+                Subscription.id > last,
+            )
+            .order_by(Subscription.id)
+            .limit(page)
+        )
+        rows = session.execute(stmt).all()
+        for sub_id, email, name, language in rows:
+            yield Recipient(sub_id, email, name, language)
+        if len(rows) < page:
+            return
+        last = rows[-1][0]
+
+
+def _rowcount(session: Session, stmt: object) -> int:
+    result = session.execute(
+        stmt,  # type: ignore[call-overload]
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def unclaim(session: Session, ids: Sequence[int]) -> int:
+    """Give back claimed rows that were never tried (a worker stopping mid-batch)."""
+    if not ids:
+        return 0
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(ids)),
+            OutboxMessage.state == OutboxState.SENDING,
+        )
+        .values(
+            state=OutboxState.QUEUED,
+            claimed_by=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+    )
+    return _rowcount(session, stmt)

@@ -2,12 +2,15 @@
 
 Pure functions from values to :class:`email.message.EmailMessage`. Every
 header that carries outside text is set through the standard library's header
-API after :func:`header_safe`; bodies are quoted-printable (or base64) so no
-line exceeds 998 octets, and :func:`message_bytes` gives CRLF line ends.
+API after :func:`header_safe`; names and subjects outside ASCII become RFC 2047
+encoded words, bodies are quoted-printable so no line exceeds 998 octets, and
+:func:`message_bytes` gives CRLF line ends. Only a recipient whose address is
+itself outside ASCII gets a message that needs SMTPUTF8 (RFC 6532).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +21,15 @@ from email.utils import format_datetime
 
 from mailer.core.headers import display_name_safe, header_safe
 
-SMTP_POLICY = policy.SMTPUTF8.clone(max_line_length=78)
+# Plain SMTP: non-ASCII names and subjects are written as encoded words.
+SMTP_POLICY = policy.SMTP.clone(max_line_length=78)
+# Only for internationalised recipient addresses (RFC 6531/6532).
+UTF8_POLICY = policy.SMTPUTF8.clone(max_line_length=78)
+
+LOOP_HEADER = "X-Loop"  # names the discussion address; our own mail coming back
+_MSGID = re.compile(r"<[^<>\s@]{1,200}@[^<>\s@]{1,200}>")
+_ADDR = re.compile(r"^[^\s<>()\[\]\\,;:\"@]{1,200}@[^\s<>()\[\]\\,;:\"@]{1,200}$")
+_EXTRA_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}$")
 
 
 @dataclass(frozen=True)
@@ -55,47 +66,68 @@ class Mail:
     auto_submitted: str | None = None  # "auto-replied" | "auto-generated"
     precedence: str | None = None  # "list" | "bulk"
     extra: Mapping[str, str] = field(default_factory=dict)
+    loop: str | None = None  # X-Loop value: the discussion's own address
+
+
+def address_safe(addr: str) -> str:
+    """*addr* when it is one plain ``local@domain``; ValueError otherwise.
+
+    Addresses reach headers and the SMTP envelope; one with a space, a comma, a
+    bracket or a line break could name a second recipient, so it is refused.
+    """
+    text = str(addr)
+    if not _ADDR.match(text) or any(ord(c) < 32 or c == "\x7f" for c in text):
+        raise ValueError(f"not a plain address: {text!r}")
+    return text
+
+
+def message_id_safe(value: str) -> str | None:
+    """The first ``<id@host>`` in *value* (at most 400 characters), or None."""
+    m = _MSGID.search(str(value))
+    return m.group(0) if m else None
 
 
 def _address(name: str, addr: str) -> Address:
-    local, _, domain = addr.rpartition("@")
+    local, _, domain = address_safe(addr).rpartition("@")
     return Address(display_name=display_name_safe(name), username=local, domain=domain)
+
+
+def _needs_utf8(mail: Mail) -> bool:
+    return not all(a.isascii() for a in (mail.to_address, mail.from_address))
 
 
 def compose(mail: Mail) -> EmailMessage:
     """Build the message: headers in a sensible order, text first, HTML as alternative."""
-    msg = EmailMessage(policy=SMTP_POLICY)
+    msg = EmailMessage(policy=UTF8_POLICY if _needs_utf8(mail) else SMTP_POLICY)
     msg["From"] = _address(mail.from_name, mail.from_address)
     msg["To"] = _address(mail.to_name, mail.to_address)
     msg["Subject"] = header_safe(mail.subject, 250)
     msg["Date"] = format_datetime(mail.date)
-    msg["Message-ID"] = mail.message_id
+    message_id = message_id_safe(mail.message_id)
+    if message_id is None:
+        raise ValueError(f"not a Message-ID: {mail.message_id!r}")
+    msg["Message-ID"] = message_id
     if mail.reply_to:
-        msg["Reply-To"] = mail.reply_to
-    if mail.in_reply_to:
-        msg["In-Reply-To"] = header_safe(mail.in_reply_to, 998)
-    if mail.references:
-        msg["References"] = " ".join(header_safe(r, 998) for r in mail.references[-20:])
+        msg["Reply-To"] = address_safe(mail.reply_to)
+    parent = message_id_safe(mail.in_reply_to or "")
+    if parent:
+        msg["In-Reply-To"] = parent
+    refs = [r for r in (message_id_safe(x) for x in mail.references) if r]
+    if parent and parent not in refs:
+        refs.append(parent)
+    if refs:
+        msg["References"] = " ".join(dict.fromkeys(refs[-20:]))
     if mail.list_headers is not None:
-        lh = mail.list_headers
-        msg["List-Id"] = f"{display_name_safe(lh.name)} {lh.list_id}"
-        msg["List-Post"] = f"<mailto:{lh.post}>" if lh.post else "NO"
-        msg["List-Help"] = f"<mailto:{lh.help}?subject=help>"
-        msg["List-Archive"] = f"<{lh.archive}>"
-        if lh.unsubscribe_url:
-            msg["List-Unsubscribe"] = (
-                f"<{lh.unsubscribe_url}>, <mailto:{lh.unsubscribe_mailto}?subject=unsubscribe>"
-            )
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        else:
-            msg["List-Unsubscribe"] = (
-                f"<mailto:{lh.unsubscribe_mailto}?subject=unsubscribe>"
-            )
+        _list_headers(msg, mail.list_headers)
     if mail.precedence:
-        msg["Precedence"] = mail.precedence
+        msg["Precedence"] = header_safe(mail.precedence, 20)
     if mail.auto_submitted:
-        msg["Auto-Submitted"] = mail.auto_submitted
+        msg["Auto-Submitted"] = header_safe(mail.auto_submitted, 40)
+    if mail.loop:
+        msg[LOOP_HEADER] = address_safe(mail.loop)
     for name, value in mail.extra.items():
+        if not _EXTRA_NAME.match(name):
+            raise ValueError(f"not a header name: {name!r}")
         msg[name] = header_safe(value, 900)
     msg.set_content(
         _normalise_text(mail.text),
@@ -108,15 +140,41 @@ def compose(mail: Mail) -> EmailMessage:
             mail.html, subtype="html", charset="utf-8", cte="quoted-printable"
         )
     # After the body: set_content() drops every Content-* header set before it.
-    msg["Content-Language"] = mail.language
+    msg["Content-Language"] = header_safe(mail.language, 20)
     return msg
+
+
+def _list_headers(msg: EmailMessage, lh: ListHeaders) -> None:
+    """RFC 2919 List-Id, RFC 2369 List-* and RFC 8058 one-click unsubscribe."""
+    list_id = message_id_safe(lh.list_id) or lh.list_id
+    if not re.fullmatch(r"<[A-Za-z0-9.-]{1,250}>", list_id):
+        raise ValueError(f"not a list id: {lh.list_id!r}")
+    msg["List-Id"] = f"{display_name_safe(lh.name)} {list_id}"
+    msg["List-Post"] = f"<mailto:{address_safe(lh.post)}>" if lh.post else "NO"
+    msg["List-Help"] = f"<mailto:{address_safe(lh.help)}?subject=help>"
+    msg["List-Archive"] = f"<{_url_safe(lh.archive)}>"
+    mailto = f"<mailto:{address_safe(lh.unsubscribe_mailto)}?subject=unsubscribe>"
+    if lh.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{_url_safe(lh.unsubscribe_url)}>, {mailto}"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        msg["List-Unsubscribe"] = mailto
+
+
+def _url_safe(url: str) -> str:
+    if not re.fullmatch(r"https?://[!#-;=?-~]{1,900}", url):  # no space, < or >
+        raise ValueError(f"not a URL for a header: {url!r}")
+    return url
 
 
 def _normalise_text(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
+    # "-- " keeps its space: it is the signature separator clients trim on reply.
+    kept = (line if line == "-- " else line.rstrip() for line in lines)
+    return "\n".join(kept).rstrip("\n") + "\n"
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes on the wire: CRLF line ends, no line over 998 octets."""
-    return msg.as_bytes(policy=SMTP_POLICY)
+    pol = msg.policy if isinstance(msg.policy, policy.EmailPolicy) else SMTP_POLICY
+    return msg.as_bytes(policy=pol.clone(linesep="\r\n", max_line_length=78))

@@ -132,6 +132,7 @@ def build_row(
         list_headers=list_headers,
         auto_submitted=out.auto_submitted,
         precedence="list" if out.as_list_mail else None,
+        loop=book.discussion(),
     )
     return OutgoingRow(
         dedupe_key=out.dedupe_key,

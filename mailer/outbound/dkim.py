@@ -1,0 +1,141 @@
+"""DKIM signing of outgoing mail (dkimpy), and making a key pair for it.
+
+Messages are signed when they are sent, not when they are queued: a key or
+selector rotated while mail waits in the outbox (a deferred row may wait three
+days) applies to everything not yet sent, only the sending worker reads the
+private key, and queueing (thousands of copies in one moderator's transaction)
+stays cheap. The signature covers the exact bytes handed to the relay.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dkim
+
+from mailer.settings import DkimSettings
+
+# Every header a reader or a filter relies on; a header listed but absent is
+# signed as absent, so nobody can add it later. From, Subject, Reply-To and the
+# unsubscribe headers are listed twice ("oversigned") so that a second copy
+# cannot be prepended either (RFC 6376 section 8.15; RFC 8058 section 4 asks
+# for List-Unsubscribe and List-Unsubscribe-Post to be signed).
+SIGNED_HEADERS: tuple[str, ...] = (
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "List-Id",
+    "List-Post",
+    "List-Help",
+    "List-Archive",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "Content-Language",
+    "Auto-Submitted",
+    "Precedence",
+    "X-Loop",
+    "From",
+    "Subject",
+    "Reply-To",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
+
+
+@dataclass(frozen=True)
+class DkimSigner:
+    """Signs raw messages for one domain and selector (relaxed/relaxed, rsa-sha256)."""
+
+    selector: str
+    domain: str
+    private_key: bytes  # PEM
+
+    def sign(self, raw: bytes) -> bytes:
+        """*raw* with a DKIM-Signature header in front."""
+        header = dkim.sign(
+            raw,
+            self.selector.encode("ascii"),
+            self.domain.encode("ascii"),
+            self.private_key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[h.lower().encode("ascii") for h in SIGNED_HEADERS],
+            linesep=b"\r\n",
+        )
+        return bytes(header) + raw
+
+
+def load_signer(
+    settings: DkimSettings | None, service_domain: str
+) -> DkimSigner | None:
+    """The signer for the configured key, or None when DKIM is not configured.
+
+    A configured key file that cannot be read is an error (OSError): sending
+    unsigned mail from a domain that publishes a key would fail DMARC.
+    """
+    if settings is None:
+        return None
+    return DkimSigner(
+        settings.selector,
+        settings.domain or service_domain,
+        settings.key_file.read_bytes(),
+    )
+
+
+@dataclass(frozen=True)
+class GeneratedKey:
+    """A new key pair: where the private key went, and the DNS record to publish."""
+
+    key_file: Path
+    record_name: str
+    record_value: str
+
+
+def generate_key(
+    key_file: Path, selector: str, domain: str, bits: int = 2048
+) -> GeneratedKey:
+    """Write a new RSA private key to *key_file* (mode 0600) and give its TXT record.
+
+    Refuses to overwrite an existing file (FileExistsError): replacing a key in
+    use breaks every signature until DNS follows.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    value = f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode('ascii')}"
+    return GeneratedKey(key_file, f"{selector}._domainkey.{domain}", value)
+
+
+def txt_record_lines(record: GeneratedKey) -> list[str]:
+    """The record in zone-file form, split in strings of at most 255 characters."""
+    chunks = [
+        record.record_value[i : i + 255]
+        for i in range(0, len(record.record_value), 255)
+    ]
+    quoted = " ".join(f'"{c}"' for c in chunks)
+    return [f"{record.record_name}. IN TXT ( {quoted} )"]

@@ -1,0 +1,189 @@
+"""Hand rendered messages to the configured relay with smtplib, one connection per run.
+
+A :class:`SmtpRelay` connects lazily (plain, STARTTLS or implicit TLS, then
+AUTH when a username is set) and keeps the connection for every message of a
+run. Each message is one SMTP transaction whose answer decides its fate:
+2xx sent, 4xx or a broken connection deferred, 5xx failed. The relay does not
+know why a message exists; the worker records the outcome.
+"""
+
+from __future__ import annotations
+
+import enum
+import smtplib
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailer.settings import RelaySettings
+
+
+class Outcome(enum.Enum):
+    """What became of one message handed to a transport."""
+
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one message and the server's answer (for the log and the row)."""
+
+    outcome: Outcome
+    answer: str
+    stage: str = "data"  # connect | mail | rcpt | data: where the answer came
+
+    @property
+    def about_recipient(self) -> bool:
+        """True when the recipient's side answered (RCPT or DATA), not our relay's set-up."""
+        return self.stage in ("rcpt", "data") and self.answer[:3].isdigit()
+
+
+class Transport(Protocol):
+    """Something that takes one message for one recipient: a relay or a Maildir."""
+
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> SendResult:
+        """Deliver *raw* to *recipient* with *envelope_from* as the return path."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection or file handles."""
+        ...
+
+
+def outcome_of(code: int) -> Outcome:
+    """2xx sent, 5xx failed, anything else (4xx, odd codes) deferred."""
+    if 200 <= code < 300:
+        return Outcome.SENT
+    if 500 <= code < 600:
+        return Outcome.FAILED
+    return Outcome.DEFERRED
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(raw.split())}".strip()
+
+
+class SmtpRelay:
+    """A connection to the smarthost, opened on first use and reused until closed."""
+
+    def __init__(
+        self,
+        settings: RelaySettings,
+        *,
+        local_hostname: str,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.local_hostname = local_hostname
+        self.ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        return self.ssl_context or ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp: smtplib.SMTP
+        if s.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                s.host,
+                s.port,
+                local_hostname=self.local_hostname,
+                timeout=s.timeout_seconds,
+                context=self._context(),
+            )
+        else:
+            smtp = smtplib.SMTP(
+                s.host,
+                s.port,
+                local_hostname=self.local_hostname,
+                timeout=s.timeout_seconds,
+            )
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except BaseException:
+            _quietly_close(smtp)
+            raise
+        return smtp
+
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> SendResult:
+        """One SMTP transaction; never raises for anything the network or server does."""
+        if self._smtp is None:
+            try:
+                self._smtp = self._connect()
+            except smtplib.SMTPAuthenticationError as exc:
+                # A wrong password is the operator's to fix: keep the mail.
+                return SendResult(
+                    Outcome.DEFERRED,
+                    "relay refused login: " + _answer(exc.smtp_code, exc.smtp_error),
+                    "connect",
+                )
+            except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+                return SendResult(
+                    Outcome.DEFERRED, f"cannot connect to relay: {exc}", "connect"
+                )
+        smtp = self._smtp
+        options: list[str] = []
+        if not (raw.isascii() and recipient.isascii() and envelope_from.isascii()):
+            if not smtp.has_extn("smtputf8"):
+                return SendResult(
+                    Outcome.FAILED,
+                    "relay does not offer SMTPUTF8 for this message",
+                    "mail",
+                )
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        stage = "mail"
+        try:
+            code, text = smtp.mail(envelope_from, options)
+            if code != 250:
+                return self._refused(code, text, stage)
+            stage = "rcpt"
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                return self._refused(code, text, stage)
+            stage = "data"
+            code, text = smtp.data(raw)
+        except smtplib.SMTPDataError as exc:  # no 354 after DATA
+            return self._refused(exc.smtp_code, exc.smtp_error, stage)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            return SendResult(Outcome.DEFERRED, f"connection lost: {exc}", stage)
+        if code == 421:
+            self.close()
+        return SendResult(outcome_of(code), _answer(code, text), stage)
+
+    def _refused(self, code: int, text: bytes | str, stage: str) -> SendResult:
+        """A refused MAIL, RCPT or DATA: reset the transaction, keep the connection."""
+        if code == 421 or self._smtp is None:
+            self.close()
+        else:
+            try:
+                self._smtp.rset()
+            except (OSError, smtplib.SMTPException):
+                self.close()
+        return SendResult(outcome_of(code), _answer(code, text))
+
+    def close(self) -> None:
+        """QUIT and forget the connection (the next send reconnects)."""
+        if self._smtp is not None:
+            smtp, self._smtp = self._smtp, None
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            _quietly_close(smtp)
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass

@@ -1,0 +1,302 @@
+"""The outbox worker: claim due rows, send them, record each result at once.
+
+Each message's outcome is committed before the next one is sent, so a crash
+(power cut, ``kill -9``) re-sends at most the one message that was on the wire:
+rows already sent are marked, rows not yet tried go back to the queue when
+their lease runs out. Inside ``serve`` the blocking work runs in a thread; the
+loop wakes every ``outbox.poll_seconds`` or when :func:`wake_outbox` is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import ssl
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+import dkim
+
+from mailer.outbound.bounces import count_bounce
+from mailer.outbound.dkim import DkimSigner, load_signer
+from mailer.outbound.maildir import MaildirTransport
+from mailer.outbound.relay import Outcome, SendResult, SmtpRelay, Transport
+from mailer.settings import Settings
+from store.bounces import decay_scores
+from store.models import OutboxState
+from store.outbox import (
+    ClaimedMessage,
+    claim_due,
+    mark_deferred,
+    mark_failed,
+    mark_sent,
+    release_stale,
+    renew_claims,
+    unclaim,
+)
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.outbox")
+
+LEASE = timedelta(minutes=5)  # a claimed row untouched this long: its worker died
+_T = TypeVar("_T")
+
+
+@dataclass
+class PassReport:
+    """What one pass over the outbox did."""
+
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+    def add(self, other: PassReport) -> None:
+        """Add *other*'s counts to these."""
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+
+
+def make_transport(
+    settings: Settings, ssl_context: ssl.SSLContext | None = None
+) -> Transport:
+    """The configured relay, or the Maildir ``<state_dir>/outbox`` when there is none."""
+    if settings.relay is None:
+        return MaildirTransport(settings.service.state_dir / "outbox")
+    return SmtpRelay(
+        settings.relay,
+        local_hostname=settings.service.domain,
+        ssl_context=ssl_context,
+    )
+
+
+def _claimant() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class OutboxSender:
+    """One worker: its claim token, its transport (kept across passes) and signer."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        transport: Transport | None = None,
+        signer: DkimSigner | None = None,
+    ) -> None:
+        self.runtime = runtime
+        s = runtime.settings
+        self.transport = transport or make_transport(s)
+        self.signer = (
+            signer if signer is not None else load_signer(s.dkim, s.service.domain)
+        )
+        self.claimant = _claimant()
+        self.stopping = threading.Event()
+
+    def run_once(self, limit: int | None = None) -> PassReport:
+        """Release stale claims, claim one batch, send it; returns the counts."""
+        rt = self.runtime
+        batch_size = limit or rt.settings.outbox.batch_size
+        now = rt.clock()
+        with rt.sessions.begin() as session:
+            released = release_stale(session, now=now, lease=LEASE)
+            batch = claim_due(
+                session, claimant=self.claimant, now=now, limit=batch_size
+            )
+        if released:
+            log.warning(
+                "requeued %d message(s) left sending by a stopped worker", released
+            )
+        report = PassReport(claimed=len(batch))
+        renewed = now
+        for i, message in enumerate(batch):
+            if self.stopping.is_set():
+                self._give_back(batch[i:])
+                break
+            result = self._send(message)
+            self._record(message, result, report)
+            if result.outcome is Outcome.DEFERRED and result.stage == "connect":
+                self._defer_rest(batch[i + 1 :], result, report)
+                break
+            now = rt.clock()
+            if now - renewed > LEASE / 3:
+                with rt.sessions.begin() as session:
+                    renew_claims(session, claimant=self.claimant, now=now)
+                renewed = now
+        return report
+
+    def drain(self, max_passes: int = 1_000_000) -> PassReport:
+        """Pass after pass until nothing is due (or a pass sent nothing)."""
+        total = PassReport()
+        for _ in range(max_passes):
+            report = self.run_once()
+            total.add(report)
+            if report.claimed == 0 or report.sent + report.failed == 0:
+                break
+        return total
+
+    def close(self) -> None:
+        """Close the relay connection."""
+        self.transport.close()
+
+    def _send(self, message: ClaimedMessage) -> SendResult:
+        raw = message.raw
+        if self.signer is not None:
+            try:
+                raw = self.signer.sign(raw)
+            except (dkim.DKIMException, ValueError) as exc:
+                return SendResult(Outcome.DEFERRED, f"cannot DKIM-sign: {exc}")
+        return self.transport.send(message.envelope_from, message.recipient, raw)
+
+    def _record(
+        self, message: ClaimedMessage, result: SendResult, report: PassReport
+    ) -> None:
+        rt = self.runtime
+        now = rt.clock()
+        box = rt.settings.outbox
+        with rt.sessions.begin() as session:
+            if result.outcome is Outcome.SENT:
+                mark_sent(session, message.id, now=now)
+                if message.subscription_id is not None:
+                    decay_scores(session, [message.subscription_id])
+                report.sent += 1
+                log.info(
+                    "sent message_id=%s to=%s answer=%r",
+                    message.message_id,
+                    message.recipient,
+                    result.answer,
+                )
+                return
+            if result.outcome is Outcome.FAILED:
+                mark_failed(session, message.id, error=result.answer)
+                expired = False
+            else:
+                state = mark_deferred(
+                    session,
+                    message,
+                    now=now,
+                    error=result.answer,
+                    first_retry_seconds=box.first_retry_seconds,
+                    max_age=timedelta(hours=box.max_age_hours),
+                )
+                expired = state is OutboxState.FAILED
+            if result.outcome is Outcome.FAILED or expired:
+                report.failed += 1
+                log.warning(
+                    "failed message_id=%s to=%s attempts=%d answer=%r",
+                    message.message_id,
+                    message.recipient,
+                    message.attempts,
+                    result.answer,
+                )
+                # The recipient's server refused it (not our relay being away).
+                if message.subscription_id is not None and result.about_recipient:
+                    count_bounce(
+                        session,
+                        rt.settings,
+                        rt.key,
+                        message.subscription_id,
+                        permanent=result.outcome is Outcome.FAILED,
+                        reason=result.answer,
+                        now=now,
+                    )
+            else:
+                report.deferred += 1
+                log.warning(
+                    "deferred message_id=%s to=%s attempts=%d answer=%r",
+                    message.message_id,
+                    message.recipient,
+                    message.attempts,
+                    result.answer,
+                )
+
+    def _defer_rest(
+        self, rest: list[ClaimedMessage], result: SendResult, report: PassReport
+    ) -> None:
+        """The relay cannot be reached: the rest of the batch waits with the same reason."""
+        for message in rest:
+            self._record(message, result, report)
+
+    def _give_back(self, rest: list[ClaimedMessage]) -> None:
+        with self.runtime.sessions.begin() as session:
+            unclaim(session, [m.id for m in rest])
+
+
+# Wakers of the workers running in this process, per runtime.
+_wakers: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+_wakers_lock = threading.Lock()
+
+
+def wake_outbox(runtime: Runtime) -> None:
+    """Ask this process's outbox workers to look for due mail now (any thread)."""
+    with _wakers_lock:
+        targets = list(_wakers.get(id(runtime), ()))
+    for loop, event in targets:
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:  # loop closed
+            pass
+
+
+async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Send due mail until *stop* is set; a cancelled worker finishes its message first."""
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+    entry = (loop, wake)
+    with _wakers_lock:
+        _wakers.setdefault(id(runtime), []).append(entry)
+    executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
+    sender = OutboxSender(runtime)
+
+    async def blocking(fn: Callable[[], _T]) -> _T:
+        future = loop.run_in_executor(executor, fn)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            sender.stopping.set()
+            await asyncio.wait([future])  # the message in flight is recorded
+            raise
+
+    try:
+        while not stop.is_set():
+            try:
+                report = await blocking(sender.run_once)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed; retrying after the poll interval")
+                report = PassReport()
+            if report.claimed >= runtime.settings.outbox.batch_size:
+                continue  # more is waiting
+            if report.claimed == 0:
+                await blocking(sender.close)  # idle: do not hold the relay
+            wake.clear()
+            waiter = asyncio.ensure_future(wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=runtime.settings.outbox.poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                waiter.cancel()
+                stopper.cancel()
+    finally:
+        sender.stopping.set()
+        with _wakers_lock:
+            _wakers[id(runtime)].remove(entry)
+            if not _wakers[id(runtime)]:
+                del _wakers[id(runtime)]
+        await loop.run_in_executor(executor, sender.close)
+        executor.shutdown(wait=False)

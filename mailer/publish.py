@@ -1,0 +1,164 @@
+"""Publishing an approved post: one copy to every subscriber who gets each post.
+
+Called by the inbound pipeline and by the moderators, inside their transaction,
+when a post becomes approved. Each copy is queued through
+:func:`mailer.outbound.mailing.build_row` with the dedupe key
+``post:<post>:<subscription>``, so publishing twice sends once. The copy comes
+From the discussion's own address as "Ana Ruiz via <discussion>" (never the
+author's address: their domain may publish DMARC p=reject), keeps the post's
+Message-ID so replies thread under it, and answers go to the post's reply
+address.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.headers import stable_message_id
+from mailer.links import (
+    post_url,
+    question_message_id,
+    question_url,
+    reply_address,
+    unsubscribe_url,
+)
+from mailer.outbound.compose import message_id_safe
+from mailer.outbound.mailing import Outgoing, build_row
+from store.models import DeliveryMode, Post, PostStatus, Question
+from store.models import Discussion as DiscussionRow
+from store.outbox import OutgoingRow, enqueue, iter_recipients
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+CHUNK = 500  # rows per INSERT
+
+_VIA = {"en": "{author} via {name}", "es": "{author} vía {name}"}
+_SOMEONE = {
+    "en": "A participant",
+    "es": "Una persona participante",
+    "fr": "Un participant",
+}
+
+
+def from_name(author: str, discussion_name: str, language: str) -> str:
+    """The display name of a post copy: "Ana Ruiz via <discussion>", localised."""
+    who = author.strip() or _SOMEONE.get(language, _SOMEONE["en"])
+    pattern = _VIA.get(language, _VIA["en"])
+    return pattern.format(author=who, name=discussion_name)
+
+
+def clean_subject(subject: str, slug: str) -> str:
+    """The post's subject without our own ``[slug]`` tag or ``Qn:`` prefix repeated."""
+    text = " ".join(subject.split())
+    text = re.sub(rf"\[{re.escape(slug)}\]\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^((re|aw|sv|r|rv|réf)\s*:\s*)+", "Re: ", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(Re: )?[QP]\d+\s*:\s*", r"\1", text)
+    return text.strip()
+
+
+def publish_post(
+    session: Session, runtime: Runtime, post_id: int, now: datetime
+) -> int:
+    """Queue a copy of approved post *post_id* to every active ``each`` subscriber.
+
+    Returns how many copies were newly queued (0 when the post is not approved,
+    or every copy was queued before). The caller commits.
+    """
+    settings, key = runtime.settings, runtime.key
+    post = session.get(Post, post_id)
+    if post is None or post.status is not PostStatus.APPROVED:
+        return 0
+    row = session.get(DiscussionRow, post.discussion_id)
+    question = session.get(Question, post.question_id)
+    discussion = settings.discussion(row.slug) if row is not None else None
+    if discussion is None or question is None:
+        return 0
+    book = AddressBook(discussion.slug, settings.service.domain)
+    conf_question = discussion.question(question.number)
+    parent_mid = None
+    if post.parent_id is not None:
+        parent = session.get(Post, post.parent_id)
+        parent_mid = parent.message_id if parent is not None else None
+    root = question_message_id(
+        settings.service.domain, discussion.slug, question.number
+    )
+    references = [root] + ([parent_mid] if parent_mid else [])
+    subject = clean_subject(post.subject, discussion.slug)
+    # Every copy keeps the post's own Message-ID, so a reply's In-Reply-To names it.
+    message_id = message_id_safe(post.message_id) or stable_message_id(
+        f"post:{post.id}", settings.service.domain, "post"
+    )
+    reply_to = reply_address(book, key, post.id)
+    shared = {
+        "number": question.number,
+        "post_subject": subject,
+        "body": post.body.strip("\n"),
+        "author": post.author_name.strip(),
+        "organisation": post.organisation.strip(),
+        "post_url": post_url(settings.service.base_url, discussion.slug, post.id),
+        "question_url": question_url(
+            settings.service.base_url, discussion.slug, question.number
+        ),
+        "question_address": book.question(question.number),
+        "reply_address": reply_to,
+    }
+    queued = 0
+    batch: list[OutgoingRow] = []
+    for person in iter_recipients(session, post.discussion_id, [DeliveryMode.EACH]):
+        language = (
+            person.language
+            if person.language in discussion.languages
+            else discussion.default_language
+        )
+        name = discussion.name.in_language(language, discussion.default_language)
+        out = Outgoing(
+            template="post-copy",
+            language=language,
+            to_address=person.email,
+            to_name=person.name,
+            dedupe_key=f"post:{post.id}:{person.subscription_id}",
+            kind="post",
+            context={
+                **shared,
+                "question_text": (
+                    conf_question.text.in_language(
+                        language, discussion.default_language
+                    )
+                    if conf_question
+                    else ""
+                ),
+                "unsubscribe_url": unsubscribe_url(
+                    settings.service.base_url, key, person.subscription_id
+                ),
+            },
+            subscription_id=person.subscription_id,
+            reply_to=reply_to,
+            in_reply_to=parent_mid or root,
+            references=references,
+            as_list_mail=True,
+            list_post=book.question(question.number),
+            from_name=from_name(post.author_name, name, language),
+            message_id=message_id,
+        )
+        batch.append(build_row(settings, key, discussion, post.discussion_id, out, now))
+        if len(batch) >= CHUNK:
+            queued += enqueue(session, batch, now)
+            batch = []
+    queued += enqueue(session, batch, now)
+    if queued:
+        _wake_after_commit(session, runtime)
+    return queued
+
+
+def _wake_after_commit(session: Session, runtime: Runtime) -> None:
+    """Let this process's outbox workers send the copies as soon as they are committed."""
+    from mailer.outbound.worker import wake_outbox
+
+    event.listen(session, "after_commit", lambda _s: wake_outbox(runtime), once=True)
