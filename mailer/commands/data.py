@@ -1,4 +1,4 @@
-"""Read-only views for operators: questions, subscribers, outbox, and the posts export."""
+"""Read-only views for operators: questions, subscribers, and the posts export."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from mailer.commands.base import Context, Subparsers
 from store.discussions import questions_of
 from store.models import (
     Discussion,
-    OutboxMessage,
-    OutboxState,
     Post,
     Question,
     Subscriber,
@@ -24,7 +22,7 @@ from store.models import (
 
 
 def register(sub: Subparsers) -> None:
-    """Add ``questions list``, ``subscribers list|export``, ``outbox list`` and ``export``."""
+    """Add ``questions list``, ``subscribers list|export`` and ``export``."""
     q = sub.add_parser("questions", help="the questions and their state")
     qsub = q.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
     p = qsub.add_parser("list", help="list questions with release time and state")
@@ -39,13 +37,6 @@ def register(sub: Subparsers) -> None:
     p = ssub.add_parser("export", help="write subscribers as CSV to standard output")
     p.add_argument("--discussion")
     p.set_defaults(handler=cmd_subscribers_export)
-
-    o = sub.add_parser("outbox", help="outgoing mail")
-    osub = o.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
-    p = osub.add_parser("list", help="list outgoing messages")
-    p.add_argument("--state", choices=[s.value for s in OutboxState])
-    p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(handler=cmd_outbox_list)
 
     e = sub.add_parser("export", help="export the posts of a discussion")
     e.add_argument("--discussion")
@@ -128,21 +119,6 @@ def cmd_subscribers_export(ctx: Context, args: argparse.Namespace) -> int:
                 sub.status.value,
                 sub.confirmed_at.isoformat() if sub.confirmed_at else "",
             ]
-        )
-    return 0
-
-
-def cmd_outbox_list(ctx: Context, args: argparse.Namespace) -> int:
-    """Newest outgoing messages first."""
-    with ctx.runtime().sessions() as session:
-        stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args.limit)
-        if args.state:
-            stmt = stmt.where(OutboxMessage.state == OutboxState(args.state))
-        rows = list(session.scalars(stmt))
-    for row in rows:
-        print(
-            f"{row.id:>6} {row.state.value:<8} {row.kind:<12} {row.recipient:<40} "
-            f"attempts={row.attempts} {row.last_error or ''}".rstrip()
         )
     return 0
 
