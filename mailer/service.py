@@ -122,7 +122,11 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
 
 def background_workers(runtime: Runtime) -> list[Worker]:
     """The workers ``serve`` runs beside the listener."""
-    return []
+    from mailer.outbound.worker import outbox_worker
+
+    workers: list[Worker] = []
+    workers += [outbox_worker] * runtime.settings.outbox.workers
+    return workers
 
 
 async def serve(
