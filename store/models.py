@@ -376,6 +376,8 @@ class Token(Base):
     """
 
     __tablename__ = "tokens"
+    # Reminders and expiry look up the tokens of one address in one discussion.
+    __table_args__ = (Index(None, "discussion_id", "email", "purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,29 @@
+"""token lookup by address
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28 21:34:18.524152
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_tokens_discussion_id_email_purpose"),
+            ["discussion_id", "email", "purpose"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tokens_discussion_id_email_purpose"))
