@@ -143,6 +143,14 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
     server = await start_inbound(runtime)
+    from mailer.web import WebServer
+
+    web = WebServer(runtime)
+    try:
+        await web.start()
+    except OSError:
+        server.close()
+        raise
     tasks = [
         asyncio.create_task(worker(runtime, stop))
         for worker in background_workers(runtime)
@@ -155,6 +163,7 @@ async def serve(
         log.info("stopping")
         server.close()
         await server.wait_closed()
+        await web.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

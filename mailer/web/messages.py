@@ -1,0 +1,337 @@
+"""The fixed strings of the web pages, one dict per language with the same keys.
+
+``{name}`` placeholders are filled by :class:`mailer.web.i18n.Translator`;
+``*_one``/``*_other`` pairs are plural forms. A test checks that every
+language has every key and the same placeholders.
+"""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    "site_name": "E-discussions",
+    "language": "Language",
+    "discussions": "Discussions",
+    "discussion": "Discussion",
+    "status_scheduled": "Opens on {date}.",
+    "status_open": "Open until {date}.",
+    "status_closed": "This discussion closed on {date}. Its archive stays online.",
+    "moderators": "Moderators",
+    "about": "About this discussion",
+    "guidelines_fold": "Please read our community guidelines",
+    "how_to_take_part": (
+        "Take part by email, from any mail client: write to the address of a "
+        "question. Your contribution appears here once the moderators have "
+        "approved it."
+    ),
+    "questions_intro": (
+        "To begin the discussion, we invite you to provide your inputs on the "
+        "following:"
+    ),
+    "week_questions": "Week {n} questions",
+    "week": "Week {n}",
+    "question_n": "Question {n}",
+    "write_to": "Write to",
+    "contributions_one": "{n} contribution",
+    "contributions_other": "{n} contributions",
+    "opens_on": "Opens on {date}",
+    "back_to_discussion": "Back to the discussion",
+    "no_contributions": "No contributions yet.",
+    "contribute_by_email": "Send your contribution by email to",
+    "contributions_closed": "Contributions are closed.",
+    "in_reply_to": "In reply to",
+    "reply_by_email": "Reply by email",
+    "permalink": "Link",
+    "full_message": "Full message as received",
+    "attachments": "Attachments",
+    "attachment_not_kept": "not kept (too large)",
+    "anonymous": "A participant",
+    "times_in": "Times are {zone}.",
+    "signup_title": "Receive the discussion by email",
+    "signup_intro": (
+        "We will send a message to confirm your address; nothing else is sent "
+        "until you confirm. Every message has a link to leave."
+    ),
+    "field_email": "Email address",
+    "field_name": "Name",
+    "field_organisation": "Organisation",
+    "field_constituency": "You take part as",
+    "field_language": "Language of the mail",
+    "field_mode": "What you receive",
+    "optional": "optional",
+    "constituency_": "Prefer not to say",
+    "constituency_government": "Government",
+    "constituency_employers": "Employers' organization",
+    "constituency_workers": "Workers' organization",
+    "constituency_education": "Education or training provider",
+    "constituency_ngo": "NGO",
+    "constituency_individual": "Individual",
+    "constituency_other": "Other",
+    "mode_each": "Every contribution as it is published",
+    "mode_digest": "A daily digest",
+    "mode_announcements": "Announcements only (new questions)",
+    "signup_button": "Sign up",
+    "signup_sent_title": "Check your mailbox",
+    "signup_sent_body": (
+        "If that address can receive mail, a message with a confirmation link "
+        "is on its way to it. Your subscription starts when you open that link."
+    ),
+    "error_email": "Please enter a valid email address.",
+    "error_form": (
+        "The form had expired or your browser did not send its cookie. "
+        "Please load the page again and resend the form."
+    ),
+    "error_rate": (
+        "Too many sign-ups came from your network. Please try again in an hour."
+    ),
+    "error_too_large": "The form was too large.",
+    "error_title": "Something went wrong",
+    "confirm_title": "Confirm your subscription",
+    "confirm_body": "Press the button to confirm your subscription to “{title}”.",
+    "confirm_button": "Confirm",
+    "confirmed_title": "Subscription confirmed",
+    "confirmed_body": (
+        "Thank you. You will receive “{title}” by email. Every message has a "
+        "link to leave."
+    ),
+    "confirm_invalid": (
+        "This confirmation link is not valid any more: it was already used or it "
+        "has expired. You can sign up again on the discussion page."
+    ),
+    "unsubscribe_title": "Unsubscribe",
+    "unsubscribe_body": "Press the button to stop receiving mail from “{title}”.",
+    "unsubscribe_button": "Unsubscribe",
+    "unsubscribed_title": "You are unsubscribed",
+    "unsubscribed_body": (
+        "You will receive no more mail from “{title}”. You can sign up again at "
+        "any time on the discussion page."
+    ),
+    "unsubscribe_invalid": "This unsubscribe link is not valid.",
+    "not_found_title": "Page not found",
+    "not_found_body": "There is nothing at this address.",
+    "downloads": "Download the contributions",
+    "feed": "Atom feed",
+    "feed_title": "{name}: contributions",
+}
+
+ES: dict[str, str] = {
+    "site_name": "Debates electrónicos",
+    "language": "Idioma",
+    "discussions": "Debates",
+    "discussion": "Debate",
+    "status_scheduled": "Se abre el {date}.",
+    "status_open": "Abierto hasta el {date}.",
+    "status_closed": "Este debate se cerró el {date}. Su archivo sigue en línea.",
+    "moderators": "Moderadores",
+    "about": "Acerca de este debate",
+    "guidelines_fold": "Lea nuestras normas de la comunidad",
+    "how_to_take_part": (
+        "Participe por correo electrónico, desde cualquier programa de correo: "
+        "escriba a la dirección de una pregunta. Su aportación aparecerá aquí "
+        "cuando los moderadores la hayan aprobado."
+    ),
+    "questions_intro": (
+        "Para iniciar el debate, le invitamos a aportar sus contribuciones sobre "
+        "las siguientes cuestiones:"
+    ),
+    "week_questions": "Preguntas de la semana {n}",
+    "week": "Semana {n}",
+    "question_n": "Pregunta {n}",
+    "write_to": "Escriba a",
+    "contributions_one": "{n} aportación",
+    "contributions_other": "{n} aportaciones",
+    "opens_on": "Se abre el {date}",
+    "back_to_discussion": "Volver al debate",
+    "no_contributions": "Todavía no hay aportaciones.",
+    "contribute_by_email": "Envíe su aportación por correo electrónico a",
+    "contributions_closed": "El plazo de aportaciones está cerrado.",
+    "in_reply_to": "En respuesta a",
+    "reply_by_email": "Responder por correo",
+    "permalink": "Enlace",
+    "full_message": "Mensaje completo tal como se recibió",
+    "attachments": "Archivos adjuntos",
+    "attachment_not_kept": "no se conservó (demasiado grande)",
+    "anonymous": "Un participante",
+    "times_in": "Las horas corresponden a: {zone}.",
+    "signup_title": "Reciba el debate por correo electrónico",
+    "signup_intro": (
+        "Le enviaremos un mensaje para confirmar su dirección; no recibirá nada "
+        "más hasta que la confirme. Cada mensaje incluye un enlace para darse "
+        "de baja."
+    ),
+    "field_email": "Dirección de correo electrónico",
+    "field_name": "Nombre",
+    "field_organisation": "Organización",
+    "field_constituency": "Participa como",
+    "field_language": "Idioma de los correos",
+    "field_mode": "Qué desea recibir",
+    "optional": "opcional",
+    "constituency_": "Prefiero no decirlo",
+    "constituency_government": "Gobierno",
+    "constituency_employers": "Organización de empleadores",
+    "constituency_workers": "Organización de trabajadores",
+    "constituency_education": "Proveedor de educación o formación",
+    "constituency_ngo": "ONG",
+    "constituency_individual": "Particular",
+    "constituency_other": "Otro",
+    "mode_each": "Cada aportación en cuanto se publica",
+    "mode_digest": "Un resumen diario",
+    "mode_announcements": "Solo los anuncios (nuevas preguntas)",
+    "signup_button": "Suscribirse",
+    "signup_sent_title": "Revise su buzón",
+    "signup_sent_body": (
+        "Si esa dirección puede recibir correo, le llegará un mensaje con un "
+        "enlace de confirmación. Su suscripción empieza cuando abra ese enlace."
+    ),
+    "error_email": "Introduzca una dirección de correo electrónico válida.",
+    "error_form": (
+        "El formulario había caducado o su navegador no envió su cookie. "
+        "Vuelva a cargar la página y envíe de nuevo el formulario."
+    ),
+    "error_rate": (
+        "Se han recibido demasiadas suscripciones desde su red. Inténtelo de "
+        "nuevo dentro de una hora."
+    ),
+    "error_too_large": "El formulario era demasiado grande.",
+    "error_title": "Se ha producido un error",
+    "confirm_title": "Confirme su suscripción",
+    "confirm_body": "Pulse el botón para confirmar su suscripción a «{title}».",
+    "confirm_button": "Confirmar",
+    "confirmed_title": "Suscripción confirmada",
+    "confirmed_body": (
+        "Gracias. Recibirá «{title}» por correo electrónico. Cada mensaje "
+        "incluye un enlace para darse de baja."
+    ),
+    "confirm_invalid": (
+        "Este enlace de confirmación ya no es válido: ya se utilizó o ha "
+        "caducado. Puede volver a suscribirse en la página del debate."
+    ),
+    "unsubscribe_title": "Darse de baja",
+    "unsubscribe_body": "Pulse el botón para dejar de recibir correos de «{title}».",
+    "unsubscribe_button": "Darme de baja",
+    "unsubscribed_title": "Se ha dado de baja",
+    "unsubscribed_body": (
+        "No recibirá más correos de «{title}». Puede volver a suscribirse en "
+        "cualquier momento en la página del debate."
+    ),
+    "unsubscribe_invalid": "Este enlace para darse de baja no es válido.",
+    "not_found_title": "Página no encontrada",
+    "not_found_body": "No hay nada en esta dirección.",
+    "downloads": "Descargar las aportaciones",
+    "feed": "Canal Atom",
+    "feed_title": "{name}: aportaciones",
+}
+
+FR: dict[str, str] = {
+    "site_name": "E-discussions",
+    "language": "Langue",
+    "discussions": "Discussions",
+    "discussion": "Discussion",
+    "status_scheduled": "Ouverture le {date}.",
+    "status_open": "Ouverte jusqu'au {date}.",
+    "status_closed": (
+        "Cette discussion s'est terminée le {date}. Ses archives restent en ligne."
+    ),
+    "moderators": "Modérateurs",
+    "about": "À propos de cette discussion",
+    "guidelines_fold": "Veuillez lire nos règles de la communauté",
+    "how_to_take_part": (
+        "Participez par courriel, depuis n'importe quelle messagerie : écrivez à "
+        "l'adresse d'une question. Votre contribution apparaîtra ici une fois "
+        "approuvée par les modérateurs."
+    ),
+    "questions_intro": (
+        "Pour lancer la discussion, nous vous invitons à apporter vos "
+        "contributions sur les questions suivantes :"
+    ),
+    "week_questions": "Questions de la semaine {n}",
+    "week": "Semaine {n}",
+    "question_n": "Question {n}",
+    "write_to": "Écrire à",
+    "contributions_one": "{n} contribution",
+    "contributions_other": "{n} contributions",
+    "opens_on": "Ouverture le {date}",
+    "back_to_discussion": "Retour à la discussion",
+    "no_contributions": "Aucune contribution pour l'instant.",
+    "contribute_by_email": "Envoyez votre contribution par courriel à",
+    "contributions_closed": "Les contributions sont closes.",
+    "in_reply_to": "En réponse à",
+    "reply_by_email": "Répondre par courriel",
+    "permalink": "Lien",
+    "full_message": "Message complet tel que reçu",
+    "attachments": "Pièces jointes",
+    "attachment_not_kept": "non conservée (trop volumineuse)",
+    "anonymous": "Un participant",
+    "times_in": "Heures indiquées : {zone}.",
+    "signup_title": "Recevez la discussion par courriel",
+    "signup_intro": (
+        "Nous vous enverrons un message pour confirmer votre adresse ; rien "
+        "d'autre ne vous sera envoyé avant votre confirmation. Chaque message "
+        "contient un lien de désinscription."
+    ),
+    "field_email": "Adresse électronique",
+    "field_name": "Nom",
+    "field_organisation": "Organisation",
+    "field_constituency": "Vous participez en tant que",
+    "field_language": "Langue des courriels",
+    "field_mode": "Ce que vous recevez",
+    "optional": "facultatif",
+    "constituency_": "Je préfère ne pas le dire",
+    "constituency_government": "Gouvernement",
+    "constituency_employers": "Organisation d'employeurs",
+    "constituency_workers": "Organisation de travailleurs",
+    "constituency_education": "Prestataire d'éducation ou de formation",
+    "constituency_ngo": "ONG",
+    "constituency_individual": "Particulier",
+    "constituency_other": "Autre",
+    "mode_each": "Chaque contribution dès sa publication",
+    "mode_digest": "Un résumé quotidien",
+    "mode_announcements": "Uniquement les annonces (nouvelles questions)",
+    "signup_button": "S'inscrire",
+    "signup_sent_title": "Consultez votre boîte de réception",
+    "signup_sent_body": (
+        "Si cette adresse peut recevoir du courrier, un message contenant un "
+        "lien de confirmation est en route. Votre inscription commence lorsque "
+        "vous ouvrez ce lien."
+    ),
+    "error_email": "Veuillez saisir une adresse électronique valide.",
+    "error_form": (
+        "Le formulaire avait expiré ou votre navigateur n'a pas envoyé son "
+        "cookie. Veuillez recharger la page et renvoyer le formulaire."
+    ),
+    "error_rate": (
+        "Trop d'inscriptions sont venues de votre réseau. Veuillez réessayer "
+        "dans une heure."
+    ),
+    "error_too_large": "Le formulaire était trop volumineux.",
+    "error_title": "Une erreur s'est produite",
+    "confirm_title": "Confirmez votre inscription",
+    "confirm_body": "Appuyez sur le bouton pour confirmer votre inscription à « {title} ».",
+    "confirm_button": "Confirmer",
+    "confirmed_title": "Inscription confirmée",
+    "confirmed_body": (
+        "Merci. Vous recevrez « {title} » par courriel. Chaque message contient "
+        "un lien de désinscription."
+    ),
+    "confirm_invalid": (
+        "Ce lien de confirmation n'est plus valable : il a déjà été utilisé ou "
+        "il a expiré. Vous pouvez vous réinscrire sur la page de la discussion."
+    ),
+    "unsubscribe_title": "Se désinscrire",
+    "unsubscribe_body": (
+        "Appuyez sur le bouton pour ne plus recevoir de courriels de « {title} »."
+    ),
+    "unsubscribe_button": "Me désinscrire",
+    "unsubscribed_title": "Votre désinscription est faite",
+    "unsubscribed_body": (
+        "Vous ne recevrez plus de courriels de « {title} ». Vous pouvez vous "
+        "réinscrire à tout moment sur la page de la discussion."
+    ),
+    "unsubscribe_invalid": "Ce lien de désinscription n'est pas valable.",
+    "not_found_title": "Page introuvable",
+    "not_found_body": "Il n'y a rien à cette adresse.",
+    "downloads": "Télécharger les contributions",
+    "feed": "Flux Atom",
+    "feed_title": "{name} : contributions",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"en": EN, "es": ES, "fr": FR}

@@ -1,0 +1,271 @@
+"""The reading pages: the discussion list, a discussion, a question's thread, a post's link."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailer.core.addresses import AddressBook
+from mailer.core.headers import header_safe
+from mailer.links import reply_address
+from mailer.settings import Discussion
+from mailer.web.app import Page, Web
+from store.archive import (
+    ArchivePost,
+    DiscussionView,
+    QuestionState,
+    approved_post_question,
+    approved_posts,
+    discussion_state,
+)
+from store.models import DiscussionState
+
+MAX_DEPTH = 4  # deeper replies are shown at this indent; "in reply to" says where
+MAX_ID = 2**31 - 1  # ids beyond a 32-bit column are not ours: 404, not an SQL error
+CONSTITUENCIES = (
+    "government",
+    "employers",
+    "workers",
+    "education",
+    "ngo",
+    "individual",
+    "other",
+)
+MODES = ("each", "digest", "announcements")
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    """One question as the discussion page lists it."""
+
+    number: int
+    week: int
+    text: str
+    released: bool
+    release_at: datetime
+    approved: int
+    address: str
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """A post in thread order with its display depth."""
+
+    post: ArchivePost
+    depth: int
+    reply_mailto: str
+
+
+def routes(web: Web) -> Sequence[BaseRoute]:
+    """The reading routes, bound to *web*."""
+
+    async def index(request: Request) -> Response:
+        settings = web.settings
+        page = web.page(request)
+        if len(settings.discussions) == 1:
+            only = settings.discussions[0]
+            return RedirectResponse(page.url(f"/d/{quote(only.slug)}"), 302)
+        items = [
+            (d.slug, d.title.in_language(page.language, d.default_language))
+            for d in settings.discussions
+        ]
+        return web.render(request, page, "index.html", {"discussions": items})
+
+    async def discussion(request: Request) -> Response:
+        disc = web.discussion(request.path_params["slug"])
+        page = web.page(request, disc)
+        view = await web.read(lambda s: discussion_state(s, disc.slug))
+        if view is None:
+            raise HTTPException(404)
+        return render_discussion(web, request, page, disc, view)
+
+    async def question(request: Request) -> Response:
+        disc = web.discussion(request.path_params["slug"])
+        number = _small(request.path_params["number"])
+        conf = disc.question(number)
+        if conf is None:
+            raise HTTPException(404)
+        page = web.page(request, disc)
+
+        def load(session: Any) -> tuple[DiscussionView | None, list[ArchivePost]]:
+            return (
+                discussion_state(session, disc.slug),
+                approved_posts(session, disc.slug, question=number),
+            )
+
+        view, posts = await web.read(load)
+        state = view.question(number) if view else None
+        if view is None or state is None:
+            raise HTTPException(404)
+        book = AddressBook(disc.slug, web.settings.service.domain)
+        entries = [
+            ThreadEntry(post, depth, _reply_mailto(web, book, post))
+            for post, depth in thread_order(posts)
+        ]
+        return web.render(
+            request,
+            page,
+            "question.html",
+            {
+                "discussion": disc,
+                "title": disc.title.in_language(page.language, disc.default_language),
+                "number": number,
+                "text": conf.text.in_language(page.language, disc.default_language),
+                "state": state,
+                "accepting": _accepting(view, state),
+                "address": book.question(number),
+                "entries": entries,
+                "authors": {p.id: p.author_name for p in posts},
+                "zone": _zone_name(disc, page),
+                "constituency_key": _constituency_key,
+            },
+            cache="public, max-age=60",
+        )
+
+    async def post(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        disc = web.discussion(slug)
+        post_id = _small(request.path_params["post_id"])
+        number = await web.read(lambda s: approved_post_question(s, disc.slug, post_id))
+        if number is None:
+            raise HTTPException(404)
+        page = web.page(request, disc)
+        target = page.url(f"/d/{quote(disc.slug)}/q/{number}") + f"#p{post_id}"
+        return RedirectResponse(target, 302)
+
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/d/{slug}", discussion, methods=["GET"]),
+        Route("/d/{slug}/q/{number:int}", question, methods=["GET"]),
+        Route("/d/{slug}/posts/{post_id:int}", post, methods=["GET"]),
+    ]
+
+
+def render_discussion(
+    web: Web,
+    request: Request,
+    page: Page,
+    disc: Discussion,
+    view: DiscussionView,
+    *,
+    form: dict[str, str] | None = None,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The discussion page, optionally with the sign-up form refilled and an error."""
+    lang = page.language
+    book = AddressBook(disc.slug, web.settings.service.domain)
+    items: list[QuestionItem] = []
+    for conf in disc.questions:
+        state = view.question(conf.number)
+        items.append(
+            QuestionItem(
+                number=conf.number,
+                week=conf.week,
+                text=conf.text.in_language(lang, disc.default_language),
+                released=bool(state and state.released_at),
+                release_at=state.release_at if state else conf.release_at,
+                approved=state.approved if state else 0,
+                address=book.question(conf.number),
+            )
+        )
+    weeks = [(w, [q for q in items if q.week == w]) for w in disc.weeks]
+    values = {
+        "email": "",
+        "name": "",
+        "organisation": "",
+        "constituency": "",
+        "language": lang,
+        "mode": "each",
+    }
+    values.update(form or {})
+    closed = view.state is DiscussionState.CLOSED
+    return web.render(
+        request,
+        page,
+        "discussion.html",
+        {
+            "discussion": disc,
+            "title": disc.title.in_language(lang, disc.default_language),
+            "introduction": disc.introduction.in_language(lang, disc.default_language),
+            "guidelines": disc.guidelines.in_language(lang, disc.default_language),
+            "view": view,
+            "closed": closed,
+            "weeks": weeks,
+            "form": values,
+            "error": error,
+            "constituencies": CONSTITUENCIES,
+            "modes": MODES,
+        },
+        status=status,
+        form=not closed,
+    )
+
+
+def thread_order(posts: Sequence[ArchivePost]) -> list[tuple[ArchivePost, int]]:
+    """Posts depth-first under their parents, siblings by arrival; orphans at the top.
+
+    A post whose parent is not shown (held, rejected, elsewhere) starts a thread.
+    Depth is capped at :data:`MAX_DEPTH`; a cycle cannot loop (each post once).
+    """
+    shown = {p.id for p in posts}
+    children: dict[int, list[ArchivePost]] = {}
+    roots: list[ArchivePost] = []
+    for p in posts:
+        if p.parent_id is not None and p.parent_id in shown and p.parent_id != p.id:
+            children.setdefault(p.parent_id, []).append(p)
+        else:
+            roots.append(p)
+    out: list[tuple[ArchivePost, int]] = []
+    seen: set[int] = set()
+    stack = [(p, 0) for p in reversed(roots)]
+    while stack:
+        p, depth = stack.pop()
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        out.append((p, min(depth, MAX_DEPTH)))
+        stack.extend((c, depth + 1) for c in reversed(children.get(p.id, [])))
+    # Posts only reachable through a cycle: show them rather than lose them.
+    out.extend((p, 0) for p in posts if p.id not in seen)
+    return out
+
+
+def _accepting(view: DiscussionView, state: QuestionState) -> bool:
+    return state.released_at is not None and view.state is not DiscussionState.CLOSED
+
+
+def _reply_mailto(web: Web, book: AddressBook, post: ArchivePost) -> str:
+    address = reply_address(book, web.runtime.key, post.id)
+    subject = header_safe(post.subject, 150)
+    if subject and not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    return (
+        f"mailto:{address}?subject={quote(subject)}" if subject else f"mailto:{address}"
+    )
+
+
+def _constituency_key(value: str) -> str | None:
+    key = value.strip().lower()
+    return f"constituency_{key}" if key in CONSTITUENCIES else None
+
+
+def _zone_name(disc: Discussion, page: Page) -> str:
+    from babel.dates import get_timezone_location
+
+    locale = {"en": "en_GB"}.get(page.language, page.language)
+    return str(get_timezone_location(disc.time_zone, locale=locale))
+
+
+def _small(value: int) -> int:
+    if not 0 < value <= MAX_ID:
+        raise HTTPException(404)
+    return value

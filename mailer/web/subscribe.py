@@ -1,0 +1,302 @@
+"""Sign-up, confirmation and one-click unsubscribe on the web.
+
+Sign-up only asks for a subscription: the double opt-in mail decides.
+Confirmation links are shown with a button (GET) and acted on by POST, because
+mail scanners fetch every link they see. Unsubscribe POST is RFC 8058 one-click:
+a mail client posts ``List-Unsubscribe=One-Click`` with no cookie, so the signed
+token in the URL is the only authority it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mailer.core.errors import BadToken
+from mailer.core.tokens import hash_token
+from mailer.links import subscription_from_unsubscribe_token
+from mailer.settings import Discussion
+from mailer.web.app import Page, Web
+from mailer.web.pages import CONSTITUENCIES, MODES, render_discussion
+from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
+from store.archive import discussion_state, subscription_view, token_view
+from store.models import SubscriptionStatus
+
+log = logging.getLogger("ediscuss.web")
+
+MAX_FORM_BYTES = 8192
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+_LIMITS = {"email": 320, "name": 200, "organisation": 200}
+
+
+class FormTooLarge(Exception):
+    """The request body is over :data:`MAX_FORM_BYTES`."""
+
+
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A urlencoded form body, read up to *limit* bytes; the first value of each name."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise FormTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise FormTooLarge
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("application/x-www-form-urlencoded", ""):
+        return {}
+    fields: dict[str, str] = {}
+    text = body.decode("utf-8", "replace")
+    for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=50):
+        fields.setdefault(name, value)
+    return fields
+
+
+def routes(web: Web) -> Sequence[BaseRoute]:
+    """The sign-up, confirm and unsubscribe routes, bound to *web*."""
+
+    async def signup(request: Request) -> Response:
+        disc = web.discussion(request.path_params["slug"])
+        page = web.page(request, disc)
+        try:
+            form = await read_form(request)
+        except FormTooLarge:
+            return _error(web, request, page, "error_too_large", 413, disc)
+        if not csrf_valid(
+            web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
+        ):
+            return _error(web, request, page, "error_form", 403, disc)
+        client = client_key(request.client.host if request.client else None)
+        if not web.limiter.allow(client):
+            log.info(
+                "signup refused discussion=%s client=%s reason=rate", disc.slug, client
+            )
+            response = _error(web, request, page, "error_rate", 429, disc)
+            response.headers["retry-after"] = "3600"
+            return response
+        values = _clean(form, disc, page)
+        if "@" not in values["email"] or len(values["email"]) > 320:
+            return await _form_again(web, request, page, disc, values)
+        from mailer.subscriptions import request_subscription
+
+        def change(session: Any) -> None:
+            request_subscription(
+                session,
+                web.runtime,
+                disc.slug,
+                values["email"],
+                name=values["name"],
+                organisation=values["organisation"],
+                constituency=values["constituency"],
+                language=values["language"],
+                mode=values["mode"],
+                source="web",
+                now=web.runtime.clock(),
+            )
+
+        try:
+            await web.write(change)
+        except ValueError:  # the address was refused
+            return await _form_again(web, request, page, disc, values)
+        log.info("signup requested discussion=%s client=%s", disc.slug, client)
+        return web.message(
+            request,
+            page,
+            page.t("signup_sent_title"),
+            page.t("signup_sent_body"),
+            discussion=disc,
+        )
+
+    async def confirm_show(request: Request) -> Response:
+        token = request.path_params["token"]
+        view = await web.read(
+            lambda s: token_view(s, hash_token(token), web.runtime.clock())
+        )
+        disc = web.settings.discussion(view.slug) if view and view.slug else None
+        page = web.page(request, disc, prefer=view.language if view else None)
+        if view is None or not view.usable or disc is None:
+            return _invalid(web, request, page, "confirm_invalid", view, disc)
+        title = disc.title.in_language(page.language, disc.default_language)
+        return web.render(
+            request,
+            page,
+            "confirm.html",
+            {"discussion": disc, "title": title, "action": request.url.path},
+            form=True,
+        )
+
+    async def confirm_do(request: Request) -> Response:
+        token = request.path_params["token"]
+        view = await web.read(
+            lambda s: token_view(s, hash_token(token), web.runtime.clock())
+        )
+        disc = web.settings.discussion(view.slug) if view and view.slug else None
+        page = web.page(request, disc, prefer=view.language if view else None)
+        try:
+            form = await read_form(request)
+        except FormTooLarge:
+            return _error(web, request, page, "error_too_large", 413, disc)
+        if not csrf_valid(
+            web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
+        ):
+            return _error(web, request, page, "error_form", 403, disc)
+        if view is None or not view.usable or disc is None:
+            return _invalid(web, request, page, "confirm_invalid", view, disc)
+        from mailer.subscriptions import confirm_token
+
+        try:
+            await web.write(
+                lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
+            )
+        except ValueError:  # BadToken: used or expired meanwhile
+            return _invalid(web, request, page, "confirm_invalid", view, disc)
+        log.info("subscription confirmed by web discussion=%s", disc.slug)
+        title = disc.title.in_language(page.language, disc.default_language)
+        return web.message(
+            request,
+            page,
+            page.t("confirmed_title"),
+            page.t("confirmed_body", title=title),
+            discussion=disc,
+        )
+
+    async def unsubscribe_show(request: Request) -> Response:
+        found = await _subscription(web, request.path_params["token"])
+        disc = web.settings.discussion(found.slug) if found else None
+        page = web.page(request, disc, prefer=found.language if found else None)
+        if found is None or disc is None:
+            return _invalid(web, request, page, "unsubscribe_invalid", None, None)
+        title = disc.title.in_language(page.language, disc.default_language)
+        return web.render(
+            request,
+            page,
+            "unsubscribe.html",
+            {
+                "discussion": disc,
+                "title": title,
+                "action": request.url.path,
+                "done": found.status is not SubscriptionStatus.ACTIVE
+                and found.status is not SubscriptionStatus.PENDING,
+            },
+            cache="no-store",
+        )
+
+    async def unsubscribe_do(request: Request) -> Response:
+        found = await _subscription(web, request.path_params["token"])
+        disc = web.settings.discussion(found.slug) if found else None
+        page = web.page(request, disc, prefer=found.language if found else None)
+        try:
+            form = await read_form(request)
+        except FormTooLarge:
+            form = {}
+        if found is None or disc is None:
+            return _invalid(web, request, page, "unsubscribe_invalid", None, None)
+        one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+        via = "one-click" if one_click else "web"
+        from mailer.subscriptions import unsubscribe_subscription
+
+        await web.write(
+            lambda s: unsubscribe_subscription(
+                s, web.runtime, found.id, web.runtime.clock(), via
+            )
+        )
+        log.info("unsubscribed subscription=%s via=%s", found.id, via)
+        title = disc.title.in_language(page.language, disc.default_language)
+        return web.message(
+            request,
+            page,
+            page.t("unsubscribed_title"),
+            page.t("unsubscribed_body", title=title),
+            discussion=disc,
+        )
+
+    return [
+        Route("/d/{slug}/signup", signup, methods=["POST"]),
+        Route("/confirm/{token}", confirm_show, methods=["GET"]),
+        Route("/confirm/{token}", confirm_do, methods=["POST"]),
+        Route("/unsubscribe/{token}", unsubscribe_show, methods=["GET"]),
+        Route("/unsubscribe/{token}", unsubscribe_do, methods=["POST"]),
+    ]
+
+
+def _clean(form: dict[str, str], disc: Discussion, page: Page) -> dict[str, str]:
+    values = {
+        name: " ".join(form.get(name, "").split())[:limit]
+        for name, limit in _LIMITS.items()
+    }
+    constituency = form.get("constituency", "")
+    values["constituency"] = constituency if constituency in CONSTITUENCIES else ""
+    language = form.get("language", "")
+    values["language"] = language if language in disc.languages else page.language
+    mode = form.get("mode", "")
+    values["mode"] = mode if mode in MODES else "each"
+    return values
+
+
+async def _form_again(
+    web: Web, request: Request, page: Page, disc: Discussion, values: dict[str, str]
+) -> Response:
+    view = await web.read(lambda s: discussion_state(s, disc.slug))
+    assert view is not None
+    return render_discussion(
+        web,
+        request,
+        page,
+        disc,
+        view,
+        form=values,
+        error=page.t("error_email"),
+        status=400,
+    )
+
+
+async def _subscription(web: Web, token: str) -> Any:
+    try:
+        subscription_id = subscription_from_unsubscribe_token(web.runtime.key, token)
+    except (BadToken, ValueError):
+        return None
+    return await web.read(lambda s: subscription_view(s, subscription_id))
+
+
+def _error(
+    web: Web,
+    request: Request,
+    page: Page,
+    key: str,
+    status: int,
+    disc: Discussion | None,
+) -> Response:
+    return web.message(
+        request,
+        page,
+        page.t("error_title"),
+        page.t(key),
+        status=status,
+        discussion=disc,
+    )
+
+
+def _invalid(
+    web: Web,
+    request: Request,
+    page: Page,
+    key: str,
+    view: Any,
+    disc: Discussion | None,
+) -> Response:
+    status = 410 if view is not None else 404
+    return web.message(
+        request,
+        page,
+        page.t("error_title"),
+        page.t(key),
+        status=status,
+        discussion=disc,
+    )
