@@ -19,7 +19,7 @@ from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import discussion_url, unsubscribe_url, verp_address
 from mailer.outbound.compose import ListHeaders, Mail, compose, message_bytes
-from mailer.outbound.templates import Templates
+from mailer.outbound.templates import RenderedMail, Templates
 from mailer.settings import Discussion, Settings
 from store.outbox import OutgoingRow, enqueue
 
@@ -80,17 +80,22 @@ def build_row(
     discussion_id: int | None,
     out: Outgoing,
     now: datetime,
+    rendered: RenderedMail | None = None,
 ) -> OutgoingRow:
-    """Render and compose *out* into an outbox row (pure but for template files)."""
+    """Render and compose *out* into an outbox row (pure but for template files).
+
+    *rendered*, when given, is used instead of rendering ``out.template``: a
+    body rendered once for many recipients (see :mod:`mailer.outbound.bulk`).
+    """
     book = AddressBook(discussion.slug, settings.service.domain)
-    templates = templates_for(discussion)
-    context = {**base_context(settings, discussion, out.language), **out.context}
-    rendered = templates.render(
-        out.template,
-        out.language,
-        context,
-        fallbacks=(discussion.default_language, "en"),
-    )
+    if rendered is None:
+        context = {**base_context(settings, discussion, out.language), **out.context}
+        rendered = templates_for(discussion).render(
+            out.template,
+            out.language,
+            context,
+            fallbacks=(discussion.default_language, "en"),
+        )
     list_headers = None
     if out.as_list_mail:
         unsub = (
@@ -154,7 +159,8 @@ def queue_mail(
     discussion_id: int | None,
     out: Outgoing,
     now: datetime,
+    rendered: RenderedMail | None = None,
 ) -> bool:
     """Render, compose and enqueue one mail; False when its dedupe key was already queued."""
-    row = build_row(settings, key, discussion, discussion_id, out, now)
+    row = build_row(settings, key, discussion, discussion_id, out, now, rendered)
     return enqueue(session, [row], now) == 1
