@@ -188,7 +188,7 @@ def authres_dkim_pass(results: AuthResults | None, from_domain: str) -> bool:
             continue
         d = r.properties.get("header.d", "")
         if not d:
-            d = domain_of(r.properties.get("header.i", ""))
+            d = r.properties.get("header.i", "").rpartition("@")[2]
         if aligned(d, from_domain):
             return True
     return False
