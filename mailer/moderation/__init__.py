@@ -1,0 +1,25 @@
+"""Moderators by email: commands, their authentication, the queue and the audit log.
+
+The inbound pipeline calls :func:`handle_moderator_mail` for mail to
+``<slug>-moderators[+token]@`` and :func:`notify_held` when it holds a post;
+the confirmation handler calls :func:`confirm_command` for ``command`` tokens.
+"""
+
+from __future__ import annotations
+
+from mailer.moderation.actions import Actor, ResultLine, is_banned, run_commands
+from mailer.moderation.audit import recent_audit, record_audit
+from mailer.moderation.inbox import confirm_command, handle_moderator_mail
+from mailer.moderation.queue import notify_held
+
+__all__ = [
+    "Actor",
+    "ResultLine",
+    "confirm_command",
+    "handle_moderator_mail",
+    "is_banned",
+    "notify_held",
+    "recent_audit",
+    "record_audit",
+    "run_commands",
+]

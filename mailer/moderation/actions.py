@@ -1,0 +1,358 @@
+"""Run authenticated moderator commands, one result line each, each one audited.
+
+The caller has already decided the commands may run (DKIM, trusted
+Authentication-Results, a confirmed token, or the operator's shell); this
+module only does what they say, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mailer.core.modcommands import Command, Verb
+from mailer.moderation.audit import record_audit
+from mailer.moderation.queue import (
+    Decision,
+    DecisionResult,
+    approve_post,
+    hold_post,
+    reject_post,
+    tell_other_moderators,
+)
+from mailer.moderation.stats import discussion_stats, subscriber_counts
+from mailer.settings import Discussion, Moderator
+from store.discussions import discussion_by_slug, questions_of
+from store.models import Ban, DiscussionState
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """What one command did: a code the templates turn into words, and its values."""
+
+    code: str
+    line: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who runs the commands and how that was proven."""
+
+    email: str
+    auth: str  # dkim | authres | confirmed | cli
+    moderator: Moderator | None = None
+
+
+def display_name(discussion: Discussion, who: str) -> str:
+    """A moderator's name for an address, else the address itself."""
+    for m in discussion.moderators:
+        if m.email == who.lower():
+            return m.name
+    return who
+
+
+class _Run:
+    """One batch of commands against one discussion."""
+
+    def __init__(
+        self,
+        session: Session,
+        runtime: Runtime,
+        discussion: Discussion,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        row = discussion_by_slug(session, discussion.slug)
+        if row is None:
+            raise LookupError(f"discussion {discussion.slug} is not in the store")
+        self.session = session
+        self.runtime = runtime
+        self.discussion = discussion
+        self.row = row
+        self.actor = actor
+        self.now = now
+        self.results: list[ResultLine] = []
+
+    def say(self, code: str, cmd: Command, **params: Any) -> None:
+        self.results.append(ResultLine(code, cmd.line, params))
+
+    def audit(self, cmd: Command, action: str, target: str, detail: str) -> None:
+        record_audit(
+            self.session,
+            discussion_id=self.row.id,
+            actor=self.actor.email,
+            action=action,
+            target=target,
+            detail=detail,
+            auth=self.actor.auth,
+            now=self.now,
+        )
+
+    # -- questions ------------------------------------------------------
+
+    def release(self, cmd: Command, numbers: Sequence[int], week: int | None) -> None:
+        from mailer.releases import release_questions
+
+        rows = {q.number: q for q in questions_of(self.session, self.discussion.slug)}
+        due: list[int] = []
+        for n in numbers:
+            q = rows.get(n)
+            if self.discussion.question(n) is None or q is None:
+                self.say("no_question", cmd, n=n)
+            elif q.released_at is not None:
+                self.say(
+                    "already_released",
+                    cmd,
+                    n=n,
+                    at=q.released_at,
+                    by=display_name(self.discussion, q.released_by or ""),
+                )
+            else:
+                due.append(n)
+        if due:
+            release_questions(
+                self.session,
+                self.runtime,
+                self.discussion.slug,
+                due,
+                self.now,
+                self.actor.email,
+            )
+            self.session.expire_all()
+            rows = {
+                q.number: q for q in questions_of(self.session, self.discussion.slug)
+            }
+        for n in due:
+            done = rows[n].released_at is not None
+            self.say("released" if done else "not_released", cmd, n=n)
+        target = (
+            f"week:{week}" if week is not None else ",".join(f"q{n}" for n in numbers)
+        )
+        self.audit(
+            cmd, "release", target, f"released {due}" if due else "nothing to release"
+        )
+
+    def release_week(self, cmd: Command) -> None:
+        week = cmd.numbers[0]
+        numbers = [q.number for q in self.discussion.questions if q.week == week]
+        if not numbers:
+            weeks = ", ".join(str(w) for w in self.discussion.weeks)
+            self.say("no_week", cmd, week=week, weeks=weeks)
+            self.audit(cmd, "release", f"week:{week}", "no such week")
+            return
+        self.release(cmd, numbers, week)
+
+    # -- posts ----------------------------------------------------------
+
+    def _decision(
+        self, cmd: Command, done: str, d: DecisionResult, **extra: Any
+    ) -> None:
+        if d.code is Decision.DONE:
+            self.say(done, cmd, post=d.post_id, **extra)
+        elif d.code is Decision.NO_POST:
+            self.say("no_post", cmd, post=d.post_id)
+        else:
+            self.say(
+                "already",
+                cmd,
+                post=d.post_id,
+                status=d.status,
+                by=display_name(self.discussion, d.by),
+                at=d.at,
+            )
+
+    def approve(self, cmd: Command) -> None:
+        d = approve_post(
+            self.session,
+            self.runtime,
+            self.row.id,
+            cmd.post_id,
+            self.actor.email,
+            self.now,
+        )
+        self._decision(cmd, "approved", d)
+        if d.code is Decision.DONE:
+            tell_other_moderators(
+                self.session,
+                self.runtime,
+                self.discussion,
+                self.row.id,
+                d,
+                self.actor.moderator,
+                "",
+                self.now,
+            )
+        self.audit(cmd, "approve", f"post:{cmd.post_id}", d.code.value)
+
+    def reject(self, cmd: Command) -> None:
+        d = reject_post(
+            self.session,
+            self.runtime,
+            self.discussion,
+            self.row.id,
+            cmd.post_id,
+            self.actor.email,
+            cmd.text,
+            self.now,
+        )
+        self._decision(cmd, "rejected", d, reason=cmd.text, notified=d.notified)
+        if d.code is Decision.DONE:
+            tell_other_moderators(
+                self.session,
+                self.runtime,
+                self.discussion,
+                self.row.id,
+                d,
+                self.actor.moderator,
+                cmd.text,
+                self.now,
+            )
+        self.audit(cmd, "reject", f"post:{cmd.post_id}", f"{d.code.value}: {cmd.text}")
+
+    def hold(self, cmd: Command) -> None:
+        d = hold_post(self.session, self.row.id, cmd.post_id, self.actor.email)
+        if d.code is Decision.ALREADY and d.status == "held":
+            self.say("already_held", cmd, post=d.post_id)
+        else:
+            self._decision(cmd, "held", d)
+        self.audit(cmd, "hold", f"post:{cmd.post_id}", d.code.value)
+
+    # -- the discussion -------------------------------------------------
+
+    def close(self, cmd: Command) -> None:
+        from mailer.releases import close_discussion
+
+        if self.row.state is DiscussionState.CLOSED:
+            self.say("already_closed", cmd, at=self.row.closed_at)
+            self.audit(cmd, "close", self.discussion.slug, "already closed")
+            return
+        close_discussion(
+            self.session, self.runtime, self.discussion.slug, self.now, self.actor.email
+        )
+        self.session.refresh(self.row)
+        self.say("closed", cmd)
+        self.audit(cmd, "close", self.discussion.slug, "closed")
+
+    def reopen(self, cmd: Command) -> None:
+        from mailer.releases import reopen_discussion
+
+        if self.row.state is not DiscussionState.CLOSED:
+            self.say("not_closed", cmd)
+            self.audit(cmd, "reopen", self.discussion.slug, "was not closed")
+            return
+        reopen_discussion(
+            self.session, self.runtime, self.discussion.slug, self.now, self.actor.email
+        )
+        self.session.refresh(self.row)
+        self.say("reopened", cmd)
+        self.audit(cmd, "reopen", self.discussion.slug, "reopened")
+
+    def ban(self, cmd: Command) -> None:
+        address = cmd.text
+        if self.discussion.is_moderator(address):
+            self.say("cannot_ban_moderator", cmd, address=address)
+            self.audit(cmd, "ban", address, "refused: a moderator")
+            return
+        values = {
+            "discussion_id": self.row.id,
+            "email": address,
+            "created_at": self.now,
+            "created_by": self.actor.email,
+        }
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(Ban)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["discussion_id", "email"])
+            .returning(Ban.id)
+        )
+        new = self.session.scalar(stmt) is not None
+        self.say("banned" if new else "already_banned", cmd, address=address)
+        self.audit(cmd, "ban", address, "banned" if new else "already banned")
+
+    def unban(self, cmd: Command) -> None:
+        address = cmd.text
+        gone = self.session.scalars(
+            delete(Ban)
+            .where(Ban.discussion_id == self.row.id, Ban.email == address)
+            .returning(Ban.id)
+        ).all()
+        self.say("unbanned" if gone else "not_banned", cmd, address=address)
+        self.audit(cmd, "unban", address, "unbanned" if gone else "was not banned")
+
+    def stats(self, cmd: Command) -> None:
+        data = discussion_stats(
+            self.session, self.row.id, self.discussion.slug, self.now
+        )
+        self.say("stats", cmd, stats=data, state=self.row.state.value)
+        self.audit(cmd, "stats", self.discussion.slug, "")
+
+    def subscribers(self, cmd: Command) -> None:
+        self.say(
+            "subscribers", cmd, counts=subscriber_counts(self.session, self.row.id)
+        )
+        self.audit(cmd, "subscribers", self.discussion.slug, "")
+
+    def run(self, cmd: Command) -> None:
+        verb = cmd.verb
+        if verb is Verb.RELEASE:
+            self.release(cmd, cmd.numbers, None)
+        elif verb is Verb.RELEASE_WEEK:
+            self.release_week(cmd)
+        elif verb is Verb.APPROVE:
+            self.approve(cmd)
+        elif verb is Verb.REJECT:
+            self.reject(cmd)
+        elif verb is Verb.HOLD:
+            self.hold(cmd)
+        elif verb is Verb.CLOSE:
+            self.close(cmd)
+        elif verb is Verb.REOPEN:
+            self.reopen(cmd)
+        elif verb is Verb.BAN:
+            self.ban(cmd)
+        elif verb is Verb.UNBAN:
+            self.unban(cmd)
+        elif verb is Verb.STATS:
+            self.stats(cmd)
+        elif verb is Verb.SUBSCRIBERS:
+            self.subscribers(cmd)
+        else:
+            self.say("help", cmd)
+
+
+def run_commands(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    commands: Sequence[Command],
+    actor: Actor,
+    now: datetime,
+) -> list[ResultLine]:
+    """Run *commands* in order for *actor*; one or more result lines per command."""
+    batch = _Run(session, runtime, discussion, actor, now)
+    for cmd in commands:
+        batch.run(cmd)
+    return batch.results
+
+
+def is_banned(session: Session, discussion_id: int, address: str) -> bool:
+    """Whether *address* is banned from the discussion (the pipeline drops its mail)."""
+    found = session.scalar(
+        select(Ban.id).where(
+            Ban.discussion_id == discussion_id, Ban.email == address.strip().lower()
+        )
+    )
+    return found is not None

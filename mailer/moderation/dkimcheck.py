@@ -1,0 +1,116 @@
+"""Verify a command mail's DKIM signatures with dkimpy; keys come from DNS.
+
+The DNS lookup is a function (``dnsfunc``) so the resolver can be chosen:
+the system's, or the one named by ``inbound.dkim_resolver``. A signature
+counts for moderator commands only when it verifies, its ``d=`` is aligned
+with the one From domain, it signs From, Subject and Message-ID (so a
+captured mail cannot be replayed under a new subject or a new Message-ID),
+and it has no ``l=`` body length (which would let anyone append commands
+below the signed part, RFC 6376 section 8.2).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+import dkim
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from mailer.core.modauth import aligned
+from mailer.settings import HostPort
+
+log = logging.getLogger("ediscuss.moderation")
+
+DnsFunc = Callable[..., bytes | None]
+MAX_SIGNATURES = 5  # a stranger cannot make us look up keys without end
+REQUIRED_HEADERS = frozenset({b"from", b"subject", b"message-id"})
+
+
+@dataclass(frozen=True)
+class DkimVerdict:
+    """Whether an aligned, complete signature verified, and which domain signed."""
+
+    ok: bool
+    domain: str = ""
+    reason: str = ""
+
+
+def resolver_dnsfunc(server: HostPort | None, timeout: float = 5.0) -> DnsFunc:
+    """A dkimpy ``dnsfunc`` asking *server* (or the system's resolver) for TXT records."""
+    resolver = dns.resolver.Resolver(configure=server is None)
+    if server is not None:
+        resolver.nameservers = [server.host]
+        resolver.port = server.port
+
+    def txt(name: bytes, timeout: float = timeout) -> bytes | None:
+        try:
+            answer = resolver.resolve(
+                name.decode("ascii"),
+                dns.rdatatype.TXT,
+                lifetime=timeout,
+                raise_on_no_answer=False,
+            )
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoNameservers):
+            return None
+        except (dns.exception.Timeout, dns.resolver.NoResolverConfiguration) as exc:
+            raise dkim.DnsTimeoutError(str(exc)) from exc
+        for rrset in answer.response.answer:
+            if rrset.rdtype == dns.rdatatype.TXT:
+                return b"".join(next(iter(rrset)).strings)
+        return None
+
+    return txt
+
+
+def _tags(value: bytes) -> dict[bytes, bytes]:
+    tags: dict[bytes, bytes] = {}
+    for part in re.sub(rb"\s+", b"", value).split(b";"):
+        key, eq, val = part.partition(b"=")
+        if eq:
+            tags[key.lower()] = val
+    return tags
+
+
+def verify_dkim(raw: bytes, from_address: str, dnsfunc: DnsFunc) -> DkimVerdict:
+    """Check every DKIM signature of *raw* (up to a few) for one that proves From.
+
+    Never raises for a bad message or an unreachable DNS: the answer is then
+    simply "not proven", and the moderator is asked to confirm instead.
+    """
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    if len(headers.get_all("From") or []) != 1:
+        return DkimVerdict(False, reason="not exactly one From header")
+    from_domain = from_address.rpartition("@")[2].lower()
+    signatures = headers.get_all("DKIM-Signature") or []
+    if not signatures:
+        return DkimVerdict(False, reason="no DKIM signature")
+    reasons: list[str] = []
+    for idx, value in enumerate(signatures[:MAX_SIGNATURES]):
+        tags = _tags(str(value).encode("utf-8", "surrogateescape"))
+        domain = tags.get(b"d", b"").decode("ascii", "replace").lower()
+        signed = set(tags.get(b"h", b"").lower().split(b":"))
+        if b"l" in tags:
+            reasons.append(f"d={domain}: l= body length")
+            continue
+        if not aligned(domain, from_domain):
+            reasons.append(f"d={domain}: not aligned with {from_domain}")
+            continue
+        if not REQUIRED_HEADERS <= signed:
+            reasons.append(f"d={domain}: From, Subject and Message-ID not all signed")
+            continue
+        try:
+            ok = dkim.DKIM(raw, minkey=1024).verify(idx=idx, dnsfunc=dnsfunc)
+        except dkim.DKIMException as exc:
+            reasons.append(f"d={domain}: {exc}")
+            continue
+        if ok:
+            return DkimVerdict(True, domain)
+        reasons.append(f"d={domain}: signature does not verify")
+    return DkimVerdict(False, reason="; ".join(reasons) or "no usable signature")

@@ -1,0 +1,340 @@
+"""The moderation queue: held-post notices, and approving, rejecting or holding a post.
+
+Each decision is one conditional UPDATE (``... WHERE status = 'held'``): when
+two moderators act on the same post at once, the database lets exactly one
+UPDATE match, so the post is published (or rejected) once and the other
+moderator is told who was first.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.headers import stable_message_id
+from mailer.links import held_post_address
+from mailer.outbound.mailing import Outgoing, queue_mail
+from mailer.publish import publish_post
+from mailer.settings import Discussion, Moderator
+from store.models import Discussion as DiscussionRow
+from store.models import Post, PostStatus, Question
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.moderation")
+
+NOTICE_TEXT_LIMIT = 6000  # characters of a held post shown in the notice
+_AUTOMATIC_SENDERS = ("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")
+
+
+class Decision(enum.Enum):
+    """Outcome of a moderation decision."""
+
+    DONE = "done"
+    NO_POST = "no_post"
+    ALREADY = "already"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What happened to one post: done, not found, or already decided (by whom, when)."""
+
+    code: Decision
+    post_id: int
+    status: str = ""
+    by: str = ""
+    at: datetime | None = None
+    notified: bool = False
+
+
+def held_notice_key(post_id: int, moderator_email: str) -> str:
+    """The outbox dedupe key of one moderator's notice about one held post."""
+    return f"held:{post_id}:{moderator_email.lower()}"
+
+
+def _question_text(discussion: Discussion, number: int, language: str) -> str:
+    q = discussion.question(number)
+    if q is None:
+        return ""
+    return q.text.in_language(language, discussion.default_language)
+
+
+def _post_context(
+    discussion: Discussion, post: Post, number: int, language: str
+) -> dict[str, Any]:
+    body = post.body
+    cut = len(body) > NOTICE_TEXT_LIMIT
+    return {
+        "post_id": post.id,
+        "author_name": post.author_name,
+        "author_email": post.author_email,
+        "organisation": post.organisation,
+        "constituency": post.constituency,
+        "post_subject": post.subject,
+        "body": body[:NOTICE_TEXT_LIMIT],
+        "body_cut": cut,
+        "question_number": number,
+        "question_text": _question_text(discussion, number, language),
+        "hold_reason": post.hold_reason or "",
+        "received_at": post.received_at,
+    }
+
+
+def _load(session: Session, post_id: int) -> tuple[Post, int, str] | None:
+    row = session.execute(
+        select(Post, Question.number, DiscussionRow.slug)
+        .join(Question, Question.id == Post.question_id)
+        .join(DiscussionRow, DiscussionRow.id == Post.discussion_id)
+        .where(Post.id == post_id)
+    ).first()
+    if row is None:
+        return None
+    return row[0], int(row[1]), str(row[2])
+
+
+def notify_held(session: Session, runtime: Runtime, post_id: int, now: datetime) -> int:
+    """Queue one notice about held post *post_id* to each moderator; returns how many were new.
+
+    The notice carries the trimmed text, the sender, the question and the hold
+    reason; its Reply-To is the held-post address, so replying ``approve`` or
+    ``reject <reason>`` acts on this post. Dedupe keys make it once per post
+    and moderator, however often it is called.
+    """
+    loaded = _load(session, post_id)
+    if loaded is None:
+        raise LookupError(f"no post {post_id}")
+    post, number, slug = loaded
+    settings = runtime.settings
+    discussion = settings.discussion(slug)
+    if discussion is None:
+        raise LookupError(f"post {post_id} belongs to unconfigured discussion {slug}")
+    book = AddressBook(slug, settings.service.domain)
+    held_address = held_post_address(book, runtime.key, post_id)
+    queued = 0
+    for moderator in discussion.moderators:
+        context = {
+            **_post_context(discussion, post, number, moderator.language),
+            "moderator_name": moderator.name,
+            "held_address": held_address,
+        }
+        out = Outgoing(
+            template="mod-held",
+            language=moderator.language,
+            to_address=moderator.email,
+            to_name=moderator.name,
+            dedupe_key=held_notice_key(post_id, moderator.email),
+            kind="mod-held",
+            context=context,
+            reply_to=held_address,
+            auto_submitted="auto-generated",
+        )
+        if queue_mail(
+            session, settings, runtime.key, discussion, post.discussion_id, out, now
+        ):
+            queued += 1
+    log.info("held post=%s notices=%d", post_id, queued)
+    return queued
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _decided(session: Session, post_id: int, discussion_id: int) -> DecisionResult:
+    post = session.get(Post, post_id, populate_existing=True)
+    if post is None or post.discussion_id != discussion_id:
+        return DecisionResult(Decision.NO_POST, post_id)
+    return DecisionResult(
+        Decision.ALREADY,
+        post_id,
+        status=post.status.value,
+        by=post.moderated_by or "",
+        at=post.approved_at,
+    )
+
+
+def approve_post(
+    session: Session,
+    runtime: Runtime,
+    discussion_id: int,
+    post_id: int,
+    actor: str,
+    now: datetime,
+) -> DecisionResult:
+    """Approve a held post and publish it; the first moderator to act wins."""
+    result = session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            Post.discussion_id == discussion_id,
+            Post.status == PostStatus.HELD,
+        )
+        .values(
+            status=PostStatus.APPROVED,
+            approved_at=now,
+            moderated_by=actor,
+            moderation_note=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return _decided(session, post_id, discussion_id)
+    session.expire_all()
+    publish_post(session, runtime, post_id, now)
+    return DecisionResult(Decision.DONE, post_id, PostStatus.APPROVED.value, actor, now)
+
+
+def is_spam_reason(reason: str) -> bool:
+    """A rejection whose reason starts with "spam" is not explained to its sender."""
+    words = reason.strip().lower().split()
+    return bool(words) and words[0].strip(".,;:!") in {
+        "spam",
+        "correo basura",
+        "pourriel",
+    }
+
+
+def reject_post(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    post_id: int,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> DecisionResult:
+    """Reject a held post; its author is told why, in their language, unless it is spam."""
+    result = session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            Post.discussion_id == discussion_id,
+            Post.status == PostStatus.HELD,
+        )
+        .values(status=PostStatus.REJECTED, moderated_by=actor, moderation_note=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return _decided(session, post_id, discussion_id)
+    session.expire_all()
+    notified = False
+    if not is_spam_reason(reason):
+        notified = _tell_author(session, runtime, discussion, post_id, reason, now)
+    return DecisionResult(
+        Decision.DONE, post_id, PostStatus.REJECTED.value, actor, now, notified
+    )
+
+
+def _tell_author(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    post_id: int,
+    reason: str,
+    now: datetime,
+) -> bool:
+    loaded = _load(session, post_id)
+    if loaded is None:
+        return False
+    post, number, _ = loaded
+    address = post.author_email.strip().lower()
+    if not address or "@" not in address or address.startswith(_AUTOMATIC_SENDERS):
+        return False
+    language = post.language if post.language in discussion.languages else ""
+    language = language or discussion.default_language
+    context = {
+        **_post_context(discussion, post, number, language),
+        "reason": reason,
+    }
+    out = Outgoing(
+        template="post-rejected",
+        language=language,
+        to_address=address,
+        to_name=post.author_name,
+        dedupe_key=f"rejected:{post_id}",
+        kind="post-rejected",
+        context=context,
+        in_reply_to=post.message_id or None,
+        references=(post.message_id,) if post.message_id else (),
+        auto_submitted="auto-replied",
+    )
+    return queue_mail(
+        session, runtime.settings, runtime.key, discussion, post.discussion_id, out, now
+    )
+
+
+def hold_post(
+    session: Session, discussion_id: int, post_id: int, actor: str
+) -> DecisionResult:
+    """Put an approved or rejected post back in the queue (off the archive and digests)."""
+    result = session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            Post.discussion_id == discussion_id,
+            Post.status.in_([PostStatus.APPROVED, PostStatus.REJECTED]),
+        )
+        .values(
+            status=PostStatus.HELD,
+            approved_at=None,
+            moderated_by=actor,
+            hold_reason="held by a moderator",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return _decided(session, post_id, discussion_id)
+    session.expire_all()
+    return DecisionResult(Decision.DONE, post_id, PostStatus.HELD.value, actor)
+
+
+def tell_other_moderators(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    decision: DecisionResult,
+    actor: Moderator | None,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Tell every other moderator that a held post was handled, threaded under its notice."""
+    domain = runtime.settings.service.domain
+    queued = 0
+    for moderator in discussion.moderators:
+        if actor is not None and moderator.email == actor.email:
+            continue
+        notice_id = stable_message_id(
+            held_notice_key(decision.post_id, moderator.email), domain, "mod-held"
+        )
+        out = Outgoing(
+            template="mod-handled",
+            language=moderator.language,
+            to_address=moderator.email,
+            to_name=moderator.name,
+            dedupe_key=f"handled:{decision.post_id}:{moderator.email}",
+            kind="mod-handled",
+            context={
+                "post_id": decision.post_id,
+                "status": decision.status,
+                "by": actor.name if actor is not None else decision.by,
+                "reason": reason,
+            },
+            in_reply_to=notice_id,
+            references=(notice_id,),
+            auto_submitted="auto-generated",
+        )
+        if queue_mail(
+            session, runtime.settings, runtime.key, discussion, discussion_id, out, now
+        ):
+            queued += 1
+    return queued
