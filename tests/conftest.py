@@ -5,4 +5,7 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.settings",
+    "tests.fixtures.moderation",
+    "tests.fixtures.web",
+    "tests.fixtures.relay",
 ]
