@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -100,3 +100,142 @@ def failed_inbound(session: Session) -> list[InboundMessage]:
         .order_by(InboundMessage.id)
     )
     return list(session.scalars(stmt))
+
+
+def claim_next_new(session: Session) -> InboundMessage | None:
+    """Lock the oldest NEW message for this transaction, or None when there is none.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, so a message another node
+    is processing is skipped, never processed twice. SQLite: the claim starts
+    with a write, which takes the database's single write lock at once (waiting
+    for the busy timeout), so writers are serialised and the row read after it
+    is current. NEW rows with an ``error`` are parked (no handler yet) and skipped.
+    """
+    pending = (InboundMessage.state == InboundState.NEW) & InboundMessage.error.is_(
+        None
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (
+            select(InboundMessage)
+            .where(pending)
+            .order_by(InboundMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        return session.scalars(stmt).first()
+    oldest = (
+        select(InboundMessage.id)
+        .where(pending)
+        .order_by(InboundMessage.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    claimed = session.scalar(
+        update(InboundMessage)
+        .where(InboundMessage.id == oldest)
+        .values(attempts=InboundMessage.attempts)
+        .returning(InboundMessage.id)
+    )
+    return None if claimed is None else session.get(InboundMessage, claimed)
+
+
+def claim_inbound(
+    session: Session, inbound_id: int, states: Sequence[InboundState]
+) -> InboundMessage | None:
+    """Lock message *inbound_id* if it is in one of *states* (and not locked elsewhere)."""
+    where = (InboundMessage.id == inbound_id) & InboundMessage.state.in_(states)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = select(InboundMessage).where(where).with_for_update(skip_locked=True)
+        return session.scalars(stmt).first()
+    claimed = session.scalar(
+        update(InboundMessage)
+        .where(where)
+        .values(attempts=InboundMessage.attempts)
+        .returning(InboundMessage.id)
+    )
+    return None if claimed is None else session.get(InboundMessage, claimed)
+
+
+def failed_retry_candidates(
+    session: Session, limit: int = 100
+) -> list[tuple[int, int, datetime | None]]:
+    """(id, attempts, last try) of FAILED messages, oldest first; the caller picks the due."""
+    stmt = (
+        select(InboundMessage.id, InboundMessage.attempts, InboundMessage.processed_at)
+        .where(InboundMessage.state == InboundState.FAILED)
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    )
+    return [(i, n, at) for i, n, at in session.execute(stmt).all()]
+
+
+def record_failure(
+    session: Session, inbound_id: int, error: str, now: datetime, max_attempts: int
+) -> InboundState:
+    """Count a failed attempt: FAILED (retried later) or, at *max_attempts*, QUARANTINED."""
+    row = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if row is None:
+        raise LookupError(f"no inbound message {inbound_id}")
+    row.attempts += 1
+    row.error = error[:4000]
+    row.processed_at = now
+    row.state = (
+        InboundState.QUARANTINED
+        if row.attempts >= max_attempts
+        else InboundState.FAILED
+    )
+    return row.state
+
+
+def park_inbound(session: Session, row: InboundMessage, kind: str, why: str) -> None:
+    """Leave a message NEW but skipped until :func:`release_parked` (no handler yet)."""
+    row.kind = kind[:20]
+    row.error = why[:4000]
+
+
+def release_parked(session: Session) -> int:
+    """Make parked NEW messages claimable again (at start-up, after an upgrade)."""
+    result = session.execute(
+        update(InboundMessage)
+        .where(
+            InboundMessage.state == InboundState.NEW, InboundMessage.error.is_not(None)
+        )
+        .values(error=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def reset_for_retry(session: Session, ids: Sequence[int] = ()) -> list[int]:
+    """Put FAILED and QUARANTINED messages (all, or those in *ids*) back to NEW."""
+    where: ColumnElement[bool] = InboundMessage.state.in_(
+        [InboundState.FAILED, InboundState.QUARANTINED]
+    )
+    if ids:
+        where = where & InboundMessage.id.in_(list(ids))
+    reset = session.scalars(
+        update(InboundMessage)
+        .where(where)
+        .values(state=InboundState.NEW, error=None, attempts=0)
+        .returning(InboundMessage.id)
+    )
+    return sorted(reset)
+
+
+def list_inbound(
+    session: Session, state: InboundState | None = None, limit: int = 50
+) -> list[InboundMessage]:
+    """The newest received messages, optionally in one state, newest first."""
+    stmt = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
+    if state is not None:
+        stmt = stmt.where(InboundMessage.state == state)
+    return list(session.scalars(stmt))
+
+
+def inbound_counts(session: Session) -> dict[str, int]:
+    """How many received messages are in each state."""
+    rows = session.execute(
+        select(InboundMessage.state, func.count(InboundMessage.id)).group_by(
+            InboundMessage.state
+        )
+    ).all()
+    return {state.value: int(n) for state, n in rows}

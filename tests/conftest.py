@@ -5,6 +5,8 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.settings",
+    "tests.fixtures.inbound",
+    "tests.fixtures.dovecot",
     "tests.fixtures.moderation",
     "tests.fixtures.web",
     "tests.fixtures.relay",

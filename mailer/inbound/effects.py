@@ -1,0 +1,355 @@
+"""The store side of routing: look up the facts a decision needs, then apply it.
+
+Both run inside the pipeline's transaction. Posts, attachments, audit entries
+and notices are written together with the message's state change, so a
+message has its effect exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_skeleton
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook, Recipient
+from mailer.core.errors import BadToken
+from mailer.core.headers import header_safe
+from mailer.core.message import ParsedMessage
+from mailer.core.route import (
+    Action,
+    Decision,
+    Facts,
+    Policy,
+    QuestionState,
+    Role,
+    SenderStanding,
+    TokenState,
+)
+from mailer.core.threads import KnownPost, candidate_ids
+from mailer.inbound.handlers import lazy_function
+from mailer.links import post_from_reply_token, question_url
+from mailer.outbound.mailing import Outgoing, queue_mail
+from mailer.settings import Discussion
+from store.discussions import discussion_by_slug
+from store.models import AuditEntry, InboundMessage
+from store.posts import (
+    NewAttachment,
+    NewPost,
+    PostRef,
+    add_post,
+    discussion_closed,
+    post_ref,
+    posts_by_message_ids,
+    question_id,
+    questions_state,
+    recent_window,
+    sender_record,
+)
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.inbound")
+
+_ATTACHMENT_NOTE = {
+    "en": "[Attachment {name} ({size}) was not kept: it is larger than {limit}.]",
+    "es": "[El archivo adjunto {name} ({size}) no se ha conservado: supera {limit}.]",
+    "fr": "[La pièce jointe {name} ({size}) n'a pas été conservée : elle dépasse {limit}.]",
+}
+
+
+def _known(ref: PostRef) -> KnownPost:
+    return KnownPost(ref.post_id, ref.question_number, ref.message_id, ref.ancestors)
+
+
+def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
+    """A discussion's configured policy as the router's value."""
+    return Policy(
+        moderation=discussion.moderation,
+        unknown_senders=discussion.unknown_senders,
+        max_links=discussion.max_links,
+        max_posts_per_hour=discussion.max_posts_per_hour,
+        max_post_chars=discussion.max_post_chars,
+        oversize_attachments=oversize_attachments,
+        languages=discussion.languages,
+        default_language=discussion.default_language,
+    )
+
+
+def handoff_facts(runtime: Runtime, rcpt: Recipient, envelope_from: str) -> Facts:
+    """The little a handed-over message needs: who sent it, nothing looked up."""
+    return Facts(
+        slug=rcpt.slug,
+        domain=runtime.settings.service.domain,
+        standing=SenderStanding(Role.UNKNOWN),
+        envelope_from=envelope_from,
+    )
+
+
+def facts_for(
+    runtime: Runtime,
+    session: Session,
+    parsed: ParsedMessage,
+    rcpt: Recipient,
+    envelope_from: str,
+    now: datetime,
+) -> Facts | None:
+    """Everything the router needs about a post address's discussion and the sender."""
+    s = runtime.settings
+    discussion = s.discussion(rcpt.slug)
+    row = discussion_by_slug(session, rcpt.slug)
+    if discussion is None or row is None:
+        return None
+    record = sender_record(session, row.id, parsed.from_address, recent_window(now))
+    if record.banned:
+        role = Role.BANNED
+    elif discussion.is_moderator(parsed.from_address):
+        role = Role.MODERATOR
+    elif record.subscribed:
+        role = Role.SUBSCRIBER
+    else:
+        role = Role.UNKNOWN
+    wanted = list(candidate_ids(parsed.in_reply_to, parsed.references))
+    if parsed.message_id:
+        wanted.append(parsed.message_id)
+    known = {
+        mid: _known(ref)
+        for mid, ref in posts_by_message_ids(session, row.id, wanted).items()
+    }
+    token_state, token_post = TokenState.NONE, None
+    if rcpt.detail and rcpt.kind.value == "reply":
+        try:
+            post_id = post_from_reply_token(runtime.key, rcpt.detail)
+        except (BadToken, ValueError):
+            token_state = TokenState.FORGED
+        else:
+            ref = post_ref(session, row.id, post_id)
+            token_state = TokenState.VALID if ref else TokenState.UNKNOWN_POST
+            token_post = _known(ref) if ref else None
+    return Facts(
+        slug=rcpt.slug,
+        domain=s.service.domain,
+        standing=SenderStanding(
+            role, record.approved_posts, record.recent_posts, record.language
+        ),
+        envelope_from=envelope_from,
+        policy=policy_of(discussion, s.inbound.oversize_attachments),
+        discussion_closed=discussion_closed(session, row.id),
+        questions={
+            q.number: QuestionState.RELEASED
+            if q.released_at is not None
+            else QuestionState.NOT_RELEASED
+            for q in questions_state(session, row.id)
+            if discussion.question(q.number) is not None
+        },
+        known_posts=known,
+        token_state=token_state,
+        token_post=token_post,
+    )
+
+
+def apply_decision(
+    runtime: Runtime,
+    session: Session,
+    row: InboundMessage,
+    parsed: ParsedMessage,
+    rcpt: Recipient,
+    decision: Decision,
+    own_id: str,
+    now: datetime,
+) -> tuple[str, str]:
+    """Make a POST, NOTICE or DROP decision happen; returns (decision word, reason)."""
+    discussion = runtime.settings.discussion(rcpt.slug)
+    disc_row = discussion_by_slug(session, rcpt.slug)
+    if decision.audit and disc_row is not None:
+        session.add(
+            AuditEntry(
+                discussion_id=disc_row.id,
+                at=now,
+                actor=(parsed.from_address or row.envelope_from or "<>")[:320],
+                action=("dropped" if decision.action is Action.DROP else "refused"),
+                target=own_id[:400],
+                detail=f"inbound {row.id}: {decision.reason}",
+                auth="system",
+            )
+        )
+    if decision.action is Action.DROP:
+        return "dropped", decision.reason
+    assert discussion is not None and disc_row is not None
+    if decision.action is Action.NOTICE:
+        queued = _queue_notice(
+            runtime, session, discussion, disc_row.id, parsed, decision, now
+        )
+        word = "notice" if queued else "notice-limited"
+        return (
+            word,
+            f"{decision.reason} ({decision.notice.value if decision.notice else ''})",
+        )
+    assert decision.post is not None
+    return _create_post(
+        runtime, session, row, parsed, discussion, disc_row.id, decision, own_id, now
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return f"{n}"
+
+
+def _create_post(
+    runtime: Runtime,
+    session: Session,
+    row: InboundMessage,
+    parsed: ParsedMessage,
+    discussion: Discussion,
+    discussion_id: int,
+    decision: Decision,
+    own_id: str,
+    now: datetime,
+) -> tuple[str, str]:
+    plan = decision.post
+    assert plan is not None
+    qid = question_id(session, discussion_id, plan.question_number)
+    if qid is None:
+        raise LookupError(f"question {plan.question_number} has no row")
+    body = parsed.new_text.strip()
+    limit = runtime.settings.inbound.max_attachment_bytes
+    lang = parsed.language if parsed.language in _ATTACHMENT_NOTE else "en"
+    notes = [
+        _ATTACHMENT_NOTE[lang].format(
+            name=a.filename or "?", size=_size(a.size), limit=_size(limit)
+        )
+        for a in parsed.attachments
+        if not a.kept and a.filename in plan.dropped_attachments
+    ]
+    if notes:
+        body = "\n\n".join([body, *notes]) if body else "\n\n".join(notes)
+    post_id = add_post(
+        session,
+        NewPost(
+            discussion_id=discussion_id,
+            question_id=qid,
+            parent_id=plan.parent_id,
+            inbound_id=row.id,
+            message_id=own_id,
+            author_email=parsed.from_address,
+            author_name=parsed.from_name,
+            language=parsed.language,
+            subject=parsed.subject,
+            body=body,
+            full_text=parsed.text,
+            approved=plan.approved,
+            hold_reason="; ".join(plan.hold_reasons) or None,
+            received_at=now,
+            attachments=[
+                NewAttachment(
+                    a.filename, a.content_type, a.size, a.content if a.kept else None
+                )
+                for a in parsed.attachments
+            ],
+        ),
+    )
+    if plan.approved:
+        _call_later_stage(
+            "mailer.publish", "publish_post", session, runtime, post_id, now
+        )
+        return "post", f"post {post_id}: {decision.reason}"
+    _call_later_stage(
+        "mailer.moderation", "notify_held", session, runtime, post_id, now
+    )
+    return "held", f"post {post_id}: {decision.reason}"
+
+
+def _call_later_stage(
+    module: str,
+    name: str,
+    session: Session,
+    runtime: Runtime,
+    post_id: int,
+    now: datetime,
+) -> None:
+    function = lazy_function(module, name)
+    if function is None:
+        log.warning("post %d: %s.%s is not available; skipped", post_id, module, name)
+        return
+    function(session, runtime, post_id, now)
+
+
+def _queue_notice(
+    runtime: Runtime,
+    session: Session,
+    discussion: Discussion,
+    discussion_id: int,
+    parsed: ParsedMessage,
+    decision: Decision,
+    now: datetime,
+) -> bool:
+    """Queue one notice; False when this address already had this kind today."""
+    assert decision.notice is not None
+    s = runtime.settings
+    lang = decision.language
+    book = AddressBook(discussion.slug, s.service.domain)
+    states = {q.number: q for q in questions_state(session, discussion_id)}
+    open_questions = [
+        {
+            "number": q.number,
+            "text": q.text.in_language(lang, discussion.default_language),
+            "address": book.question(q.number),
+            "url": question_url(s.service.base_url, discussion.slug, q.number),
+        }
+        for q in discussion.questions
+        if q.number in states and states[q.number].released_at is not None
+    ]
+    context: dict[str, Any] = {
+        "open_questions": open_questions,
+        "their_subject": header_safe(parsed.subject, 120),
+    }
+    number = decision.question_number
+    if number is not None and discussion.question(number) is not None:
+        q = discussion.question(number)
+        assert q is not None
+        row = states.get(number)
+        context["question"] = {
+            "number": number,
+            "text": q.text.in_language(lang, discussion.default_language),
+            "address": book.question(number),
+            "release_at": _when(
+                row.release_at if row else q.release_at, discussion, lang
+            ),
+        }
+    address = decision.notice_to.lower()
+    day = now.date().isoformat()
+    refs = tuple(parsed.references[-10:]) + (
+        (parsed.message_id,) if parsed.message_id else ()
+    )
+    return queue_mail(
+        session,
+        s,
+        runtime.key,
+        discussion,
+        discussion_id,
+        Outgoing(
+            template=decision.notice.template,
+            language=lang,
+            to_address=decision.notice_to,
+            dedupe_key=f"auto:{decision.notice.value}:{address}:{day}",
+            kind="notice",
+            context=context,
+            auto_submitted="auto-replied",
+            in_reply_to=parsed.message_id,
+            references=refs,
+        ),
+        now,
+    )
+
+
+def _when(moment: datetime, discussion: Discussion, language: str) -> str:
+    local = moment.astimezone(discussion.time_zone)
+    day = format_skeleton("yMMMMd", local, locale=language)
+    return f"{day}, {format_skeleton('Hm', local, locale=language)} ({discussion.time_zone.key})"

@@ -1,0 +1,275 @@
+"""The IMAP poller: a hosted mailbox feeds the same store path as SMTP.
+
+``poll_once`` fetches the messages waiting in the folder (without marking
+them read), hands each one's bytes to the same ``accept`` function the SMTP
+server uses, and only after that committed flags it ``\\Seen`` or moves it to
+``imap.processed_folder``. A crash between fetch and commit makes the message
+come again; the store's dedupe key keeps it once. ``run_poller`` keeps a
+connection open, waits with IDLE where the server has it (polling otherwise),
+and reconnects with a growing delay; a refused login is logged plainly and
+retried slowly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses, parseaddr
+from typing import TYPE_CHECKING, Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from mailer.core.addresses import parse_recipient
+from mailer.core.errors import StoreUnavailable, UnknownRecipient
+from mailer.inbound.receive import make_accept
+from mailer.inbound.smtp import Accept, Delivery
+from mailer.settings import ImapSettings
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.imap")
+
+BATCH = 50
+IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
+IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+LOGIN_RETRY = 600.0  # a wrong password is not retried in a tight loop
+MAX_BACKOFF = 300.0
+_RCPT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """Where the poller reads, and how it recognises the service's own addresses."""
+
+    imap: ImapSettings
+    domain: str
+    slugs: Sequence[str]
+
+
+def envelope_of(raw: bytes, domain: str, slugs: Sequence[str]) -> tuple[str, list[str]]:
+    """The sender and the service's recipients, recovered from a stored message's headers.
+
+    A mailbox keeps no SMTP envelope: the sender comes from ``Return-Path``
+    (``<>`` stays the null sender) or else ``From``; the recipients are the
+    service's own addresses among the delivery and address headers.
+    """
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    path = headers.get("Return-Path")
+    if path is not None:
+        sender = parseaddr(str(path))[1] if str(path).strip() != "<>" else ""
+    else:
+        sender = parseaddr(str(headers.get("From", "")))[1]
+    recipients: list[str] = []
+    for name in _RCPT_HEADERS:
+        values = [str(v) for v in headers.get_all(name, [])]
+        for _, address in getaddresses(values):
+            try:
+                parse_recipient(address, domain, slugs)
+            except UnknownRecipient:
+                continue
+            if address.lower() not in (r.lower() for r in recipients):
+                recipients.append(address)
+    return sender, recipients
+
+
+def connect(settings: ImapSettings, timeout: float = 60.0) -> IMAPClient:
+    """Open, secure and log in; the folder is selected read-write."""
+    context = ssl.create_default_context()
+    if settings.security == "tls":
+        client = IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=True,
+            ssl_context=context,
+            timeout=timeout,
+        )
+    else:
+        client = IMAPClient(
+            settings.host, port=settings.port, ssl=False, timeout=timeout
+        )
+        if settings.security == "starttls":
+            client.starttls(context)
+    try:
+        client.login(settings.username, settings.password)
+        client.select_folder(settings.folder)
+        if settings.processed_folder and not client.folder_exists(
+            settings.processed_folder
+        ):
+            client.create_folder(settings.processed_folder)
+    except Exception:
+        _close(client)
+        raise
+    return client
+
+
+def poll_once(client: IMAPClient, box: Mailbox, accept: Accept) -> int:
+    """Store every waiting message of the selected folder; returns how many were stored.
+
+    Without a processed folder the waiting messages are the UNSEEN ones; with
+    one, everything left in the folder is waiting.
+    """
+    settings = box.imap
+    criteria = ["ALL"] if settings.processed_folder else ["UNSEEN"]
+    uids = sorted(client.search(criteria))
+    stored = 0
+    for start in range(0, len(uids), BATCH):
+        batch = uids[start : start + BATCH]
+        fetched = client.fetch(batch, ["BODY.PEEK[]"])
+        done: list[int] = []
+        try:
+            for uid in batch:
+                data = fetched.get(uid, {})
+                raw = data.get(b"BODY[]")
+                if not isinstance(raw, bytes):
+                    continue  # expunged meanwhile
+                sender, rcpts = envelope_of(raw, box.domain, box.slugs)
+                result = accept(
+                    Delivery(raw, sender, tuple(rcpts), "imap", settings.host)
+                )
+                log.info(
+                    "received id=%d message-id=%s from=%s to=%s via=imap uid=%d bytes=%d%s",
+                    result.inbound_id,
+                    result.message_id or "-",
+                    sender or "<>",
+                    ",".join(rcpts) or "-",
+                    uid,
+                    len(raw),
+                    " duplicate" if result.duplicate else "",
+                )
+                done.append(uid)
+                stored += 1
+        finally:
+            # Only what the store committed leaves the waiting set.
+            if done:
+                _mark_done(client, done, settings)
+    return stored
+
+
+def _mark_done(client: IMAPClient, uids: list[int], settings: ImapSettings) -> None:
+    if settings.processed_folder:
+        if client.has_capability("MOVE"):
+            client.move(uids, settings.processed_folder)
+        else:
+            client.copy(uids, settings.processed_folder)
+            client.delete_messages(uids)
+            client.expunge(uids)
+    else:
+        client.add_flags(uids, [b"\\Seen"])
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (IMAPClientError, OSError):
+        try:
+            client.shutdown()
+        except (IMAPClientError, OSError):
+            pass
+
+
+def _wait_for_news(
+    client: IMAPClient, settings: ImapSettings, halt: threading.Event
+) -> None:
+    """Block until the folder may have news, the poll interval passed, or *halt*."""
+    if not (settings.use_idle and client.has_capability("IDLE")):
+        halt.wait(settings.poll_seconds)
+        return
+    client.idle()
+    try:
+        waited = 0.0
+        while not halt.is_set() and waited < IDLE_RENEW:
+            responses: list[Any] = client.idle_check(timeout=IDLE_SLICE)
+            waited += IDLE_SLICE
+            if any(_is_news(r) for r in responses):
+                return
+    finally:
+        client.idle_done()
+
+
+def _is_news(response: Any) -> bool:
+    return (
+        isinstance(response, tuple)
+        and len(response) >= 2
+        and response[1]
+        in (
+            b"EXISTS",
+            b"RECENT",
+        )
+    )
+
+
+def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
+    """Poll until *halt* is set, reconnecting with backoff after any failure."""
+    backoff = 1.0
+    settings = box.imap
+    where = f"{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
+    while not halt.is_set():
+        try:
+            client = connect(settings)
+        except LoginError as exc:
+            log.error(
+                "imap login refused for %s (wrong username or password?): %s;"
+                " trying again in %d s",
+                where,
+                exc,
+                LOGIN_RETRY,
+            )
+            halt.wait(LOGIN_RETRY)
+            continue
+        except (IMAPClientError, OSError) as exc:  # OSError: TLS, timeouts
+            log.warning(
+                "imap connect to %s failed: %s; retry in %.0f s", where, exc, backoff
+            )
+            halt.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            continue
+        log.info("imap connected to %s", where)
+        try:
+            while not halt.is_set():
+                poll_once(client, box, accept)
+                backoff = 1.0
+                _wait_for_news(client, settings, halt)
+        except StoreUnavailable as exc:
+            log.warning(
+                "imap: store unavailable (%s); messages stay on the server", exc
+            )
+            halt.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+        except (IMAPClientError, OSError) as exc:  # OSError: TLS, timeouts
+            log.warning(
+                "imap connection to %s lost: %s; retry in %.0f s", where, exc, backoff
+            )
+            halt.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+        finally:
+            _close(client)
+
+
+async def imap_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run the poller in a thread until *stop* is set (``serve`` with ``[imap]``)."""
+    settings = runtime.settings
+    if settings.imap is None:
+        return
+    box = Mailbox(settings.imap, settings.service.domain, settings.slugs)
+    halt = threading.Event()
+
+    async def relay_stop() -> None:
+        await stop.wait()
+        halt.set()
+
+    watcher = asyncio.create_task(relay_stop())
+    try:
+        await asyncio.to_thread(
+            run_poller, box, make_accept(runtime.sessions, runtime.clock), halt
+        )
+    finally:
+        halt.set()
+        watcher.cancel()

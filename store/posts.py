@@ -1,0 +1,257 @@
+"""Queries behind routing received mail: known posts, thread parents, senders, counts.
+
+Results are plain frozen values, so the pure routing code never sees a row.
+Addresses are compared in lowercase; posts keep the author's address lowercased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Attachment,
+    Ban,
+    Discussion,
+    DiscussionState,
+    Post,
+    PostStatus,
+    Question,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+
+MAX_ANCESTRY = 64  # deeper threads are cut here; a loop never walks forever
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post as threading needs it: ids, its question and its ancestors' Message-IDs."""
+
+    post_id: int
+    question_number: int
+    message_id: str
+    ancestors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SenderRecord:
+    """What the store knows of one address in one discussion."""
+
+    banned: bool
+    subscribed: bool  # an active, confirmed subscription
+    language: str
+    approved_posts: int
+    recent_posts: int  # posts received since the given time, any status
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question's number and whether (and when) it was released."""
+
+    number: int
+    release_at: datetime
+    released_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file to keep with a new post; ``content`` None when it was not kept."""
+
+    filename: str
+    content_type: str
+    size: int
+    content: bytes | None
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """Everything a new post row needs."""
+
+    discussion_id: int
+    question_id: int
+    parent_id: int | None
+    inbound_id: int | None
+    message_id: str
+    author_email: str
+    author_name: str
+    language: str
+    subject: str
+    body: str
+    full_text: str
+    approved: bool
+    hold_reason: str | None
+    received_at: datetime
+    attachments: Sequence[NewAttachment] = ()
+
+
+def _ancestors(session: Session, parent_id: int | None) -> tuple[str, ...]:
+    """Message-IDs up the parent chain, nearest first; stops at a repeat."""
+    chain: list[str] = []
+    seen: set[int] = set()
+    while parent_id is not None and parent_id not in seen and len(chain) < MAX_ANCESTRY:
+        seen.add(parent_id)
+        row = session.execute(
+            select(Post.message_id, Post.parent_id).where(Post.id == parent_id)
+        ).first()
+        if row is None:
+            break
+        chain.append(row[0])
+        parent_id = row[1]
+    if parent_id is not None and parent_id in seen and chain:
+        chain.append(chain[0])  # make the loop visible to the caller
+    return tuple(chain)
+
+
+def _refs(session: Session, *where: ColumnElement[bool]) -> list[PostRef]:
+    stmt = (
+        select(Post.id, Question.number, Post.message_id, Post.parent_id)
+        .join(Question, Post.question_id == Question.id)
+        .where(*where)
+    )
+    return [
+        PostRef(post_id, number, mid, _ancestors(session, parent_id))
+        for post_id, number, mid, parent_id in session.execute(stmt).all()
+    ]
+
+
+def posts_by_message_ids(
+    session: Session, discussion_id: int, message_ids: Iterable[str]
+) -> dict[str, PostRef]:
+    """The posts of a discussion whose Message-ID is among *message_ids*."""
+    wanted = sorted(set(message_ids))
+    if not wanted:
+        return {}
+    refs = _refs(
+        session, Post.discussion_id == discussion_id, Post.message_id.in_(wanted)
+    )
+    return {ref.message_id: ref for ref in refs}
+
+
+def post_ref(session: Session, discussion_id: int, post_id: int) -> PostRef | None:
+    """One post of a discussion by id, or None (gone, or another discussion's)."""
+    refs = _refs(session, Post.discussion_id == discussion_id, Post.id == post_id)
+    return refs[0] if refs else None
+
+
+def sender_record(
+    session: Session, discussion_id: int, email: str, since: datetime
+) -> SenderRecord:
+    """Ban, subscription, approved posts and posts since *since* of *email*."""
+    address = email.strip().lower()
+    banned = (
+        session.scalar(
+            select(Ban.id).where(
+                Ban.discussion_id == discussion_id, func.lower(Ban.email) == address
+            )
+        )
+        is not None
+    )
+    sub = session.execute(
+        select(Subscription.status, Subscription.language)
+        .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+        .where(
+            Subscription.discussion_id == discussion_id,
+            func.lower(Subscriber.email) == address,
+        )
+    ).first()
+    subscribed = sub is not None and sub[0] is SubscriptionStatus.ACTIVE
+    by_author = (Post.discussion_id == discussion_id, Post.author_email == address)
+    approved = session.scalar(
+        select(func.count(Post.id)).where(
+            *by_author, Post.status == PostStatus.APPROVED
+        )
+    )
+    recent = session.scalar(
+        select(func.count(Post.id)).where(*by_author, Post.received_at >= since)
+    )
+    return SenderRecord(
+        banned=banned,
+        subscribed=subscribed,
+        language=sub[1] if sub is not None else "",
+        approved_posts=int(approved or 0),
+        recent_posts=int(recent or 0),
+    )
+
+
+def questions_state(session: Session, discussion_id: int) -> list[QuestionRow]:
+    """Every question of a discussion with its release state, in number order."""
+    rows = session.execute(
+        select(Question.number, Question.release_at, Question.released_at)
+        .where(Question.discussion_id == discussion_id)
+        .order_by(Question.number)
+    ).all()
+    return [QuestionRow(n, at, released) for n, at, released in rows]
+
+
+def question_id(session: Session, discussion_id: int, number: int) -> int | None:
+    """The row id of question *number* of a discussion, or None."""
+    return session.scalar(
+        select(Question.id).where(
+            Question.discussion_id == discussion_id, Question.number == number
+        )
+    )
+
+
+def discussion_closed(session: Session, discussion_id: int) -> bool:
+    """True once the discussion is closed (by schedule or by a moderator)."""
+    state = session.scalar(
+        select(Discussion.state).where(Discussion.id == discussion_id)
+    )
+    return state is DiscussionState.CLOSED
+
+
+def add_post(session: Session, new: NewPost) -> int:
+    """Insert a post and its attachments; returns the post id. The caller commits."""
+    post = Post(
+        discussion_id=new.discussion_id,
+        question_id=new.question_id,
+        parent_id=new.parent_id,
+        inbound_id=new.inbound_id,
+        message_id=new.message_id,
+        author_email=new.author_email.strip().lower(),
+        author_name=new.author_name[:200],
+        language=new.language[:8],
+        subject=new.subject,
+        body=new.body,
+        full_text=new.full_text,
+        status=PostStatus.APPROVED if new.approved else PostStatus.HELD,
+        hold_reason=new.hold_reason,
+        received_at=new.received_at,
+        approved_at=new.received_at if new.approved else None,
+    )
+    session.add(post)
+    session.flush()
+    for a in new.attachments:
+        session.add(
+            Attachment(
+                post_id=post.id,
+                filename=a.filename[:255],
+                content_type=a.content_type[:255],
+                size=a.size,
+                content=a.content,
+            )
+        )
+    if new.attachments:
+        session.flush()
+    return post.id
+
+
+def post_counts(session: Session, discussion_id: int) -> dict[str, int]:
+    """How many posts a discussion has in each status."""
+    rows = session.execute(
+        select(Post.status, func.count(Post.id))
+        .where(Post.discussion_id == discussion_id)
+        .group_by(Post.status)
+    ).all()
+    return {status.value: int(n) for status, n in rows}
+
+
+def recent_window(now: datetime) -> datetime:
+    """The start of the posting-rate window ending at *now*."""
+    return now - timedelta(hours=1)

@@ -1,0 +1,287 @@
+"""From SMTP on loopback to the store: posts, threads, notices, drops, failures."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+from sqlalchemy import select
+
+from mailer.core.addresses import AddressBook
+from mailer.inbound.pipeline import process_one
+from mailer.links import question_message_id, reply_address
+from store.models import (
+    AuditEntry,
+    Ban,
+    Discussion,
+    InboundState,
+    PostStatus,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from tests.fixtures.inbound import (
+    DOMAIN,
+    OPEN_POLICY,
+    SLUG,
+    MailhostFactory,
+    address,
+    mail,
+)
+
+
+def test_reply_to_a_question_address_becomes_a_post(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    body = (
+        "Most workplace training stopped in March; we moved theory online.\n\n"
+        "On Fri, 27 Mar 2027 at 10:00, Skills e-discussion wrote:\n"
+        "> What technical hurdles have you observed?\n"
+    )
+    host.send(
+        mail(to=address("+q3"), message_id="<a1@example.net>", body=body),
+        [address("+q3")],
+    )
+    assert host.process() == 1
+    [post] = host.posts()
+    assert host.question_number(post) == 3
+    assert post.parent_id is None and post.status is PostStatus.APPROVED
+    assert post.message_id == "<a1@example.net>"
+    assert post.author_email == "ana@example.net" and post.author_name == "Ana Ruiz"
+    assert (
+        post.body == "Most workplace training stopped in March; we moved theory online."
+    )
+    assert "wrote:" in post.full_text
+    [row] = host.inbound()
+    assert (row.state, row.kind, row.attempts) == (InboundState.PROCESSED, "post", 1)
+
+
+def test_first_post_of_a_subscriber_is_held(make_mailhost: MailhostFactory) -> None:
+    host = make_mailhost(moderation="first-post", unknown_senders="hold")
+    host.send(mail(to=address("+q1"), message_id="<h1@example.net>"), [address("+q1")])
+    host.process()
+    [post] = host.posts()
+    assert post.status is PostStatus.HELD
+    assert post.hold_reason == "unknown sender; first post"
+    assert host.inbound()[0].kind == "held"
+
+
+def test_replies_thread_by_headers(make_mailhost: MailhostFactory) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    root = "<root@example.net>"
+    host.send(mail(to=address("+q2"), message_id=root), [address("+q2")])
+    host.process()
+    # A subscriber's reply to the copy they got: In-Reply-To is the post's own
+    # Message-ID, sent to the discussion address (the copy's Reply-To).
+    reply = mail(
+        to=address(""),
+        message_id="<r1@example.org>",
+        sender="Li Wei <li@example.org>",
+        subject="Re: Apprenticeships",
+        headers={"In-Reply-To": root, "References": root},
+    )
+    host.send(reply, [address("")], mail_from="li@example.org")
+    # A reply to the announcement of question 4 (References carries its root).
+    announce = mail(
+        to=address(""),
+        message_id="<r2@example.org>",
+        sender="li@example.org",
+        subject="Re: Question 4 is open",
+        headers={
+            "In-Reply-To": "<announce.123@discuss.example.org>",
+            "References": f"{question_message_id(DOMAIN, SLUG, 4)} "
+            "<announce.123@discuss.example.org>",
+        },
+    )
+    host.send(announce, [address("")], mail_from="li@example.org")
+    # A reply to the reply, by the question address: still under its parent.
+    deeper = mail(
+        to=address("+q2"),
+        message_id="<r3@example.net>",
+        headers={
+            "In-Reply-To": "<r1@example.org>",
+            "References": f"{root} <r1@example.org>",
+        },
+    )
+    host.send(deeper, [address("+q2")])
+    host.process()
+    posts = {p.message_id: p for p in host.posts()}
+    assert posts["<r1@example.org>"].parent_id == posts[root].id
+    assert host.question_number(posts["<r1@example.org>"]) == 2
+    assert posts["<r2@example.org>"].parent_id is None
+    assert host.question_number(posts["<r2@example.org>"]) == 4
+    assert posts["<r3@example.net>"].parent_id == posts["<r1@example.org>"].id
+
+
+def test_reply_token_threads_and_a_forged_one_is_refused(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    host.send(mail(to=address("+q1"), message_id="<p@example.net>"), [address("+q1")])
+    host.process()
+    [parent] = host.posts()
+    good = reply_address(AddressBook(SLUG, DOMAIN), host.runtime.key, parent.id)
+    host.send(mail(to=good, message_id="<t1@example.net>"), [good])
+    forged = address(f"+r-{parent.id}.aaaaaaaaaaaaaaaa")
+    host.send(
+        mail(
+            to=forged,
+            message_id="<t2@example.net>",
+            headers={"In-Reply-To": "<p@example.net>"},
+        ),
+        [forged],
+    )
+    host.process()
+    posts = {p.message_id: p for p in host.posts()}
+    assert posts["<t1@example.net>"].parent_id == parent.id
+    assert "<t2@example.net>" not in posts
+    [notice] = host.outbox()
+    assert notice.kind == "notice" and notice.recipient == "ana@example.net"
+    assert notice.dedupe_key.startswith("auto:bad-reply-address:ana@example.net:")
+    audits = host.query(lambda s: list(s.scalars(select(AuditEntry))))
+    assert [(a.action, a.actor) for a in audits] == [("refused", "ana@example.net")]
+    assert "forged reply token" in audits[0].detail
+
+
+def test_unreleased_question_gets_one_notice_a_day_and_auto_replies_none(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    for i in (1, 2):
+        host.send(
+            mail(to=address("+q9"), message_id=f"<n{i}@example.net>"), [address("+q9")]
+        )
+    auto = mail(
+        to=address("+q9"),
+        message_id="<ooo@example.net>",
+        subject="Out of office",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    host.send(auto, [address("+q9")])
+    host.process()
+    assert host.posts() == []
+    [notice] = host.outbox()
+    assert notice.dedupe_key.startswith("auto:not-released:ana@example.net:")
+    msg = message_from_bytes(notice.raw, policy=policy.default)
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["In-Reply-To"] == "<n1@example.net>"
+    assert msg["To"].addresses[0].addr_spec == "ana@example.net"
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "question 9" in text and address("+q1") in text
+    kinds = [r.kind for r in host.inbound()]
+    assert kinds == ["notice", "notice-limited", "dropped"]
+
+
+def test_notice_is_in_the_subscribers_language(make_mailhost: MailhostFactory) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+
+    def subscribe(s):  # type: ignore[no-untyped-def]
+        disc = s.scalar(select(Discussion))
+        person = Subscriber(email="ana@example.net", created_at=host.now)
+        s.add(person)
+        s.flush()
+        s.add(
+            Subscription(
+                discussion_id=disc.id,
+                subscriber_id=person.id,
+                language="es",
+                status=SubscriptionStatus.ACTIVE,
+                created_at=host.now,
+            )
+        )
+
+    host.execute(subscribe)
+    host.close_discussion()
+    host.send(mail(to=address("+q1"), message_id="<c1@example.net>"), [address("+q1")])
+    host.process()
+    assert host.posts() == []
+    [notice] = host.outbox()
+    msg = message_from_bytes(notice.raw, policy=policy.default)
+    assert msg["Content-Language"] == "es"
+    assert "ha concluido" in str(msg["Subject"])
+
+
+def test_bare_address_without_thread_lists_the_open_questions(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(
+        **OPEN_POLICY,
+    )
+    host.send(mail(to=address(""), message_id="<b1@example.net>"), [address("")])
+    host.process()
+    assert host.posts() == []
+    [notice] = host.outbox()
+    msg = message_from_bytes(notice.raw, policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for n in range(1, 7):
+        assert address(f"+q{n}") in text
+    assert address("+q7") not in text
+
+
+def test_banned_sender_is_dropped_with_an_audit_entry(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+
+    def ban(s):  # type: ignore[no-untyped-def]
+        disc = s.scalar(select(Discussion))
+        s.add(
+            Ban(
+                discussion_id=disc.id,
+                email="ana@example.net",
+                created_at=host.now,
+                created_by="aggarwal@ilo.example.org",
+            )
+        )
+
+    host.execute(ban)
+    host.send(mail(to=address("+q1"), message_id="<x1@example.net>"), [address("+q1")])
+    host.process()
+    assert host.posts() == [] and host.outbox() == []
+    [row] = host.inbound()
+    assert (row.state, row.kind) == (InboundState.PROCESSED, "dropped")
+    [audit] = host.query(lambda s: list(s.scalars(select(AuditEntry))))
+    assert (audit.action, audit.actor, audit.target) == (
+        "dropped",
+        "ana@example.net",
+        "<x1@example.net>",
+    )
+    assert "banned sender" in audit.detail
+
+
+def test_same_message_twice_is_one_post(make_mailhost: MailhostFactory) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    raw = mail(to=address("+q1"), message_id="<twice@example.net>")
+    host.send(raw, [address("+q1")])
+    host.send(raw, [address("+q1")])
+    # The same words to two questions in one message: one post too.
+    both = mail(to=address("+q1"), message_id="<both@example.net>")
+    host.send(both, [address("+q1"), address("+q2")])
+    host.process()
+    assert sorted(p.message_id for p in host.posts()) == [
+        "<both@example.net>",
+        "<twice@example.net>",
+    ]
+    assert len(host.inbound()) == 2
+
+
+def test_poison_message_is_quarantined_and_the_next_flows(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost({"inbound": {"max_processing_attempts": 3}}, **OPEN_POLICY)
+    host.send(b"\r\n", [address("+q1")])  # nothing a parser can read
+    host.send(
+        mail(to=address("+q1"), message_id="<next@example.net>"), [address("+q1")]
+    )
+    host.process()
+    poison, good = host.inbound()
+    assert good.state is InboundState.PROCESSED
+    assert [p.message_id for p in host.posts()] == ["<next@example.net>"]
+    assert (poison.state, poison.attempts) == (InboundState.FAILED, 1)
+    assert "MalformedMessage" in (poison.error or "")
+    for expected in (InboundState.FAILED, InboundState.QUARANTINED):
+        outcome = process_one(host.runtime, poison.id)
+        assert outcome is not None and outcome.state is expected
+    assert process_one(host.runtime, poison.id) is None  # quarantined stays put
+    poison = host.inbound()[0]
+    assert (poison.state, poison.attempts) == (InboundState.QUARANTINED, 3)
