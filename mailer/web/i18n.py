@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal
 
 from mailer.web.messages import MESSAGES
 
@@ -99,3 +100,17 @@ class Translator:
     def period(self, start: dt.datetime, end: dt.datetime) -> str:
         """A span of days: ``27 March 2027 – 17 April 2027``."""
         return f"{self.date(start)} – {self.date(end)}"
+
+    def size(self, octets: int) -> str:
+        """A file size with SI units and the language's decimal mark: ``1,5 MB``."""
+        if octets < 1000:
+            return f"{octets} B"
+        value, unit = (
+            (octets / 1000, "kB")
+            if octets < 1_000_000
+            else (
+                octets / 1_000_000,
+                "MB",
+            )
+        )
+        return f"{format_decimal(value, '#,##0.#', locale=self._locale)} {unit}"

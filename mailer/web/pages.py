@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailer.core.addresses import AddressBook
+from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
 from mailer.links import reply_address
 from mailer.settings import Discussion
@@ -30,15 +31,6 @@ from store.models import DiscussionState
 
 MAX_DEPTH = 4  # deeper replies are shown at this indent; "in reply to" says where
 MAX_ID = 2**31 - 1  # ids beyond a 32-bit column are not ours: 404, not an SQL error
-CONSTITUENCIES = (
-    "government",
-    "employers",
-    "workers",
-    "education",
-    "ngo",
-    "individual",
-    "other",
-)
 MODES = ("each", "digest", "announcements")
 
 

@@ -18,18 +18,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.errors import BadToken
 from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
 from mailer.settings import Discussion
 from mailer.web.app import Page, Web
-from mailer.web.pages import CONSTITUENCIES, MODES, render_discussion
+from mailer.web.pages import MODES, render_discussion
 from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
-from store.archive import discussion_state, subscription_view, token_view
+from store.archive import TokenView, discussion_state, subscription_view, token_view
 from store.models import SubscriptionStatus
 
 log = logging.getLogger("ediscuss.web")
 
+JOIN, LEAVE = "subscribe", "unsubscribe"  # the purposes of confirmation tokens
 MAX_FORM_BYTES = 8192
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _LIMITS = {"email": 320, "name": 200, "organisation": 200}
@@ -105,7 +107,6 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             await web.write(change)
         except ValueError:  # the address was refused
             return await _form_again(web, request, page, disc, values)
-        log.info("signup requested discussion=%s client=%s", disc.slug, client)
         return web.message(
             request,
             page,
@@ -116,11 +117,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
 
     async def confirm_show(request: Request) -> Response:
         token = request.path_params["token"]
-        view = await web.read(
-            lambda s: token_view(s, hash_token(token), web.runtime.clock())
-        )
-        disc = web.settings.discussion(view.slug) if view and view.slug else None
-        page = web.page(request, disc, prefer=view.language if view else None)
+        view, disc, page = await _token_page(web, request, token)
         if view is None or not view.usable or disc is None:
             return _invalid(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
@@ -128,17 +125,18 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             request,
             page,
             "confirm.html",
-            {"discussion": disc, "title": title, "action": request.url.path},
+            {
+                "discussion": disc,
+                "title": title,
+                "action": request.url.path,
+                "leaving": view.purpose == LEAVE,
+            },
             form=True,
         )
 
     async def confirm_do(request: Request) -> Response:
         token = request.path_params["token"]
-        view = await web.read(
-            lambda s: token_view(s, hash_token(token), web.runtime.clock())
-        )
-        disc = web.settings.discussion(view.slug) if view and view.slug else None
-        page = web.page(request, disc, prefer=view.language if view else None)
+        view, disc, page = await _token_page(web, request, token)
         try:
             form = await read_form(request)
         except FormTooLarge:
@@ -149,21 +147,27 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             return _error(web, request, page, "error_form", 403, disc)
         if view is None or not view.usable or disc is None:
             return _invalid(web, request, page, "confirm_invalid", view, disc)
-        from mailer.subscriptions import confirm_token
+        from mailer.subscriptions import ConfirmOutcome, confirm_token
 
         try:
-            await web.write(
+            result = await web.write(
                 lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
             )
         except ValueError:  # BadToken: used or expired meanwhile
             return _invalid(web, request, page, "confirm_invalid", view, disc)
-        log.info("subscription confirmed by web discussion=%s", disc.slug)
         title = disc.title.in_language(page.language, disc.default_language)
+        if result.outcome in (
+            ConfirmOutcome.UNSUBSCRIBED,
+            ConfirmOutcome.ALREADY_UNSUBSCRIBED,
+        ):
+            done_title, done_body = "unsubscribed_title", "unsubscribed_body"
+        else:
+            done_title, done_body = "confirmed_title", "confirmed_body"
         return web.message(
             request,
             page,
-            page.t("confirmed_title"),
-            page.t("confirmed_body", title=title),
+            page.t(done_title),
+            page.t(done_body, title=title),
             discussion=disc,
         )
 
@@ -198,6 +202,8 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             form = {}
         if found is None or disc is None:
             return _invalid(web, request, page, "unsubscribe_invalid", None, None)
+        # Our own page's button sends no List-Unsubscribe field: a person clicked,
+        # so a goodbye mail may follow; a mail client's one-click POST gets none.
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
         via = "one-click" if one_click else "web"
         from mailer.subscriptions import unsubscribe_subscription
@@ -207,7 +213,6 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 s, web.runtime, found.id, web.runtime.clock(), via
             )
         )
-        log.info("unsubscribed subscription=%s via=%s", found.id, via)
         title = disc.title.in_language(page.language, disc.default_language)
         return web.message(
             request,
@@ -255,6 +260,20 @@ async def _form_again(
         error=page.t("error_email"),
         status=400,
     )
+
+
+async def _token_page(
+    web: Web, request: Request, token: str
+) -> tuple[TokenView | None, Discussion | None, Page]:
+    """The token behind a confirmation link, its discussion, and the page language."""
+    view = await web.read(
+        lambda s: token_view(s, hash_token(token), web.runtime.clock())
+    )
+    if view is not None and view.purpose not in (JOIN, LEAVE):
+        view = None  # command tokens are confirmed by mail, not here
+    disc = web.settings.discussion(view.slug) if view and view.slug else None
+    page = web.page(request, disc, prefer=view.language if view else None)
+    return view, disc, page
 
 
 async def _subscription(web: Web, token: str) -> Any:
