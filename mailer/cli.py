@@ -17,10 +17,18 @@ from pathlib import Path
 from mailer import __version__
 from mailer.commands import admin, base, data, serve
 from mailer.commands import dkim as dkim_commands
+from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
 from mailer.core.errors import ConfigError
 
-COMMAND_MODULES = [serve, admin, data, outbox_commands, dkim_commands]
+COMMAND_MODULES = [
+    serve,
+    admin,
+    data,
+    outbox_commands,
+    dkim_commands,
+    moderation_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
