@@ -122,10 +122,15 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
 
 def background_workers(runtime: Runtime) -> list[Worker]:
     """The workers ``serve`` runs beside the listener."""
+    from mailer.inbound.pipeline import inbound_worker
     from mailer.outbound.worker import outbox_worker
 
-    workers: list[Worker] = []
+    workers: list[Worker] = [inbound_worker]
     workers += [outbox_worker] * runtime.settings.outbox.workers
+    if runtime.settings.imap is not None:
+        from mailer.inbound.imap import imap_worker
+
+        workers.append(imap_worker)
     return workers
 
 
