@@ -1,0 +1,205 @@
+"""The IMAP poller against a real Dovecot: same store path as SMTP, flagged after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from mailer.core.errors import StoreUnavailable
+from mailer.inbound.imap import Mailbox, connect, envelope_of, poll_once, run_poller
+from mailer.inbound.receive import make_accept
+from mailer.inbound.smtp import Accepted, Delivery
+from mailer.settings import ImapSettings
+from store.models import InboundState
+from tests.fixtures.dovecot import DovecotServer
+from tests.fixtures.inbound import (
+    DOMAIN,
+    OPEN_POLICY,
+    SLUG,
+    MailhostFactory,
+    Served,
+    address,
+    mail,
+    wait_until,
+)
+
+pytestmark = pytest.mark.imap
+
+
+def imap_settings(server: DovecotServer, folder: str, **changes: Any) -> ImapSettings:
+    values: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "username": server.username,
+        "password": server.password,
+        "folder": folder,
+        "poll_seconds": 1,
+    }
+    values.update(changes)
+    return ImapSettings(**values)
+
+
+def box(settings: ImapSettings) -> Mailbox:
+    return Mailbox(settings, DOMAIN, (SLUG,))
+
+
+def test_envelope_from_headers() -> None:
+    raw = (
+        b"Return-Path: <ana@example.net>\r\nDelivered-To: "
+        + address("+q2").encode()
+        + b"\r\nTo: Someone <other@example.com>, "
+        + address("+q1").encode()
+        + b"\r\nCc: "
+        + address("-request").encode()
+        + b"\r\n\r\nhi\r\n"
+    )
+    sender, rcpts = envelope_of(raw, DOMAIN, (SLUG,))
+    assert sender == "ana@example.net"
+    assert rcpts == [address("+q2"), address("+q1"), address("-request")]
+    sender, rcpts = envelope_of(
+        b"Return-Path: <>\r\nFrom: a@b.c\r\n\r\nx", DOMAIN, (SLUG,)
+    )
+    assert (sender, rcpts) == ("", [])
+    sender, _ = envelope_of(b"From: Ana <ana@example.net>\r\n\r\nx", DOMAIN, (SLUG,))
+    assert sender == "ana@example.net"
+
+
+def test_poll_stores_then_flags_and_a_crash_before_commit_brings_it_again(
+    dovecot: DovecotServer, make_mailhost: MailhostFactory
+) -> None:
+    host = make_mailhost(listen=False, **OPEN_POLICY)
+    folder = dovecot.new_folder()
+    for i in (1, 2, 3):
+        dovecot.append(
+            folder, mail(to=address("+q1"), message_id=f"<i{i}@example.net>")
+        )
+    settings = imap_settings(dovecot, folder)
+    real = make_accept(host.runtime.sessions, host.runtime.clock)
+    calls: list[str] = []
+
+    def failing_on_second(delivery: Delivery) -> Accepted:
+        calls.append(delivery.via)
+        if len(calls) == 2:
+            raise StoreUnavailable("database is locked")
+        return real(delivery)
+
+    client = connect(settings)
+    try:
+        with pytest.raises(StoreUnavailable):
+            poll_once(client, box(settings), failing_on_second)
+        # Only the committed message left the waiting set.
+        assert dovecot.count(folder, "UNSEEN") == 2
+        assert poll_once(client, box(settings), real) == 2
+        assert dovecot.count(folder, "UNSEEN") == 0
+        assert poll_once(client, box(settings), real) == 0
+    finally:
+        client.logout()
+    rows = host.inbound()
+    assert [(r.message_id, r.received_via) for r in rows] == [
+        (f"<i{i}@example.net>", "imap") for i in (1, 2, 3)
+    ]
+    assert rows[0].envelope_to == address("+q1")
+    assert rows[0].envelope_from == "ana@example.net"
+
+
+def test_processed_folder_receives_the_stored_messages(
+    dovecot: DovecotServer, make_mailhost: MailhostFactory
+) -> None:
+    host = make_mailhost(listen=False)
+    folder = dovecot.new_folder()
+    done = folder + "-done"
+    dovecot.append(folder, mail(to=address("+q1"), message_id="<m1@example.net>"))
+    settings = imap_settings(dovecot, folder, processed_folder=done)
+    client = connect(settings)
+    try:
+        accept = make_accept(host.runtime.sessions, host.runtime.clock)
+        assert poll_once(client, box(settings), accept) == 1
+    finally:
+        client.logout()
+    assert dovecot.count(folder) == 0 and dovecot.count(done) == 1
+
+
+def test_same_message_by_smtp_twice_and_by_imap_is_one_post(
+    dovecot: DovecotServer, make_mailhost: MailhostFactory
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    raw = mail(to=address("+q3"), message_id="<thrice@example.net>")
+    host.send(raw, [address("+q3")])
+    host.send(raw, [address("+q3")])
+    folder = dovecot.new_folder()
+    dovecot.append(folder, raw)
+    settings = imap_settings(dovecot, folder)
+    client = connect(settings)
+    try:
+        accept = make_accept(host.runtime.sessions, host.runtime.clock)
+        assert poll_once(client, box(settings), accept) == 1
+    finally:
+        client.logout()
+    host.process()
+    [row] = host.inbound()
+    assert row.received_via == "smtp" and row.state is InboundState.PROCESSED
+    [post] = host.posts()
+    assert post.message_id == "<thrice@example.net>"
+    assert host.question_number(post) == 3
+
+
+def test_wrong_password_is_logged_clearly_and_not_retried_in_a_loop(
+    dovecot: DovecotServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = imap_settings(dovecot, "INBOX", password="not-the-password")
+    halt = threading.Event()
+
+    def never(delivery: Delivery) -> Accepted:
+        raise AssertionError("nothing to accept")
+
+    caplog.set_level(logging.INFO, logger="ediscuss.imap")
+    thread = threading.Thread(target=run_poller, args=(box(settings), never, halt))
+    thread.start()
+    try:
+        wait_until(lambda: any("login refused" in r.message for r in caplog.records))
+        threading.Event().wait(1.5)  # a tight loop would log again meanwhile
+    finally:
+        halt.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    refused = [r for r in caplog.records if "login refused" in r.message]
+    assert len(refused) == 1
+    assert refused[0].levelno == logging.ERROR
+    assert "wrong username or password" in refused[0].message
+    assert settings.password not in refused[0].message
+
+
+def test_serve_with_imap_stores_and_processes_new_mail_promptly(
+    dovecot: DovecotServer,
+    make_mailhost: MailhostFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    folder = dovecot.new_folder()
+    overrides = {
+        "imap": {
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.username,
+            "password": dovecot.password,
+            "folder": folder,
+            "poll_seconds": 60,  # only IDLE can make this prompt
+        }
+    }
+    host = make_mailhost(overrides, listen=False, **OPEN_POLICY)
+    caplog.set_level(logging.INFO, logger="ediscuss.imap")
+    served = Served(host.runtime)
+    try:
+        wait_until(lambda: any("imap connected" in r.message for r in caplog.records))
+        threading.Event().wait(0.5)  # past the first poll: now idling
+        dovecot.append(folder, mail(to=address("+q2"), message_id="<idle@example.net>"))
+        took = wait_until(lambda: len(host.posts()) == 1, seconds=20)
+    finally:
+        served.close()
+    assert took < 10
+    assert host.posts()[0].message_id == "<idle@example.net>"
+    assert dovecot.count(folder, "UNSEEN") == 0
