@@ -118,14 +118,20 @@ def claim_due(
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+    stmt = update(OutboxMessage)
     if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    stmt = (
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(pick.scalar_subquery()),
-            OutboxMessage.state == OutboxState.QUEUED,
+        # A materialised CTE runs once: "id IN (SELECT ... LIMIT n FOR UPDATE
+        # SKIP LOCKED)" may be re-run by the planner and take more than n rows.
+        picked = (
+            pick.with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
         )
+        stmt = stmt.where(OutboxMessage.id == picked.c.id)
+    else:  # SQLite runs one writer at a time: the plain subquery is atomic
+        stmt = stmt.where(OutboxMessage.id.in_(pick.scalar_subquery()))
+    stmt = (
+        stmt.where(OutboxMessage.state == OutboxState.QUEUED)
         .values(
             state=OutboxState.SENDING,
             claimed_at=now,

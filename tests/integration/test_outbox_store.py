@@ -1,0 +1,100 @@
+"""The outbox queries on both databases: claims, backoff, retry and purge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from store.db import make_engine, make_sessionmaker
+from store.models import OutboxState
+from store.outbox import (
+    OutgoingRow,
+    claim_due,
+    count_by_state,
+    enqueue,
+    list_messages,
+    mark_deferred,
+    mark_failed,
+    mark_sent,
+    purge_sent,
+    retry_delay,
+    retry_messages,
+)
+
+NOW = datetime(2027, 3, 28, 17, 0, tzinfo=UTC)
+
+
+def row(i: int) -> OutgoingRow:
+    return OutgoingRow(
+        dedupe_key=f"k{i}",
+        kind="test",
+        recipient=f"r{i}@example.net",
+        envelope_from="d-bounces@discuss.example.org",
+        message_id=f"<{i}@x>",
+        raw=b"Subject: x\r\n\r\nhi\r\n",
+    )
+
+
+def test_claims_respect_the_limit_and_never_overlap(db_url: str) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as s:
+            enqueue(s, [row(i) for i in range(25)], NOW)
+        with sessions.begin() as s:
+            first = claim_due(s, claimant="a", now=NOW, limit=10)
+        with sessions.begin() as s:
+            second = claim_due(s, claimant="b", now=NOW, limit=10)
+        with sessions.begin() as s:
+            third = claim_due(s, claimant="c", now=NOW, limit=10)
+            assert claim_due(s, claimant="d", now=NOW, limit=10) == []
+        assert [len(first), len(second), len(third)] == [10, 10, 5]
+        ids = [m.id for m in first + second + third]
+        assert len(set(ids)) == 25 and ids == sorted(ids)  # oldest first
+        assert all(m.attempts == 1 for m in first)
+        with sessions() as s:
+            assert count_by_state(s) == {OutboxState.SENDING: 25}
+    finally:
+        engine.dispose()
+
+
+def test_backoff_retry_and_purge(db_url: str) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        assert retry_delay(1, 60) == timedelta(seconds=60)
+        assert retry_delay(4, 60) == timedelta(seconds=480)
+        assert retry_delay(30, 60) == timedelta(hours=6)
+        with sessions.begin() as s:
+            enqueue(s, [row(i) for i in range(3)], NOW)
+        with sessions.begin() as s:
+            a, b, c = claim_due(s, claimant="w", now=NOW, limit=10)
+            mark_sent(s, a.id, now=NOW)
+            mark_failed(s, b.id, error="550 no")
+            state = mark_deferred(
+                s,
+                c,
+                now=NOW,
+                error="451 later",
+                first_retry_seconds=60,
+                max_age=timedelta(hours=1),
+            )
+            assert state is OutboxState.QUEUED
+        with sessions.begin() as s:
+            assert claim_due(s, claimant="w", now=NOW, limit=10) == []
+            # Sent rows are never revived; failed and deferred ones are.
+            assert retry_messages(s, now=NOW, ids=[a.id]) == 0
+            assert retry_messages(s, now=NOW, failed=True) == 1
+            assert retry_messages(s, now=NOW, ids=[c.id]) == 1
+            assert retry_messages(s, now=NOW) == 0
+        with sessions.begin() as s:
+            again = claim_due(s, claimant="w", now=NOW, limit=10)
+            assert sorted(m.id for m in again) == [b.id, c.id]
+            assert all(m.attempts == 1 for m in again)
+        with sessions.begin() as s:
+            assert purge_sent(s, before=NOW) == 0
+            assert purge_sent(s, before=NOW + timedelta(days=1)) == 1
+        with sessions() as s:
+            assert [m.id for m in list_messages(s)] == [c.id, b.id]
+            assert list_messages(s, state=OutboxState.SENT) == []
+    finally:
+        engine.dispose()
