@@ -86,11 +86,9 @@ class DigestEntry:
         return self.post.author_name or self.post.organisation
 
     @property
-    def affiliation(self) -> str:
-        """Organisation and constituency, as far as they are known."""
-        org = self.post.organisation if self.post.author_name else ""
-        parts = [p for p in (org, self.post.constituency) if p]
-        return ", ".join(parts)
+    def organisation(self) -> str:
+        """The organisation, when it is not already standing in for the name."""
+        return self.post.organisation if self.post.author_name else ""
 
 
 @dataclass(frozen=True)

@@ -140,4 +140,10 @@ def test_clean_body_tidies_and_cuts_long_posts() -> None:
 
 def test_author_and_affiliation() -> None:
     e = plan([post(1, 1, 0)]).sections[0].entries[0]
-    assert e.author == "Author 1" and e.affiliation == "Org 1, Workers"
+    assert e.author == "Author 1" and e.organisation == "Org 1"
+    anonymous = plan([post(1, 1, 0)]).sections[0].entries[0].post
+    import dataclasses
+
+    nameless = plan([dataclasses.replace(anonymous, author_name="")]).sections[0]
+    assert nameless.entries[0].author == "Org 1"
+    assert nameless.entries[0].organisation == ""

@@ -1,0 +1,332 @@
+"""Daily digests: the due window, one plan and one rendering per language, one mail each.
+
+:func:`send_due_digests` is what the scheduler calls. A digest run is started
+in the store first (its window fixed there), then every digest subscriber gets
+``digest:<slug>:<label>:<subscription>``, queued in batches that commit as they
+go; the run is marked finished at the end. Fired twice, on two nodes, or again
+after a crash half-way, each subscriber still gets one digest for the day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
+from mailer.core.schedule import DigestWindow, digest_instant, due_digest
+from mailer.links import post_url, question_url, reply_address
+from mailer.outbound.bulk import (
+    SharedMail,
+    normalise_text,
+    queue_shared,
+    reader_language,
+)
+from mailer.outbound.dates import LocalDates
+from mailer.outbound.mailing import Outgoing, base_context, templates_for
+from mailer.settings import Discussion
+from mailer.timetable import calendar_of, load_state
+from store.digests import approved_posts, finish_run, run_by_label, start_run
+from store.models import DeliveryMode
+from store.outbox import Recipient
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.digest")
+
+PREVIEW_UNSUBSCRIBE = "/unsubscribe/(personal-link)"
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    """One digest run: its label, how many posts it carried and mails it queued."""
+
+    slug: str
+    label: str
+    posts: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class DigestPreview:
+    """A digest as readers of one language receive it (personal link left generic)."""
+
+    subject: str
+    text: str
+    html: str | None
+    language: str
+    posts: int
+
+
+def digest_context(plan: DigestPlan, dates: LocalDates) -> dict[str, Any]:
+    """What the digest templates receive besides the discussion's texts."""
+    return {"plan": plan, "dates": dates}
+
+
+def post_items(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    since: datetime | None,
+    until: datetime,
+) -> list[PostItem]:
+    """The approved posts of a window, with their signed reply addresses and links."""
+    s = runtime.settings.service
+    book = AddressBook(discussion.slug, s.domain)
+    return [
+        PostItem(
+            p.id,
+            p.question,
+            p.parent_id,
+            p.author_name,
+            p.organisation,
+            p.constituency,
+            p.body,
+            p.approved_at,
+            reply_address(book, runtime.key, p.id),
+            post_url(s.base_url, discussion.slug, p.id),
+            p.parent_author,
+        )
+        for p in approved_posts(session, discussion_id, since, until)
+    ]
+
+
+def question_items(
+    runtime: Runtime, discussion: Discussion, released: frozenset[int]
+) -> list[QuestionItem]:
+    """The configured questions with their addresses, marked released or not."""
+    s = runtime.settings.service
+    book = AddressBook(discussion.slug, s.domain)
+    return [
+        QuestionItem(
+            q.number,
+            q.text,
+            book.question(q.number),
+            question_url(s.base_url, discussion.slug, q.number),
+            q.number in released,
+        )
+        for q in discussion.questions
+    ]
+
+
+class _Plans:
+    """Plans and shared renderings per language, made when a reader needs one."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        discussion: Discussion,
+        posts: Sequence[PostItem],
+        questions: Sequence[QuestionItem],
+        window: DigestWindow,
+    ) -> None:
+        self.runtime = runtime
+        self.discussion = discussion
+        self.posts = posts
+        self.questions = questions
+        self.window = window
+        self._plans: dict[str, DigestPlan] = {}
+        self._shared: dict[str, SharedMail] = {}
+
+    def plan(self, language: str) -> DigestPlan:
+        if language not in self._plans:
+            w = self.window
+            self._plans[language] = plan_digest(
+                self.posts,
+                self.questions,
+                w.since,
+                w.until,
+                language,
+                self.discussion.default_language,
+                w.day,
+                w.final,
+            )
+        return self._plans[language]
+
+    def shared(self, language: str) -> SharedMail:
+        if language not in self._shared:
+            dates = LocalDates(language, self.discussion.time_zone)
+            self._shared[language] = SharedMail(
+                self.runtime.settings,
+                self.discussion,
+                "digest",
+                language,
+                digest_context(self.plan(language), dates),
+            )
+        return self._shared[language]
+
+
+def send_digest(
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    window: DigestWindow,
+    now: datetime,
+) -> DigestResult:
+    """Start (or resume) the digest run *window* and queue it to every digest reader."""
+    settings, key = runtime.settings, runtime.key
+    with runtime.sessions.begin() as session:
+        run = start_run(
+            session,
+            discussion_id,
+            label=window.label,
+            digest_date=window.day,
+            since=window.since,
+            until=window.until,
+            final=window.final,
+            now=now,
+        )
+        state = load_state(session, discussion.slug)
+        released = state.schedule.released if state is not None else frozenset()
+        # The stored window wins: another node may have started this run first.
+        fixed = DigestWindow(
+            run.label, run.digest_date, run.since, run.until, run.final
+        )
+        posts = post_items(
+            session, runtime, discussion, discussion_id, fixed.since, fixed.until
+        )
+    plans = _Plans(
+        runtime, discussion, posts, question_items(runtime, discussion, released), fixed
+    )
+    book = AddressBook(discussion.slug, settings.service.domain)
+    queued = 0
+    with runtime.sessions() as session:
+        if not plans.plan(discussion.default_language).empty:
+
+            def outgoing(person: Recipient, language: str) -> Outgoing:
+                return Outgoing(
+                    template="digest",
+                    language=language,
+                    to_address=person.email,
+                    to_name=person.name,
+                    dedupe_key=f"digest:{discussion.slug}:{run.label}:{person.subscription_id}",
+                    kind="digest",
+                    context={},
+                    subscription_id=person.subscription_id,
+                    as_list_mail=True,
+                    list_post=book.discussion(),
+                )
+
+            def committed() -> None:
+                session.commit()
+                _wake(runtime)
+
+            queued = queue_shared(
+                session,
+                settings,
+                key,
+                discussion,
+                discussion_id,
+                [DeliveryMode.DIGEST],
+                plans.shared,
+                outgoing,
+                now,
+                after_batch=committed,
+            )
+        finish_run(session, run.id, posts=len(posts), recipients=queued, now=now)
+        session.commit()
+    log.info(
+        "digest discussion=%s label=%s posts=%d queued=%d",
+        discussion.slug,
+        run.label,
+        len(posts),
+        queued,
+    )
+    return DigestResult(discussion.slug, run.label, len(posts), queued)
+
+
+def _wake(runtime: Runtime) -> None:
+    from mailer.outbound.worker import wake_outbox
+
+    wake_outbox(runtime)
+
+
+def send_due_digests(runtime: Runtime, now: datetime) -> list[DigestResult]:
+    """Send every digest that is due at *now*: an interrupted one first, then today's."""
+    results = []
+    for discussion in runtime.settings.discussions:
+        calendar = calendar_of(discussion)
+        done: set[str] = set()
+        for _ in range(3):
+            with runtime.sessions() as session:
+                state = load_state(session, discussion.slug)
+            if state is None:
+                break
+            window = due_digest(calendar, state.schedule, now)
+            if window is None or window.label in done:
+                break
+            done.add(window.label)
+            results.append(
+                send_digest(runtime, discussion, state.discussion_id, window, now)
+            )
+    return results
+
+
+def preview_digest(
+    runtime: Runtime, slug: str, day: date, language: str
+) -> DigestPreview | None:
+    """The digest of local date *day* for readers of *language*; None when nothing is new.
+
+    The window is the one the digest of that day had (or will have): from the
+    previous day's digest hour to that day's.
+    """
+    discussion = runtime.settings.discussion(slug)
+    if discussion is None:
+        raise LookupError(slug)
+    calendar = calendar_of(discussion)
+    language = reader_language(discussion, language)
+    with runtime.sessions() as session:
+        state = load_state(session, slug)
+        if state is None:
+            raise LookupError(slug)
+        run = run_by_label(session, state.discussion_id, day.isoformat())
+        if run is not None:
+            window = DigestWindow(run.label, day, run.since, run.until, run.final)
+        else:
+            window = DigestWindow(
+                day.isoformat(),
+                day,
+                digest_instant(calendar, day - timedelta(days=1)),
+                digest_instant(calendar, day),
+            )
+        posts = post_items(
+            session,
+            runtime,
+            discussion,
+            state.discussion_id,
+            window.since,
+            window.until,
+        )
+    plans = _Plans(
+        runtime,
+        discussion,
+        posts,
+        question_items(runtime, discussion, state.schedule.released),
+        window,
+    )
+    plan = plans.plan(language)
+    if plan.empty:
+        return None
+    settings = runtime.settings
+    context = {
+        **base_context(settings, discussion, language),
+        **digest_context(plan, LocalDates(language, discussion.time_zone)),
+        "unsubscribe_url": settings.service.base_url + PREVIEW_UNSUBSCRIBE,
+    }
+    rendered = templates_for(discussion).render(
+        "digest", language, context, fallbacks=(discussion.default_language, "en")
+    )
+    return DigestPreview(
+        rendered.subject,
+        normalise_text(rendered.text),
+        rendered.html,
+        rendered.language,
+        plan.count,
+    )

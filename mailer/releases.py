@@ -1,0 +1,497 @@
+"""Releasing questions, opening and closing a discussion, and the announcements they send.
+
+Called by the scheduler (``release_due_questions``, ``close_due``), by the
+moderators' commands (``release <n>``, ``release week <w>``, ``close``,
+``reopen``) and by the CLI. Each function works inside the caller's
+transaction: the state change and its announcements commit together.
+
+Every state change is a conditional ``UPDATE`` (``released_at IS NULL``,
+``state <> 'closed'``...), so when two nodes or a node and a moderator act at
+once, one of them makes the change and announces it; the other learns that it
+was already done. The announcements' dedupe keys are the second safety net.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.digest import OpenQuestion
+from mailer.core.schedule import close_due as schedule_close_due
+from mailer.core.schedule import due
+from mailer.links import question_message_id, question_url
+from mailer.outbound.bulk import SharedMail, queue_shared
+from mailer.outbound.dates import LocalDates
+from mailer.outbound.mailing import Outgoing
+from mailer.settings import Discussion
+from mailer.timetable import calendar_of, load_state
+from store.models import (
+    AuditEntry,
+    DeliveryMode,
+    DiscussionState,
+    Post,
+    PostStatus,
+    Question,
+)
+from store.models import Discussion as DiscussionRow
+from store.outbox import Recipient
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.schedule")
+
+EVERY_MODE = (DeliveryMode.EACH, DeliveryMode.DIGEST, DeliveryMode.ANNOUNCEMENTS)
+
+
+class UnknownDiscussion(LookupError):
+    """No configured discussion has this slug (or it has no row in the store yet)."""
+
+
+class ReleaseOutcome(enum.Enum):
+    """What became of one question a release asked for."""
+
+    RELEASED = "released"
+    ALREADY_RELEASED = "already released"
+    NO_SUCH_QUESTION = "no such question"
+    DISCUSSION_CLOSED = "discussion closed"
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """The outcome of a release, question by question, and what was sent."""
+
+    slug: str
+    outcomes: tuple[tuple[int, ReleaseOutcome], ...]
+    opened: bool = False
+    announced: int = 0
+
+    @property
+    def released(self) -> tuple[int, ...]:
+        """The questions this release made open."""
+        return tuple(n for n, o in self.outcomes if o is ReleaseOutcome.RELEASED)
+
+    def outcome(self, number: int) -> ReleaseOutcome | None:
+        """What happened to question *number*, if it was asked for."""
+        return dict(self.outcomes).get(number)
+
+
+class StateOutcome(enum.Enum):
+    """What a close or reopen did."""
+
+    CLOSED = "closed"
+    ALREADY_CLOSED = "already closed"
+    REOPENED = "reopened"
+    NOT_CLOSED = "not closed"
+
+
+@dataclass(frozen=True)
+class StateResult:
+    """The outcome of a close or reopen, and how many announcements it queued."""
+
+    slug: str
+    outcome: StateOutcome
+    announced: int = 0
+
+
+def _configured(
+    runtime: Runtime, session: Session, slug: str
+) -> tuple[Discussion, int]:
+    discussion = runtime.settings.discussion(slug)
+    row_id = session.scalar(select(DiscussionRow.id).where(DiscussionRow.slug == slug))
+    if discussion is None or row_id is None:
+        raise UnknownDiscussion(slug)
+    return discussion, row_id
+
+
+def _audit(
+    session: Session,
+    discussion_id: int,
+    now: datetime,
+    by: str,
+    action: str,
+    target: str,
+    detail: str,
+    auth: str,
+) -> None:
+    session.add(
+        AuditEntry(
+            discussion_id=discussion_id,
+            at=now,
+            actor=by[:320],
+            action=action,
+            target=target[:400],
+            detail=detail,
+            auth=auth,
+        )
+    )
+
+
+def _wake_after_commit(session: Session, runtime: Runtime) -> None:
+    from mailer.outbound.worker import wake_outbox
+
+    event.listen(session, "after_commit", lambda _s: wake_outbox(runtime), once=True)
+
+
+def release_questions(
+    session: Session,
+    runtime: Runtime,
+    slug: str,
+    numbers: Iterable[int],
+    now: datetime,
+    by: str,
+    auth: str = "system",
+) -> ReleaseResult:
+    """Open the questions *numbers* and announce them, together, to every subscriber.
+
+    Opens the discussion when it was still scheduled. Writes one audit entry
+    (actor *by*, authenticated by *auth*) when anything was released.
+    Raises :class:`UnknownDiscussion`.
+    """
+    discussion, discussion_id = _configured(runtime, session, slug)
+    wanted = sorted(set(numbers))
+    configured = {q.number for q in discussion.questions}
+    unknown = [n for n in wanted if n not in configured]
+    known = [n for n in wanted if n in configured]
+    outcomes = {n: ReleaseOutcome.NO_SUCH_QUESTION for n in unknown}
+    state = session.scalar(
+        select(DiscussionRow.state).where(DiscussionRow.id == discussion_id)
+    )
+    if state is DiscussionState.CLOSED:
+        outcomes |= {n: ReleaseOutcome.DISCUSSION_CLOSED for n in known}
+        return ReleaseResult(slug, tuple(sorted(outcomes.items())))
+    released = (
+        sorted(
+            session.scalars(
+                update(Question)
+                .where(
+                    Question.discussion_id == discussion_id,
+                    Question.number.in_(known),
+                    Question.released_at.is_(None),
+                )
+                .values(released_at=now, released_by=by[:320])
+                .returning(Question.number)
+                .execution_options(synchronize_session=False)
+            ).all()
+        )
+        if known
+        else []
+    )
+    outcomes |= {
+        n: ReleaseOutcome.RELEASED if n in released else ReleaseOutcome.ALREADY_RELEASED
+        for n in known
+    }
+    if not released:
+        return ReleaseResult(slug, tuple(sorted(outcomes.items())))
+    opened = open_discussion(session, discussion_id, now)
+    announced = announce_release(
+        session, runtime, discussion, discussion_id, released, opened, now
+    )
+    target = ",".join(f"q{n}" for n in released)
+    _audit(
+        session,
+        discussion_id,
+        now,
+        by,
+        "release",
+        target,
+        f"opened the discussion; announced {announced}"
+        if opened
+        else f"announced {announced}",
+        auth,
+    )
+    log.info(
+        "released discussion=%s questions=%s by=%s announced=%d",
+        slug,
+        target,
+        by,
+        announced,
+    )
+    return ReleaseResult(slug, tuple(sorted(outcomes.items())), opened, announced)
+
+
+def release_week(
+    session: Session,
+    runtime: Runtime,
+    slug: str,
+    week: int,
+    now: datetime,
+    by: str,
+    auth: str = "system",
+) -> ReleaseResult:
+    """Release every question of *week* (one announcement); no outcomes: no such week."""
+    discussion = runtime.settings.discussion(slug)
+    if discussion is None:
+        raise UnknownDiscussion(slug)
+    numbers = [q.number for q in discussion.questions if q.week == week]
+    if not numbers:
+        return ReleaseResult(slug, ())
+    return release_questions(session, runtime, slug, numbers, now, by, auth)
+
+
+def open_discussion(session: Session, discussion_id: int, now: datetime) -> bool:
+    """Mark a scheduled discussion open; False when it was not scheduled."""
+    result = session.execute(
+        update(DiscussionRow)
+        .where(
+            DiscussionRow.id == discussion_id,
+            DiscussionRow.state == DiscussionState.SCHEDULED,
+        )
+        .values(state=DiscussionState.OPEN, opened_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _open_questions(
+    runtime: Runtime, discussion: Discussion, numbers: Iterable[int], language: str
+) -> list[OpenQuestion]:
+    s = runtime.settings.service
+    book = AddressBook(discussion.slug, s.domain)
+    out = []
+    for n in numbers:
+        q = discussion.question(n)
+        if q is not None:
+            out.append(
+                OpenQuestion(
+                    n,
+                    q.text.in_language(language, discussion.default_language),
+                    book.question(n),
+                    question_url(s.base_url, discussion.slug, n),
+                )
+            )
+    return out
+
+
+def announce_release(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    numbers: list[int],
+    opening: bool,
+    now: datetime,
+) -> int:
+    """Queue one announcement of *numbers* to every active subscriber, in their language."""
+    settings, key = runtime.settings, runtime.key
+    book = AddressBook(discussion.slug, settings.service.domain)
+    weeks = {q.week for q in discussion.questions if q.number in numbers}
+    single = len(numbers) == 1
+    cache: dict[str, SharedMail] = {}
+
+    def shared(language: str) -> SharedMail:
+        if language not in cache:
+            context: dict[str, Any] = {
+                "questions": _open_questions(runtime, discussion, numbers, language),
+                "opening": opening,
+                "week": next(iter(weeks)) if len(weeks) == 1 else None,
+                "closes_at": discussion.closes_at,
+                "introduction": discussion.introduction.in_language(
+                    language, discussion.default_language
+                ),
+                "dates": LocalDates(language, discussion.time_zone),
+            }
+            cache[language] = SharedMail(
+                settings, discussion, "announcement", language, context
+            )
+        return cache[language]
+
+    key_prefix = f"announce:{discussion.slug}:{','.join(map(str, numbers))}"
+    root = question_message_id(settings.service.domain, discussion.slug, numbers[0])
+
+    def outgoing(person: Recipient, language: str) -> Outgoing:
+        return Outgoing(
+            template="announcement",
+            language=language,
+            to_address=person.email,
+            to_name=person.name,
+            dedupe_key=f"{key_prefix}:{person.subscription_id}",
+            kind="announce",
+            context={},
+            subscription_id=person.subscription_id,
+            reply_to=book.question(numbers[0]) if single else None,
+            references=[root] if single else (),
+            as_list_mail=True,
+            list_post=book.question(numbers[0]) if single else book.discussion(),
+        )
+
+    queued = queue_shared(
+        session,
+        settings,
+        key,
+        discussion,
+        discussion_id,
+        EVERY_MODE,
+        shared,
+        outgoing,
+        now,
+    )
+    if queued:
+        _wake_after_commit(session, runtime)
+    return queued
+
+
+def close_discussion(
+    session: Session,
+    runtime: Runtime,
+    slug: str,
+    now: datetime,
+    by: str,
+    auth: str = "system",
+) -> StateResult:
+    """Close the discussion and announce it; the last digest follows from the scheduler.
+
+    Raises :class:`UnknownDiscussion`.
+    """
+    discussion, discussion_id = _configured(runtime, session, slug)
+    result = session.execute(
+        update(DiscussionRow)
+        .where(
+            DiscussionRow.id == discussion_id,
+            DiscussionRow.state != DiscussionState.CLOSED,
+        )
+        .values(state=DiscussionState.CLOSED, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return StateResult(slug, StateOutcome.ALREADY_CLOSED)
+    announced = announce_closing(session, runtime, discussion, discussion_id, now)
+    _audit(
+        session, discussion_id, now, by, "close", slug, f"announced {announced}", auth
+    )
+    log.info("closed discussion=%s by=%s announced=%d", slug, by, announced)
+    return StateResult(slug, StateOutcome.CLOSED, announced)
+
+
+def reopen_discussion(
+    session: Session,
+    runtime: Runtime,
+    slug: str,
+    now: datetime,
+    by: str,
+    auth: str = "system",
+) -> StateResult:
+    """Open a closed discussion again (posts are accepted, digests resume)."""
+    _, discussion_id = _configured(runtime, session, slug)
+    result = session.execute(
+        update(DiscussionRow)
+        .where(
+            DiscussionRow.id == discussion_id,
+            DiscussionRow.state == DiscussionState.CLOSED,
+        )
+        .values(state=DiscussionState.OPEN)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return StateResult(slug, StateOutcome.NOT_CLOSED)
+    _audit(session, discussion_id, now, by, "reopen", slug, "", auth)
+    log.info("reopened discussion=%s by=%s", slug, by)
+    return StateResult(slug, StateOutcome.REOPENED)
+
+
+def announce_closing(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    closed_at: datetime,
+) -> int:
+    """Queue one closing announcement to every active subscriber, in their language."""
+    settings, key = runtime.settings, runtime.key
+    contributions = session.scalar(
+        select(func.count(Post.id)).where(
+            Post.discussion_id == discussion_id, Post.status == PostStatus.APPROVED
+        )
+    )
+    released = session.scalar(
+        select(func.count(Question.id)).where(
+            Question.discussion_id == discussion_id, Question.released_at.is_not(None)
+        )
+    )
+    cache: dict[str, SharedMail] = {}
+
+    def shared(language: str) -> SharedMail:
+        if language not in cache:
+            context = {
+                "closed_at": closed_at,
+                "contributions": int(contributions or 0),
+                "questions": int(released or 0),
+                "dates": LocalDates(language, discussion.time_zone),
+            }
+            cache[language] = SharedMail(
+                settings, discussion, "closing", language, context
+            )
+        return cache[language]
+
+    stamp = closed_at.strftime("%Y%m%dT%H%M%S")
+
+    def outgoing(person: Recipient, language: str) -> Outgoing:
+        return Outgoing(
+            template="closing",
+            language=language,
+            to_address=person.email,
+            to_name=person.name,
+            dedupe_key=f"close:{discussion.slug}:{stamp}:{person.subscription_id}",
+            kind="closing",
+            context={},
+            subscription_id=person.subscription_id,
+            as_list_mail=True,
+        )
+
+    queued = queue_shared(
+        session,
+        settings,
+        key,
+        discussion,
+        discussion_id,
+        EVERY_MODE,
+        shared,
+        outgoing,
+        closed_at,
+    )
+    if queued:
+        _wake_after_commit(session, runtime)
+    return queued
+
+
+def release_due_questions(
+    session: Session, runtime: Runtime, now: datetime
+) -> list[ReleaseResult]:
+    """Release, in one announcement per discussion, every question whose time has come."""
+    results = []
+    for discussion in runtime.settings.discussions:
+        state = load_state(session, discussion.slug)
+        if state is None:
+            continue
+        todo = due(calendar_of(discussion), state.schedule, now)
+        if todo.release:
+            results.append(
+                release_questions(
+                    session, runtime, discussion.slug, todo.release, now, "schedule"
+                )
+            )
+        elif todo.open and open_discussion(session, state.discussion_id, now):
+            log.info("opened discussion=%s", discussion.slug)
+    return results
+
+
+def close_due(session: Session, runtime: Runtime, now: datetime) -> list[StateResult]:
+    """Close every discussion whose scheduled end has passed (once)."""
+    results = []
+    for discussion in runtime.settings.discussions:
+        state = load_state(session, discussion.slug)
+        if state is None:
+            continue
+        if schedule_close_due(calendar_of(discussion), state.schedule, now):
+            results.append(
+                close_discussion(session, runtime, discussion.slug, now, "schedule")
+            )
+    return results

@@ -1,0 +1,121 @@
+"""SharedMail: rendered once, personalised per line, the same bytes as queue_mail makes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+
+from mailer.core.digest import PostItem, QuestionItem, plan_digest
+from mailer.core.texts import Texts
+from mailer.digests import digest_context
+from mailer.links import unsubscribe_url
+from mailer.outbound.bulk import SharedMail, normalise_text
+from mailer.outbound.dates import LocalDates
+from mailer.outbound.mailing import Outgoing, build_row
+from mailer.settings import Settings
+from tests.fixtures.settings import SettingsFactory
+
+NOW = datetime(2027, 3, 28, 16, 0, 30, tzinfo=UTC)
+KEY = b"k" * 32
+BOUNDARY = re.compile(rb'boundary="([^"]+)"')
+
+
+def _plan(settings: Settings, language: str):  # type: ignore[no-untyped-def]
+    disc = settings.discussions[0]
+    questions = [
+        QuestionItem(q.number, q.text, f"q{q.number}@x.org", "http://w/q", True)
+        for q in disc.questions[:6]
+    ]
+    since = NOW - timedelta(days=1)
+    bodies = [
+        "Línea con acentos: áéíóú ñ, «comillas» y un guion largo — además = y =3D.",
+        "word " * 200,
+        "   indented line   \n\n\n\ntrailing spaces   \nlast",
+        "x" * 300,  # one unbreakable word longer than a line
+    ]
+    posts = [
+        PostItem(
+            i,
+            1 + i % 3,
+            i - 1 if i % 2 else None,
+            f"Añadida Persona {i}",
+            "Organisation",
+            "Workers",
+            bodies[i % len(bodies)],
+            since + timedelta(minutes=i),
+            f"r{i}@x.org",
+            f"http://w/p/{i}",
+        )
+        for i in range(1, 12)
+    ]
+    return plan_digest(posts, questions, since, NOW, language, "en", date(2027, 3, 28))
+
+
+def _same_but_boundary(a: bytes, b: bytes) -> None:
+    ba, bb = BOUNDARY.search(a), BOUNDARY.search(b)
+    assert ba and bb
+    assert a.replace(ba.group(1), b"B") == b.replace(bb.group(1), b"B")
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "pt"])
+def test_shared_rows_equal_naive_rows(
+    make_settings: SettingsFactory, language: str
+) -> None:
+    settings = make_settings()
+    disc = settings.discussions[0]
+    plan = _plan(settings, language)
+    dates = LocalDates(language, disc.time_zone)
+    shared = SharedMail(settings, disc, "digest", language, digest_context(plan, dates))
+    for sub_id, email, name in [
+        (7, "ana@example.net", "Ana Ruiz"),
+        (123456, "bo@example.org", 'Bö Chen, "the" <trainer>'),
+    ]:
+        url = unsubscribe_url(settings.service.base_url, KEY, sub_id)
+        out = Outgoing(
+            template="digest",
+            language=language,
+            to_address=email,
+            to_name=name,
+            dedupe_key=f"digest:x:2027-03-28:{sub_id}",
+            kind="digest",
+            context={**digest_context(plan, dates), "unsubscribe_url": url},
+            subscription_id=sub_id,
+            as_list_mail=True,
+            list_post="skills-covid19@discuss.example.org",
+        )
+        naive = build_row(settings, KEY, disc, 1, out, NOW)
+        fast = shared.row(settings, KEY, disc, 1, out, {"unsubscribe_url": url}, NOW)
+        _same_but_boundary(naive.raw, fast.raw)
+        assert (naive.dedupe_key, naive.message_id, naive.envelope_from) == (
+            fast.dedupe_key,
+            fast.message_id,
+            fast.envelope_from,
+        )
+        msg = message_from_bytes(fast.raw, policy=policy.default)
+        text = msg.get_body(("plain",))
+        html = msg.get_body(("html",))
+        assert text is not None and html is not None
+        assert url in text.get_content() and url in html.get_content()
+        assert max(len(line) for line in fast.raw.split(b"\r\n")) <= 78
+
+
+def test_personal_value_in_the_subject_is_refused(
+    make_settings: SettingsFactory, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "x.subject.j2").write_text("Hi {{ unsubscribe_url }}")
+    (tmp_path / "en" / "x.txt.j2").write_text("body")
+    settings = make_settings()
+    disc = dataclasses.replace(settings.discussions[0], templates_dir=tmp_path)
+    with pytest.raises(ValueError, match="subject"):
+        SharedMail(settings, disc, "x", "en", {})
+
+
+def test_normalise_text_matches_compose() -> None:
+    assert normalise_text("a  \r\nb\t\r\n\n\n") == "a\nb\n"
+    assert normalise_text(Texts({"en": "x"}).in_language("en")) == "x\n"
