@@ -17,8 +17,10 @@ from pathlib import Path
 from mailer import __version__
 from mailer.commands import admin, base, data, serve
 from mailer.commands import dkim as dkim_commands
+from mailer.commands import inbox as inbox_commands
 from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
+from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
 
 COMMAND_MODULES = [
@@ -28,6 +30,8 @@ COMMAND_MODULES = [
     outbox_commands,
     dkim_commands,
     moderation_commands,
+    subscriber_commands,
+    inbox_commands,
 ]
 
 
