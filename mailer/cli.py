@@ -20,7 +20,6 @@ from mailer.commands import dkim as dkim_commands
 from mailer.commands import inbox as inbox_commands
 from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
-from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
 
 COMMAND_MODULES = [
@@ -30,7 +29,6 @@ COMMAND_MODULES = [
     outbox_commands,
     dkim_commands,
     moderation_commands,
-    subscriber_commands,
     inbox_commands,
 ]
 
