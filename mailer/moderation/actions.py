@@ -28,9 +28,16 @@ from mailer.moderation.queue import (
     tell_other_moderators,
 )
 from mailer.moderation.stats import discussion_stats, subscriber_counts
+from mailer.releases import (
+    ReleaseOutcome,
+    StateOutcome,
+    close_discussion,
+    release_questions,
+    reopen_discussion,
+)
 from mailer.settings import Discussion, Moderator
 from store.discussions import discussion_by_slug, questions_of
-from store.models import Ban, DiscussionState
+from store.models import Ban
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -102,46 +109,35 @@ class _Run:
     # -- questions ------------------------------------------------------
 
     def release(self, cmd: Command, numbers: Sequence[int], week: int | None) -> None:
-        from mailer.releases import release_questions
-
+        result = release_questions(
+            self.session,
+            self.runtime,
+            self.discussion.slug,
+            numbers,
+            self.now,
+            self.actor.email,
+            self.actor.auth,
+        )
         rows = {q.number: q for q in questions_of(self.session, self.discussion.slug)}
-        due: list[int] = []
-        for n in numbers:
-            q = rows.get(n)
-            if self.discussion.question(n) is None or q is None:
+        for n, outcome in result.outcomes:
+            if outcome is ReleaseOutcome.RELEASED:
+                self.say("released", cmd, n=n)
+            elif outcome is ReleaseOutcome.ALREADY_RELEASED:
+                q = rows[n]
+                by = display_name(self.discussion, q.released_by or "")
+                self.say("already_released", cmd, n=n, at=q.released_at, by=by)
+            elif outcome is ReleaseOutcome.NO_SUCH_QUESTION:
                 self.say("no_question", cmd, n=n)
-            elif q.released_at is not None:
-                self.say(
-                    "already_released",
-                    cmd,
-                    n=n,
-                    at=q.released_at,
-                    by=display_name(self.discussion, q.released_by or ""),
-                )
             else:
-                due.append(n)
-        if due:
-            release_questions(
-                self.session,
-                self.runtime,
-                self.discussion.slug,
-                due,
-                self.now,
-                self.actor.email,
+                self.say("discussion_closed", cmd, n=n)
+        if not result.released:  # a release that changed nothing leaves a trace too
+            target = (
+                f"week:{week}"
+                if week is not None
+                else ",".join(f"q{n}" for n in numbers)
             )
-            self.session.expire_all()
-            rows = {
-                q.number: q for q in questions_of(self.session, self.discussion.slug)
-            }
-        for n in due:
-            done = rows[n].released_at is not None
-            self.say("released" if done else "not_released", cmd, n=n)
-        target = (
-            f"week:{week}" if week is not None else ",".join(f"q{n}" for n in numbers)
-        )
-        self.audit(
-            cmd, "release", target, f"released {due}" if due else "nothing to release"
-        )
+            detail = "; ".join(f"q{n}: {o.value}" for n, o in result.outcomes)
+            self.audit(cmd, "release", target, f"nothing released ({detail})")
 
     def release_week(self, cmd: Command) -> None:
         week = cmd.numbers[0]
@@ -231,32 +227,36 @@ class _Run:
     # -- the discussion -------------------------------------------------
 
     def close(self, cmd: Command) -> None:
-        from mailer.releases import close_discussion
-
-        if self.row.state is DiscussionState.CLOSED:
+        result = close_discussion(
+            self.session,
+            self.runtime,
+            self.discussion.slug,
+            self.now,
+            self.actor.email,
+            self.actor.auth,
+        )
+        self.session.refresh(self.row)
+        if result.outcome is StateOutcome.CLOSED:
+            self.say("closed", cmd, announced=result.announced)
+        else:
             self.say("already_closed", cmd, at=self.row.closed_at)
             self.audit(cmd, "close", self.discussion.slug, "already closed")
-            return
-        close_discussion(
-            self.session, self.runtime, self.discussion.slug, self.now, self.actor.email
-        )
-        self.session.refresh(self.row)
-        self.say("closed", cmd)
-        self.audit(cmd, "close", self.discussion.slug, "closed")
 
     def reopen(self, cmd: Command) -> None:
-        from mailer.releases import reopen_discussion
-
-        if self.row.state is not DiscussionState.CLOSED:
-            self.say("not_closed", cmd)
-            self.audit(cmd, "reopen", self.discussion.slug, "was not closed")
-            return
-        reopen_discussion(
-            self.session, self.runtime, self.discussion.slug, self.now, self.actor.email
+        result = reopen_discussion(
+            self.session,
+            self.runtime,
+            self.discussion.slug,
+            self.now,
+            self.actor.email,
+            self.actor.auth,
         )
         self.session.refresh(self.row)
-        self.say("reopened", cmd)
-        self.audit(cmd, "reopen", self.discussion.slug, "reopened")
+        if result.outcome is StateOutcome.REOPENED:
+            self.say("reopened", cmd)
+        else:
+            self.say("not_closed", cmd)
+            self.audit(cmd, "reopen", self.discussion.slug, "was not closed")
 
     def ban(self, cmd: Command) -> None:
         address = cmd.text

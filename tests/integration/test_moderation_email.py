@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import parse_commands
+from mailer.inbound.pipeline import process_pending
 from mailer.moderation import Actor, run_commands
 from mailer.service import Runtime
 from store.models import Discussion, PostStatus, Token
@@ -270,7 +271,9 @@ def test_two_moderators_approving_the_same_post_publish_it_once(
     target = hold_three(listener, mod_runtime)[0]
     listener.send(_signed(dkim_key, COMYN, f"approve {target}"), MODERATORS)
     listener.send(_signed(dkim_key, AGGARWAL, f"approve {target}"), MODERATORS)
-    workers = [threading.Thread(target=process, args=(mod_runtime,)) for _ in range(2)]
+    workers = [
+        threading.Thread(target=process_pending, args=(mod_runtime,)) for _ in range(2)
+    ]
     for w in workers:
         w.start()
     for w in workers:
