@@ -1,0 +1,262 @@
+"""Confirming with a token, and leaving: by a confirmed mail request or the signed link.
+
+Leaving by mail takes a round trip to the subscribed address, because a From
+header proves nothing and an unsubscribe stops all mail (its victim might never
+notice). The signed link in every list mail (RFC 8058 one-click) unsubscribes
+at once: only the subscriber's mailbox ever received it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.errors import BadToken
+from mailer.core.message import ParsedMessage
+from mailer.core.tokens import hash_token
+from mailer.subscriptions.notices import (
+    Place,
+    confirm_context,
+    new_token,
+    place_for,
+    send,
+    send_welcome,
+)
+from mailer.subscriptions.signup import RESEND_AFTER, expiry
+from store.models import (
+    Discussion,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Token,
+)
+from store.subscribers import (
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    activate,
+    end_subscription,
+    latest_live_token,
+    token_by_hash,
+    token_payload,
+    use_token,
+)
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.subscribers")
+
+
+class ConfirmOutcome(enum.Enum):
+    """What a confirmation token did."""
+
+    SUBSCRIBED = "subscribed"
+    ALREADY_ACTIVE = "already-active"
+    UNSUBSCRIBED = "unsubscribed"
+    ALREADY_UNSUBSCRIBED = "already-unsubscribed"
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    """The outcome of a confirmation, with what a page needs to say it."""
+
+    outcome: ConfirmOutcome
+    subscription_id: int
+    slug: str
+    language: str
+
+
+class UnsubscribeOutcome(enum.Enum):
+    """What an unsubscribe did."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    ALREADY_ENDED = "already-ended"
+    NOT_FOUND = "not-found"
+
+
+def ask_unsubscribe(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    sub: Subscription,
+    person: Subscriber,
+    now: datetime,
+    answering: ParsedMessage | None = None,
+) -> bool:
+    """Mail the subscribed address a token that confirms leaving; False if one went out today."""
+    live = latest_live_token(session, place.row_id, person.email, UNSUBSCRIBE, now)
+    if live is not None and now - live.created_at < RESEND_AFTER:
+        return False
+    token, token_hash = new_token(
+        session,
+        runtime,
+        place,
+        purpose=UNSUBSCRIBE,
+        email=person.email,
+        subscription_id=sub.id,
+        language=sub.language,
+        now=now,
+    )
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    send(
+        session,
+        runtime,
+        place,
+        template="confirm-unsubscribe",
+        key=f"confirm:{token_hash}",
+        to=person.email,
+        to_name=person.name,
+        language=sub.language,
+        now=now,
+        subscription_id=sub.id,
+        reply_to=book.confirm(token),
+        answering=answering,
+        context=confirm_context(
+            runtime, place, token, expiry(runtime, now), sub.language
+        ),
+    )
+    return True
+
+
+def confirm_token(
+    session: Session, runtime: Runtime, token: str, now: datetime
+) -> ConfirmResult:
+    """Use a subscribe or unsubscribe token from a confirmation link, once.
+
+    Raises :class:`BadToken` (a ValueError) when the token is unknown, used,
+    expired or not a subscription token.
+    """
+    row = token_by_hash(session, hash_token(token))
+    if row is None or row.purpose not in (SUBSCRIBE, UNSUBSCRIBE):
+        raise BadToken(token, "unknown token")
+    if row.used_at is not None:
+        raise BadToken(token, "already used")
+    if row.expires_at <= now:
+        raise BadToken(token, "expired")
+    return apply_token(session, runtime, row, now)
+
+
+def apply_token(
+    session: Session,
+    runtime: Runtime,
+    row: Token,
+    now: datetime,
+    answering: ParsedMessage | None = None,
+) -> ConfirmResult:
+    """Claim a subscription token and do what it says; BadToken if another use won."""
+    if not use_token(session, row.id, now):
+        raise BadToken("", "already used or expired")
+    sub = _subscription_of_token(session, row)
+    if sub is None:
+        raise BadToken("", "the subscription is gone")
+    person = session.get(Subscriber, sub.subscriber_id)
+    discussion = session.get(Discussion, sub.discussion_id)
+    assert person is not None and discussion is not None
+    place = place_for(session, runtime, discussion.slug)
+
+    def result(outcome: ConfirmOutcome) -> ConfirmResult:
+        log.info(
+            "token %s: %s discussion=%s address=%s",
+            row.purpose,
+            outcome.value,
+            place.slug,
+            person.email,
+        )
+        return ConfirmResult(outcome, sub.id, place.slug, sub.language)
+
+    if row.purpose == SUBSCRIBE:
+        if sub.status is SubscriptionStatus.ACTIVE:
+            return result(ConfirmOutcome.ALREADY_ACTIVE)
+        activate(sub, now)
+        send_welcome(
+            session,
+            runtime,
+            place,
+            subscription_id=sub.id,
+            email=person.email,
+            name=person.name,
+            language=sub.language,
+            mode=sub.mode.value,
+            key=f"welcome:{sub.id}:{row.token_hash[:16]}",
+            now=now,
+            answering=answering,
+        )
+        return result(ConfirmOutcome.SUBSCRIBED)
+    if sub.status is not SubscriptionStatus.ACTIVE:
+        return result(ConfirmOutcome.ALREADY_UNSUBSCRIBED)
+    end_subscription(sub, SubscriptionStatus.UNSUBSCRIBED, now)
+    send_goodbye(session, runtime, place, sub, person, now, answering)
+    return result(ConfirmOutcome.UNSUBSCRIBED)
+
+
+def _subscription_of_token(session: Session, row: Token) -> Subscription | None:
+    found = token_payload(row).get("subscription")
+    sub = session.get(Subscription, found) if isinstance(found, int) else None
+    if sub is not None and sub.discussion_id == row.discussion_id:
+        return sub
+    return None
+
+
+def send_goodbye(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    sub: Subscription,
+    person: Subscriber,
+    now: datetime,
+    answering: ParsedMessage | None = None,
+) -> bool:
+    """Say goodbye, and how to come back."""
+    return send(
+        session,
+        runtime,
+        place,
+        template="goodbye",
+        key=f"goodbye:{sub.id}:{int(now.timestamp())}",
+        to=person.email,
+        to_name=person.name,
+        language=sub.language,
+        now=now,
+        subscription_id=sub.id,
+        answering=answering,
+    )
+
+
+def unsubscribe_subscription(
+    session: Session,
+    runtime: Runtime,
+    subscription_id: int,
+    now: datetime,
+    via: str,
+) -> UnsubscribeOutcome:
+    """Unsubscribe at once: for the signed link (``via`` "one-click" or "web") and the CLI.
+
+    A goodbye mail follows a click on the web page; not an RFC 8058 one-click
+    POST (the mail client did it, perhaps without asking) nor the operator's CLI.
+    """
+    sub = session.get(Subscription, subscription_id)
+    if sub is None:
+        return UnsubscribeOutcome.NOT_FOUND
+    if sub.status in (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.EXPIRED):
+        return UnsubscribeOutcome.ALREADY_ENDED
+    was_active = sub.status is SubscriptionStatus.ACTIVE
+    end_subscription(sub, SubscriptionStatus.UNSUBSCRIBED, now)
+    person = session.get(Subscriber, sub.subscriber_id)
+    discussion = session.get(Discussion, sub.discussion_id)
+    assert person is not None and discussion is not None
+    log.info(
+        "subscription unsubscribed discussion=%s address=%s via=%s",
+        discussion.slug,
+        person.email,
+        via,
+    )
+    if was_active and via == "web":
+        place = place_for(session, runtime, discussion.slug)
+        send_goodbye(session, runtime, place, sub, person, now)
+    return UnsubscribeOutcome.UNSUBSCRIBED

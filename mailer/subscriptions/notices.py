@@ -1,0 +1,224 @@
+"""The mails the subscription service sends, each through ``queue_mail``.
+
+Every one is an automatic message: ``Auto-Submitted: auto-replied`` when it
+answers a person's mail (RFC 3834), ``auto-generated`` otherwise. Replies go
+to the request address (commands), or to a ``-confirm+<token>@`` address when
+a reply confirms something; never to the discussion's own address, so a
+"thank you" is not posted to everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_date
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.message import ParsedMessage
+from mailer.core.tokens import hash_token, random_token
+from mailer.links import confirm_url, question_url, unsubscribe_url
+from mailer.outbound.mailing import Outgoing, queue_mail
+from mailer.settings import Discussion
+from store.discussions import discussion_by_slug
+from store.models import Question
+from store.subscribers import add_token
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.subscribers")
+
+
+@dataclass(frozen=True)
+class Place:
+    """One discussion as configured (texts) and as stored (its row id)."""
+
+    conf: Discussion
+    row_id: int
+
+    @property
+    def slug(self) -> str:
+        """The discussion's slug."""
+        return self.conf.slug
+
+
+def place_for(session: Session, runtime: Runtime, slug: str) -> Place:
+    """The configured and stored discussion *slug*; LookupError when unknown."""
+    conf = runtime.settings.discussion(slug)
+    row = discussion_by_slug(session, slug)
+    if conf is None or row is None:
+        raise LookupError(f"no discussion {slug!r}")
+    return Place(conf, row.id)
+
+
+def date_text(when: datetime, language: str, place: Place) -> str:
+    """A date as people write it in *language*, in the discussion's time zone."""
+    local = when.astimezone(place.conf.time_zone).date()
+    return format_date(local, format="long", locale=language)
+
+
+def send(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    *,
+    template: str,
+    key: str,
+    to: str,
+    language: str,
+    now: datetime,
+    context: dict[str, Any] | None = None,
+    to_name: str = "",
+    subscription_id: int | None = None,
+    reply_to: str | None = None,
+    answering: ParsedMessage | None = None,
+    list_mail: bool = False,
+) -> bool:
+    """Queue one notice; False when its dedupe key was already queued."""
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    references: tuple[str, ...] = ()
+    in_reply_to = None
+    if answering is not None and answering.message_id:
+        in_reply_to = answering.message_id
+        references = (*answering.references[-10:], answering.message_id)
+    out = Outgoing(
+        template=template,
+        language=language,
+        to_address=to,
+        dedupe_key=key,
+        kind=template[:30],
+        context={"languages": place.conf.languages, **(context or {})},
+        to_name=to_name,
+        subscription_id=subscription_id,
+        reply_to=reply_to or book.request(),
+        in_reply_to=in_reply_to,
+        references=references,
+        as_list_mail=list_mail,
+        auto_submitted="auto-replied" if answering is not None else "auto-generated",
+    )
+    queued = queue_mail(
+        session, runtime.settings, runtime.key, place.conf, place.row_id, out, now
+    )
+    log.info(
+        "notice %s to=%s key=%s %s",
+        template,
+        to,
+        key,
+        "queued" if queued else "already queued",
+    )
+    return queued
+
+
+def new_token(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    *,
+    purpose: str,
+    email: str,
+    subscription_id: int,
+    language: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> tuple[str, str]:
+    """A fresh one-time token for *purpose*, stored hashed; returns (token, hash)."""
+    token = random_token()
+    token_hash = hash_token(token)
+    ttl = timedelta(days=runtime.settings.subscribers.confirm_ttl_days)
+    add_token(
+        session,
+        token_hash=token_hash,
+        purpose=purpose,
+        discussion_id=place.row_id,
+        email=email,
+        payload={"subscription": subscription_id, "language": language},
+        now=now,
+        expires_at=expires_at or now + ttl,
+    )
+    return token, token_hash
+
+
+def confirm_context(
+    runtime: Runtime, place: Place, token: str, expires_at: datetime, language: str
+) -> dict[str, Any]:
+    """The two ways to confirm: reply to the token's address, or follow its link."""
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    return {
+        "confirm_address": book.confirm(token),
+        "confirm_link": confirm_url(runtime.settings.service.base_url, token),
+        "expires": date_text(expires_at, language, place),
+    }
+
+
+def open_questions(
+    session: Session, runtime: Runtime, place: Place, language: str
+) -> list[dict[str, Any]]:
+    """The questions released so far, with their text, address and page."""
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    numbers = session.scalars(
+        select(Question.number)
+        .where(
+            Question.discussion_id == place.row_id, Question.released_at.is_not(None)
+        )
+        .order_by(Question.number)
+    )
+    found = []
+    for number in numbers:
+        conf = place.conf.question(number)
+        if conf is None:
+            continue
+        found.append(
+            {
+                "number": number,
+                "text": conf.text.in_language(language, place.conf.default_language),
+                "address": book.question(number),
+                "url": question_url(
+                    runtime.settings.service.base_url, place.slug, number
+                ),
+            }
+        )
+    return found
+
+
+def send_welcome(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    *,
+    subscription_id: int,
+    email: str,
+    name: str,
+    language: str,
+    mode: str,
+    key: str,
+    now: datetime,
+    answering: ParsedMessage | None = None,
+) -> bool:
+    """The welcome: the guidelines, how to take part, and the questions open now."""
+    return send(
+        session,
+        runtime,
+        place,
+        template="welcome",
+        key=key,
+        to=email,
+        to_name=name,
+        language=language,
+        now=now,
+        subscription_id=subscription_id,
+        answering=answering,
+        list_mail=True,
+        context={
+            "person": name,
+            "mode": mode,
+            "questions": open_questions(session, runtime, place, language),
+            "unsubscribe_link": unsubscribe_url(
+                runtime.settings.service.base_url, runtime.key, subscription_id
+            ),
+        },
+    )

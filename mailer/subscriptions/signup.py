@@ -1,0 +1,271 @@
+"""Double opt-in sign-up: a PENDING subscription and a confirmation mail.
+
+A sign-up (mail, web, import) makes a PENDING subscription and mails a one-time
+token to the address; only someone who can read that mailbox can make it
+ACTIVE, by replying to the token's ``-confirm+<token>@`` address or following
+its link (:mod:`mailer.subscriptions.leaving` uses it). Tokens are random,
+stored hashed, single-use and expire after ``subscribers.confirm_ttl_days``.
+
+Nothing here spams: a sign-up for an active address is answered at most once
+a day, a pending one gets no new confirmation within a day of the last (and an
+import never re-sends while one is valid), and a person who unsubscribed is
+never put back by an import.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressBook
+from mailer.core.message import ParsedMessage
+from mailer.subscriptions.notices import (
+    Place,
+    confirm_context,
+    new_token,
+    place_for,
+    send,
+)
+from mailer.subscriptions.values import (
+    check_constituency,
+    check_language,
+    check_mode,
+    clean_text,
+    normalise_address,
+)
+from store.models import (
+    DeliveryMode,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from store.subscribers import (
+    SUBSCRIBE,
+    activate,
+    ensure_subscriber,
+    ensure_subscription,
+    latest_live_token,
+    reopen,
+)
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+log = logging.getLogger("ediscuss.subscribers")
+
+RESEND_AFTER = timedelta(hours=24)
+ENDED_FOR_GOOD = (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.DISABLED)
+
+
+class SignupOutcome(enum.Enum):
+    """What a sign-up did."""
+
+    CONFIRMATION_SENT = "confirmation-sent"
+    ALREADY_PENDING = "already-pending"  # a confirmation went out recently
+    ALREADY_ACTIVE = "already-active"
+    ACTIVATED = "activated"  # the operator vouched for consent (import, CLI)
+    SKIPPED = "skipped"  # an import does not bring back who left or bounces
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    """The outcome of a sign-up, and the subscription it concerns."""
+
+    outcome: SignupOutcome
+    subscription_id: int
+    email: str
+    language: str
+
+
+def request_subscription(
+    session: Session,
+    runtime: Runtime,
+    slug: str,
+    email: str,
+    *,
+    name: str = "",
+    organisation: str = "",
+    constituency: str = "",
+    language: str | None = None,
+    mode: str | DeliveryMode | None = None,
+    source: str = "web",
+    now: datetime,
+    confirmed: bool = False,
+) -> SignupResult:
+    """Ask for a subscription: PENDING plus a confirmation mail in the subscriber's language.
+
+    *confirmed* (import and CLI only) records an operator's word that the person
+    agreed: ACTIVE at once, no mail. Raises :class:`InvalidAddress` or
+    :class:`InvalidValue` (both ValueError) for what cannot be accepted, and
+    LookupError for an unknown discussion. A page should say the same thing
+    for every outcome, so that it never reveals who is subscribed.
+    """
+    place = place_for(session, runtime, slug)
+    address = normalise_address(
+        email, runtime.settings.subscribers.check_deliverability
+    )
+    result = subscribe(
+        session,
+        runtime,
+        place,
+        address,
+        name=clean_text(name),
+        organisation=clean_text(organisation),
+        constituency=check_constituency(constituency),
+        language=check_language(language, place.conf) if language else None,
+        mode=check_mode(mode) if mode else None,
+        source=source,
+        now=now,
+        confirmed=confirmed,
+    )
+    if result.outcome is SignupOutcome.ALREADY_ACTIVE and source == "web":
+        send(
+            session,
+            runtime,
+            place,
+            template="command-result",
+            key=f"already:{result.subscription_id}:{now.date().isoformat()}",
+            to=address,
+            language=result.language,
+            now=now,
+            subscription_id=result.subscription_id,
+            context={
+                "results": [{"line": "", "outcome": "already-active", "value": ""}],
+                "unknown": [],
+                "status": "active",
+                "mode": "",
+            },
+        )
+    return result
+
+
+def subscribe(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    address: str,
+    *,
+    name: str,
+    organisation: str,
+    constituency: str,
+    language: str | None,
+    mode: DeliveryMode | None,
+    source: str,
+    now: datetime,
+    confirmed: bool = False,
+    answering: ParsedMessage | None = None,
+) -> SignupResult:
+    """The sign-up itself, on checked values; see :func:`request_subscription`."""
+    person = ensure_subscriber(
+        session,
+        address,
+        now,
+        name=name,
+        organisation=organisation,
+        constituency=constituency,
+    )
+    sub, created = ensure_subscription(
+        session,
+        place.row_id,
+        person.id,
+        now,
+        language=language or place.conf.default_language,
+        mode=mode or DeliveryMode.EACH,
+        source=source,
+        status=SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING,
+    )
+
+    def result(outcome: SignupOutcome) -> SignupResult:
+        log.info(
+            "subscription %s discussion=%s address=%s source=%s",
+            outcome.value,
+            place.slug,
+            address,
+            source,
+        )
+        return SignupResult(outcome, sub.id, address, sub.language)
+
+    if created:
+        if confirmed:
+            return result(SignupOutcome.ACTIVATED)
+        send_confirmation(session, runtime, place, sub, person, now, answering)
+        return result(SignupOutcome.CONFIRMATION_SENT)
+    if sub.status is SubscriptionStatus.ACTIVE:
+        return result(SignupOutcome.ALREADY_ACTIVE)
+    if sub.status in ENDED_FOR_GOOD and source == "import":
+        return result(SignupOutcome.SKIPPED)
+    if language:
+        sub.language = language
+    if mode:
+        sub.mode = mode
+    if sub.status is not SubscriptionStatus.PENDING:
+        reopen(sub)
+        sub.source = source
+    if confirmed:
+        activate(sub, now)
+        return result(SignupOutcome.ACTIVATED)
+    live = latest_live_token(session, place.row_id, address, SUBSCRIBE, now)
+    if live is not None and (
+        source == "import" or now - live.created_at < RESEND_AFTER
+    ):
+        return result(SignupOutcome.ALREADY_PENDING)
+    send_confirmation(session, runtime, place, sub, person, now, answering)
+    return result(SignupOutcome.CONFIRMATION_SENT)
+
+
+def send_confirmation(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    sub: Subscription,
+    person: Subscriber,
+    now: datetime,
+    answering: ParsedMessage | None = None,
+    *,
+    template: str = "confirm",
+    expires_at: datetime | None = None,
+    key_prefix: str = "confirm",
+) -> str:
+    """Mail a new subscribe token to the address; returns the token's hash."""
+    token, token_hash = new_token(
+        session,
+        runtime,
+        place,
+        purpose=SUBSCRIBE,
+        email=person.email,
+        subscription_id=sub.id,
+        language=sub.language,
+        now=now,
+        expires_at=expires_at,
+    )
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    context = confirm_context(
+        runtime, place, token, expires_at or expiry(runtime, now), sub.language
+    )
+    context.update({"mode": sub.mode.value, "person": person.name})
+    send(
+        session,
+        runtime,
+        place,
+        template=template,
+        key=f"{key_prefix}:{token_hash}",
+        to=person.email,
+        to_name=person.name,
+        language=sub.language,
+        now=now,
+        subscription_id=sub.id,
+        reply_to=book.confirm(token),
+        answering=answering,
+        context=context,
+    )
+    return token_hash
+
+
+def expiry(runtime: Runtime, now: datetime) -> datetime:
+    """When a confirmation sent *now* stops working."""
+    return now + timedelta(days=runtime.settings.subscribers.confirm_ttl_days)
