@@ -326,3 +326,29 @@ def test_concurrent_approvals_race_in_the_database(
     assert post(mod_runtime, target).moderated_by == COMYN
     approvals = [e for e in audit(mod_runtime) if e.action == "approve"]
     assert sorted(e.detail for e in approvals) == ["already", "done"]
+
+
+def test_names_sender_and_reply_to_grant_nothing(
+    listener: Listener, mod_runtime: Runtime, dkim_key: DkimKey
+) -> None:
+    """Identity is the From address proven by DKIM; no other header counts."""
+    tricks = [
+        command_mail(f'"{COMYN}" <mallory@evil.example>', MODERATORS, "release 7"),
+        command_mail(
+            f"Paul Comyn {COMYN} <mallory@evil.example>", MODERATORS, "release 8"
+        ),
+        command_mail(
+            "mallory@evil.example",
+            MODERATORS,
+            "release 9",
+            headers={"Sender": COMYN, "Reply-To": COMYN},
+        ),
+    ]
+    for raw in tricks:
+        listener.send(dkim_sign(raw, dkim_key), MODERATORS, "mallory@evil.example")
+    process(mod_runtime)
+    for n in (7, 8, 9):
+        assert question(mod_runtime, n).released_at is None
+    assert outbox(mod_runtime) == []
+    refused = [a.actor for a in audit(mod_runtime) if a.action == "refused"]
+    assert refused == ["mallory@evil.example"] * 3
