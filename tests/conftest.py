@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.moderation",
     "tests.fixtures.web",
     "tests.fixtures.relay",
+    "tests.fixtures.schedule",
 ]
