@@ -198,13 +198,14 @@ def subscription_counts(session: Session, discussion_id: int) -> SubscriptionCou
             .group_by(Subscription.status)
         )
     }
-    by_language = dict(
-        session.execute(
+    by_language = {
+        language: n
+        for language, n in session.execute(
             select(Subscription.language, func.count())
             .where(active)
             .group_by(Subscription.language)
-        ).tuples()
-    )
+        )
+    }
     by_mode = {
         mode.value: n
         for mode, n in session.execute(
@@ -213,14 +214,15 @@ def subscription_counts(session: Session, discussion_id: int) -> SubscriptionCou
             .group_by(Subscription.mode)
         )
     }
-    by_constituency = dict(
-        session.execute(
+    by_constituency = {
+        constituency: n
+        for constituency, n in session.execute(
             select(Subscriber.constituency, func.count())
             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
             .where(active)
             .group_by(Subscriber.constituency)
-        ).tuples()
-    )
+        )
+    }
     return SubscriptionCounts(by_status, by_language, by_mode, by_constituency)
 
 
@@ -289,7 +291,7 @@ def iter_subscriptions(
     )
     if status is not None:
         stmt = stmt.where(Subscription.status == status)
-    yield from session.execute(stmt).tuples()
+    yield from ((sub, person) for sub, person in session.execute(stmt))
 
 
 def add_token(
