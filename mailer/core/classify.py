@@ -1,64 +1,252 @@
-"""Telling a person's mail from auto-replies, bounces and our own mail coming back."""
+"""Telling a person's mail from bounces, our own mail coming back, and auto-replies.
+
+Bounces and auto-replies are never posted and never answered, so no mail loop
+can form (DESIGN.md). The signals, strongest first:
+
+* bounce: an RFC 3464 delivery report, ``X-Failed-Recipients`` (Exim), a
+  MAILER-DAEMON sender, or a null sender / postmaster with a failure subject;
+* loop: ``X-Loop`` or ``List-Id`` naming our domain, a Message-ID we made, or
+  more ``Received`` headers than any honest path has;
+* auto-reply: RFC 3834 ``Auto-Submitted`` (anything but ``no``),
+  ``X-Autoreply``, ``X-Autorespond``, ``Precedence: bulk|junk|list``, a read
+  receipt, a null sender, or an out-of-office subject in en/es/fr/pt/de.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from mailer.core.message import BounceReport, MessageClass
 
+Headers = Sequence[tuple[str, str]]
 
-def _first(headers: Sequence[tuple[str, str]], name: str) -> str:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return ""
+_DAEMONS = frozenset({"mailer-daemon", "mail-daemon", "maildaemon", "mailerdaemon"})
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE = re.compile(r"\b([45])\d\d\b")
+_ADDRESS = re.compile(
+    r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})>?"
+)
+_REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|wg|fw|fwd|tr|rv|enc|sv|antw)\s?:\s*)+", re.IGNORECASE
+)
+
+# Compared without accents, case-folded, at the start of the subject.
+_FAILURE_SUBJECTS = (
+    "undelivered mail",
+    "undeliverable",
+    "undelivered",
+    "delivery status notification",
+    "delivery failure",
+    "delivery has failed",
+    "mail delivery failed",
+    "failure notice",
+    "returned mail",
+    "delayed mail",
+    "warning: could not send",
+    "mail system error",
+    "non remis",
+    "non distribuable",
+    "echec de la remise",
+    "no se puede entregar",
+    "imposible entregar",
+    "no entregado",
+    "unzustellbar",
+    "nicht zustellbar",
+    "nao entregue",
+    "mensagem nao entregue",
+    "nao foi possivel entregar",
+)
+# Out-of-office subject openings; a word that can begin an ordinary subject
+# ("Ausencia de formación...") counts only when a colon or the end follows it.
+_AUTO_SUBJECT = re.compile(
+    r"^(?:automatic reply|auto[- ]?reply|auto[- ]?response|out of (?:the )?office"
+    r"|away from (?:the office|my desk)|i(?: am|'m) out of the office|vacation reply"
+    r"|respuesta automatica|fuera de (?:la )?oficina|estoy fuera de"
+    r"|reponse automatique|absen(?:ce|t) du bureau|message d'absence|je suis absente?"
+    r"|resposta automatica|ausencia temporaria|fora do escritorio|ausente do escritorio"
+    r"|estou ausente|automatische (?:antwort|abwesenheitsnotiz)|abwesenheitsnotiz"
+    r"|(?:ich bin )?nicht im buro)"
+    r"|^(?:on vacation|ausente|ausencia|absence|absent|abwesend|abwesenheit|urlaub)\s*(?::|$)"
+)
 
 
-def parse_dsn(report_text: str) -> BounceReport | None:
-    """The failed recipients and status of a message/delivery-status body, or None."""
+def _fold(text: str) -> str:
+    """Lower case without accents, for comparing subjects across clients."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _values(headers: Headers, name: str) -> list[str]:
+    return [value for key, value in headers if key.lower() == name]
+
+
+def _first(headers: Headers, name: str) -> str:
+    found = _values(headers, name)
+    return found[0].strip() if found else ""
+
+
+def _address_of(field_value: str) -> str:
+    """The address of a DSN field such as ``rfc822; user@example.org``."""
+    kind, _, rest = field_value.partition(";")
+    candidate = rest if rest else kind
+    m = _ADDRESS.search(candidate)
+    return m.group(1).lower() if m else ""
+
+
+def parse_dsn(
+    blocks: Sequence[Sequence[tuple[str, str]]],
+    *,
+    original_message_id: str | None = None,
+) -> BounceReport | None:
+    """The failed recipients of an RFC 3464 message/delivery-status, or None when empty."""
+    if not blocks:
+        return None
     recipients: list[str] = []
-    status = ""
+    statuses: list[str] = []
     diagnostic = ""
     permanent = False
-    for line in report_text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
-        value = value.strip()
-        if key in ("final-recipient", "original-recipient"):
-            addr = value.split(";", 1)[-1].strip()
-            if addr and addr not in recipients and key == "final-recipient":
-                recipients.append(addr)
-        elif key == "status" and not status:
-            status = value.split()[0] if value else ""
-            permanent = permanent or status.startswith("5")
-        elif key == "action" and value.lower().startswith("failed"):
+    for block in blocks[1:] if len(blocks) > 1 else blocks:
+        fields = {key.lower(): value.strip() for key, value in reversed(block)}
+        action = fields.get("action", "").lower()
+        status_match = _STATUS.search(fields.get("status", ""))
+        status = status_match.group(0) if status_match else ""
+        if action in ("delivered", "relayed", "expanded"):
+            continue
+        address = _address_of(fields.get("final-recipient", "")) or _address_of(
+            fields.get("original-recipient", "")
+        )
+        if address and address not in recipients:
+            recipients.append(address)
+        if status:
+            statuses.append(status)
+        if action == "failed" or status.startswith("5"):
             permanent = True
-        elif key == "diagnostic-code" and not diagnostic:
-            diagnostic = value
-    if not recipients and not status:
-        return None
+        if not diagnostic and fields.get("diagnostic-code"):
+            diagnostic = " ".join(fields["diagnostic-code"].split())[:500]
+    if original_message_id is None:
+        for key, value in blocks[0]:
+            if key.lower() == "x-original-message-id":
+                original_message_id = value.strip() or None
+    if not recipients and not statuses:
+        return BounceReport((), False, "", diagnostic, original_message_id)
+    status = next(
+        (s for s in statuses if s.startswith("5")), statuses[0] if statuses else ""
+    )
+    return BounceReport(
+        tuple(recipients), permanent, status, diagnostic, original_message_id
+    )
+
+
+def parse_text_bounce(
+    text: str, headers: Headers, *, own_domain: str = ""
+) -> BounceReport:
+    """What a plain-text failure notice (Exim, qmail, Exchange text) says, as well as can be read."""
+    head = re.split(
+        r"(?im)^.*(?:copy of the message|below this line|original message|message d'origine"
+        r"|mensaje original|urspr[üu]ngliche nachricht|text/rfc822-headers).*$",
+        text,
+        maxsplit=1,
+    )[0][:20_000]
+    recipients: list[str] = []
+    for value in _values(headers, "x-failed-recipients"):
+        for m in _ADDRESS.finditer(value):
+            if m.group(1).lower() not in recipients:
+                recipients.append(m.group(1).lower())
+    if not recipients:
+        for m in _ADDRESS.finditer(head):
+            address = m.group(1).lower()
+            domain = address.rsplit("@", 1)[1]
+            local = address.split("@", 1)[0]
+            if own_domain and (
+                domain == own_domain or domain.endswith("." + own_domain)
+            ):
+                continue
+            if local in _DAEMONS or local == "postmaster" or address in recipients:
+                continue
+            recipients.append(address)
+            if len(recipients) >= 20:
+                break
+    status_match = _STATUS.search(head)
+    status = status_match.group(0) if status_match else ""
+    folded = head.lower()
+    if status:
+        permanent = status.startswith("5")
+    elif any(code == "5" for code in _SMTP_CODE.findall(head)) or "permanent" in folded:
+        permanent = True
+    else:  # a failure notice unless it says it is only a delay
+        permanent = not any(
+            w in folded for w in ("delay", "will be retried", "warning")
+        )
+    diagnostic = ""
+    for line in head.splitlines():
+        if _SMTP_CODE.search(line) or _STATUS.search(line):
+            diagnostic = " ".join(line.split())[:500]
+            break
     return BounceReport(tuple(recipients), permanent, status, diagnostic)
 
 
+def _mentions_domain(value: str, own_domain: str) -> bool:
+    return bool(own_domain) and own_domain.lower() in value.lower()
+
+
+def _is_own_message_id(message_id: str | None, own_domain: str) -> bool:
+    if not message_id or not own_domain:
+        return False
+    domain = message_id.strip("<>").rsplit("@", 1)[-1].lower()
+    own = own_domain.lower()
+    return domain == own or domain.endswith("." + own)
+
+
 def classify(
-    headers: Sequence[tuple[str, str]],
+    headers: Headers,
     *,
     subject: str = "",
     from_address: str = "",
-    bounce: BounceReport | None = None,
+    envelope_from: str | None = None,
+    has_delivery_report: bool = False,
+    message_id: str | None = None,
     own_domain: str = "",
+    max_received: int = 30,
 ) -> MessageClass:
-    """The class of a message from its headers, subject, sender and DSN report."""
-    if bounce is not None:
-        return MessageClass.BOUNCE
+    """The class of a message from its headers, subject, senders and structure."""
     local = from_address.split("@", 1)[0].lower()
-    if local in ("mailer-daemon", "postmaster"):
+    content_type = _first(headers, "content-type").lower()
+    folded_subject = _fold(_REPLY_PREFIX.sub("", subject)).strip()
+    failure_subject = folded_subject.startswith(_FAILURE_SUBJECTS)
+    null_sender = (
+        envelope_from == "" or _first(headers, "return-path").replace(" ", "") == "<>"
+    )
+    if (
+        has_delivery_report
+        or ("multipart/report" in content_type and "delivery-status" in content_type)
+        or _values(headers, "x-failed-recipients")
+        or local in _DAEMONS
+        or ((null_sender or local == "postmaster") and failure_subject)
+    ):
         return MessageClass.BOUNCE
-    auto = _first(headers, "auto-submitted").strip().lower()
-    if auto and auto != "no":
+    if (
+        any(_mentions_domain(v, own_domain) for v in _values(headers, "x-loop"))
+        or any(_mentions_domain(v, own_domain) for v in _values(headers, "list-id"))
+        or _is_own_message_id(message_id, own_domain)
+        or len(_values(headers, "received")) > max_received
+    ):
+        return MessageClass.LOOP
+    auto_submitted = _first(headers, "auto-submitted").lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
         return MessageClass.AUTO_REPLY
-    if _first(headers, "x-autoreply") or _first(headers, "x-autorespond"):
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+        value = _first(headers, name).lower()
+        if _values(headers, name) and value not in ("no", "false", "0"):
+            return MessageClass.AUTO_REPLY
+    if _first(headers, "precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
         return MessageClass.AUTO_REPLY
-    if _first(headers, "precedence").strip().lower() in ("bulk", "junk", "list"):
+    if (
+        "multipart/report" in content_type
+        and "disposition-notification" in content_type
+    ):
+        return MessageClass.AUTO_REPLY
+    if null_sender or _AUTO_SUBJECT.match(folded_subject):
         return MessageClass.AUTO_REPLY
     return MessageClass.NORMAL

@@ -22,6 +22,28 @@ class MessageClass(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ParseLimits:
+    """Bounds on the work one message may cost; passing one makes it suspicious."""
+
+    max_parts: int = 200
+    max_depth: int = 20
+    max_headers: int = 500
+    max_header_bytes: int = 100 * 1024
+    max_addresses: int = 100
+    max_received: int = 30
+    max_references: int = 100
+    max_text_chars: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer")
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+@dataclass(frozen=True)
 class Attachment:
     """One attached file; ``content`` is empty and ``kept`` False when over the limit."""
 
@@ -42,6 +64,7 @@ class BounceReport:
     permanent: bool
     status: str
     diagnostic: str
+    original_message_id: str | None = None  # of our message that bounced, when given
 
 
 @dataclass(frozen=True)
@@ -68,9 +91,11 @@ class ParsedMessage:
     defects: tuple[str, ...]
     message_class: MessageClass
     bounce: BounceReport | None
-    over_limits: bool = False
-    suspicious: bool = False
+    over_limits: bool = False  # a ParseLimits bound was passed: hold, do not trust
+    suspicious: bool = False  # over limits, or non-canonical headers (promise 4)
     limit_reasons: tuple[str, ...] = field(default=())
+    suspicious_reasons: tuple[str, ...] = field(default=())  # every reason, limits too
+    text_from_html: bool = False  # text was converted from the HTML part
 
     def header(self, name: str) -> str | None:
         """The first value of header *name* (case-insensitive), or None."""

@@ -1,73 +1,355 @@
-"""Raw bytes of a received message to a clean, trustworthy ParsedMessage."""
+"""Raw bytes of a received message to a clean, trustworthy :class:`ParsedMessage`.
+
+The standard library's modern policy parses; everything exposed is then made
+safe here. Header values never hold CR, LF or another control character:
+Python 3.11.7 still has CVE-2024-6923 (an encoded newline in a header
+survives parsing), so every value passes :func:`header_safe`. Problems are
+recorded as ``defects`` rather than raised; a message that passes a
+:class:`ParseLimits` bound, or whose header section is not canonical (bare CR
+or LF, two From, two Subject, two Message-ID), is marked ``suspicious`` so the
+flow can hold it instead of trusting it. Only bytes that are not a message at
+all raise :class:`MalformedMessage`.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 
-from mailer.core.classify import classify, parse_dsn
+from mailer.core.charsets import decode_header_text, repair_mojibake
+from mailer.core.classify import classify, parse_dsn, parse_text_bounce
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.errors import MalformedMessage
 from mailer.core.headers import display_name_safe, header_safe
-from mailer.core.message import ParsedMessage
-from mailer.core.trim import trim_reply
+from mailer.core.language import guess_language, language_from_header
+from mailer.core.message import (
+    DEFAULT_LIMITS,
+    BounceReport,
+    MessageClass,
+    ParsedMessage,
+    ParseLimits,
+)
+from mailer.core.mime import Body, read_body
+from mailer.core.trim import count_links, trim_reply
+
+__all__ = ["count_links", "parse_message"]
+
+_MESSAGE_FIELDS = frozenset(
+    {
+        "from", "sender", "to", "cc", "subject", "date", "message-id", "received",
+        "return-path", "mime-version", "content-type", "reply-to", "in-reply-to",
+        "references", "delivered-to",
+    }
+)  # fmt: skip
+_SINGLE = ("from", "sender", "subject", "message-id", "date", "to", "cc", "reply-to",
+           "in-reply-to", "references")  # fmt: skip
+_IDENTITY = frozenset({"from", "sender", "subject", "message-id"})
+_MSGID = re.compile(r"<[^<>\s]{1,400}>")
+_ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]{1,64}@[^\s<>()\[\],;:\\\"@]{1,255}")
+_HEADER_VALUE_LIMIT = 10_000
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_section(raw: bytes) -> bytes:
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n")
+    ends = [e for e in (crlf, lf) if e >= 0]
+    return raw[: min(ends)] if ends else raw
+
+
+def _canonical_defects(section: bytes) -> list[str]:
+    """Bare CR or LF in the header section (issue 9, promise 4)."""
+    found = []
+    if re.search(rb"\r(?!\n)", section):
+        found.append("bare CR in the header section")
+    if b"\r\n" in section and re.search(rb"(?<!\r)\n", section):
+        found.append("bare LF in the header section")
+    if b"\x00" in section:
+        found.append("NUL byte in the header section")
+    return found
+
+
+def _parse_bytes(raw: bytes, headers_only: bool) -> EmailMessage:
+    parsed = BytesParser(policy=policy.default).parsebytes(
+        raw, headersonly=headers_only
+    )
+    if not isinstance(
+        parsed, EmailMessage
+    ):  # pragma: no cover - policy.default says so
+        raise MalformedMessage("not an email message")
+    return parsed
+
+
+def _fix_surrogates(text: str) -> str:
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        return decode_header_text(text)[0]
+    return text
+
+
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]{1,64}@[^<>\s]{1,255}?)\s*>")
+
+
+def _fallback_pairs(flat: str) -> list[tuple[str, str]]:
+    """Addresses of a header the modern parser refused: angle addresses first.
+
+    Nothing is decoded before the address is found, so an encoded word in a
+    display name cannot pose as an address.
+    """
+    angles = list(_ANGLE_ADDR.finditer(flat))
+    if not angles:
+        return getaddresses([flat])
+    pairs = []
+    previous = 0
+    for m in angles:
+        display = flat[previous : m.start()].strip(' ,"')
+        previous = m.end()
+        pairs.append((decode_header_text(display)[0], m.group(1)))
+    return pairs
+
+
+def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
+    """(display name, addr-spec) pairs of every *name* header, domains lower-cased."""
+    found: list[tuple[str, str]] = []
+    for key, value in msg.raw_items():
+        if key.lower() != name:
+            continue
+        flat = re.sub(r"[\r\n]+", "", str(value))
+        pairs: list[tuple[str, str]] = []
+        try:
+            header = msg.policy.header_factory(key, flat)  # type: ignore[attr-defined]
+            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+        except Exception:  # noqa: BLE001 - the modern parser on hostile input (an
+            # encoded CR LF in a display name makes it raise ValueError): read it simply
+            pairs = _fallback_pairs(flat)
+        for display, spec in pairs:
+            spec = _fix_surrogates(spec).strip()
+            local, at, domain = spec.rpartition("@")
+            address = f"{local}@{domain.lower()}" if at else ""
+            if address and _ADDR_SPEC.fullmatch(address):
+                found.append((_fix_surrogates(display), address))
+            elif spec or display:
+                defects.append(f"unreadable address in {name}")
+    return found
+
+
+def _ids(values: list[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        for candidate in _MSGID.findall(value):
+            mid = normalise_message_id(candidate)
+            if mid and mid not in out:
+                out.append(mid)
+    return out
+
+
+def _date(value: str | None, defects: list[str]) -> datetime | None:
+    if not value:
+        defects.append("no Date header")
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        defects.append("unreadable Date header")
+        return None
+    if parsed.tzinfo is None:  # "-0000": the zone is unknown, the time is UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str]]:
+    """The parsed message, parsing only headers when the MIME structure is absurd."""
+    reasons: list[str] = []
+    headers_only = raw.count(b"\n--") > limits.max_parts * 2
+    if headers_only:
+        reasons.append(f"more than {limits.max_parts} MIME parts")
+    try:
+        return _parse_bytes(raw, headers_only), reasons
+    except RecursionError:
+        reasons.append("MIME structure too deep to read")
+    except MalformedMessage:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the stdlib parser should not raise; keep headers
+        reasons.append(f"MIME structure unreadable ({type(exc).__name__})")
+    try:
+        return _parse_bytes(raw, True), reasons
+    except Exception as exc:
+        raise MalformedMessage(f"unreadable message ({type(exc).__name__})") from exc
 
 
 def parse_message(
-    raw: bytes, *, max_attachment_bytes: int = 2 * 1024 * 1024, own_domain: str = ""
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = 2 * 1024 * 1024,
+    own_domain: str = "",
+    envelope_from: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> ParsedMessage:
-    """Parse *raw* into a ParsedMessage; MalformedMessage only for non-messages."""
+    """Parse *raw* into a :class:`ParsedMessage`, recording every problem as a defect.
+
+    *own_domain* lets our own mail coming back be classed as a loop;
+    *envelope_from*, when known, is the SMTP ``MAIL FROM`` ("" for a null
+    sender). Raises :class:`MalformedMessage` only for bytes that are not an
+    email message at all.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise MalformedMessage("not bytes")
+    raw = bytes(raw)
     if not raw.strip():
         raise MalformedMessage("empty message")
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
-    headers = tuple(
-        (header_safe(k, 100), header_safe(str(v), 2000)) for k, v in msg.items()
+    defects: list[str] = []
+    section = _header_section(raw)
+    canonical = _canonical_defects(section)
+    defects.extend(canonical)
+    msg, reasons = _read(raw, limits)
+    raw_items = list(msg.raw_items())
+    names = [name.lower() for name, _ in raw_items]
+    if not _MESSAGE_FIELDS.intersection(names):
+        raise MalformedMessage("no message header fields: not an email message")
+    if len(raw_items) > limits.max_headers:
+        reasons.append(f"more than {limits.max_headers} header fields")
+    if len(section) > limits.max_header_bytes:
+        reasons.append(f"header section over {limits.max_header_bytes} bytes")
+
+    headers: list[tuple[str, str]] = []
+    injected: list[str] = []
+    full_values: dict[str, list[str]] = {}
+    for name, value in raw_items[: limits.max_headers]:
+        decoded, problems = decode_header_text(str(value))
+        defects.extend(f"{header_safe(name, 60)}: {p}" for p in problems)
+        key = header_safe(name, 100)
+        if _CONTROL.search(decoded):  # an encoded CR LF (CVE-2024-6923) or worse
+            injected.append(f"{key}: control characters neutralised")
+        full_values.setdefault(key.lower(), []).append(decoded)
+        headers.append((key, header_safe(decoded, _HEADER_VALUE_LIMIT)))
+
+    defects.extend(injected)
+    duplicated = [n for n in _SINGLE if names.count(n) > 1]
+    defects.extend(
+        f"duplicate {n} header ({names.count(n)} of them)" for n in duplicated
     )
-    name, addr = parseaddr(str(msg.get("From", "")))
-    body = msg.get_body(("plain", "html"))
-    text = body.get_content() if body is not None else ""
-    html_part = msg.get_body(("html",))
-    html = html_part.get_content() if html_part is not None else None
-    subject = header_safe(str(msg.get("Subject", "")), 998)
-    date = None
-    try:
-        date = parsedate_to_datetime(str(msg.get("Date", "")))
-    except (TypeError, ValueError):
-        pass
-    bounce = None
-    for part in msg.walk():
-        if part.get_content_type() == "message/delivery-status":
-            bounce = parse_dsn(str(part.get_payload()))
+
+    from_pairs = _addresses(msg, "from", defects)
+    if "from" not in names:
+        defects.append("no From header")
+    elif not from_pairs:
+        defects.append("unreadable From address")
+    elif len(from_pairs) > 1:
+        defects.append(f"From holds {len(from_pairs)} addresses")
+    from_name, from_address = from_pairs[0] if from_pairs else ("", "")
+    to = [a for _, a in _addresses(msg, "to", defects)]
+    cc = [a for _, a in _addresses(msg, "cc", defects)]
+    if len(to) + len(cc) > limits.max_addresses:
+        reasons.append(f"more than {limits.max_addresses} addresses in To and Cc")
+    reply_to = [a for _, a in _addresses(msg, "reply-to", defects)]
+    sender = [a for _, a in _addresses(msg, "sender", defects)]
+
+    mid_values = full_values.get("message-id", [])
+    message_id = normalise_message_id(mid_values[0]) if mid_values else None
+    if not mid_values:
+        defects.append("no Message-ID header")
+    elif message_id is None:
+        defects.append("unusable Message-ID header")
+    in_reply_to = _ids(full_values.get("in-reply-to", []))
+    references = _ids(full_values.get("references", []))
+    if len(references) > limits.max_references:
+        defects.append(
+            f"References holds {len(references)} ids; kept the last {limits.max_references}"
+        )
+        references = references[-limits.max_references :]
+    subject_values = full_values.get("subject", [])
+    subject = header_safe(subject_values[0], 998) if subject_values else ""
+    date_values = full_values.get("date", [])
+    date = _date(date_values[0] if date_values else None, defects)
+
+    body = read_body(msg, limits=limits, max_attachment_bytes=max_attachment_bytes)
+    defects.extend(body.defects)
+    reasons.extend(r for r in body.limit_reasons if r not in reasons)
+    text = body.text
+    if len(text) > limits.max_text_chars:
+        defects.append(f"text over {limits.max_text_chars} characters; cut")
+        text = text[: limits.max_text_chars]
+    repaired = repair_mojibake(text)
+    if repaired.defect:
+        defects.append(repaired.defect)
+        text = repaired.text
+
+    safe_name = display_name_safe(from_name)
+    new_text = trim_reply(text, sender_name=safe_name)
+    language = language_from_header(
+        next((v for k, v in headers if k.lower() == "content-language"), None)
+    ) or guess_language(new_text or text)
+
+    message_class = classify(
+        headers,
+        subject=subject,
+        from_address=from_address,
+        envelope_from=envelope_from,
+        has_delivery_report=bool(body.delivery_status),
+        message_id=message_id,
+        own_domain=own_domain.lower(),
+        max_received=limits.max_received,
+    )
+    bounce = _bounce(message_class, body, text, headers, own_domain)
+    defects.extend(f"over limit: {r}" for r in reasons)
+    untrusted = [
+        *reasons,
+        *canonical,
+        *injected,
+        *(f"duplicate {n} header" for n in duplicated if n in _IDENTITY),
+        *([f"From holds {len(from_pairs)} addresses"] if len(from_pairs) > 1 else []),
+    ]
     return ParsedMessage(
-        message_id=normalise_message_id(str(msg.get("Message-ID", ""))),
-        in_reply_to=tuple(
-            x for x in [normalise_message_id(str(msg.get("In-Reply-To", "")))] if x
-        ),
-        references=(),
-        from_address=addr,
-        from_name=display_name_safe(name),
-        reply_to=parseaddr(str(msg.get("Reply-To", "")))[1],
-        sender=parseaddr(str(msg.get("Sender", "")))[1],
-        to=tuple(a for _, a in getaddresses([str(v) for v in msg.get_all("To", [])])),
-        cc=tuple(a for _, a in getaddresses([str(v) for v in msg.get_all("Cc", [])])),
+        message_id=message_id,
+        in_reply_to=tuple(in_reply_to),
+        references=tuple(references),
+        from_address=header_safe(from_address, 320),
+        from_name=safe_name,
+        reply_to=header_safe(reply_to[0], 320) if reply_to else "",
+        sender=header_safe(sender[0], 320) if sender else "",
+        to=tuple(header_safe(a, 320) for a in to),
+        cc=tuple(header_safe(a, 320) for a in cc),
         subject=subject,
         date=date,
         text=text,
-        html=html,
-        new_text=trim_reply(text),
-        language="",
-        attachments=(),
-        headers=headers,
-        defects=(),
-        message_class=classify(
-            headers,
-            subject=subject,
-            from_address=addr,
-            bounce=bounce,
-            own_domain=own_domain,
-        ),
+        html=body.html,
+        new_text=new_text,
+        language=language,
+        attachments=tuple(body.attachments),
+        headers=tuple(headers),
+        defects=tuple(dict.fromkeys(header_safe(d, 300) for d in defects)),
+        message_class=message_class,
         bounce=bounce,
+        over_limits=bool(reasons),
+        suspicious=bool(untrusted),
+        limit_reasons=tuple(reasons),
+        suspicious_reasons=tuple(untrusted),
+        text_from_html=body.from_html,
+    )
+
+
+def _bounce(
+    message_class: MessageClass,
+    body: Body,
+    text: str,
+    headers: list[tuple[str, str]],
+    own_domain: str,
+) -> BounceReport | None:
+    if message_class is not MessageClass.BOUNCE:
+        return None
+    report = parse_dsn(
+        body.delivery_status, original_message_id=body.returned_message_id
+    )
+    if report is not None and report.recipients:
+        return report
+    from_text = parse_text_bounce(text, headers, own_domain=own_domain.lower())
+    return BounceReport(
+        from_text.recipients,
+        from_text.permanent,
+        (report.status if report else "") or from_text.status,
+        (report.diagnostic if report else "") or from_text.diagnostic,
+        body.returned_message_id,
     )

@@ -1,29 +1,264 @@
-"""The new text of a reply: quoted history and signature trimmed away."""
+"""The new text of a reply: quoted history, mobile footers and signature trimmed away.
+
+Line-based, in the forms real clients write (en, es, fr, pt, de):
+
+* attribution lines, also wrapped over two or three lines by Gmail:
+  ``On ... wrote:``, ``El ... escribió:``, ``Le ... a écrit :``,
+  ``Em ... escreveu:``, ``Am ... schrieb ...:``, Thunderbird's ``X wrote:``;
+* Outlook header blocks (``From:/Sent:/To:/Subject:`` and their translations,
+  ``De :/Envoyé :/À :/Objet :``, ``Von:/Gesendet:/An:/Betreff:``...), with or
+  without ``-----Original Message-----`` or an underscore rule above them;
+* ``>`` quoting: a trailing quote goes, answers written between quotes stay
+  (with the quoted lines they answer, so they still make sense);
+* ``Sent from my iPhone`` and the like, ``-- `` signatures, sign-off blocks
+  (``Best regards,``, ``Saludos cordiales,``, ``Cordialement,``,
+  ``Mit freundlichen Grüßen``...) and a last line that is only the sender's name.
+
+Every pattern is anchored to one line (or three joined lines at most), so the
+work is linear in the size of the text.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_ATTRIBUTION = re.compile(
-    r"^(On .+wrote:|-----\s*Original Message\s*-----|From: .+)$", re.IGNORECASE
+_MAX_CHARS = 200_000
+_QUOTE = re.compile(r"^[ \t]{0,3}>")
+_LEAD = r"(?:On|El|Le|Em|Am|No dia|Op|Il|Den|W dniu)\b"
+_WROTE = (
+    r"(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb\b.{0,200}|ha scritto"
+    r"|schreef|skrev|napisa[łl])\s*:"
 )
+_ATTRIBUTION = re.compile(rf"^{_LEAD}.{{0,300}}{_WROTE}$", re.IGNORECASE)
+_ENDS_WROTE = re.compile(rf"^.{{1,200}}{_WROTE}$", re.IGNORECASE)
+_STARTS_LEAD = re.compile(rf"^{_LEAD}", re.IGNORECASE)
 
-
-def trim_reply(text: str) -> str:
-    """Only the words the sender wrote now: no quoted history, no signature."""
-    kept: list[str] = []
-    for line in text.splitlines():
-        if _ATTRIBUTION.match(line.strip()) or line.rstrip() == "--":
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    return "\n".join(kept).strip()
-
-
+_FROM_LABEL = re.compile(
+    r"^[*\s]*(?:From|De|Von|Van|Da|Fra|Från|Od)\s?:\s*\S", re.IGNORECASE
+)
+_OTHER_LABEL = re.compile(
+    r"^[*\s]*(?:Sent|Date|To|Subject|Cc|Enviado(?: el)?|Enviada(?: em)?|Fecha|Para|Asunto"
+    r"|Assunto|Data|Envoy[ée]|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Verzonden|Aan"
+    r"|Onderwerp|Inviato|Oggetto)\s?:",
+    re.IGNORECASE,
+)
+_SEPARATOR = re.compile(
+    r"^[-_=\s]*(?:Original Message|Mensaje original|Message d'origine|Mensagem original"
+    r"|Urspr[üu]ngliche Nachricht|Messaggio originale|Forwarded message"
+    r"|Mensaje reenviado|Message transf[ée]r[ée]|Mensagem encaminhada"
+    r"|Weitergeleitete Nachricht|Reply message|Mensaje de respuesta)[-_=\s]*$"
+    r"|^(?:Begin forwarded message|D[ée]but du message r[ée]exp[ée]di[ée]"
+    r"|Inicio del mensaje reenviado|In[íi]cio da mensagem reencaminhada"
+    r"|Anfang der weitergeleiteten Nachricht)\s?:\s*$",
+    re.IGNORECASE,
+)
+_RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
+_SENT_FROM = re.compile(
+    r"^(?:Sent from|Sent with|Sent via|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
+    r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
+    r"|Enviado do meu|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
+    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$",
+    re.IGNORECASE,
+)
+_SIG_DELIMITER = re.compile(r"^(?:-- ?|—)$")
+_CLOSINGS = (
+    # en
+    r"(?:best|kind|warm|warmest|many|with (?:best|kind|warm)) (?:regards|wishes|thanks)"
+    r"|regards|best|cheers|thanks(?: a lot| again| so much| in advance)?"
+    r"|thank you(?: very much| again)?|many thanks|sincerely|yours(?: sincerely| truly"
+    r"| faithfully)?|all the best|take care|best wishes"
+    # es
+    r"|saludos(?: cordiales)?|un (?:cordial )?saludo|atentamente|cordialmente|un abrazo"
+    r"|abrazos|(?:muchas )?gracias|reciba un cordial saludo"
+    # fr
+    r"|(?:bien |tr[èe]s )?cordialement|bien [àa] vous|(?:meilleures |sinc[èe]res )?salutations"
+    r"|(?:bien )?amicalement|merci(?: beaucoup| encore)?|bonne journ[ée]e"
+    # pt
+    r"|atenciosamente|abra[çc]os?|um abra[çc]o|(?:melhores )?cumprimentos|obrigad[oa]"
+    r"|sauda[çc][õo]es|att\.?|grat[oa]"
+    # de
+    r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
+    r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
+    r"|gr[üu](?:ß|ss) gott"
+)
+# A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
+# The name after a bare space must be capitalised, so "Merci pour tout" is text.
+_CLOSING = re.compile(
+    rf"^(?i:{_CLOSINGS})[,.!;:]*"
+    r"(?:\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
+)
+_MAX_SIGNATURE_LINES = 7
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 
 
 def count_links(text: str) -> int:
     """How many web links *text* holds, for the moderation limits."""
     return len(_LINK.findall(text))
+
+
+def _is_quote(line: str) -> bool:
+    return bool(_QUOTE.match(line))
+
+
+def _attribution_end(lines: list[str], i: int) -> int:
+    """The index after an attribution starting at line *i*, or -1 when there is none."""
+    line = lines[i].strip()
+    if not line or _is_quote(lines[i]):
+        return -1
+    if _ATTRIBUTION.match(line):
+        return i + 1
+    if _STARTS_LEAD.match(line):
+        joined = line
+        for j in range(i + 1, min(i + 3, len(lines))):
+            nxt = lines[j].strip()
+            if not nxt or _is_quote(lines[j]):
+                break
+            joined = f"{joined} {nxt}"
+            if _ATTRIBUTION.match(joined):
+                return j + 1
+    if _ENDS_WROTE.match(line):  # "Ana Ruiz wrote:" when a quote follows
+        for j in range(i + 1, min(i + 3, len(lines))):
+            if lines[j].strip():
+                return i + 1 if _is_quote(lines[j]) else -1
+    return -1
+
+
+def _header_block(lines: list[str], i: int) -> bool:
+    """True when an Outlook-style From/Sent/To/Subject block starts at line *i*."""
+    if not _FROM_LABEL.match(lines[i]):
+        return False
+    others = sum(1 for line in lines[i + 1 : i + 7] if _OTHER_LABEL.match(line))
+    return others >= 2
+
+
+def _history_start(lines: list[str]) -> tuple[int, int]:
+    """Where quoted history starts (and where its attribution ends), or (len, len)."""
+    for i, line in enumerate(lines):
+        if _is_quote(line):
+            continue
+        end = _attribution_end(lines, i)
+        if end >= 0:
+            return i, end
+        if _SEPARATOR.match(line.strip()) or _header_block(lines, i):
+            above = i - 1
+            while above >= 0 and not lines[above].strip():
+                above -= 1
+            return (above if above >= 0 and _RULE.match(lines[above]) else i), -1
+        if _RULE.match(line) and any(
+            _header_block(lines, j) for j in range(i + 1, min(i + 3, len(lines)))
+        ):
+            return i, -1
+    return len(lines), -1
+
+
+def _interleaved(lines: list[str], after: int) -> bool:
+    """True when unquoted answers follow quoted lines after an attribution."""
+    seen_quote = False
+    for line in lines[after:]:
+        if _is_quote(line):
+            seen_quote = True
+            continue
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not seen_quote:
+            return False
+        if _SENT_FROM.match(stripped) or _SIG_DELIMITER.match(stripped):
+            return False
+        return _attribution_end([stripped], 0) < 0 and not _SEPARATOR.match(stripped)
+    return False
+
+
+def _trailing_quote_end(lines: list[str]) -> int:
+    end = len(lines)
+    while end > 0 and (not lines[end - 1].strip() or _is_quote(lines[end - 1])):
+        end -= 1
+    return end
+
+
+def _name_words(name: str) -> set[str]:
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return {w for w in re.split(r"[\s,.'\"()-]+", folded) if len(w) > 1}
+
+
+def _is_name_line(line: str, name_words: set[str]) -> bool:
+    words = [w for w in re.split(r"[\s,.'\"()-]+", line.casefold()) if w]
+    return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
+
+
+def _signature_start(lines: list[str], sender_name: str) -> int:
+    """Where the signature starts in *lines* (``len(lines)`` when there is none)."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) < 2:
+        return len(lines)
+    first = content[0]
+    for i in content[1:]:
+        if _SIG_DELIMITER.match(lines[i].strip()):
+            return i
+        if _SENT_FROM.match(lines[i].strip()):
+            return i
+    tail = content[-_MAX_SIGNATURE_LINES - 1 :]
+    for i in tail:
+        if i == first:
+            continue
+        line = lines[i].strip()
+        after = [j for j in content if j > i]
+        if (
+            _CLOSING.match(line)
+            and len(line) <= 60
+            and len(after) < _MAX_SIGNATURE_LINES
+            and all(len(lines[j].strip()) <= 80 for j in after)
+        ):
+            return i
+    name_words = _name_words(sender_name)
+    if name_words:
+        # A last block that starts with the sender's name: "Emma" or "Ana Ruiz\nDirector".
+        block_start = content[-1]
+        while block_start - 1 >= 0 and lines[block_start - 1].strip():
+            block_start -= 1
+        block = [j for j in content if j >= block_start]
+        if (
+            block_start > first
+            and len(block) <= 4
+            and _is_name_line(lines[block_start].strip(), name_words)
+        ):
+            return block_start
+    return len(lines)
+
+
+def _tidy(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        line = line.rstrip()
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and (not out[-1] or _RULE.match(out[-1])):
+        out.pop()
+    return "\n".join(out)
+
+
+def trim_reply(text: str, *, sender_name: str = "") -> str:
+    """Only the words the sender wrote now: no quoted history, no signature.
+
+    *sender_name*, the From display name, lets a last line that only repeats
+    the sender's name go too. When nothing would remain, the whole text is
+    returned tidied, so a message is never emptied by trimming.
+    """
+    original = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [line.replace("\u00a0", " ").replace("\u200b", "") for line in original]
+    start, attribution_end = _history_start(lines)
+    order = list(range(start))
+    if attribution_end >= 0 and _interleaved(lines, attribution_end):
+        rest = lines[attribution_end:]
+        rest_end, _ = _history_start(rest)
+        order += list(range(attribution_end, attribution_end + rest_end))
+    kept = [lines[i] for i in order]
+    end = next(
+        (i for i, line in enumerate(kept) if _SENT_FROM.match(line.strip())), len(kept)
+    )
+    end = _trailing_quote_end(kept[:end])
+    end = _signature_start(kept[:end], sender_name)
+    result = _tidy([original[i] for i in order[:end]])
+    return result or _tidy(original)

@@ -1,0 +1,343 @@
+"""The MIME tree of a parsed message to readable text, attachments and a DSN, within limits.
+
+The walk is our own rather than ``Message.walk()`` so that it can stop at a
+part count and a nesting depth, choose one rendition of each
+multipart/alternative, and never descend into a delivery report's fields.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.utils import collapse_rfc2231_value
+
+from mailer.core.charsets import decode_bytes, decode_header_text
+from mailer.core.dedupe import normalise_message_id
+from mailer.core.headers import header_safe
+from mailer.core.html_text import html_to_text
+from mailer.core.message import Attachment, ParseLimits
+
+_SIGNATURES = frozenset(
+    {
+        "application/pgp-signature",
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+    }
+)
+_RETURNED = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*\u2028\u2029]")
+
+
+@dataclass
+class Body:
+    """What the walk found: text pieces, HTML, attachments, the DSN fields and problems."""
+
+    limits: ParseLimits
+    max_attachment_bytes: int
+    texts: list[str] = field(default_factory=list)
+    html: str | None = None
+    from_html: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    delivery_status: list[list[tuple[str, str]]] = field(default_factory=list)
+    returned_message_id: str | None = None
+    defects: list[str] = field(default_factory=list)
+    limit_reasons: list[str] = field(default_factory=list)
+    parts: int = 0
+
+    @property
+    def text(self) -> str:
+        """Every readable piece, in order, as one text."""
+        return "\n\n".join(t.strip("\n") for t in self.texts if t.strip())
+
+    def over(self, reason: str) -> None:
+        """Record that a limit was passed (once per reason)."""
+        if reason not in self.limit_reasons:
+            self.limit_reasons.append(reason)
+
+
+@dataclass(frozen=True)
+class _Info:
+    """A part's Content-Type and Content-Disposition, read once."""
+
+    ctype: str
+    charset: str | None
+    params: dict[str, str]
+    disposition: str | None
+    filename: str | None
+
+
+def _info(part: Message) -> _Info:
+    """Read the content headers through a compat32 view: the modern header objects
+    cost half a millisecond each, and a hostile message may have hundreds of parts."""
+    view = Message()
+    view.set_default_type(part.get_default_type())
+    for key, value in part.raw_items():
+        if key.lower() in ("content-type", "content-disposition"):
+            view[key] = re.sub(r"[\r\n]+", "", str(value))
+    params: dict[str, str] = {}
+    try:
+        for key, value in view.get_params() or []:
+            params[key.lower()] = collapse_rfc2231_value(value) if value else ""
+        filename = view.get_filename()
+        disposition = view.get_content_disposition()
+        ctype = view.get_content_type()
+    except Exception:  # noqa: BLE001 - hostile parameters: plain text without a name
+        return _Info("text/plain", None, {}, None, None)
+    charset = params.get("charset") or None
+    return _Info(ctype, charset, params, disposition, filename)
+
+
+def clean_text(text: str) -> str:
+    """LF line ends and no control characters other than tab and newline."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TEXT_CONTROL.sub("", text)
+
+
+def unflow(text: str, delsp: bool) -> str:
+    """Join the soft line breaks of RFC 3676 format=flowed text."""
+    out: list[str] = []
+    buffer = ""
+    buffer_depth = -1
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        content = content.removeprefix(" ")  # space-stuffing
+        if buffer and depth != buffer_depth:
+            out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
+            buffer = ""
+        soft = content.endswith(" ") and content != "-- "
+        if soft:
+            buffer += content[:-1] if delsp else content
+            buffer_depth = depth
+            continue
+        full = buffer + content
+        buffer = ""
+        out.append(">" * depth + (" " if depth and full else "") + full)
+    if buffer:
+        out.append(">" * buffer_depth + (" " if buffer_depth else "") + buffer)
+    return "\n".join(out)
+
+
+def _decoded_payload(part: Message, body: Body) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - the stdlib decoders on hostile input
+        body.defects.append("a part could not be decoded")
+        return b""
+    if isinstance(data, bytes):
+        return data
+    return b""
+
+
+def _part_text(part: Message, info: _Info, body: Body) -> str:
+    data = _decoded_payload(part, body)
+    charset = info.charset
+    subtype = info.ctype.split("/", 1)[-1]
+    if charset is None and subtype == "html":
+        meta = re.search(
+            rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_:.-]+)", data[:4096], re.IGNORECASE
+        )
+        if meta:
+            charset = meta.group(1).decode("ascii")
+    read = decode_bytes(data, charset)
+    if read.defect:
+        body.defects.append(read.defect)
+    text = clean_text(read.text)
+    if subtype == "plain" and info.params.get("format", "").lower() == "flowed":
+        text = unflow(text, info.params.get("delsp", "").lower() == "yes")
+    return text
+
+
+def safe_filename(raw: str | None, content_type: str, index: int) -> str:
+    """A file name that cannot climb directories or carry control characters."""
+    name = ""
+    if raw:
+        decoded, _ = decode_header_text(str(raw))
+        name = decoded.replace("\\", "/").rsplit("/", 1)[-1]
+        name = " ".join(_UNSAFE_NAME.sub(" ", name).split()).strip(". ")
+    if not name:
+        ext = mimetypes.guess_extension(content_type) or ".bin"
+        name = f"attachment-{index}{ext}"
+    return header_safe(name, 200)
+
+
+def _attachment(part: Message, info: _Info, body: Body) -> None:
+    content_type = header_safe(info.ctype, 100)
+    inner = part.get_payload(0) if part.is_multipart() else None
+    if info.ctype == "message/rfc822":
+        try:
+            data = inner.as_bytes() if isinstance(inner, Message) else b""
+        except Exception:  # noqa: BLE001 - the generator on a hostile inner message
+            data = b""
+            body.defects.append("an attached message could not be serialised")
+    else:
+        data = _decoded_payload(part, body)
+    raw_name = info.filename
+    if raw_name is None and isinstance(inner, Message):
+        raw_name = f"{inner.get('Subject') or 'message'}.eml"
+    name = safe_filename(raw_name, content_type, len(body.attachments) + 1)
+    kept = len(data) <= body.max_attachment_bytes
+    if not kept:
+        body.defects.append(f"attachment {name!r} ({len(data)} bytes) over the limit")
+    cid = next((str(v) for k, v in part.raw_items() if k.lower() == "content-id"), "")
+    body.attachments.append(
+        Attachment(
+            filename=name,
+            content_type=content_type,
+            size=len(data),
+            content=data if kept else b"",
+            kept=kept,
+            inline=info.disposition == "inline",
+            content_id=(normalise_message_id(cid) or "") if cid else "",
+        )
+    )
+
+
+def _delivery_status(part: Message, body: Body) -> None:
+    payload = part.get_payload()
+    blocks = payload if isinstance(payload, list) else []
+    for block in blocks:
+        if isinstance(block, Message):
+            body.delivery_status.append(
+                [(k, decode_header_text(str(v))[0]) for k, v in block.raw_items()]
+            )
+
+
+def _returned(part: Message, info: _Info, body: Body) -> None:
+    if body.returned_message_id is not None:
+        return
+    inner: object = None
+    if info.ctype == "text/rfc822-headers":
+        data = _decoded_payload(part, body)
+        m = re.search(rb"(?im)^message-id:[ \t]*(<[^>\r\n]+>)", data)
+        body.returned_message_id = (
+            normalise_message_id(m.group(1).decode("ascii", "replace")) if m else None
+        )
+        return
+    if part.is_multipart():
+        inner = part.get_payload(0)
+    if isinstance(inner, Message):
+        body.returned_message_id = normalise_message_id(
+            str(inner.get("Message-ID", ""))
+        )
+
+
+_DEFECTS = {
+    "StartBoundaryNotFoundDefect": "multipart boundary not found in the body",
+    "CloseBoundaryNotFoundDefect": "multipart closing boundary missing",
+    "FirstHeaderLineIsContinuationDefect": "first header line is a continuation line",
+    "MisplacedEnvelopeHeaderDefect": "misplaced envelope From_ line",
+    "MissingHeaderBodySeparatorDefect": "a header line without a colon; the body starts early",
+    "MultipartInvariantViolationDefect": "multipart content type without parts",
+    "NoBoundaryInMultipartDefect": "multipart without a boundary parameter",
+    "InvalidMultipartContentTransferEncodingDefect": "multipart with a transfer encoding",
+    "InvalidBase64PaddingDefect": "invalid base64 padding",
+    "InvalidBase64CharactersDefect": "invalid base64 characters",
+    "InvalidBase64LengthDefect": "invalid base64 length",
+}
+
+
+def describe_defect(defect: object) -> str:
+    """A readable sentence for one of the standard library's parse defects."""
+    name = type(defect).__name__
+    return _DEFECTS.get(name, f"{name}: {defect}")
+
+
+def _note_defects(part: Message, body: Body) -> None:
+    for defect in getattr(part, "defects", ())[:20]:
+        if type(defect).__name__ != "UndecodableBytesDefect":  # read by charsets
+            body.defects.append(describe_defect(defect))
+
+
+def _walk(
+    part: Message, body: Body, depth: int, in_report: bool
+) -> list[tuple[str, str]]:
+    """The readable pieces of *part* as (kind, text); attachments go to *body*."""
+    try:
+        return _visit(part, body, depth, in_report)
+    finally:
+        _note_defects(part, body)
+
+
+def _visit(
+    part: Message, body: Body, depth: int, in_report: bool
+) -> list[tuple[str, str]]:
+    body.parts += 1
+    if body.parts > body.limits.max_parts:
+        body.over(f"more than {body.limits.max_parts} MIME parts")
+        return []
+    if depth > body.limits.max_depth:
+        body.over(f"MIME parts nested deeper than {body.limits.max_depth}")
+        return []
+    info = _info(part)
+    ctype = info.ctype
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        # No usable boundary: the stdlib keeps the body as one string; read it as text.
+        return [("plain", _part_text(part, info, body))]
+    if part.is_multipart() and ctype.startswith("multipart/"):
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
+        if ctype == "multipart/alternative":
+            return _alternative(children, body, depth)
+        if ctype == "multipart/encrypted":
+            body.defects.append("encrypted message: no readable text")
+            return []
+        report = ctype == "multipart/report"
+        pieces: list[tuple[str, str]] = []
+        for child in children:
+            pieces.extend(_walk(child, body, depth + 1, report))
+        return pieces
+    if ctype == "message/delivery-status":
+        _delivery_status(part, body)
+        return []
+    if in_report and ctype in _RETURNED:
+        _returned(part, info, body)
+        return []
+    if ctype in _SIGNATURES:
+        return []
+    if (
+        ctype in ("text/plain", "text/html")
+        and not info.filename
+        and info.disposition != "attachment"
+    ):
+        text = _part_text(part, info, body)
+        if ctype == "text/html":
+            if body.html is None:
+                body.html = text
+            return [("html", text)]
+        return [("plain", text)]
+    _attachment(part, info, body)
+    return []
+
+
+def _alternative(
+    children: list[Message], body: Body, depth: int
+) -> list[tuple[str, str]]:
+    """One rendition: plain text when it says something, else HTML."""
+    renditions = [_walk(child, body, depth + 1, False) for child in children]
+    for kind in ("plain", "html"):
+        for pieces in renditions:
+            if any(k == kind and t.strip() for k, t in pieces):
+                return pieces
+    return next((p for p in renditions if p), [])
+
+
+def read_body(
+    msg: EmailMessage, *, limits: ParseLimits, max_attachment_bytes: int
+) -> Body:
+    """Walk *msg* within *limits*: readable text, HTML, attachments, DSN fields."""
+    body = Body(limits=limits, max_attachment_bytes=max_attachment_bytes)
+    try:
+        pieces = _walk(msg, body, 0, False)
+    except RecursionError:
+        body.over("MIME structure too deep to read")
+        pieces = []
+    for kind, text in pieces:
+        if kind == "html":
+            body.from_html = True
+            body.texts.append(clean_text(html_to_text(text)))
+        else:
+            body.texts.append(text)
+    return body
