@@ -23,6 +23,12 @@ from mailer.core.errors import BadToken
 from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
 from mailer.settings import Discussion
+from mailer.subscriptions import (
+    ConfirmOutcome,
+    confirm_token,
+    request_subscription,
+    unsubscribe_subscription,
+)
 from mailer.web.app import Page, Web
 from mailer.web.pages import MODES, render_discussion
 from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
@@ -86,7 +92,6 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         values = _clean(form, disc, page)
         if "@" not in values["email"] or len(values["email"]) > 320:
             return await _form_again(web, request, page, disc, values)
-        from mailer.subscriptions import request_subscription
 
         def change(session: Any) -> None:
             request_subscription(
@@ -147,8 +152,6 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             return _error(web, request, page, "error_form", 403, disc)
         if view is None or not view.usable or disc is None:
             return _invalid(web, request, page, "confirm_invalid", view, disc)
-        from mailer.subscriptions import ConfirmOutcome, confirm_token
-
         try:
             result = await web.write(
                 lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
@@ -206,8 +209,6 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         # so a goodbye mail may follow; a mail client's one-click POST gets none.
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
         via = "one-click" if one_click else "web"
-        from mailer.subscriptions import unsubscribe_subscription
-
         await web.write(
             lambda s: unsubscribe_subscription(
                 s, web.runtime, found.id, web.runtime.clock(), via

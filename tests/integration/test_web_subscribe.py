@@ -1,0 +1,218 @@
+"""Sign-up, confirmation and unsubscribe over HTTP, on SQLite and PostgreSQL.
+
+The subscriber logic is the real one; the confirmation link is read from the
+mail the sign-up queued in the outbox, as a subscriber would read it.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from mailer.core.tokens import sign_token
+from mailer.links import unsubscribe_url
+from mailer.web import build_app
+from store.models import (
+    DeliveryMode,
+    OutboxMessage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from tests.fixtures.web import SLUG, Archive, ArchiveFactory
+
+PAGE = f"/d/{SLUG}"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)
+
+
+def sign_up(client: TestClient, email_address: str, **fields: str) -> str:
+    """Load the page (for the cookie and token) and send the form; returns the body."""
+    token = csrf_of(client.get(PAGE).text)
+    data = {"csrf": token, "email": email_address, **fields}
+    r = client.post(f"{PAGE}/signup", data=data)
+    return f"{r.status_code} {r.text}"
+
+
+def subscription(archive: Archive, address: str) -> Subscription | None:
+    with archive.runtime.sessions() as session:
+        return session.scalar(
+            select(Subscription).join(Subscriber).where(Subscriber.email == address)
+        )
+
+
+def mails_to(archive: Archive, address: str) -> list[email.message.EmailMessage]:
+    with archive.runtime.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == address)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [
+        email.message_from_bytes(r.raw, policy=policy.default)  # type: ignore[misc]
+        for r in rows
+    ]
+
+
+def text_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def other_client(archive: Archive, host: str = "192.0.2.7") -> TestClient:
+    """A second browser (or mail client): no cookies, another address."""
+    return TestClient(
+        build_app(archive.runtime), base_url="http://127.0.0.1:8080", client=(host, 1)
+    )
+
+
+def test_sign_up_confirm_and_one_click_unsubscribe(archive: Archive) -> None:
+    body = sign_up(
+        archive.client,
+        "Reader@Example.org",
+        name="Rosa Díaz",
+        organisation="Sindicato",
+        constituency="workers",
+        language="es",
+        mode="digest",
+    )
+    assert body.startswith("200 ") and "Check your mailbox" in body
+    sub = subscription(archive, "reader@example.org")
+    assert sub is not None and sub.status is SubscriptionStatus.PENDING
+    assert (sub.language, sub.mode, sub.source) == ("es", DeliveryMode.DIGEST, "web")
+    [mail] = mails_to(archive, "reader@example.org")
+    link = re.search(r"http://127\.0\.0\.1:\d+(/confirm/[a-z0-9]+)", text_of(mail))
+    assert link is not None
+    confirm = link.group(1)
+
+    # A mail scanner fetching the link changes nothing; the page has a button.
+    scanner = other_client(archive, "198.51.100.9")
+    shown = scanner.get(confirm)
+    assert shown.status_code == 200
+    assert '<html lang="es">' in shown.text and "Confirme su suscripción" in shown.text
+    assert '<button type="submit">Confirmar</button>' in shown.text
+    assert shown.headers["cache-control"] == "private, no-store"
+    assert scanner.post(confirm, data={}).status_code == 403  # no CSRF token
+    status = subscription(archive, "reader@example.org")
+    assert status is not None and status.status is SubscriptionStatus.PENDING
+
+    page = archive.client.get(confirm)
+    done = archive.client.post(confirm, data={"csrf": csrf_of(page.text)})
+    assert done.status_code == 200 and "Suscripción confirmada" in done.text
+    status = subscription(archive, "reader@example.org")
+    assert status is not None and status.status is SubscriptionStatus.ACTIVE
+    again = archive.client.post(confirm, data={"csrf": csrf_of(page.text)})
+    assert again.status_code == 410
+    assert archive.client.get(confirm).status_code == 410
+
+    # Unsubscribe: GET shows one button and changes nothing ...
+    url = unsubscribe_url("", archive.runtime.key, sub.id)
+    page = archive.client.get(url)
+    assert page.status_code == 200 and "Darme de baja" in page.text
+    assert page.text.count("<button") == 1 and 'name="csrf"' not in page.text
+    status = subscription(archive, "reader@example.org")
+    assert status is not None and status.status is SubscriptionStatus.ACTIVE
+    # ... and a mail client's RFC 8058 POST, with no cookie or CSRF token, acts.
+    mail_client = other_client(archive)
+    r = mail_client.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200 and "Se ha dado de baja" in r.text
+    status = subscription(archive, "reader@example.org")
+    assert status is not None and status.status is SubscriptionStatus.UNSUBSCRIBED
+    assert "Se ha dado de baja" in archive.client.get(url).text  # already done
+    assert mail_client.post(url).status_code == 200  # idempotent
+
+
+def test_sign_up_answers_alike_and_refills_a_bad_form(archive: Archive) -> None:
+    first = sign_up(archive.client, "same@example.org")
+    second = sign_up(archive.client, "same@example.org")
+    assert first == second  # never reveals who is subscribed
+    bad = sign_up(
+        archive.client,
+        'not-an-address"><script>x</script>@',
+        name="<b>Eve</b>",
+        constituency="nonsense",
+    )
+    assert bad.startswith("400 ")
+    assert "Please enter a valid email address." in bad
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in bad and "<b>Eve" not in bad
+    assert "&#34;&gt;&lt;script&gt;x&lt;/script&gt;@" in bad
+    noat = sign_up(archive.client, "plainly-wrong")
+    assert noat.startswith("400 ")
+    hostile = sign_up(
+        archive.client,
+        "crlf@example.org",
+        name="Eve\r\nBcc: victim@example.com",
+        organisation="Org\nX-Evil: 1",
+    )
+    assert hostile.startswith("200 ")
+    [mail] = mails_to(archive, "crlf@example.org")
+    assert mail["Bcc"] is None and mail["X-Evil"] is None
+    assert len(mail.get_all("To") or []) == 1
+
+
+def test_forms_need_their_csrf_token(archive: Archive) -> None:
+    data = {"email": "x@example.org"}
+    fresh = other_client(archive)
+    assert fresh.post(f"{PAGE}/signup", data=data).status_code == 403
+    token = csrf_of(archive.client.get(PAGE).text)  # made for another cookie
+    r = fresh.post(f"{PAGE}/signup", data={**data, "csrf": token})
+    assert r.status_code == 403 and "The form had expired" in r.text
+    fresh.get(PAGE)  # now it has a cookie, but not the token for it
+    r = fresh.post(f"{PAGE}/signup", data={**data, "csrf": token})
+    assert r.status_code == 403
+    bad = token.rsplit(".", 1)[0] + ".0123456789abcdef0123456789abcdef"
+    assert (
+        archive.client.post(f"{PAGE}/signup", data={**data, "csrf": bad}).status_code
+        == 403
+    )
+    assert subscription(archive, "x@example.org") is None
+    huge = {"csrf": token, "email": "y@example.org", "name": "n" * 20_000}
+    assert archive.client.post(f"{PAGE}/signup", data=huge).status_code == 413
+
+
+def test_sign_up_is_rate_limited_per_client(make_archive: ArchiveFactory) -> None:
+    archive = make_archive({"web": {"signup_per_hour": 2}})
+    assert sign_up(archive.client, "one@example.org").startswith("200 ")
+    assert sign_up(archive.client, "two@example.org").startswith("200 ")
+    token = csrf_of(archive.client.get(PAGE).text)
+    r = archive.client.post(
+        f"{PAGE}/signup", data={"csrf": token, "email": "three@example.org"}
+    )
+    assert r.status_code == 429 and r.headers["retry-after"] == "3600"
+    assert "Too many sign-ups" in r.text
+    assert subscription(archive, "three@example.org") is None
+    elsewhere = other_client(archive, "2001:db8::1")
+    assert sign_up(elsewhere, "three@example.org").startswith("200 ")
+
+
+def test_bad_links_are_not_found(archive: Archive) -> None:
+    key = archive.runtime.key
+    forged = [
+        "/unsubscribe/garbage",
+        "/unsubscribe/1.aaaaaaaaaaaaaaaa",
+        "/unsubscribe/" + sign_token(b"another key", "unsubscribe", "1"),
+        "/unsubscribe/" + sign_token(key, "reply", "1"),  # a token of another kind
+        "/unsubscribe/" + sign_token(key, "unsubscribe", "424242"),  # no such row
+        "/confirm/garbage",
+        "/confirm/" + "a" * 26,
+    ]
+    for path in forged:
+        assert archive.client.get(path).status_code == 404, path
+        r = archive.client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert r.status_code in (403, 404), path
+    r = archive.client.get("/confirm/garbage?lang=fr")
+    assert "Ce lien de confirmation n&#39;est plus valable" in r.text
