@@ -123,9 +123,10 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
 def background_workers(runtime: Runtime) -> list[Worker]:
     """The workers ``serve`` runs beside the listener."""
     from mailer.inbound.pipeline import inbound_worker
+    from mailer.jobs import scheduler_worker
     from mailer.outbound.worker import outbox_worker
 
-    workers: list[Worker] = [inbound_worker]
+    workers: list[Worker] = [inbound_worker, scheduler_worker]
     workers += [outbox_worker] * runtime.settings.outbox.workers
     if runtime.settings.imap is not None:
         from mailer.inbound.imap import imap_worker
