@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from mailer.moderation.actions import Actor, ResultLine, is_banned, run_commands
 from mailer.moderation.audit import recent_audit, record_audit
-from mailer.moderation.inbox import confirm_command, handle_moderator_mail
+from mailer.moderation.confirm import confirm_command
+from mailer.moderation.inbox import handle_moderator_mail
 from mailer.moderation.queue import notify_held
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Mail to ``<slug>-moderators[+token]@`` and command confirmations: who, then what.
+"""Mail to ``<slug>-moderators[+token]@``: who sent it, whether that is proven, then what.
 
 A command mail from a configured moderator runs at once when a DKIM signature
 aligned with its From domain verifies (or the trusted MTA says so); otherwise
@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.errors import BadToken
-from mailer.core.message import MessageClass, ParsedMessage
+from mailer.core.message import MessageClass
 from mailer.core.modauth import (
     AuthOutcome,
     authres_dkim_pass,
@@ -28,9 +28,7 @@ from mailer.core.modauth import (
     trusted_results,
 )
 from mailer.core.modcommands import (
-    Command,
     ParsedCommands,
-    commands_from_json,
     commands_to_json,
     parse_commands,
 )
@@ -38,8 +36,14 @@ from mailer.core.tokens import hash_token, random_token
 from mailer.links import post_from_held_token
 from mailer.moderation.actions import Actor, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
+from mailer.moderation.confirm import COMMAND_PURPOSE
 from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
-from mailer.outbound.mailing import Outgoing, queue_mail
+from mailer.moderation.replies import (
+    IncomingMail,
+    moderator_of,
+    reply_to_moderator,
+    results_context,
+)
 from mailer.settings import Discussion, Moderator
 from store.discussions import discussion_by_slug
 from store.models import OutboxMessage, Token
@@ -49,85 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ediscuss.moderation")
 
-COMMAND_PURPOSE = "command"
 CONFIRMS_PER_HOUR = 10  # forged command mail cannot flood a moderator's mailbox
-
-
-class IncomingMail(Protocol):
-    """What the inbound pipeline hands over: the parsed mail, its bytes and envelope."""
-
-    @property
-    def inbound_id(self) -> int: ...
-    @property
-    def parsed(self) -> ParsedMessage: ...
-    @property
-    def recipient(self) -> Recipient: ...
-    @property
-    def envelope_from(self) -> str: ...
-    @property
-    def raw(self) -> bytes: ...
-
-
-def _moderator(discussion: Discussion, address: str) -> Moderator | None:
-    wanted = address.strip().lower()
-    for m in discussion.moderators:
-        if m.email == wanted:
-            return m
-    return None
-
-
-def _reply(
-    session: Session,
-    runtime: Runtime,
-    discussion: Discussion,
-    discussion_id: int | None,
-    moderator: Moderator,
-    *,
-    template: str,
-    key: str,
-    context: dict[str, Any],
-    parsed: ParsedMessage | None,
-    now: datetime,
-    reply_to: str | None = None,
-) -> bool:
-    """Queue one mail to the moderator's configured address (never a Reply-To)."""
-    mid = parsed.message_id if parsed is not None else None
-    refs = (*parsed.references[-10:], mid) if parsed is not None and mid else ()
-    out = Outgoing(
-        template=template,
-        language=moderator.language,
-        to_address=moderator.email,
-        to_name=moderator.name,
-        dedupe_key=key,
-        kind=template,
-        context={
-            "moderator_name": moderator.name,
-            "original_subject": parsed.subject if parsed is not None else "",
-            **context,
-        },
-        reply_to=reply_to,
-        in_reply_to=mid,
-        references=tuple(r for r in refs if r),
-        auto_submitted="auto-replied",
-    )
-    return queue_mail(
-        session, runtime.settings, runtime.key, discussion, discussion_id, out, now
-    )
-
-
-def _results_context(
-    results: list[ResultLine], parsed_commands: ParsedCommands | None, auth: str
-) -> dict[str, Any]:
-    unknown = parsed_commands.unknown if parsed_commands is not None else ()
-    truncated = parsed_commands.truncated if parsed_commands is not None else False
-    return {
-        "results": results,
-        "unknown": unknown,
-        "truncated": truncated,
-        "auth": auth,
-        "show_help": any(r.code == "help" for r in results)
-        or (not results and bool(unknown)),
-    }
 
 
 def _dnsfunc(runtime: Runtime) -> DnsFunc:
@@ -167,7 +93,7 @@ def handle_moderator_mail(
         )
         return "mod-ignored"
     sender = parsed.from_address.strip().lower()
-    moderator = _moderator(discussion, sender)
+    moderator = moderator_of(discussion, sender)
     from_domain = domain_of(sender)
     dkim_ok = False
     authres_ok = False
@@ -213,7 +139,7 @@ def handle_moderator_mail(
         )
         if bad_token:
             results.insert(0, ResultLine("bad_held_address", "", {}))
-        _reply(
+        reply_to_moderator(
             session,
             runtime,
             discussion,
@@ -221,7 +147,7 @@ def handle_moderator_mail(
             moderator,
             template="mod-result",
             key=f"mod-result:{incoming.inbound_id}",
-            context=_results_context(results, commands, actor.auth),
+            context=results_context(results, commands, actor.auth),
             parsed=parsed,
             now=now,
         )
@@ -282,7 +208,7 @@ def _ask_confirmation(
         )
         return "mod-confirm-limit"
     if not commands.commands:
-        _reply(
+        reply_to_moderator(
             session,
             runtime,
             discussion,
@@ -290,7 +216,7 @@ def _ask_confirmation(
             moderator,
             template="mod-result",
             key=f"mod-result:{incoming.inbound_id}",
-            context=_results_context([], commands, ""),
+            context=results_context([], commands, ""),
             parsed=parsed,
             now=now,
         )
@@ -316,7 +242,7 @@ def _ask_confirmation(
     )
     book = AddressBook(discussion.slug, runtime.settings.service.domain)
     confirm_address = book.confirm(token)
-    _reply(
+    reply_to_moderator(
         session,
         runtime,
         discussion,
@@ -342,110 +268,3 @@ def _ask_confirmation(
         moderator.email,
     )
     return "mod-confirm-sent"
-
-
-def _consume(session: Session, token_row: Token, now: datetime) -> bool:
-    result = session.execute(
-        update(Token)
-        .where(
-            Token.id == token_row.id, Token.used_at.is_(None), Token.expires_at > now
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(cast(CursorResult[Any], result).rowcount) == 1
-
-
-def confirm_command(
-    runtime: Runtime, session: Session, token_row: Token, incoming: IncomingMail
-) -> str:
-    """Run the commands waiting in a ``command`` token, once; say so when it is used or expired.
-
-    The answer goes to the moderator the token was sent to. An automatic
-    answer (vacation notice, bounce) never confirms anything.
-    """
-    now = runtime.clock()
-    parsed = incoming.parsed
-    discussion_row = None
-    discussion: Discussion | None = None
-    if token_row.discussion_id is not None:
-        from store.models import Discussion as DiscussionRow
-
-        discussion_row = session.get(DiscussionRow, token_row.discussion_id)
-        if discussion_row is not None:
-            discussion = runtime.settings.discussion(discussion_row.slug)
-    if (
-        token_row.purpose != COMMAND_PURPOSE
-        or discussion is None
-        or discussion_row is None
-    ):
-        return "mod-token-unknown"
-    if parsed.message_class is not MessageClass.NORMAL:
-        log.info("command confirmation ignored: %s", parsed.message_class.value)
-        return "mod-ignored"
-    moderator = _moderator(discussion, token_row.email)
-    if moderator is None:
-        log.info("command token for %s: no longer a moderator", token_row.email)
-        return "mod-refused"
-    if (
-        token_row.used_at is not None
-        or token_row.expires_at <= now
-        or not _consume(session, token_row, now)
-    ):
-        session.refresh(token_row)
-        state = "used" if token_row.used_at is not None else "expired"
-        _reply(
-            session,
-            runtime,
-            discussion,
-            discussion_row.id,
-            moderator,
-            template="mod-result",
-            key=f"mod-token-{state}:{token_row.id}",
-            context=_results_context(
-                [ResultLine(f"token_{state}", "", {"at": token_row.used_at})], None, ""
-            ),
-            parsed=parsed,
-            now=now,
-        )
-        record_audit(
-            session,
-            discussion_id=discussion_row.id,
-            actor=parsed.from_address or incoming.envelope_from,
-            action="confirm-refused",
-            target=f"token:{token_row.id}",
-            detail=f"token {state}",
-            auth="none",
-            now=now,
-        )
-        log.info("command token %s %s: nothing done", token_row.id, state)
-        return f"mod-token-{state}"
-    try:
-        payload = json.loads(token_row.payload)
-        commands: tuple[Command, ...] = commands_from_json(
-            json.dumps(payload["commands"])
-        )
-    except (ValueError, KeyError, TypeError):
-        log.warning("command token %s has an unreadable payload", token_row.id)
-        return "mod-token-unknown"
-    actor = Actor(moderator.email, "confirmed", moderator)
-    results = run_commands(session, runtime, discussion, commands, actor, now)
-    _reply(
-        session,
-        runtime,
-        discussion,
-        discussion_row.id,
-        moderator,
-        template="mod-result",
-        key=f"mod-result:token:{token_row.id}",
-        context=_results_context(results, None, actor.auth),
-        parsed=parsed,
-        now=now,
-    )
-    log.info(
-        "command token %s confirmed by %s: commands=%d",
-        token_row.id,
-        moderator.email,
-        len(commands),
-    )
-    return "mod-confirmed"
