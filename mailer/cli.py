@@ -20,6 +20,7 @@ from mailer.commands import dkim as dkim_commands
 from mailer.commands import inbox as inbox_commands
 from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
+from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
 
 COMMAND_MODULES = [
@@ -29,6 +30,7 @@ COMMAND_MODULES = [
     outbox_commands,
     dkim_commands,
     moderation_commands,
+    subscriber_commands,
     inbox_commands,
 ]
 

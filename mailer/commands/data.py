@@ -1,9 +1,8 @@
-"""Read-only views for operators: questions, subscribers, and the posts export."""
+"""Read-only views for operators: questions and the posts export."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from typing import Any
@@ -16,27 +15,16 @@ from store.models import (
     Discussion,
     Post,
     Question,
-    Subscriber,
-    Subscription,
 )
 
 
 def register(sub: Subparsers) -> None:
-    """Add ``questions list``, ``subscribers list|export`` and ``export``."""
+    """Add ``questions list`` and ``export``."""
     q = sub.add_parser("questions", help="the questions and their state")
     qsub = q.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
     p = qsub.add_parser("list", help="list questions with release time and state")
     p.add_argument("--discussion")
     p.set_defaults(handler=cmd_questions_list)
-
-    s = sub.add_parser("subscribers", help="subscribers of a discussion")
-    ssub = s.add_subparsers(dest="subscribers_command", metavar="ACTION", required=True)
-    p = ssub.add_parser("list", help="list subscribers")
-    p.add_argument("--discussion")
-    p.set_defaults(handler=cmd_subscribers_list)
-    p = ssub.add_parser("export", help="write subscribers as CSV to standard output")
-    p.add_argument("--discussion")
-    p.set_defaults(handler=cmd_subscribers_export)
 
     e = sub.add_parser("export", help="export the posts of a discussion")
     e.add_argument("--discussion")
@@ -61,64 +49,6 @@ def cmd_questions_list(ctx: Context, args: argparse.Namespace) -> int:
         when = row.release_at.astimezone(disc.time_zone)
         print(
             f"{row.number:>3}  week {row.week}  {when:%Y-%m-%d %H:%M %Z}  {state:<28} {text[:70]}"
-        )
-    return 0
-
-
-def _subscriptions(ctx: Context, slug: str) -> list[tuple[Subscription, Subscriber]]:
-    with ctx.runtime().sessions() as session:
-        stmt = (
-            select(Subscription, Subscriber)
-            .join(Subscriber)
-            .join(Discussion)
-            .where(Discussion.slug == slug)
-            .order_by(Subscriber.email)
-        )
-        return [(sub, person) for sub, person in session.execute(stmt).all()]
-
-
-def cmd_subscribers_list(ctx: Context, args: argparse.Namespace) -> int:
-    """One line per subscription."""
-    disc = ctx.discussion(args.discussion)
-    rows = _subscriptions(ctx, disc.slug)
-    for sub, person in rows:
-        print(
-            f"{person.email:<40} {sub.status.value:<12} {sub.mode.value:<13} {sub.language:<3} "
-            f"{person.constituency or '-':<20} {person.organisation}"
-        )
-    print(f"{len(rows)} subscription(s)", file=sys.stderr)
-    return 0
-
-
-EXPORT_FIELDS = [
-    "email",
-    "name",
-    "organisation",
-    "constituency",
-    "language",
-    "mode",
-    "status",
-    "confirmed_at",
-]
-
-
-def cmd_subscribers_export(ctx: Context, args: argparse.Namespace) -> int:
-    """CSV with a header row; the same columns ``subscribers import`` reads."""
-    disc = ctx.discussion(args.discussion)
-    writer = csv.writer(sys.stdout)
-    writer.writerow(EXPORT_FIELDS)
-    for sub, person in _subscriptions(ctx, disc.slug):
-        writer.writerow(
-            [
-                person.email,
-                person.name,
-                person.organisation,
-                person.constituency,
-                sub.language,
-                sub.mode.value,
-                sub.status.value,
-                sub.confirmed_at.isoformat() if sub.confirmed_at else "",
-            ]
         )
     return 0
 
