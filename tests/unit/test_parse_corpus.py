@@ -1,0 +1,128 @@
+"""Every message of the inbound corpus parses to what its sidecar expects."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailer.core.errors import MalformedMessage
+from mailer.core.message import ParsedMessage
+from mailer.core.parse import parse_message
+from mailer.core.trim import count_links
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+DOMAIN = "discuss.example.org"
+MESSAGES = sorted(CORPUS.glob("*.eml"))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def normalised(text: str) -> str:
+    """Trailing spaces and runs of blank lines do not count when comparing texts."""
+    out: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.rstrip()
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def expected(eml: Path) -> dict[str, Any]:
+    with eml.with_suffix(".expected.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def test_corpus_is_large_and_complete() -> None:
+    assert len(MESSAGES) >= 70
+    for eml in MESSAGES:
+        assert eml.with_suffix(".expected.toml").exists(), eml.name
+    kinds = {eml.name.split("-", 1)[0] for eml in MESSAGES}
+    assert {"gmail", "outlook", "apple", "thunderbird", "ios", "android", "yahoo",
+            "html", "charset", "attachment", "autoreply", "dsn", "loop",
+            "malformed"} <= kinds  # fmt: skip
+
+
+def assert_safe(parsed: ParsedMessage) -> None:
+    """Nothing exposed as a header-like value holds a control character."""
+    for name, value in parsed.headers:
+        assert not _CONTROL.search(name), name
+        assert not _CONTROL.search(value), (name, value)
+    single = [parsed.subject, parsed.from_name, parsed.from_address, parsed.reply_to,
+              parsed.sender, *parsed.to, *parsed.cc, *parsed.defects]  # fmt: skip
+    for value in single:
+        assert not _CONTROL.search(value), value
+    for attachment in parsed.attachments:
+        assert not _CONTROL.search(attachment.filename)
+        assert "/" not in attachment.filename and "\\" not in attachment.filename
+        assert attachment.kept or attachment.content == b""
+    assert "\r" not in parsed.text and "\r" not in parsed.new_text
+    assert parsed.date is None or parsed.date.tzinfo is not None
+    assert len(parsed.references) <= 100
+
+
+@pytest.mark.parametrize("eml", MESSAGES, ids=[m.stem for m in MESSAGES])
+def test_corpus_message(eml: Path) -> None:
+    exp = expected(eml)
+    raw = eml.read_bytes()
+    if exp.get("malformed"):
+        with pytest.raises(MalformedMessage):
+            parse_message(raw, own_domain=DOMAIN)
+        return
+    parsed = parse_message(raw, own_domain=DOMAIN)
+    assert_safe(parsed)
+    assert parsed.message_class.value == exp["class"], parsed.defects
+    if "new_text" in exp:
+        assert normalised(parsed.new_text) == normalised(exp["new_text"])
+    for key in ("language", "subject", "from_name", "from_address", "message_id"):
+        if key in exp:
+            assert getattr(parsed, key) == exp[key], key
+    if exp.get("message_id_missing"):
+        assert parsed.message_id is None
+    if exp.get("date_missing"):
+        assert parsed.date is None
+    for fragment in exp.get("text_contains", []):
+        assert fragment in parsed.text
+    for fragment in exp.get("text_not_contains", []):
+        assert fragment not in parsed.text
+    for fragment in exp.get("defects_contain", []):
+        assert any(fragment.lower() in d.lower() for d in parsed.defects), (
+            parsed.defects
+        )
+    for key in ("suspicious", "over_limits"):
+        if key in exp:
+            assert getattr(parsed, key) is exp[key], parsed.defects
+    if "links" in exp:
+        assert count_links(parsed.new_text) == exp["links"]
+    if "references_count" in exp:
+        assert len(parsed.references) == exp["references_count"]
+    if "attachments" in exp:
+        got = [(a.filename, a.content_type, a.kept) for a in parsed.attachments]
+        want = [
+            (a["filename"], a["content_type"], a["kept"]) for a in exp["attachments"]
+        ]
+        assert got == want
+        for attachment, spec in zip(
+            parsed.attachments, exp["attachments"], strict=True
+        ):
+            if "size" in spec:
+                assert attachment.size == spec["size"]
+            if "inline" in spec:
+                assert attachment.inline is spec["inline"]
+            if attachment.kept:
+                assert len(attachment.content) == attachment.size
+    if "bounce" in exp:
+        assert parsed.bounce is not None
+        assert list(parsed.bounce.recipients) == exp["bounce"]["recipients"]
+        assert parsed.bounce.permanent is exp["bounce"]["permanent"]
+        assert parsed.bounce.status == exp["bounce"]["status"]
+    elif exp["class"] != "bounce":
+        assert parsed.bounce is None
+    if "original_message_id" in exp:
+        assert parsed.bounce is not None
+        assert parsed.bounce.original_message_id == exp["original_message_id"]
