@@ -187,6 +187,35 @@ def _archive_post(post: Post, number: int, parent_id: int | None) -> ArchivePost
     )
 
 
+@dataclass(frozen=True)
+class PostLink:
+    """An approved post's id and its approved parent's id (for thread order)."""
+
+    id: int
+    parent_id: int | None
+
+
+def approved_links(session: Session, slug: str, question: int) -> list[PostLink]:
+    """Ids and visible parents of one question's approved posts, by arrival."""
+    parent = aliased(Post)
+    stmt = (
+        select(Post.id, parent.id)
+        .join(Question, Post.question_id == Question.id)
+        .join(Discussion, Post.discussion_id == Discussion.id)
+        .outerjoin(
+            parent,
+            (Post.parent_id == parent.id) & (parent.status == PostStatus.APPROVED),
+        )
+        .where(
+            Discussion.slug == slug,
+            Post.status == PostStatus.APPROVED,
+            Question.number == question,
+        )
+        .order_by(Post.received_at, Post.id)
+    )
+    return [PostLink(pid, parent_id) for pid, parent_id in session.execute(stmt).all()]
+
+
 def approved_post_question(session: Session, slug: str, post_id: int) -> int | None:
     """The question number of approved post *post_id* of *slug*, or None."""
     stmt = (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from sqlalchemy.orm import Session
@@ -58,9 +58,11 @@ class Page:
     t: Translator
     languages: tuple[str, ...]
 
-    def url(self, path: str) -> str:
-        """*path* with ``?lang=`` when the reader chose the language."""
-        return f"{path}?lang={quote(self.language)}" if self.explicit else path
+    def url(self, path: str, **params: str | int) -> str:
+        """*path* with ``?lang=`` when the reader chose the language, and *params*."""
+        query = {"lang": self.language} if self.explicit else {}
+        query.update({k: str(v) for k, v in params.items()})
+        return f"{path}?{urlencode(query)}" if query else path
 
 
 class Web:
@@ -134,7 +136,7 @@ class Web:
         )
         return Page(language, explicit, Translator(language, zone), available)
 
-    def render(
+    async def render(
         self,
         request: Request,
         page: Page,
@@ -154,7 +156,9 @@ class Web:
                 cookie = fresh_cookie = new_csrf_cookie()
             csrf = csrf_form_token(self.runtime.key, cookie)
             cache = "private, no-store"
-        html = self.env.get_template(template).render(
+        # Rendering a long thread is CPU work: off the event loop, like the queries.
+        html = await run_in_threadpool(
+            self.env.get_template(template).render,
             page=page,
             t=page.t,
             lang=page.language,
@@ -178,7 +182,7 @@ class Web:
             )
         return response
 
-    def message(
+    async def message(
         self,
         request: Request,
         page: Page,
@@ -189,7 +193,7 @@ class Web:
         discussion: Discussion | None = None,
     ) -> Response:
         """A short page with a title and a sentence (results and errors)."""
-        return self.render(
+        return await self.render(
             request,
             page,
             "message.html",
@@ -221,7 +225,7 @@ def build_app(runtime: Runtime) -> Starlette:
         if status != 404:
             return PlainTextResponse(str(getattr(exc, "detail", "")), status)
         page = web.page(request)
-        return web.message(
+        return await web.message(
             request,
             page,
             page.t("not_found_title"),

@@ -8,6 +8,10 @@ language has every key and the same placeholders.
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    "pages": "Pages",
+    "page_of": "Page {n} of {total}",
+    "previous_page": "Previous page",
+    "next_page": "Next page",
     "site_name": "E-discussions",
     "language": "Language",
     "discussions": "Discussions",
@@ -114,6 +118,10 @@ EN: dict[str, str] = {
 }
 
 ES: dict[str, str] = {
+    "pages": "Páginas",
+    "page_of": "Página {n} de {total}",
+    "previous_page": "Página anterior",
+    "next_page": "Página siguiente",
     "site_name": "Debates electrónicos",
     "language": "Idioma",
     "discussions": "Debates",
@@ -222,6 +230,10 @@ ES: dict[str, str] = {
 }
 
 FR: dict[str, str] = {
+    "pages": "Pages",
+    "page_of": "Page {n} sur {total}",
+    "previous_page": "Page précédente",
+    "next_page": "Page suivante",
     "site_name": "E-discussions",
     "language": "Langue",
     "discussions": "Discussions",

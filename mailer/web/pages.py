@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
@@ -23,12 +23,14 @@ from store.archive import (
     ArchivePost,
     DiscussionView,
     QuestionState,
+    approved_links,
     approved_post_question,
     approved_posts,
     discussion_state,
 )
 from store.models import DiscussionState
 
+THREADS_PER_PAGE = 25  # a page stays small on a slow line; threads are never split
 MAX_DEPTH = 4  # deeper replies are shown at this indent; "in reply to" says where
 MAX_ID = 2**31 - 1  # ids beyond a 32-bit column are not ours: 404, not an SQL error
 MODES = ("each", "digest", "announcements")
@@ -69,7 +71,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             (d.slug, d.title.in_language(page.language, d.default_language))
             for d in settings.discussions
         ]
-        return web.render(request, page, "index.html", {"discussions": items})
+        return await web.render(request, page, "index.html", {"discussions": items})
 
     async def discussion(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
@@ -77,7 +79,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         view = await web.read(lambda s: discussion_state(s, disc.slug))
         if view is None:
             raise HTTPException(404)
-        return render_discussion(web, request, page, disc, view)
+        return await render_discussion(web, request, page, disc, view)
 
     async def question(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
@@ -97,12 +99,15 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         state = view.question(number) if view else None
         if view is None or state is None:
             raise HTTPException(404)
+        pages = thread_pages(thread_order(posts))
+        index = _page_number(request, len(pages))
         book = AddressBook(disc.slug, web.settings.service.domain)
         entries = [
             ThreadEntry(post, depth, _reply_mailto(web, book, post))
-            for post, depth in thread_order(posts)
+            for post, depth in pages[index - 1]
         ]
-        return web.render(
+        path = f"/d/{quote(disc.slug)}/q/{number}"
+        return await web.render(
             request,
             page,
             "question.html",
@@ -115,6 +120,13 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 "accepting": _accepting(view, state),
                 "address": book.question(number),
                 "entries": entries,
+                "total": len(posts),
+                "page_number": index,
+                "page_count": len(pages),
+                "previous_url": _page_url(page, path, index - 1) if index > 1 else "",
+                "next_url": _page_url(page, path, index + 1)
+                if index < len(pages)
+                else "",
                 "authors": {p.id: p.author_name for p in posts},
                 "zone": _zone_name(disc, page),
                 "constituency_key": _constituency_key,
@@ -129,9 +141,18 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         number = await web.read(lambda s: approved_post_question(s, disc.slug, post_id))
         if number is None:
             raise HTTPException(404)
+        links = await web.read(lambda s: approved_links(s, disc.slug, number))
+        index = next(
+            (
+                n
+                for n, entries in enumerate(thread_pages(thread_order(links)), 1)
+                if any(link.id == post_id for link, _ in entries)
+            ),
+            1,  # moderated away meanwhile: the question's first page
+        )
         page = web.page(request, disc)
-        target = page.url(f"/d/{quote(disc.slug)}/q/{number}") + f"#p{post_id}"
-        return RedirectResponse(target, 302)
+        path = f"/d/{quote(disc.slug)}/q/{number}"
+        return RedirectResponse(f"{_page_url(page, path, index)}#p{post_id}", 302)
 
     return [
         Route("/", index, methods=["GET"]),
@@ -141,7 +162,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     ]
 
 
-def render_discussion(
+async def render_discussion(
     web: Web,
     request: Request,
     page: Page,
@@ -180,7 +201,7 @@ def render_discussion(
     }
     values.update(form or {})
     closed = view.state is DiscussionState.CLOSED
-    return web.render(
+    return await web.render(
         request,
         page,
         "discussion.html",
@@ -202,21 +223,34 @@ def render_discussion(
     )
 
 
-def thread_order(posts: Sequence[ArchivePost]) -> list[tuple[ArchivePost, int]]:
+class Linked(Protocol):
+    """Anything with an id and the id of its (visible) parent."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+P = TypeVar("P", bound=Linked)
+
+
+def thread_order(posts: Sequence[P]) -> list[tuple[P, int]]:
     """Posts depth-first under their parents, siblings by arrival; orphans at the top.
 
     A post whose parent is not shown (held, rejected, elsewhere) starts a thread.
     Depth is capped at :data:`MAX_DEPTH`; a cycle cannot loop (each post once).
     """
     shown = {p.id for p in posts}
-    children: dict[int, list[ArchivePost]] = {}
-    roots: list[ArchivePost] = []
+    children: dict[int, list[P]] = {}
+    roots: list[P] = []
     for p in posts:
         if p.parent_id is not None and p.parent_id in shown and p.parent_id != p.id:
             children.setdefault(p.parent_id, []).append(p)
         else:
             roots.append(p)
-    out: list[tuple[ArchivePost, int]] = []
+    out: list[tuple[P, int]] = []
     seen: set[int] = set()
     stack = [(p, 0) for p in reversed(roots)]
     while stack:
@@ -229,6 +263,33 @@ def thread_order(posts: Sequence[ArchivePost]) -> list[tuple[ArchivePost, int]]:
     # Posts only reachable through a cycle: show them rather than lose them.
     out.extend((p, 0) for p in posts if p.id not in seen)
     return out
+
+
+def thread_pages(
+    ordered: Sequence[tuple[P, int]], per_page: int = THREADS_PER_PAGE
+) -> list[list[tuple[P, int]]]:
+    """Thread order cut into pages of *per_page* threads (always at least one page)."""
+    pages: list[list[tuple[P, int]]] = [[]]
+    threads = 0
+    for item in ordered:
+        if item[1] == 0:
+            if threads == per_page:
+                pages.append([])
+                threads = 0
+            threads += 1
+        pages[-1].append(item)
+    return pages
+
+
+def _page_number(request: Request, count: int) -> int:
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= count:
+        raise HTTPException(404)
+    return int(raw)
+
+
+def _page_url(page: Page, path: str, number: int) -> str:
+    return page.url(path, page=number) if number > 1 else page.url(path)
 
 
 def _accepting(view: DiscussionView, state: QuestionState) -> bool:

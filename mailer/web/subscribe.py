@@ -76,17 +76,17 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         try:
             form = await read_form(request)
         except FormTooLarge:
-            return _error(web, request, page, "error_too_large", 413, disc)
+            return await _error(web, request, page, "error_too_large", 413, disc)
         if not csrf_valid(
             web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
         ):
-            return _error(web, request, page, "error_form", 403, disc)
+            return await _error(web, request, page, "error_form", 403, disc)
         client = client_key(request.client.host if request.client else None)
         if not web.limiter.allow(client):
             log.info(
                 "signup refused discussion=%s client=%s reason=rate", disc.slug, client
             )
-            response = _error(web, request, page, "error_rate", 429, disc)
+            response = await _error(web, request, page, "error_rate", 429, disc)
             response.headers["retry-after"] = "3600"
             return response
         values = _clean(form, disc, page)
@@ -112,7 +112,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             await web.write(change)
         except ValueError:  # the address was refused
             return await _form_again(web, request, page, disc, values)
-        return web.message(
+        return await web.message(
             request,
             page,
             page.t("signup_sent_title"),
@@ -124,9 +124,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         token = request.path_params["token"]
         view, disc, page = await _token_page(web, request, token)
         if view is None or not view.usable or disc is None:
-            return _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await _invalid(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
-        return web.render(
+        return await web.render(
             request,
             page,
             "confirm.html",
@@ -145,19 +145,19 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         try:
             form = await read_form(request)
         except FormTooLarge:
-            return _error(web, request, page, "error_too_large", 413, disc)
+            return await _error(web, request, page, "error_too_large", 413, disc)
         if not csrf_valid(
             web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
         ):
-            return _error(web, request, page, "error_form", 403, disc)
+            return await _error(web, request, page, "error_form", 403, disc)
         if view is None or not view.usable or disc is None:
-            return _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await _invalid(web, request, page, "confirm_invalid", view, disc)
         try:
             result = await web.write(
                 lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
             )
         except ValueError:  # BadToken: used or expired meanwhile
-            return _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await _invalid(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
         if result.outcome in (
             ConfirmOutcome.UNSUBSCRIBED,
@@ -166,7 +166,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             done_title, done_body = "unsubscribed_title", "unsubscribed_body"
         else:
             done_title, done_body = "confirmed_title", "confirmed_body"
-        return web.message(
+        return await web.message(
             request,
             page,
             page.t(done_title),
@@ -179,9 +179,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         disc = web.settings.discussion(found.slug) if found else None
         page = web.page(request, disc, prefer=found.language if found else None)
         if found is None or disc is None:
-            return _invalid(web, request, page, "unsubscribe_invalid", None, None)
+            return await _invalid(web, request, page, "unsubscribe_invalid", None, None)
         title = disc.title.in_language(page.language, disc.default_language)
-        return web.render(
+        return await web.render(
             request,
             page,
             "unsubscribe.html",
@@ -204,7 +204,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         except FormTooLarge:
             form = {}
         if found is None or disc is None:
-            return _invalid(web, request, page, "unsubscribe_invalid", None, None)
+            return await _invalid(web, request, page, "unsubscribe_invalid", None, None)
         # Our own page's button sends no List-Unsubscribe field: a person clicked,
         # so a goodbye mail may follow; a mail client's one-click POST gets none.
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
@@ -215,7 +215,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             )
         )
         title = disc.title.in_language(page.language, disc.default_language)
-        return web.message(
+        return await web.message(
             request,
             page,
             page.t("unsubscribed_title"),
@@ -251,7 +251,7 @@ async def _form_again(
 ) -> Response:
     view = await web.read(lambda s: discussion_state(s, disc.slug))
     assert view is not None
-    return render_discussion(
+    return await render_discussion(
         web,
         request,
         page,
@@ -285,7 +285,7 @@ async def _subscription(web: Web, token: str) -> Any:
     return await web.read(lambda s: subscription_view(s, subscription_id))
 
 
-def _error(
+async def _error(
     web: Web,
     request: Request,
     page: Page,
@@ -293,7 +293,7 @@ def _error(
     status: int,
     disc: Discussion | None,
 ) -> Response:
-    return web.message(
+    return await web.message(
         request,
         page,
         page.t("error_title"),
@@ -303,7 +303,7 @@ def _error(
     )
 
 
-def _invalid(
+async def _invalid(
     web: Web,
     request: Request,
     page: Page,
@@ -312,7 +312,7 @@ def _invalid(
     disc: Discussion | None,
 ) -> Response:
     status = 410 if view is not None else 404
-    return web.message(
+    return await web.message(
         request,
         page,
         page.t("error_title"),

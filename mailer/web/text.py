@@ -13,18 +13,37 @@ import re
 
 from markupsafe import Markup, escape
 
-_ADDRESS = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-_TOKEN = re.compile(
-    rf"(?P<url>\bhttps?://[^\s<>\"'`\x00-\x1f\x7f]+)"
-    rf"|(?P<mail>(?:\bmailto:)?{_ADDRESS})",
-    re.IGNORECASE,
+# URLs are found from their scheme, addresses from their '@': no pattern here
+# starts with a class or \b, so the regex engine can skip ahead (fast on long text).
+_URL = re.compile(r"https?://[^\s<>\"'`\x00-\x1f\x7f]+", re.IGNORECASE)
+_LOCAL_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+'-"
 )
-_ADDRESS_RE = re.compile(_ADDRESS)
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # C0 controls other than tab and newline, and DEL, have no business on a page.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRAILING = ".,;:!?'\"»›”’"
 _LINK_REL = "nofollow ugc noopener"
 _MAX_LINK_TEXT = 80
+
+
+def _addresses(text: str) -> list[tuple[int, int]]:
+    """Spans of the email addresses in *text*, found around each '@'."""
+    spans: list[tuple[int, int]] = []
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and at - start < 64 and text[start - 1] in _LOCAL_CHARS:
+            start -= 1
+        while start < at and text[start] == ".":
+            start += 1
+        domain = _DOMAIN.match(text, at + 1)
+        if start < at and domain is not None and (not spans or start >= spans[-1][1]):
+            spans.append((start, domain.end()))
+            at = text.find("@", domain.end())
+        else:
+            at = text.find("@", at + 1)
+    return spans
 
 
 def clean_text(text: str) -> str:
@@ -42,7 +61,16 @@ def hide_address(address: str, own_domain: str) -> str:
 
 def hide_addresses(text: str, own_domain: str) -> str:
     """*text* with every email address outside *own_domain* shortened."""
-    return _ADDRESS_RE.sub(lambda m: hide_address(m.group(0), own_domain), text)
+    if "@" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, end in _addresses(text):
+        out.append(text[pos:start])
+        out.append(hide_address(text[start:end], own_domain))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _split_trailing(url: str) -> tuple[str, str]:
@@ -61,9 +89,23 @@ def _split_trailing(url: str) -> tuple[str, str]:
     return url, tail
 
 
-def _anchor(href: str, label: str) -> Markup:
+def _anchor(href: str, label: str) -> str:
     shown = label if len(label) <= _MAX_LINK_TEXT else label[: _MAX_LINK_TEXT - 1] + "…"
-    return Markup('<a href="{}" rel="{}">{}</a>').format(href, _LINK_REL, shown)
+    return f'<a href="{escape(href)}" rel="{_LINK_REL}">{escape(shown)}</a>'
+
+
+def _tokens(text: str) -> list[tuple[int, int, bool]]:
+    """Spans of URLs (True) and of addresses outside URLs (False), in order."""
+    urls = [(m.start(), m.end(), True) for m in _URL.finditer(text)]
+    if "@" not in text:
+        return urls
+    found = list(urls)
+    for start, end in _addresses(text):
+        if not any(s <= start < e for s, e, _ in urls):
+            if text[max(0, start - 7) : start].lower() == "mailto:":
+                start -= 7
+            found.append((start, end, False))
+    return sorted(found)
 
 
 def render_post_text(text: str, own_domain: str) -> Markup:
@@ -74,24 +116,24 @@ def render_post_text(text: str, own_domain: str) -> Markup:
     text = clean_text(text)
     out: list[str] = []
     pos = 0
-    for match in _TOKEN.finditer(text):
-        out.append(str(escape(text[pos : match.start()])))
-        pos = match.end()
-        if match.group("url") is not None:
-            url, tail = _split_trailing(match.group("url"))
-            if _ADDRESS_RE.search(url) and hide_addresses(url, own_domain) != url:
-                # A link that carries someone's address is shown, shortened, unlinked.
-                out.append(str(escape(hide_addresses(url, own_domain))))
-            else:
-                out.append(str(_anchor(url, url)))
+    for start, end, is_url in _tokens(text):
+        if start < pos:
+            continue
+        out.append(str(escape(text[pos:start])))
+        pos = end
+        if is_url:
+            url, tail = _split_trailing(text[start:end])
+            hidden = hide_addresses(url, own_domain)
+            # A link that carries someone's address is shown, shortened, unlinked.
+            out.append(str(escape(hidden)) if hidden != url else _anchor(url, url))
             out.append(str(escape(tail)))
             continue
-        found = match.group("mail")
+        found = text[start:end]
         address = found[7:] if found[:7].lower() == "mailto:" else found
         address, tail = _split_trailing(address)
         shown = hide_address(address, own_domain)
         if shown == address:
-            out.append(str(_anchor(f"mailto:{address}", address)))
+            out.append(_anchor(f"mailto:{address}", address))
         else:
             out.append(str(escape(shown)))
         out.append(str(escape(tail)))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from html.parser import HTMLParser
 
 from mailer.core.addresses import AddressBook
 from mailer.links import reply_address
 from store.models import DiscussionState, PostStatus
+from tests.fixtures.settings import shipped_raw
 from tests.fixtures.web import SLUG, Archive, ArchiveFactory
 
 PAGE = f"/d/{SLUG}"
@@ -297,3 +299,48 @@ def test_pages_are_compressed_for_slow_lines(archive: Archive) -> None:
     r = archive.client.get(PAGE, headers={"accept-encoding": "gzip"})
     assert r.headers.get("content-encoding") == "gzip"
     assert int(r.headers["content-length"]) < 8000
+
+
+def test_several_discussions_are_listed_and_kept_apart(
+    make_archive: ArchiveFactory,
+) -> None:
+    raw = shipped_raw()["discussions"][0]
+    other = copy.deepcopy(raw)
+    other["slug"] = "other-topic"
+    other["title"] = {"en": "Another <topic>", "es": "Otro tema", "fr": "Autre sujet"}
+    archive = make_archive({"discussions": [raw, other]})
+    mine = archive.add_post(1, body="Only in the first.")
+    r = archive.client.get("/", follow_redirects=False)
+    assert r.status_code == 200
+    assert f'<a href="{PAGE}">Continuing online learning' in r.text
+    assert '<a href="/d/other-topic">Another &lt;topic&gt;</a>' in r.text
+    assert "Otro tema" in archive.client.get("/?lang=es").text
+    assert archive.client.get("/d/other-topic/q/1").status_code == 200
+    assert "Only in the first." not in archive.client.get("/d/other-topic/q/1").text
+    assert archive.client.get("/d/other-topic/export.json").json() == []
+    r = archive.client.get(f"/d/other-topic/posts/{mine}", follow_redirects=False)
+    assert r.status_code == 404
+
+
+def test_long_questions_are_paged_by_thread(archive: Archive) -> None:
+    roots = [archive.add_post(4, body=f"Thread {n}.") for n in range(27)]
+    reply = archive.add_post(4, body="A late reply.", parent=roots[0])
+    late = archive.add_post(4, body="In the last thread.", parent=roots[26])
+    first = archive.client.get(f"{PAGE}/q/4")
+    assert "29 contributions" in first.text and "Page 1 of 2" in first.text
+    shown = re.findall(r'id="p(\d+)"', first.text)
+    assert [int(x) for x in shown] == [roots[0], reply, *roots[1:25]]
+    assert f'href="{PAGE}/q/4?page=2" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = archive.client.get(f"{PAGE}/q/4?page=2&lang=fr")
+    assert "Page 2 sur 2" in second.text
+    shown = re.findall(r'id="p(\d+)"', second.text)
+    assert [int(x) for x in shown] == [roots[25], roots[26], late]
+    assert f'href="{PAGE}/q/4?lang=fr" rel="prev"' in second.text
+    for bad in ("3", "0", "-1", "x", "99999999999999999999"):
+        assert archive.client.get(f"{PAGE}/q/4?page={bad}").status_code == 404, bad
+    r = archive.client.get(f"{PAGE}/posts/{late}?lang=es", follow_redirects=False)
+    assert r.headers["location"] == f"{PAGE}/q/4?lang=es&page=2#p{late}"
+    r = archive.client.get(f"{PAGE}/posts/{reply}", follow_redirects=False)
+    assert r.headers["location"] == f"{PAGE}/q/4#p{reply}"
+    assert "Page 1 of" not in archive.client.get(f"{PAGE}/q/5").text
