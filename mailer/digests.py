@@ -10,7 +10,7 @@ after a crash half-way, each subscriber still gets one digest for the day.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,13 @@ from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, base_context, templates_for
 from mailer.settings import Discussion
 from mailer.timetable import calendar_of, load_state
-from store.digests import approved_posts, finish_run, run_by_label, start_run
+from store.digests import (
+    approved_posts,
+    finish_run,
+    release_times,
+    run_by_label,
+    start_run,
+)
 from store.models import DeliveryMode
 from store.outbox import Recipient
 
@@ -99,9 +105,12 @@ def post_items(
 
 
 def question_items(
-    runtime: Runtime, discussion: Discussion, released: frozenset[int]
+    runtime: Runtime,
+    discussion: Discussion,
+    released: Mapping[int, datetime],
+    until: datetime,
 ) -> list[QuestionItem]:
-    """The configured questions with their addresses, marked released or not."""
+    """The configured questions with their addresses; open if released before *until*."""
     s = runtime.settings.service
     book = AddressBook(discussion.slug, s.domain)
     return [
@@ -110,7 +119,7 @@ def question_items(
             q.text,
             book.question(q.number),
             question_url(s.base_url, discussion.slug, q.number),
-            q.number in released,
+            q.number in released and released[q.number] < until,
         )
         for q in discussion.questions
     ]
@@ -183,8 +192,7 @@ def send_digest(
             final=window.final,
             now=now,
         )
-        state = load_state(session, discussion.slug)
-        released = state.schedule.released if state is not None else frozenset()
+        released = release_times(session, discussion_id)
         # The stored window wins: another node may have started this run first.
         fixed = DigestWindow(
             run.label, run.digest_date, run.since, run.until, run.final
@@ -192,9 +200,8 @@ def send_digest(
         posts = post_items(
             session, runtime, discussion, discussion_id, fixed.since, fixed.until
         )
-    plans = _Plans(
-        runtime, discussion, posts, question_items(runtime, discussion, released), fixed
-    )
+    questions = question_items(runtime, discussion, released, fixed.until)
+    plans = _Plans(runtime, discussion, posts, questions, fixed)
     book = AddressBook(discussion.slug, settings.service.domain)
     queued = 0
     with runtime.sessions() as session:
@@ -304,13 +311,9 @@ def preview_digest(
             window.since,
             window.until,
         )
-    plans = _Plans(
-        runtime,
-        discussion,
-        posts,
-        question_items(runtime, discussion, state.schedule.released),
-        window,
-    )
+        released = release_times(session, state.discussion_id)
+    questions = question_items(runtime, discussion, released, window.until)
+    plans = _Plans(runtime, discussion, posts, questions, window)
     plan = plans.plan(language)
     if plan.empty:
         return None

@@ -238,3 +238,13 @@ def approved_posts(
             at,
             parent_name or "",
         )
+
+
+def release_times(session: Session, discussion_id: int) -> dict[int, datetime]:
+    """When each released question of a discussion was released."""
+    rows = session.execute(
+        select(Question.number, Question.released_at).where(
+            Question.discussion_id == discussion_id, Question.released_at.is_not(None)
+        )
+    ).all()
+    return {number: at for number, at in rows if at is not None}

@@ -1,0 +1,130 @@
+"""``questions release``, ``discussion close|reopen``, ``digest preview``: the timetable by hand.
+
+What moderators do by email, an operator can do here; the announcements go
+out exactly as when the schedule or a moderator does it. ``digest preview``
+prints what digest readers of one language get (or got) for one date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.digests import preview_digest
+from mailer.releases import (
+    ReleaseOutcome,
+    StateOutcome,
+    close_discussion,
+    release_questions,
+    release_week,
+    reopen_discussion,
+)
+
+BY = "cli"
+
+
+def register_release(qsub: Subparsers) -> None:
+    """Add ``questions release N... | --week W`` to the ``questions`` group."""
+    p = qsub.add_parser(
+        "release", help="release questions now and announce them to every subscriber"
+    )
+    p.add_argument("numbers", nargs="*", type=int, metavar="N")
+    p.add_argument("--week", type=int, help="release every question of week W")
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_questions_release)
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``discussion close|reopen`` and ``digest preview``."""
+    d = sub.add_parser("discussion", help="close or reopen a discussion")
+    dsub = d.add_subparsers(dest="discussion_command", metavar="ACTION", required=True)
+    for name, handler, text in (
+        ("close", cmd_discussion_close, "close now: closing announcement, last digest"),
+        ("reopen", cmd_discussion_reopen, "open a closed discussion again"),
+    ):
+        p = dsub.add_parser(name, help=text)
+        p.add_argument("--discussion")
+        p.set_defaults(handler=handler)
+
+    g = sub.add_parser("digest", help="daily digests")
+    gsub = g.add_subparsers(dest="digest_command", metavar="ACTION", required=True)
+    p = gsub.add_parser(
+        "preview", help="print the digest readers of a language get for a date"
+    )
+    p.add_argument("--date", required=True, type=date.fromisoformat, metavar="D")
+    p.add_argument("--language", required=True, metavar="L")
+    p.add_argument("--html", action="store_true", help="print the HTML part")
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_digest_preview)
+
+
+def cmd_questions_release(ctx: Context, args: argparse.Namespace) -> int:
+    """Release the numbered questions (or a week's); exit 1 if any could not be."""
+    disc = ctx.discussion(args.discussion)
+    if bool(args.numbers) == (args.week is not None):
+        raise CommandError("name question numbers or --week W (not both)", 2)
+    runtime = ctx.runtime()
+    now = ctx.clock()
+    with runtime.sessions.begin() as session:
+        if args.week is not None:
+            result = release_week(
+                session, runtime, disc.slug, args.week, now, BY, "cli"
+            )
+            if not result.outcomes:
+                raise CommandError(
+                    f"no week {args.week} (weeks: {', '.join(map(str, disc.weeks))})"
+                )
+        else:
+            result = release_questions(
+                session, runtime, disc.slug, args.numbers, now, BY, "cli"
+            )
+    for number, outcome in result.outcomes:
+        print(f"question {number}: {outcome.value}")
+    if result.opened:
+        print(f"{disc.slug} is open")
+    if result.released:
+        print(f"announcement queued for {result.announced} subscriber(s)")
+    failed = any(
+        o in (ReleaseOutcome.NO_SUCH_QUESTION, ReleaseOutcome.DISCUSSION_CLOSED)
+        for _, o in result.outcomes
+    )
+    return 1 if failed else 0
+
+
+def cmd_discussion_close(ctx: Context, args: argparse.Namespace) -> int:
+    """Close now; the running service sends the last digest a moment later."""
+    disc = ctx.discussion(args.discussion)
+    runtime = ctx.runtime()
+    with runtime.sessions.begin() as session:
+        result = close_discussion(session, runtime, disc.slug, ctx.clock(), BY, "cli")
+    print(f"{disc.slug}: {result.outcome.value}")
+    if result.outcome is StateOutcome.CLOSED:
+        print(f"closing announcement queued for {result.announced} subscriber(s)")
+        print("the last digest goes out at the service's next round")
+    return 0
+
+
+def cmd_discussion_reopen(ctx: Context, args: argparse.Namespace) -> int:
+    """Open a closed discussion again."""
+    disc = ctx.discussion(args.discussion)
+    runtime = ctx.runtime()
+    with runtime.sessions.begin() as session:
+        result = reopen_discussion(session, runtime, disc.slug, ctx.clock(), BY, "cli")
+    print(f"{disc.slug}: {result.outcome.value}")
+    return 0 if result.outcome is StateOutcome.REOPENED else 1
+
+
+def cmd_digest_preview(ctx: Context, args: argparse.Namespace) -> int:
+    """Print the subject and text (or the HTML) of a date's digest; exit 1 if none."""
+    disc = ctx.discussion(args.discussion)
+    preview = preview_digest(ctx.runtime(), disc.slug, args.date, args.language)
+    if preview is None:
+        print(f"no digest for {args.date}: nothing new that day", file=sys.stderr)
+        return 1
+    if args.html:
+        sys.stdout.write(preview.html or "")
+    else:
+        sys.stdout.write(f"Subject: {preview.subject}\n\n{preview.text}")
+    return 0
