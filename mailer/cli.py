@@ -20,6 +20,7 @@ from mailer.commands import dkim as dkim_commands
 from mailer.commands import inbox as inbox_commands
 from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
+from mailer.commands import schedule as schedule_commands
 from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
 
@@ -32,6 +33,7 @@ COMMAND_MODULES = [
     moderation_commands,
     subscriber_commands,
     inbox_commands,
+    schedule_commands,
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer.commands.base import Context, Subparsers
+from mailer.commands.schedule import register_release
 from store.discussions import questions_of
 from store.models import (
     Discussion,
@@ -19,12 +20,13 @@ from store.models import (
 
 
 def register(sub: Subparsers) -> None:
-    """Add ``questions list`` and ``export``."""
+    """Add ``questions list`` (and ``questions release``) and ``export``."""
     q = sub.add_parser("questions", help="the questions and their state")
     qsub = q.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
     p = qsub.add_parser("list", help="list questions with release time and state")
     p.add_argument("--discussion")
     p.set_defaults(handler=cmd_questions_list)
+    register_release(qsub)
 
     e = sub.add_parser("export", help="export the posts of a discussion")
     e.add_argument("--discussion")
