@@ -160,14 +160,18 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed
 
 
-def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str]]:
-    """The parsed message, parsing only headers when the MIME structure is absurd."""
+def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str], bool]:
+    """The parsed message, the limits passed, and whether only its headers were read.
+
+    Only the headers are parsed when the body holds far more boundary lines
+    than parts allowed: the stdlib parser costs milliseconds per part.
+    """
     reasons: list[str] = []
     headers_only = raw.count(b"\n--") > limits.max_parts * 2
     if headers_only:
         reasons.append(f"more than {limits.max_parts} MIME parts")
     try:
-        return _parse_bytes(raw, headers_only), reasons
+        return _parse_bytes(raw, headers_only), reasons, headers_only
     except RecursionError:
         reasons.append("MIME structure too deep to read")
     except MalformedMessage:
@@ -175,7 +179,7 @@ def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str]]:
     except Exception as exc:  # noqa: BLE001 - the stdlib parser should not raise; keep headers
         reasons.append(f"MIME structure unreadable ({type(exc).__name__})")
     try:
-        return _parse_bytes(raw, True), reasons
+        return _parse_bytes(raw, True), reasons, True
     except Exception as exc:
         raise MalformedMessage(f"unreadable message ({type(exc).__name__})") from exc
 
@@ -204,7 +208,7 @@ def parse_message(
     section = _header_section(raw)
     canonical = _canonical_defects(section)
     defects.extend(canonical)
-    msg, reasons = _read(raw, limits)
+    msg, reasons, headers_only = _read(raw, limits)
     raw_items = list(msg.raw_items())
     names = [name.lower() for name, _ in raw_items]
     if not _MESSAGE_FIELDS.intersection(names):
@@ -265,7 +269,10 @@ def parse_message(
     date_values = full_values.get("date", [])
     date = _date(date_values[0] if date_values else None, defects)
 
-    body = read_body(msg, limits=limits, max_attachment_bytes=max_attachment_bytes)
+    if headers_only:  # the body is not read at all: nothing of it is trusted
+        body = Body(limits=limits, max_attachment_bytes=max_attachment_bytes)
+    else:
+        body = read_body(msg, limits=limits, max_attachment_bytes=max_attachment_bytes)
     defects.extend(body.defects)
     reasons.extend(r for r in body.limit_reasons if r not in reasons)
     text = body.text

@@ -43,9 +43,22 @@ def test_corpus_is_large_and_complete() -> None:
     for eml in MESSAGES:
         assert eml.with_suffix(".expected.toml").exists(), eml.name
     kinds = {eml.name.split("-", 1)[0] for eml in MESSAGES}
-    assert {"gmail", "outlook", "apple", "thunderbird", "ios", "android", "yahoo",
-            "html", "charset", "attachment", "autoreply", "dsn", "loop",
-            "malformed"} <= kinds  # fmt: skip
+    assert {
+        "gmail",
+        "outlook",
+        "apple",
+        "thunderbird",
+        "ios",
+        "android",
+        "yahoo",
+        "html",
+        "charset",
+        "attachment",
+        "autoreply",
+        "dsn",
+        "loop",
+        "malformed",
+    } <= kinds
 
 
 def assert_safe(parsed: ParsedMessage) -> None:
@@ -53,8 +66,16 @@ def assert_safe(parsed: ParsedMessage) -> None:
     for name, value in parsed.headers:
         assert not _CONTROL.search(name), name
         assert not _CONTROL.search(value), (name, value)
-    single = [parsed.subject, parsed.from_name, parsed.from_address, parsed.reply_to,
-              parsed.sender, *parsed.to, *parsed.cc, *parsed.defects]  # fmt: skip
+    single = [
+        parsed.subject,
+        parsed.from_name,
+        parsed.from_address,
+        parsed.reply_to,
+        parsed.sender,
+        *parsed.to,
+        *parsed.cc,
+        *parsed.defects,
+    ]
     for value in single:
         assert not _CONTROL.search(value), value
     for attachment in parsed.attachments:

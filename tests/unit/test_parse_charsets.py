@@ -1,0 +1,150 @@
+"""Charsets and HTML: decoded correctly, guesses named in a defect, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailer.core.charsets import decode_bytes, decode_header_text, repair_mojibake
+from mailer.core.html_text import html_to_text
+from mailer.core.mime import unflow
+from mailer.core.parse import parse_message
+
+
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [
+        ("Café crème – “quoted” it’s 5 €", "windows-1252"),
+        ("Zażółć gęślą jaźń", "iso-8859-2"),
+        ("Coût : 350 €", "iso-8859-15"),
+        ("Привет, как дела?", "koi8-r"),
+        ("職業訓練について", "iso-2022-jp"),
+        ("在宅学習①", "shift_jis"),
+        ("Ausbildung für Jugendliche", "utf-8"),
+    ],
+)
+def test_declared_charsets_decode_without_defect(text: str, charset: str) -> None:
+    codec = "cp932" if charset == "shift_jis" else charset
+    decoded = decode_bytes(text.encode(codec), charset)
+    assert decoded.text == text
+    assert decoded.defect == ""
+
+
+def test_iso_8859_1_is_read_as_windows_1252() -> None:
+    data = "it’s “fine”".encode("cp1252")
+    assert decode_bytes(data, "ISO-8859-1").text == "it’s “fine”"
+
+
+def test_utf8_declared_as_latin1_is_recognised() -> None:
+    decoded = decode_bytes("formación dual".encode(), "iso-8859-1")
+    assert decoded.text == "formación dual"
+    assert "UTF-8" in decoded.defect
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("Grüße aus München, die Ausbildung läuft", "latin-1"),
+        ("Привет, как дела? Это тест", "koi8-r"),
+    ],
+)
+def test_missing_charset_is_guessed_and_said(text: str, codec: str) -> None:
+    decoded = decode_bytes(text.encode(codec), None)
+    assert decoded.text == text
+    assert "without a charset" in decoded.defect
+
+
+def test_unknown_charset_and_8bit_ascii_are_said() -> None:
+    assert "unknown charset" in decode_bytes("café".encode(), "x-klingon").defect
+    assert "us-ascii" in decode_bytes("café".encode("latin-1"), "us-ascii").defect
+
+
+def test_header_words_joined_before_decoding() -> None:
+    # A UTF-8 character split across two encoded words, as Outlook writes them.
+    text, defects = decode_header_text("=?UTF-8?B?TWFyw61h?= =?UTF-8?B?IEpvc8Op?= x")
+    assert (text, defects) == ("María José x", ())
+    text, defects = decode_header_text("=?utf-8?q?caf=C3?= =?utf-8?q?=A9?=")
+    assert text == "café"
+
+
+def test_header_with_raw_8bit_bytes() -> None:
+    assert decode_header_text("J\udcc3\udcb6rg")[0] == "Jörg"
+    text, defects = decode_header_text("Ren\udce9e")
+    assert text == "Renée" and defects
+
+
+def test_broken_encoded_words_do_not_raise() -> None:
+    for value in [
+        "=?utf-8?b?@@@?=",
+        "=?x?q?=ZZ?=",
+        "=?utf-8?q?",
+        "=??q??=",
+        "=?utf-8*en?q?a?=",
+    ]:
+        decode_header_text(value)
+
+
+def test_double_encoded_utf8_is_repaired() -> None:
+    broken = "La formación funcionó en España".encode().decode("cp1252")
+    repaired = repair_mojibake(broken)
+    assert repaired.text == "La formación funcionó en España"
+    assert "double-encoded" in repaired.defect
+    assert repair_mojibake("Ação é ótima").defect == ""
+
+
+def test_format_flowed_is_unfolded() -> None:
+    flowed = "A long line that \nwas wrapped.\n> quoted \n> continues\n-- \nsig"
+    assert (
+        unflow(flowed, delsp=False)
+        == "A long line that was wrapped.\n> quoted continues\n-- \nsig"
+    )
+    assert unflow("abc\ndef", delsp=True) == "abc\ndef"
+    assert unflow("wrap\u0020\nped", delsp=True) == "wrapped"
+
+
+def test_html_to_text_keeps_structure_and_links() -> None:
+    html = (
+        "<html><head><style>p{}</style><script>alert(1)</script></head><body>"
+        "<h1>Title</h1><p>See <a href='https://e.org/r'>the report</a> and "
+        "<a href='https://e.org/x'>https://e.org/x</a>.</p><ul><li>one</li><li>two</li></ul>"
+        "<table><tr><td>A</td><td>1</td></tr></table>"
+        "<blockquote>old text<blockquote>older</blockquote></blockquote></body></html>"
+    )
+    text = html_to_text(html)
+    assert "alert" not in text and "p{}" not in text
+    assert "the report (https://e.org/r)" in text
+    assert "https://e.org/x." in text and "(https://e.org/x)" not in text
+    assert "* one" in text and "A  1" in text
+    assert "> old text" in text and "> > older" in text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "<",
+        "<div>" * 5000 + "deep",
+        "\x00\x01<p>x</p>",
+        "<?xml version='1.0'?><p>x</p>",
+        "<svg onload=alert(1)><p>ok</p>",
+        "<p>" + "a" * 100_000,
+    ],
+)
+def test_html_to_text_never_raises(html: str) -> None:
+    text = html_to_text(html)
+    assert "<" not in text.replace("<<", "") or html == "<"
+
+
+def test_deep_html_keeps_its_text() -> None:
+    assert html_to_text("<div>" * 5000 + "deep &amp; more") == "deep & more"
+
+
+def test_html_only_mail_is_converted_and_kept_raw() -> None:
+    raw = (
+        b"From: a@x.org\r\nSubject: s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Hello <b>all</b></p><div class='gmail_quote'>On Mon, X wrote:<br>"
+        b"<blockquote>old</blockquote></div>"
+    )
+    parsed = parse_message(raw)
+    assert parsed.text_from_html
+    assert parsed.html is not None and "<b>all</b>" in parsed.html
+    assert parsed.new_text == "Hello all"
