@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -239,3 +239,94 @@ def inbound_counts(session: Session) -> dict[str, int]:
         )
     ).all()
     return {state.value: int(n) for state, n in rows}
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """A received message as processing needs it, detached from any session."""
+
+    id: int
+    dedupe_key: str
+    message_id: str | None
+    envelope_from: str
+    envelope_to: str
+    raw: bytes
+
+    @classmethod
+    def of(cls, row: InboundMessage) -> InboundItem:
+        """The item of a loaded row."""
+        return cls(
+            row.id,
+            row.dedupe_key,
+            row.message_id,
+            row.envelope_from,
+            row.envelope_to,
+            row.raw,
+        )
+
+
+def pending_items(session: Session, limit: int) -> list[InboundItem]:
+    """The oldest NEW (not parked) messages, read without any lock."""
+    stmt = (
+        select(
+            InboundMessage.id,
+            InboundMessage.dedupe_key,
+            InboundMessage.message_id,
+            InboundMessage.envelope_from,
+            InboundMessage.envelope_to,
+            InboundMessage.raw,
+        )
+        .where(InboundMessage.state == InboundState.NEW, InboundMessage.error.is_(None))
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    )
+    return [InboundItem(*row) for row in session.execute(stmt).all()]
+
+
+def claim_many(session: Session, ids: Sequence[int]) -> list[int]:
+    """Lock those of *ids* still NEW for this transaction; returns them in order.
+
+    Same guarantees as :func:`claim_next_new`: SKIP LOCKED on PostgreSQL, a
+    write first on SQLite.
+    """
+    if not ids:
+        return []
+    where = (
+        InboundMessage.id.in_(list(ids))
+        & (InboundMessage.state == InboundState.NEW)
+        & InboundMessage.error.is_(None)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (
+            select(InboundMessage.id)
+            .where(where)
+            .order_by(InboundMessage.id)
+            .with_for_update(skip_locked=True)
+        )
+        return list(session.scalars(stmt))
+    claimed = session.scalars(
+        update(InboundMessage)
+        .where(where)
+        .values(attempts=InboundMessage.attempts)
+        .returning(InboundMessage.id)
+    )
+    return sorted(claimed)
+
+
+def mark_processed(session: Session, kinds: Mapping[int, str], now: datetime) -> None:
+    """Record messages as processed with the decision word of each (one UPDATE per word)."""
+    by_kind: dict[str, list[int]] = {}
+    for inbound_id, kind in kinds.items():
+        by_kind.setdefault(kind[:20], []).append(inbound_id)
+    for kind, ids in by_kind.items():
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(ids))
+            .values(
+                state=InboundState.PROCESSED,
+                kind=kind,
+                error=None,
+                attempts=InboundMessage.attempts + 1,
+                processed_at=now,
+            )
+        )

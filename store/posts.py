@@ -139,44 +139,72 @@ def post_ref(session: Session, discussion_id: int, post_id: int) -> PostRef | No
     return refs[0] if refs else None
 
 
+def sender_records(
+    session: Session, discussion_id: int, emails: Iterable[str], since: datetime
+) -> dict[str, SenderRecord]:
+    """Ban, subscription, approved posts and posts since *since* of each address.
+
+    Four queries whatever the number of addresses; keys are lowercased.
+    """
+    wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+    if not wanted:
+        return {}
+    banned = set(
+        session.scalars(
+            select(func.lower(Ban.email)).where(
+                Ban.discussion_id == discussion_id, func.lower(Ban.email).in_(wanted)
+            )
+        )
+    )
+    subs = {
+        email: (status, language)
+        for email, status, language in session.execute(
+            select(
+                func.lower(Subscriber.email),
+                Subscription.status,
+                Subscription.language,
+            )
+            .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+            .where(
+                Subscription.discussion_id == discussion_id,
+                func.lower(Subscriber.email).in_(wanted),
+            )
+        ).all()
+    }
+    by_author = (Post.discussion_id == discussion_id, Post.author_email.in_(wanted))
+    approved = dict(
+        session.execute(
+            select(Post.author_email, func.count(Post.id))
+            .where(*by_author, Post.status == PostStatus.APPROVED)
+            .group_by(Post.author_email)
+        ).all()
+    )
+    recent = dict(
+        session.execute(
+            select(Post.author_email, func.count(Post.id))
+            .where(*by_author, Post.received_at >= since)
+            .group_by(Post.author_email)
+        ).all()
+    )
+    records = {}
+    for email in wanted:
+        status, language = subs.get(email, (None, ""))
+        records[email] = SenderRecord(
+            banned=email in banned,
+            subscribed=status is SubscriptionStatus.ACTIVE,
+            language=language,
+            approved_posts=int(approved.get(email, 0)),
+            recent_posts=int(recent.get(email, 0)),
+        )
+    return records
+
+
 def sender_record(
     session: Session, discussion_id: int, email: str, since: datetime
 ) -> SenderRecord:
-    """Ban, subscription, approved posts and posts since *since* of *email*."""
-    address = email.strip().lower()
-    banned = (
-        session.scalar(
-            select(Ban.id).where(
-                Ban.discussion_id == discussion_id, func.lower(Ban.email) == address
-            )
-        )
-        is not None
-    )
-    sub = session.execute(
-        select(Subscription.status, Subscription.language)
-        .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
-        .where(
-            Subscription.discussion_id == discussion_id,
-            func.lower(Subscriber.email) == address,
-        )
-    ).first()
-    subscribed = sub is not None and sub[0] is SubscriptionStatus.ACTIVE
-    by_author = (Post.discussion_id == discussion_id, Post.author_email == address)
-    approved = session.scalar(
-        select(func.count(Post.id)).where(
-            *by_author, Post.status == PostStatus.APPROVED
-        )
-    )
-    recent = session.scalar(
-        select(func.count(Post.id)).where(*by_author, Post.received_at >= since)
-    )
-    return SenderRecord(
-        banned=banned,
-        subscribed=subscribed,
-        language=sub[1] if sub is not None else "",
-        approved_posts=int(approved or 0),
-        recent_posts=int(recent or 0),
-    )
+    """What the store knows of one address (see :func:`sender_records`)."""
+    found = sender_records(session, discussion_id, [email], since)
+    return found.get(email.strip().lower(), SenderRecord(False, False, "", 0, 0))
 
 
 def questions_state(session: Session, discussion_id: int) -> list[QuestionRow]:

@@ -15,39 +15,17 @@ from babel.dates import format_skeleton
 from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressBook, Recipient
-from mailer.core.errors import BadToken
 from mailer.core.headers import header_safe
 from mailer.core.message import ParsedMessage
-from mailer.core.route import (
-    Action,
-    Decision,
-    Facts,
-    Policy,
-    QuestionState,
-    Role,
-    SenderStanding,
-    TokenState,
-)
-from mailer.core.threads import KnownPost, candidate_ids
+from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.inbound.handlers import lazy_function
-from mailer.links import post_from_reply_token, question_url
+from mailer.inbound.lookups import DiscussionView, Lookups
+from mailer.links import question_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Discussion
-from store.discussions import discussion_by_slug
-from store.models import AuditEntry, InboundMessage
-from store.posts import (
-    NewAttachment,
-    NewPost,
-    PostRef,
-    add_post,
-    discussion_closed,
-    post_ref,
-    posts_by_message_ids,
-    question_id,
-    questions_state,
-    recent_window,
-    sender_record,
-)
+from store.inbox import InboundItem
+from store.models import AuditEntry
+from store.posts import NewAttachment, NewPost, add_post
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -61,24 +39,6 @@ _ATTACHMENT_NOTE = {
 }
 
 
-def _known(ref: PostRef) -> KnownPost:
-    return KnownPost(ref.post_id, ref.question_number, ref.message_id, ref.ancestors)
-
-
-def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
-    """A discussion's configured policy as the router's value."""
-    return Policy(
-        moderation=discussion.moderation,
-        unknown_senders=discussion.unknown_senders,
-        max_links=discussion.max_links,
-        max_posts_per_hour=discussion.max_posts_per_hour,
-        max_post_chars=discussion.max_post_chars,
-        oversize_attachments=oversize_attachments,
-        languages=discussion.languages,
-        default_language=discussion.default_language,
-    )
-
-
 def handoff_facts(runtime: Runtime, rcpt: Recipient, envelope_from: str) -> Facts:
     """The little a handed-over message needs: who sent it, nothing looked up."""
     return Facts(
@@ -89,109 +49,41 @@ def handoff_facts(runtime: Runtime, rcpt: Recipient, envelope_from: str) -> Fact
     )
 
 
-def facts_for(
-    runtime: Runtime,
-    session: Session,
-    parsed: ParsedMessage,
-    rcpt: Recipient,
-    envelope_from: str,
-    now: datetime,
-) -> Facts | None:
-    """Everything the router needs about a post address's discussion and the sender."""
-    s = runtime.settings
-    discussion = s.discussion(rcpt.slug)
-    row = discussion_by_slug(session, rcpt.slug)
-    if discussion is None or row is None:
-        return None
-    record = sender_record(session, row.id, parsed.from_address, recent_window(now))
-    if record.banned:
-        role = Role.BANNED
-    elif discussion.is_moderator(parsed.from_address):
-        role = Role.MODERATOR
-    elif record.subscribed:
-        role = Role.SUBSCRIBER
-    else:
-        role = Role.UNKNOWN
-    wanted = list(candidate_ids(parsed.in_reply_to, parsed.references))
-    if parsed.message_id:
-        wanted.append(parsed.message_id)
-    known = {
-        mid: _known(ref)
-        for mid, ref in posts_by_message_ids(session, row.id, wanted).items()
-    }
-    token_state, token_post = TokenState.NONE, None
-    if rcpt.detail and rcpt.kind.value == "reply":
-        try:
-            post_id = post_from_reply_token(runtime.key, rcpt.detail)
-        except (BadToken, ValueError):
-            token_state = TokenState.FORGED
-        else:
-            ref = post_ref(session, row.id, post_id)
-            token_state = TokenState.VALID if ref else TokenState.UNKNOWN_POST
-            token_post = _known(ref) if ref else None
-    return Facts(
-        slug=rcpt.slug,
-        domain=s.service.domain,
-        standing=SenderStanding(
-            role, record.approved_posts, record.recent_posts, record.language
-        ),
-        envelope_from=envelope_from,
-        policy=policy_of(discussion, s.inbound.oversize_attachments),
-        discussion_closed=discussion_closed(session, row.id),
-        questions={
-            q.number: QuestionState.RELEASED
-            if q.released_at is not None
-            else QuestionState.NOT_RELEASED
-            for q in questions_state(session, row.id)
-            if discussion.question(q.number) is not None
-        },
-        known_posts=known,
-        token_state=token_state,
-        token_post=token_post,
-    )
-
-
 def apply_decision(
-    runtime: Runtime,
-    session: Session,
-    row: InboundMessage,
+    lookups: Lookups,
+    item: InboundItem,
     parsed: ParsedMessage,
     rcpt: Recipient,
     decision: Decision,
     own_id: str,
-    now: datetime,
 ) -> tuple[str, str]:
     """Make a POST, NOTICE or DROP decision happen; returns (decision word, reason)."""
-    discussion = runtime.settings.discussion(rcpt.slug)
-    disc_row = discussion_by_slug(session, rcpt.slug)
-    if decision.audit and disc_row is not None:
+    session, now = lookups.session, lookups.now
+    view = lookups.discussion(rcpt.slug)
+    if decision.audit and view is not None:
         session.add(
             AuditEntry(
-                discussion_id=disc_row.id,
+                discussion_id=view.row.id,
                 at=now,
-                actor=(parsed.from_address or row.envelope_from or "<>")[:320],
+                actor=(parsed.from_address or item.envelope_from or "<>")[:320],
                 action=("dropped" if decision.action is Action.DROP else "refused"),
                 target=own_id[:400],
-                detail=f"inbound {row.id}: {decision.reason}",
+                detail=f"inbound {item.id}: {decision.reason}",
                 auth="system",
             )
         )
     if decision.action is Action.DROP:
         return "dropped", decision.reason
-    assert discussion is not None and disc_row is not None
+    assert view is not None
     if decision.action is Action.NOTICE:
-        queued = _queue_notice(
-            runtime, session, discussion, disc_row.id, parsed, decision, now
-        )
+        queued = _queue_notice(lookups, view, parsed, decision)
         word = "notice" if queued else "notice-limited"
         return (
             word,
             f"{decision.reason} ({decision.notice.value if decision.notice else ''})",
         )
     assert decision.post is not None
-    return _create_post(
-        runtime, session, row, parsed, discussion, disc_row.id, decision, own_id, now
-    )
+    return _create_post(lookups, view, item, parsed, decision, own_id)
 
 
 def _size(n: int) -> str:
@@ -203,20 +95,18 @@ def _size(n: int) -> str:
 
 
 def _create_post(
-    runtime: Runtime,
-    session: Session,
-    row: InboundMessage,
+    lookups: Lookups,
+    view: DiscussionView,
+    item: InboundItem,
     parsed: ParsedMessage,
-    discussion: Discussion,
-    discussion_id: int,
     decision: Decision,
     own_id: str,
-    now: datetime,
 ) -> tuple[str, str]:
+    runtime, session, now = lookups.runtime, lookups.session, lookups.now
     plan = decision.post
     assert plan is not None
-    qid = question_id(session, discussion_id, plan.question_number)
-    if qid is None:
+    question = view.questions.get(plan.question_number)
+    if question is None:
         raise LookupError(f"question {plan.question_number} has no row")
     body = parsed.new_text.strip()
     limit = runtime.settings.inbound.max_attachment_bytes
@@ -233,10 +123,10 @@ def _create_post(
     post_id = add_post(
         session,
         NewPost(
-            discussion_id=discussion_id,
-            question_id=qid,
+            discussion_id=view.row.id,
+            question_id=question.id,
             parent_id=plan.parent_id,
-            inbound_id=row.id,
+            inbound_id=item.id,
             message_id=own_id,
             author_email=parsed.from_address,
             author_name=parsed.from_name,
@@ -254,6 +144,15 @@ def _create_post(
                 for a in parsed.attachments
             ],
         ),
+    )
+    lookups.remember_post(
+        view.row.id,
+        post_id,
+        plan.question_number,
+        own_id,
+        plan.parent_id,
+        parsed.from_address,
+        plan.approved,
     )
     if plan.approved:
         _call_later_stage(
@@ -282,20 +181,16 @@ def _call_later_stage(
 
 
 def _queue_notice(
-    runtime: Runtime,
-    session: Session,
-    discussion: Discussion,
-    discussion_id: int,
-    parsed: ParsedMessage,
-    decision: Decision,
-    now: datetime,
+    lookups: Lookups, view: DiscussionView, parsed: ParsedMessage, decision: Decision
 ) -> bool:
     """Queue one notice; False when this address already had this kind today."""
     assert decision.notice is not None
+    runtime, session, now = lookups.runtime, lookups.session, lookups.now
+    discussion, discussion_id = view.config, view.row.id
     s = runtime.settings
     lang = decision.language
     book = AddressBook(discussion.slug, s.service.domain)
-    states = {q.number: q for q in questions_state(session, discussion_id)}
+    states = view.questions
     open_questions = [
         {
             "number": q.number,

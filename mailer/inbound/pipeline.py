@@ -1,13 +1,20 @@
 """From a stored raw message to its effect, once: claim, parse, route, apply.
 
-Each message is processed in ONE transaction that also marks it processed, so
-a crash anywhere leaves it NEW and it is simply processed again. Messages are
+A message's effects (posts, attachments, notices, audit entries, a handler's
+work) are committed in the same transaction that marks it processed, so a
+crash anywhere leaves it NEW and it is simply processed again. Messages are
 claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (two nodes
-never take the same one); SQLite serialises writers. A message whose
-processing raises is marked FAILED with the reason and retried later with a
-growing delay, and QUARANTINED after ``inbound.max_processing_attempts``; it
-never blocks the messages behind it. A message for a handler this version
-does not have stays NEW, parked, until the next start.
+never take the same one); SQLite serialises writers.
+
+``process_pending`` works in batches: it reads the oldest NEW messages
+without a lock, parses them (the costly part) outside any transaction, then
+claims, routes and applies the whole batch in one short transaction. If
+anything in a batch raises, the batch is rolled back and its messages go one
+by one through ``process_one``, which records a failure against the one
+message that caused it: FAILED with the reason, retried later with a growing
+delay, QUARANTINED after ``inbound.max_processing_attempts``. A poison message
+never blocks the others. A message for a handler this version does not have
+stays NEW, parked, until the next start.
 
 Log: one line per message, ``processed id=.. message-id=.. decision=.. reason=..``.
 """
@@ -16,13 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressKind, Recipient, parse_recipient
 from mailer.core.errors import UnknownRecipient
@@ -30,23 +35,29 @@ from mailer.core.headers import stable_message_id
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.core.route import POST_ADDRESSES, Action, route_message
-from mailer.inbound.effects import apply_decision, facts_for, handoff_facts
+from mailer.inbound.effects import apply_decision, handoff_facts
 from mailer.inbound.handlers import Incoming, handler_for
+from mailer.inbound.lookups import Lookups
+from mailer.inbound.receive import writer_lock
 from store.inbox import (
+    InboundItem,
     claim_inbound,
-    claim_next_new,
+    claim_many,
     failed_retry_candidates,
+    mark_processed,
     park_inbound,
+    pending_items,
     record_failure,
     release_parked,
 )
-from store.models import InboundMessage, InboundState
+from store.models import InboundState
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
 
 log = logging.getLogger("ediscuss.inbound")
 
+BATCH = 25  # messages per transaction: fewer commits, short enough a lock
 POLL_SECONDS = 0.5
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
@@ -77,6 +88,16 @@ def retry_delay(attempts: int) -> timedelta:
     return min(delay, MAX_RETRY)
 
 
+def parse(runtime: Runtime, raw: bytes) -> ParsedMessage:
+    """Parse with the configured limits (raises MalformedMessage)."""
+    s = runtime.settings
+    return parse_message(
+        raw,
+        max_attachment_bytes=s.inbound.max_attachment_bytes,
+        own_domain=s.service.domain,
+    )
+
+
 def process_pending(runtime: Runtime, limit: int = 100) -> int:
     """Process up to *limit* NEW messages, then any FAILED ones whose retry is due.
 
@@ -84,10 +105,10 @@ def process_pending(runtime: Runtime, limit: int = 100) -> int:
     """
     done = 0
     while done < limit:
-        outcome = _run(runtime, claim_next_new)
-        if outcome is None:
+        taken = _process_batch(runtime, min(BATCH, limit - done))
+        if taken == 0:
             break
-        done += 1
+        done += taken
     if done < limit:
         for inbound_id in _due_failures(runtime, limit - done):
             if process_one(runtime, inbound_id) is not None:
@@ -96,14 +117,116 @@ def process_pending(runtime: Runtime, limit: int = 100) -> int:
 
 
 def process_one(runtime: Runtime, inbound_id: int) -> Outcome | None:
-    """Process message *inbound_id* now if it is NEW or FAILED; None if it is not (or locked)."""
+    """Process message *inbound_id* now if it is NEW or FAILED; None if not (or locked)."""
+    now = runtime.clock()
+    item: InboundItem | None = None
+    try:
+        with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+            row = claim_inbound(
+                session, inbound_id, (InboundState.NEW, InboundState.FAILED)
+            )
+            if row is None:
+                return None
+            item = InboundItem.of(row)
+            lookups = Lookups(runtime, session, now)
+            decision, reason = _apply(lookups, item, parse(runtime, item.raw))
+            mark_processed(session, {item.id: decision}, now)
+    except _Parked as parked:
+        assert item is not None
+        return _park(runtime, item, parked)
+    except OperationalError:
+        raise  # the store is unavailable: not the message's fault; the worker waits
+    except Exception as exc:
+        if item is None:
+            raise
+        return _fail(runtime, item, exc)
+    _log(item, decision, reason)
+    return Outcome(item.id, item.message_id, InboundState.PROCESSED, decision, reason)
 
-    def claim(session: Session) -> InboundMessage | None:
-        return claim_inbound(
-            session, inbound_id, (InboundState.NEW, InboundState.FAILED)
+
+def _process_batch(runtime: Runtime, size: int) -> int:
+    """Parse a batch outside any transaction, then apply it in one; returns the count."""
+    with runtime.sessions() as session:
+        items = pending_items(session, size)
+    if not items:
+        return 0
+    parsed: dict[int, ParsedMessage] = {}
+    singles: list[int] = []
+    for item in items:
+        try:
+            parsed[item.id] = parse(runtime, item.raw)
+        except Exception:  # noqa: BLE001 - recorded with its reason by process_one below
+            singles.append(item.id)
+    ready = [item for item in items if item.id in parsed]
+    done: list[tuple[InboundItem, str, str]] = []
+    now = runtime.clock()
+    try:
+        with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+            claimed = set(claim_many(session, [item.id for item in ready]))
+            lookups = Lookups(runtime, session, now)
+            mine = [item for item in ready if item.id in claimed]
+            lookups.prefetch(
+                (parsed[item.id], rcpt)
+                for item in mine
+                for rcpt in _recipients(runtime, item)
+                if rcpt.kind in POST_ADDRESSES
+            )
+            for item in mine:
+                decision, reason = _apply(lookups, item, parsed[item.id])
+                done.append((item, decision, reason))
+            mark_processed(session, {item.id: d for item, d, _ in done}, now)
+    except OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - one message spoilt the batch: go one by one
+        singles.extend(item.id for item in ready)
+        done = []
+    for item, decision, reason in done:
+        _log(item, decision, reason)
+    for inbound_id in sorted(singles):
+        process_one(runtime, inbound_id)
+    return len(items)
+
+
+def _log(item: InboundItem, decision: str, reason: str) -> None:
+    log.info(
+        "processed id=%d message-id=%s decision=%s reason=%s",
+        item.id,
+        item.message_id or "-",
+        decision,
+        reason,
+    )
+
+
+def _park(runtime: Runtime, item: InboundItem, parked: _Parked) -> Outcome:
+    with runtime.sessions.begin() as session:
+        row = claim_inbound(session, item.id, (InboundState.NEW,))
+        if row is not None:
+            park_inbound(session, row, parked.kind.value, str(parked))
+    log.warning(
+        "parked id=%d message-id=%s reason=%s", item.id, item.message_id or "-", parked
+    )
+    return Outcome(item.id, item.message_id, InboundState.NEW, "parked", str(parked))
+
+
+def _fail(runtime: Runtime, item: InboundItem, exc: Exception) -> Outcome:
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    with runtime.sessions.begin() as session:
+        state = record_failure(
+            session,
+            item.id,
+            reason,
+            runtime.clock(),
+            runtime.settings.inbound.max_processing_attempts,
         )
-
-    return _run(runtime, claim)
+    log.warning(
+        "processed id=%d message-id=%s decision=%s reason=%s",
+        item.id,
+        item.message_id or "-",
+        state.value,
+        reason,
+        exc_info=state is InboundState.QUARANTINED,
+    )
+    return Outcome(item.id, item.message_id, state, state.value, reason)
 
 
 def _due_failures(runtime: Runtime, limit: int) -> list[int]:
@@ -116,71 +239,11 @@ def _due_failures(runtime: Runtime, limit: int) -> list[int]:
     return due[:limit]
 
 
-def _run(
-    runtime: Runtime, claim: Callable[[Session], InboundMessage | None]
-) -> Outcome | None:
-    now = runtime.clock()
-    ident: tuple[int, str | None] | None = None
-    try:
-        with runtime.sessions.begin() as session:
-            row = claim(session)
-            if row is None:
-                return None
-            ident = (row.id, row.message_id)
-            decision, reason = _process(runtime, session, row, now)
-            row.state = InboundState.PROCESSED
-            row.kind = decision[:20]
-            row.error = None
-            row.attempts += 1
-            row.processed_at = now
-    except _Parked as parked:
-        assert ident is not None
-        with runtime.sessions.begin() as session:
-            row = claim_inbound(session, ident[0], (InboundState.NEW,))
-            if row is not None:
-                park_inbound(session, row, parked.kind.value, str(parked))
-        log.warning(
-            "parked id=%d message-id=%s reason=%s", ident[0], ident[1] or "-", parked
-        )
-        return Outcome(ident[0], ident[1], InboundState.NEW, "parked", str(parked))
-    except OperationalError:
-        raise  # the store is unavailable: not the message's fault; the worker waits
-    except Exception as exc:
-        if ident is None:
-            raise
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        with runtime.sessions.begin() as session:
-            state = record_failure(
-                session,
-                ident[0],
-                reason,
-                now,
-                runtime.settings.inbound.max_processing_attempts,
-            )
-        log.warning(
-            "processed id=%d message-id=%s decision=%s reason=%s",
-            ident[0],
-            ident[1] or "-",
-            state.value,
-            reason,
-            exc_info=state is InboundState.QUARANTINED,
-        )
-        return Outcome(ident[0], ident[1], state, state.value, reason)
-    log.info(
-        "processed id=%d message-id=%s decision=%s reason=%s",
-        ident[0],
-        ident[1] or "-",
-        decision,
-        reason,
-    )
-    return Outcome(ident[0], ident[1], InboundState.PROCESSED, decision, reason)
-
-
-def _recipients(runtime: Runtime, row: InboundMessage) -> list[Recipient]:
+def _recipients(runtime: Runtime, item: InboundItem) -> list[Recipient]:
     """The envelope recipients that are (still) ours, each once, in order."""
     s = runtime.settings
     found: list[Recipient] = []
-    for line in row.envelope_to.splitlines():
+    for line in item.envelope_to.splitlines():
         try:
             rcpt = parse_recipient(line, s.service.domain, s.slugs)
         except UnknownRecipient:
@@ -190,21 +253,16 @@ def _recipients(runtime: Runtime, row: InboundMessage) -> list[Recipient]:
     return found
 
 
-def _process(
-    runtime: Runtime, session: Session, row: InboundMessage, now: datetime
+def _apply(
+    lookups: Lookups, item: InboundItem, parsed: ParsedMessage
 ) -> tuple[str, str]:
-    """Parse, route and apply for every recipient; returns (decision, reason)."""
-    s = runtime.settings
-    parsed = parse_message(
-        row.raw,
-        max_attachment_bytes=s.inbound.max_attachment_bytes,
-        own_domain=s.service.domain,
-    )
-    recipients = _recipients(runtime, row)
+    """Route and apply for every recipient; returns (decision, reason)."""
+    runtime = lookups.runtime
+    recipients = _recipients(runtime, item)
     if not recipients:
         return "dropped", "no recipient of ours"
     own_id = parsed.message_id or stable_message_id(
-        row.dedupe_key, s.service.domain, "in"
+        item.dedupe_key, runtime.settings.service.domain, "in"
     )
     results: list[tuple[str, str]] = []
     posted: set[str] = set()
@@ -212,7 +270,7 @@ def _process(
         if rcpt.kind in POST_ADDRESSES and rcpt.slug in posted:
             results.append(("dropped", f"{rcpt.kind.value}: one post per message"))
             continue
-        outcome = _one(runtime, session, row, parsed, rcpt, own_id, now)
+        outcome = _one(lookups, item, parsed, rcpt, own_id)
         if outcome[0] in ("post", "held"):
             posted.add(rcpt.slug)
         results.append(outcome)
@@ -221,31 +279,30 @@ def _process(
 
 
 def _one(
-    runtime: Runtime,
-    session: Session,
-    row: InboundMessage,
+    lookups: Lookups,
+    item: InboundItem,
     parsed: ParsedMessage,
     rcpt: Recipient,
     own_id: str,
-    now: datetime,
 ) -> tuple[str, str]:
     """Route and apply one recipient."""
+    runtime = lookups.runtime
     if rcpt.kind in POST_ADDRESSES:
-        facts = facts_for(runtime, session, parsed, rcpt, row.envelope_from, now)
+        facts = lookups.facts(parsed, rcpt, item.envelope_from)
         if facts is None:
             return "dropped", f"no discussion {rcpt.slug}"
     else:
-        facts = handoff_facts(runtime, rcpt, row.envelope_from)
+        facts = handoff_facts(runtime, rcpt, item.envelope_from)
     decision = route_message(rcpt, parsed, facts)
     if decision.action is Action.HANDOFF:
         assert decision.handler is not None
         handler = handler_for(decision.handler)
         if handler is None:
             raise _Parked(decision.handler)
-        incoming = Incoming(row.id, parsed, rcpt, row.envelope_from, row.raw)
-        word = handler(runtime, session, incoming)
+        incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
+        word = handler(runtime, lookups.session, incoming)
         return word, f"{decision.handler.value} handler: {word}"
-    return apply_decision(runtime, session, row, parsed, rcpt, decision, own_id, now)
+    return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
 
 
 async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -253,7 +310,7 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     await asyncio.to_thread(_release_parked, runtime)
     while not stop.is_set():
         try:
-            taken = await asyncio.to_thread(process_pending, runtime, 100)
+            taken = await asyncio.to_thread(process_pending, runtime, 200)
         except Exception:  # the store is away, or a bug: log, wait, try again
             log.exception("inbound processing paused for 5 s")
             taken, pause = 0, 5.0

@@ -1,0 +1,224 @@
+"""What routing needs from the store, looked up once per transaction for a whole batch.
+
+A batch of messages shares one :class:`Lookups`: the discussion's state and
+questions are read once, the senders and the posts the messages point at are
+read in bulk, and every post created in the batch is remembered at once, so
+the next message sees it (a reply in the same batch threads under it; a
+sender's second post counts against the first-post rule and the rate limit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.errors import BadToken
+from mailer.core.message import ParsedMessage
+from mailer.core.route import (
+    Facts,
+    Policy,
+    QuestionState,
+    Role,
+    SenderStanding,
+    TokenState,
+)
+from mailer.core.threads import KnownPost, candidate_ids
+from mailer.links import post_from_reply_token
+from mailer.settings import Discussion
+from store.models import Discussion as DiscussionRow
+from store.models import DiscussionState, Question
+from store.posts import (
+    PostRef,
+    SenderRecord,
+    post_ref,
+    posts_by_message_ids,
+    recent_window,
+    sender_records,
+)
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+
+@dataclass
+class DiscussionView:
+    """One discussion as this transaction sees it: configuration, row and questions."""
+
+    config: Discussion
+    row: DiscussionRow
+    questions: dict[int, Question]
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (by the schedule or a moderator)."""
+        return self.row.state is DiscussionState.CLOSED
+
+
+def _known(ref: PostRef) -> KnownPost:
+    return KnownPost(ref.post_id, ref.question_number, ref.message_id, ref.ancestors)
+
+
+def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
+    """A discussion's configured policy as the router's value."""
+    return Policy(
+        moderation=discussion.moderation,
+        unknown_senders=discussion.unknown_senders,
+        max_links=discussion.max_links,
+        max_posts_per_hour=discussion.max_posts_per_hour,
+        max_post_chars=discussion.max_post_chars,
+        oversize_attachments=oversize_attachments,
+        languages=discussion.languages,
+        default_language=discussion.default_language,
+    )
+
+
+class Lookups:
+    """Per-transaction cache of discussions, senders and known posts."""
+
+    def __init__(self, runtime: Runtime, session: Session, now: datetime) -> None:
+        self.runtime = runtime
+        self.session = session
+        self.now = now
+        self._discussions: dict[str, DiscussionView | None] = {}
+        self._senders: dict[tuple[int, str], SenderRecord] = {}
+        self._known: dict[tuple[int, str], KnownPost] = {}
+        self._asked: set[tuple[int, str]] = set()
+
+    def discussion(self, slug: str) -> DiscussionView | None:
+        """The configured discussion *slug* with its row and question rows, or None."""
+        if slug not in self._discussions:
+            config = self.runtime.settings.discussion(slug)
+            row = self.session.scalar(
+                select(DiscussionRow).where(DiscussionRow.slug == slug)
+            )
+            if config is None or row is None:
+                self._discussions[slug] = None
+            else:
+                questions = self.session.scalars(
+                    select(Question).where(Question.discussion_id == row.id)
+                )
+                self._discussions[slug] = DiscussionView(
+                    config, row, {q.number: q for q in questions}
+                )
+        return self._discussions[slug]
+
+    def prefetch(self, items: Iterable[tuple[ParsedMessage, Recipient]]) -> None:
+        """Read the senders and referenced posts of many messages in a few queries."""
+        senders: dict[int, set[str]] = {}
+        ids: dict[int, set[str]] = {}
+        for parsed, rcpt in items:
+            state = self.discussion(rcpt.slug)
+            if state is None:
+                continue
+            d = state.row.id
+            senders.setdefault(d, set()).add(parsed.from_address.strip().lower())
+            wanted = ids.setdefault(d, set())
+            wanted.update(candidate_ids(parsed.in_reply_to, parsed.references))
+            if parsed.message_id:
+                wanted.add(parsed.message_id)
+        since = recent_window(self.now)
+        for d, emails in senders.items():
+            fresh = [e for e in emails if (d, e) not in self._senders]
+            for email, record in sender_records(self.session, d, fresh, since).items():
+                self._senders[(d, email)] = record
+        for d, mids in ids.items():
+            fresh = [m for m in mids if (d, m) not in self._asked]
+            self._asked.update((d, m) for m in fresh)
+            for mid, ref in posts_by_message_ids(self.session, d, fresh).items():
+                self._known[(d, mid)] = _known(ref)
+
+    def facts(
+        self, parsed: ParsedMessage, rcpt: Recipient, envelope_from: str
+    ) -> Facts | None:
+        """Everything the router needs for a post address, or None (no such discussion)."""
+        state = self.discussion(rcpt.slug)
+        if state is None:
+            return None
+        self.prefetch([(parsed, rcpt)])
+        d, config = state.row.id, state.config
+        sender = parsed.from_address.strip().lower()
+        record = self._senders.get((d, sender), SenderRecord(False, False, "", 0, 0))
+        if record.banned:
+            role = Role.BANNED
+        elif config.is_moderator(sender):
+            role = Role.MODERATOR
+        elif record.subscribed:
+            role = Role.SUBSCRIBER
+        else:
+            role = Role.UNKNOWN
+        wanted = [*candidate_ids(parsed.in_reply_to, parsed.references)]
+        if parsed.message_id:
+            wanted.append(parsed.message_id)
+        known = {m: self._known[(d, m)] for m in wanted if (d, m) in self._known}
+        token_state, token_post = self._token(rcpt, d)
+        return Facts(
+            slug=rcpt.slug,
+            domain=self.runtime.settings.service.domain,
+            standing=SenderStanding(
+                role, record.approved_posts, record.recent_posts, record.language
+            ),
+            envelope_from=envelope_from,
+            policy=policy_of(
+                config, self.runtime.settings.inbound.oversize_attachments
+            ),
+            discussion_closed=state.closed,
+            questions={
+                n: QuestionState.RELEASED
+                if q.released_at is not None
+                else QuestionState.NOT_RELEASED
+                for n, q in state.questions.items()
+                if config.question(n) is not None
+            },
+            known_posts=known,
+            token_state=token_state,
+            token_post=token_post,
+        )
+
+    def _token(
+        self, rcpt: Recipient, discussion_id: int
+    ) -> tuple[TokenState, KnownPost | None]:
+        if rcpt.kind is not AddressKind.REPLY:
+            return TokenState.NONE, None
+        try:
+            post_id = post_from_reply_token(self.runtime.key, rcpt.detail)
+        except (BadToken, ValueError):
+            return TokenState.FORGED, None
+        ref = post_ref(self.session, discussion_id, post_id)
+        if ref is None:
+            return TokenState.UNKNOWN_POST, None
+        return TokenState.VALID, _known(ref)
+
+    def remember_post(
+        self,
+        discussion_id: int,
+        post_id: int,
+        question_number: int,
+        message_id: str,
+        parent_id: int | None,
+        author: str,
+        approved: bool,
+    ) -> None:
+        """Make a post created in this transaction visible to the next messages."""
+        ancestors: tuple[str, ...] = ()
+        if parent_id is not None:
+            for known in self._known.values():
+                if known.post_id == parent_id:
+                    ancestors = (known.message_id, *known.ancestors)
+                    break
+        self._known[(discussion_id, message_id)] = KnownPost(
+            post_id, question_number, message_id, ancestors
+        )
+        key = (discussion_id, author.strip().lower())
+        record = self._senders.get(key, SenderRecord(False, False, "", 0, 0))
+        self._senders[key] = dataclasses.replace(
+            record,
+            approved_posts=record.approved_posts + (1 if approved else 0),
+            recent_posts=record.recent_posts + 1,
+        )
