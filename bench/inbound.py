@@ -1,0 +1,296 @@
+"""Inbound throughput: SMTP in to posts in the store, beside a null SMTP sink, same run.
+
+N messages (default 2,000; realistic replies of about 2 KB with quoted history,
+spread over the six released questions, from N different senders) are sent
+over SMTP on loopback twice, by the same client code and concurrency:
+
+* the ceiling: a null aiosmtpd sink in its own process that answers 250 to
+  everything and keeps nothing;
+* end to end: ``ediscuss serve`` in its own process, timed from the first
+  message sent until the last one is a post in the database (stored, parsed,
+  routed, threaded and committed; posts approved, so each is published).
+
+Prints messages per second for both, the ratio (target: at least 40% on
+SQLite), and the peak resident memory (VmHWM) of both processes.
+
+Usage: python bench/inbound.py [--count 2000] [--connections 4] [--database URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select, update
+
+from mailer.config import parse_settings
+from mailer.service import open_runtime
+from store.models import InboundMessage, InboundState, Post, Question
+
+SINK = """
+import sys
+from aiosmtpd.controller import Controller
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 2.0.0 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"""
+
+QUOTE = "\n".join(
+    "> " + line
+    for line in (
+        "What technical hurdles have you observed in delivering online",
+        "training and skills development? Please share examples from your",
+        "country, your sector or your organisation, and say what helped.",
+    )
+    * 6
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listening on {port}")
+
+
+def messages(count: int) -> list[tuple[str, str, bytes]]:
+    """(sender, recipient, bytes) of *count* distinct replies."""
+    out = []
+    for i in range(count):
+        q = i % 6 + 1
+        m = EmailMessage()
+        sender = f"person{i}@example.net"
+        m["From"] = f"Person {i} <{sender}>"
+        m["To"] = f"skills-covid19+q{q}@discuss.example.org"
+        m["Subject"] = f"Re: Question {q}: experience from region {i % 50}"
+        m["Message-ID"] = f"<bench-{i}-{time.time_ns()}@example.net>"
+        m["Date"] = "Sat, 28 Mar 2027 10:00:00 +0100"
+        m.set_content(
+            f"In our region ({i % 50}) most workplace training stopped in March.\n"
+            "We moved theory online within two weeks, but practical sessions\n"
+            "and assessments are on hold, and apprentices in small firms lost\n"
+            "contact with their trainers. Connectivity is the first hurdle.\n\n"
+            "Best regards,\nPerson\n\n"
+            f"On Fri, 27 Mar 2027 at 10:00, Skills e-discussion wrote:\n{QUOTE}\n"
+        )
+        out.append((sender, m["To"], m.as_bytes(policy=policy.SMTP)))
+    return out
+
+
+def send_all(port: int, batch: list[tuple[str, str, bytes]], connections: int) -> float:
+    """Send every message over *connections* parallel SMTP sessions; seconds taken."""
+    errors: list[BaseException] = []
+
+    def worker(part: list[tuple[str, str, bytes]]) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+                for sender, rcpt, raw in part:
+                    refused = client.sendmail(sender, [rcpt], raw)
+                    if refused:
+                        raise RuntimeError(refused)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(batch[i::connections],))
+        for i in range(connections)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"sending failed: {errors[0]!r}")
+    return time.perf_counter() - start
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_sink(
+    batch: list[tuple[str, str, bytes]], connections: int
+) -> tuple[float, float, float]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SINK, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        wait_port(port, proc)
+        cpu = cpu_seconds(proc.pid)
+        seconds = send_all(port, batch, connections)
+        cpu = cpu_seconds(proc.pid) - cpu
+        return len(batch) / seconds, peak_rss_mb(proc.pid), cpu / len(batch)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def write_config(work: Path, database: str) -> tuple[Path, dict[str, str]]:
+    text = (ROOT / "config.toml").read_text("utf-8")
+    text = text.replace('moderation = "first-post"', 'moderation = "none"')
+    text = text.replace('unknown_senders = "hold"', 'unknown_senders = "accept"')
+    cfg = work / "config.toml"
+    cfg.write_text(text, "utf-8")
+    port = free_port()
+    env = {
+        "EDISCUSS_SERVICE_STATE_DIR": str(work / "var"),
+        "EDISCUSS_SERVICE_SECRET": "bench-secret",
+        "EDISCUSS_SERVICE_LOG_LEVEL": "WARNING",
+        "EDISCUSS_DATABASE_URL": database,
+        "EDISCUSS_INBOUND_LISTEN": f"127.0.0.1:{port}",
+        "EDISCUSS_WEB_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    raw = tomllib.loads(text)
+    settings = parse_settings(raw, env, work)
+    runtime = open_runtime(settings, migrate=True)
+    try:
+        with runtime.sessions.begin() as s:
+            s.execute(
+                update(Question)
+                .where(Question.number <= 6)
+                .values(released_at=datetime.now(UTC))
+            )
+    finally:
+        runtime.close()
+    return cfg, env
+
+
+def run_service(
+    work: Path, database: str, batch: list[tuple[str, str, bytes]], connections: int
+) -> tuple[float, float, float, float, int]:
+    cfg, env = write_config(work, database)
+    port = int(env["EDISCUSS_INBOUND_LISTEN"].rsplit(":", 1)[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailer", "--config", str(cfg), "serve"],
+        cwd=work,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    settings = parse_settings(tomllib.loads(cfg.read_text("utf-8")), env, work)
+    runtime = open_runtime(settings, migrate=False)
+    try:
+        wait_port(port, proc)
+        cpu = cpu_seconds(proc.pid)
+        start = time.perf_counter()
+        sent = send_all(port, batch, connections)
+        while True:
+            with runtime.sessions() as s:
+                posts = s.scalar(select(func.count(Post.id))) or 0
+                failed = s.scalar(
+                    select(func.count(InboundMessage.id)).where(
+                        InboundMessage.state != InboundState.PROCESSED,
+                        InboundMessage.state != InboundState.NEW,
+                    )
+                )
+            if posts >= len(batch) or failed:
+                break
+            if proc.poll() is not None:
+                raise SystemExit("serve exited during the run")
+            time.sleep(0.1)
+        total = time.perf_counter() - start
+        cpu = cpu_seconds(proc.pid) - cpu
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        runtime.close()
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    if failed:
+        raise SystemExit(f"{failed} message(s) failed:\n{err.decode()[-2000:]}")
+    return len(batch) / total, len(batch) / sent, rss, cpu / len(batch), int(posts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--database", help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+    batch = messages(args.count)
+    with tempfile.TemporaryDirectory(prefix="ediscuss-bench-") as tmp:
+        work = Path(tmp)
+        database = args.database or f"sqlite:///{work}/bench.db"
+        client = time.process_time()
+        sink_rate, sink_rss, sink_cpu = run_sink(batch, args.connections)
+        client_cpu = (time.process_time() - client) / len(batch)
+        rate, accept_rate, rss, cpu, posts = run_service(
+            work, database, batch, args.connections
+        )
+    backend = database.split(":", 1)[0]
+    size = sum(len(raw) for _, _, raw in batch) / len(batch)
+    print(
+        f"inbound: {args.count} messages (~{size / 1024:.1f} KB each), "
+        f"{args.connections} SMTP connections, {backend}"
+    )
+    print(
+        f"  null sink (ceiling)      {sink_rate:8.0f} msg/s   peak RSS {sink_rss:6.1f} MB"
+        f"   CPU {sink_cpu * 1000:5.2f} ms/msg"
+    )
+    print(
+        f"  SMTP client              {'':8}         {'':17}   CPU {client_cpu * 1000:5.2f} ms/msg"
+    )
+    print(f"  serve, SMTP accept only  {accept_rate:8.0f} msg/s   (250 after commit)")
+    print(
+        f"  serve, end to end        {rate:8.0f} msg/s   peak RSS {rss:6.1f} MB"
+        f"   CPU {cpu * 1000:5.2f} ms/msg ({posts} posts)"
+    )
+    ratio = rate / sink_rate
+    print(f"  end to end / sink        {ratio:8.0%}   (target >= 40%)")
+    print(
+        f"  load average             {os.getloadavg()[0]:8.1f}   on {os.cpu_count()} CPUs"
+    )
+    return 0 if ratio >= 0.40 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
