@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +182,16 @@ def test_huge_input_is_bounded_in_time() -> None:
 def test_count_links_counts_web_links() -> None:
     assert count_links("a https://x.org/a?b=1 b http://y.org c www.z.org") == 3
     assert count_links("mailto:a@b.org and example.org") == 0
+
+
+HOLDOUT = Path(__file__).resolve().parents[1] / "data" / "trim_holdout.toml"
+with HOLDOUT.open("rb") as _f:
+    HELD_OUT = tomllib.load(_f)["reply"]
+
+
+@pytest.mark.parametrize("case", HELD_OUT, ids=[c["name"] for c in HELD_OUT])
+def test_held_out_replies(case: dict[str, str]) -> None:
+    """Replies written after the trimmer was frozen (see bench/trim_accuracy.py)."""
+    assert (
+        trim_reply(case["text"], sender_name=case["sender"]) == case["new_text"].strip()
+    )
