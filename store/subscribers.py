@@ -9,7 +9,7 @@ web at once, two nodes) both succeed and one row remains.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -145,6 +145,104 @@ def ensure_subscription(
     created = subscription_of(session, discussion_id, subscriber_id)
     assert created is not None
     return created, new
+
+
+@dataclass(frozen=True)
+class Person:
+    """One address to sign up in bulk, with the profile to give a new subscriber."""
+
+    email: str
+    name: str = ""
+    organisation: str = ""
+    constituency: str = ""
+    language: str = "en"
+    mode: DeliveryMode = DeliveryMode.EACH
+
+
+def ensure_many(
+    session: Session,
+    discussion_id: int,
+    people: Sequence[Person],
+    now: datetime,
+    *,
+    source: str,
+    status: SubscriptionStatus,
+) -> dict[str, tuple[Subscriber, Subscription, bool]]:
+    """:func:`ensure_subscriber` and :func:`ensure_subscription` for many, in four statements.
+
+    Returns, by address, the subscriber, the subscription and whether the
+    subscription was created now. Empty profile fields are filled in, as one
+    by one.
+    """
+    if not people:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.flush()
+    session.execute(
+        insert(Subscriber).on_conflict_do_nothing(index_elements=["email"]),
+        [
+            {
+                "email": p.email,
+                "name": p.name,
+                "organisation": p.organisation,
+                "constituency": p.constituency,
+                "created_at": now,
+            }
+            for p in people
+        ],
+    )
+    found = {
+        person.email: person
+        for person in session.scalars(
+            select(Subscriber).where(Subscriber.email.in_([p.email for p in people]))
+        )
+    }
+    for p in people:
+        person = found[p.email]
+        for column in ("name", "organisation", "constituency"):
+            if getattr(p, column) and not getattr(person, column):
+                setattr(person, column, getattr(p, column))
+    created = set(
+        session.scalars(
+            insert(Subscription)
+            .on_conflict_do_nothing(index_elements=["discussion_id", "subscriber_id"])
+            .returning(Subscription.subscriber_id),
+            [
+                {
+                    "discussion_id": discussion_id,
+                    "subscriber_id": found[p.email].id,
+                    "status": status,
+                    "mode": p.mode,
+                    "language": p.language,
+                    "source": source,
+                    "created_at": now,
+                    "confirmed_at": now
+                    if status is SubscriptionStatus.ACTIVE
+                    else None,
+                    "bounce_score": 0,
+                }
+                for p in people
+            ],
+        )
+    )
+    subs = {
+        sub.subscriber_id: sub
+        for sub in session.scalars(
+            select(Subscription).where(
+                Subscription.discussion_id == discussion_id,
+                Subscription.subscriber_id.in_([s.id for s in found.values()]),
+            )
+        )
+    }
+    return {
+        p.email: (
+            found[p.email],
+            subs[found[p.email].id],
+            found[p.email].id in created,
+        )
+        for p in people
+    }
 
 
 def activate(subscription: Subscription, now: datetime) -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mailer.settings import Discussion
 from mailer.subscriptions.notices import place_for
-from mailer.subscriptions.signup import SignupOutcome, subscribe
+from mailer.subscriptions.signup import SignupOutcome, settle
 from mailer.subscriptions.values import (
     TEXT_LIMIT,
     InvalidAddress,
@@ -36,6 +36,7 @@ from mailer.subscriptions.values import (
     normalise_address,
 )
 from store.models import DeliveryMode, SubscriptionStatus
+from store.subscribers import Person, ensure_many
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -275,15 +276,36 @@ def _import_batch(
         for row in batch:
             if row.left:
                 report.outcomes["not imported: the status column says they left"] += 1
-                continue
-            result = subscribe(
+        wanted = [row for row in batch if not row.left]
+        found = ensure_many(
+            session,
+            place.row_id,
+            [
+                Person(
+                    row.email,
+                    row.name,
+                    row.organisation,
+                    row.constituency,
+                    row.language or place.conf.default_language,
+                    row.mode or DeliveryMode.EACH,
+                )
+                for row in wanted
+            ],
+            now,
+            source="import",
+            status=SubscriptionStatus.ACTIVE
+            if confirmed
+            else SubscriptionStatus.PENDING,
+        )
+        for row in wanted:
+            person, sub, created = found[row.email]
+            result = settle(
                 session,
                 runtime,
                 place,
-                row.email,
-                name=row.name,
-                organisation=row.organisation,
-                constituency=row.constituency,
+                person,
+                sub,
+                created,
                 language=row.language,
                 mode=row.mode,
                 source="import",

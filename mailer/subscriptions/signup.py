@@ -179,16 +179,49 @@ def subscribe(
         source=source,
         status=SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING,
     )
+    return settle(
+        session,
+        runtime,
+        place,
+        person,
+        sub,
+        created,
+        language=language,
+        mode=mode,
+        source=source,
+        now=now,
+        confirmed=confirmed,
+        answering=answering,
+    )
+
+
+def settle(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    person: Subscriber,
+    sub: Subscription,
+    created: bool,
+    *,
+    language: str | None,
+    mode: DeliveryMode | None,
+    source: str,
+    now: datetime,
+    confirmed: bool = False,
+    answering: ParsedMessage | None = None,
+) -> SignupResult:
+    """Decide what a sign-up does to a subscription that exists now (*created* or not)."""
 
     def result(outcome: SignupOutcome) -> SignupResult:
-        log.info(
+        log.log(
+            logging.DEBUG if source == "import" else logging.INFO,
             "subscription %s discussion=%s address=%s source=%s",
             outcome.value,
             place.slug,
-            address,
+            person.email,
             source,
         )
-        return SignupResult(outcome, sub.id, address, sub.language)
+        return SignupResult(outcome, sub.id, person.email, sub.language)
 
     if created:
         if confirmed:
@@ -209,7 +242,7 @@ def subscribe(
     if confirmed:
         activate(sub, now)
         return result(SignupOutcome.ACTIVATED)
-    live = latest_live_token(session, place.row_id, address, SUBSCRIBE, now)
+    live = latest_live_token(session, place.row_id, person.email, SUBSCRIBE, now)
     if live is not None and (
         source == "import" or now - live.created_at < RESEND_AFTER
     ):
