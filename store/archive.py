@@ -8,7 +8,7 @@ are frozen dataclasses, safe to hand to templates after the session closed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -129,10 +129,11 @@ def approved_posts(
     slug: str,
     *,
     question: int | None = None,
+    ids: Collection[int] | None = None,
     newest_first: bool = False,
     limit: int | None = None,
 ) -> list[ArchivePost]:
-    """Approved posts of discussion *slug* (of one question when given), by arrival."""
+    """Approved posts of discussion *slug* (of one question, or these *ids*), by arrival."""
     parent = aliased(Post)
     stmt = (
         select(Post, Question.number, parent.id)
@@ -147,6 +148,8 @@ def approved_posts(
     )
     if question is not None:
         stmt = stmt.where(Question.number == question)
+    if ids is not None:
+        stmt = stmt.where(Post.id.in_(list(ids)))
     order = (
         (Post.received_at.desc(), Post.id.desc())
         if newest_first

@@ -22,6 +22,7 @@ from mailer.web.app import Page, Web
 from store.archive import (
     ArchivePost,
     DiscussionView,
+    PostLink,
     QuestionState,
     approved_links,
     approved_post_question,
@@ -89,22 +90,29 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             raise HTTPException(404)
         page = web.page(request, disc)
 
-        def load(session: Any) -> tuple[DiscussionView | None, list[ArchivePost]]:
+        def load(session: Any) -> tuple[DiscussionView | None, list[PostLink]]:
             return (
                 discussion_state(session, disc.slug),
-                approved_posts(session, disc.slug, question=number),
+                approved_links(session, disc.slug, number),
             )
 
-        view, posts = await web.read(load)
+        view, links = await web.read(load)
         state = view.question(number) if view else None
         if view is None or state is None:
             raise HTTPException(404)
-        pages = thread_pages(thread_order(posts))
+        pages = thread_pages(thread_order(links))
         index = _page_number(request, len(pages))
+        shown = pages[index - 1]
+        wanted = [link.id for link, _ in shown]
+        posts = await web.read(
+            lambda s: approved_posts(s, disc.slug, question=number, ids=wanted)
+        )
+        by_id = {p.id: p for p in posts}
         book = AddressBook(disc.slug, web.settings.service.domain)
         entries = [
-            ThreadEntry(post, depth, _reply_mailto(web, book, post))
-            for post, depth in pages[index - 1]
+            ThreadEntry(by_id[link.id], depth, _reply_mailto(web, book, by_id[link.id]))
+            for link, depth in shown
+            if link.id in by_id  # unless moderated away between the two reads
         ]
         path = f"/d/{quote(disc.slug)}/q/{number}"
         return await web.render(
@@ -120,7 +128,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 "accepting": _accepting(view, state),
                 "address": book.question(number),
                 "entries": entries,
-                "total": len(posts),
+                "total": len(links),
                 "page_number": index,
                 "page_count": len(pages),
                 "previous_url": _page_url(page, path, index - 1) if index > 1 else "",
