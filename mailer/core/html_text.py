@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
+import threading
 
 from inscriptis import get_annotated_text
 from inscriptis.css_profiles import CSS_PROFILES
@@ -33,14 +34,23 @@ _BLANKS = re.compile(r"\n{3,}")
 _QUOTE = "quote"
 
 
-# Built once: building a ParserConfig costs about as much as converting a mail.
-# inscriptis only reads it.
-_CONFIG = ParserConfig(
-    css=CSS_PROFILES["strict"].copy(),
-    display_links=True,
-    display_anchors=False,
-    annotation_rules={"blockquote": [_QUOTE]},
-)
+_LOCAL = threading.local()
+
+
+def _config() -> ParserConfig:
+    """This thread's ParserConfig: building one costs about as much as converting
+    a mail, and inscriptis keeps per-document state on its CSS elements, so a
+    config is reused within a thread but never shared between threads."""
+    config = getattr(_LOCAL, "config", None)
+    if config is None:
+        config = ParserConfig(
+            css=CSS_PROFILES["strict"].copy(),
+            display_links=True,
+            display_anchors=False,
+            annotation_rules={"blockquote": [_QUOTE]},
+        )
+        _LOCAL.config = config
+    return config
 
 
 def _link(match: re.Match[str]) -> str:
@@ -96,7 +106,7 @@ def html_to_text(markup: str) -> str:
     """The readable text of *markup*: paragraphs, lists, tables, links as ``text (url)``."""
     markup = _CONTROL.sub("", _SCRIPT_STYLE.sub(" ", markup[:_MAX_HTML]))
     try:
-        result = get_annotated_text(markup, _CONFIG)
+        result = get_annotated_text(markup, _config())
         text = str(result.get("text", ""))
         spans = [(int(s), int(e)) for s, e, *_ in result.get("label", [])]
         text = _mark_quotes(text, spans)

@@ -148,3 +148,15 @@ def test_html_only_mail_is_converted_and_kept_raw() -> None:
     assert parsed.text_from_html
     assert parsed.html is not None and "<b>all</b>" in parsed.html
     assert parsed.new_text == "Hello all"
+
+
+def test_html_to_text_in_several_threads_gives_the_same_text() -> None:
+    import concurrent.futures
+
+    pages = [
+        f"<p>Page {i}</p><blockquote>quote {i}</blockquote><ul><li>x</li></ul>"
+        for i in range(40)
+    ]
+    want = [html_to_text(p) for p in pages]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(html_to_text, pages * 3)) == want * 3
