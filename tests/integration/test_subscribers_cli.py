@@ -183,3 +183,26 @@ def test_unusable_files_and_a_missing_choice(
     with pytest.raises(SystemExit):
         main(base)  # --confirmed or --send-confirmation: the operator must say
     assert main([*base[:-1], str(tmp_path / "missing.csv"), "--confirmed"]) == 2
+
+
+def test_a_file_of_several_batches_imports_once(
+    cfg: str, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["email,language,mode"]
+    lines += [
+        f"p{i}@example{i % 7}.org,{'es' if i % 2 else 'fr'},digest" for i in range(210)
+    ]
+    lines.insert(205, "p5@example5.org,es,digest")  # a duplicate in the second batch
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    base = ["--config", cfg, "subscribers", "import", str(path)]
+    assert main([*base, "--send-confirmation"]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == (
+        "211 row(s) read: 210 confirmation sent; 1 row(s) with problems, not imported"
+    )
+    assert "line 206, column email: p5@example5.org already appears on line 7" in err
+    assert count(db_url, OutboxMessage) == 210
+    assert main([*base, "--send-confirmation"]) == 1
+    assert "210 already waiting for confirmation" in capsys.readouterr().out
+    assert count(db_url, OutboxMessage) == 210
