@@ -160,6 +160,24 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed
 
 
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*["']?([^"';\r\n]{1,200})""", re.IGNORECASE)
+
+
+def _mime_budget(raw: bytes, limits: ParseLimits) -> str | None:
+    """Why the MIME structure is too big to parse at all, or None.
+
+    The stdlib parser costs several milliseconds per part and per nesting
+    level, so boundaries are counted in the raw bytes first: a few regex scans.
+    """
+    declared = _BOUNDARY.findall(raw)
+    if len(declared) > limits.max_depth * 2:
+        return f"more than {limits.max_depth * 2} multipart boundaries"
+    parts = sum(raw.count(b"\n--" + b.strip()) for b in set(declared))
+    if parts > limits.max_parts + limits.max_parts // 4:
+        return f"more than {limits.max_parts} MIME parts"
+    return None
+
+
 def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str], bool]:
     """The parsed message, the limits passed, and whether only its headers were read.
 
@@ -167,9 +185,10 @@ def _read(raw: bytes, limits: ParseLimits) -> tuple[EmailMessage, list[str], boo
     than parts allowed: the stdlib parser costs milliseconds per part.
     """
     reasons: list[str] = []
-    headers_only = raw.count(b"\n--") > limits.max_parts * 2
-    if headers_only:
-        reasons.append(f"more than {limits.max_parts} MIME parts")
+    too_much = _mime_budget(raw, limits)
+    headers_only = too_much is not None
+    if too_much is not None:
+        reasons.append(too_much)
     try:
         return _parse_bytes(raw, headers_only), reasons, headers_only
     except RecursionError:

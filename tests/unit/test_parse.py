@@ -223,9 +223,9 @@ def test_not_a_message_raises_malformed(raw: bytes) -> None:
 
 
 def test_limits_are_defects_not_crashes() -> None:
-    limits = ParseLimits(max_parts=3, max_depth=2, max_addresses=2, max_headers=8)
+    limits = ParseLimits(max_parts=8, max_depth=2, max_addresses=2, max_headers=8)
     parts = "".join(
-        f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(5)
+        f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(9)
     )
     raw = mail(
         "From: a@x.org",
@@ -239,7 +239,7 @@ def test_limits_are_defects_not_crashes() -> None:
     assert parsed.over_limits and parsed.suspicious
     assert any("parts" in r for r in parsed.limit_reasons)
     assert any("addresses" in r for r in parsed.limit_reasons)
-    assert "part 0" in parsed.text and "part 4" not in parsed.text
+    assert "part 0" in parsed.text and "part 8" not in parsed.text
 
 
 def test_far_too_many_parts_are_not_even_parsed() -> None:
@@ -255,6 +255,15 @@ def test_far_too_many_parts_are_not_even_parsed() -> None:
     parsed = parse_message(raw, limits=ParseLimits(max_parts=5))
     assert parsed.over_limits and parsed.subject == "many"
     assert parsed.text == "" and parsed.attachments == ()
+
+
+def test_too_many_boundaries_are_not_parsed() -> None:
+    body = "Content-Type: text/plain\r\n\r\nx\r\n"
+    for i in range(50):
+        body = f"Content-Type: multipart/mixed; boundary=n{i}\r\n\r\n--n{i}\r\n{body}\r\n--n{i}--\r\n"
+    parsed = parse_message(b"From: a@x.org\r\nSubject: deep\r\n" + body.encode())
+    assert parsed.over_limits and parsed.text == ""
+    assert any("boundaries" in r for r in parsed.limit_reasons)
 
 
 def test_nesting_deeper_than_the_limit_stops_the_walk() -> None:
