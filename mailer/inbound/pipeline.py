@@ -307,7 +307,7 @@ def _one(
 
 async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Process stored messages promptly, in a thread, until *stop* is set."""
-    await asyncio.to_thread(_release_parked, runtime)
+    await asyncio.to_thread(release_parked_messages, runtime)
     while not stop.is_set():
         try:
             taken = await asyncio.to_thread(process_pending, runtime, 200)
@@ -323,8 +323,10 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 pass
 
 
-def _release_parked(runtime: Runtime) -> None:
+def release_parked_messages(runtime: Runtime) -> int:
+    """Give parked messages another try (the worker does it at start-up)."""
     with runtime.sessions.begin() as session:
         released = release_parked(session)
     if released:
         log.info("released %d parked message(s) for another try", released)
+    return released

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
 from mailer.core.addresses import AddressBook
-from mailer.inbound.pipeline import process_one
+from mailer.inbound.pipeline import process_one, process_pending
 from mailer.links import question_message_id, reply_address
+from mailer.service import Runtime
 from store.models import (
     AuditEntry,
     Ban,
@@ -24,8 +26,10 @@ from tests.fixtures.inbound import (
     OPEN_POLICY,
     SLUG,
     MailhostFactory,
+    Served,
     address,
     mail,
+    wait_until,
 )
 
 
@@ -285,3 +289,46 @@ def test_poison_message_is_quarantined_and_the_next_flows(
     assert process_one(host.runtime, poison.id) is None  # quarantined stays put
     poison = host.inbound()[0]
     assert (poison.state, poison.attempts) == (InboundState.QUARANTINED, 3)
+
+
+def test_two_nodes_process_each_message_once(make_mailhost: MailhostFactory) -> None:
+    first = make_mailhost(**OPEN_POLICY)
+    second = make_mailhost(**OPEN_POLICY)  # another node on the same database
+    for i in range(40):
+        node = first if i % 2 else second
+        to = address(f"+q{i % 6 + 1}")
+        node.send(mail(to=to, message_id=f"<n{i}@example.net>"), [to])
+    errors: list[BaseException] = []
+
+    def drain(runtime: Runtime) -> None:
+        try:
+            while process_pending(runtime, 7):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=drain, args=(host.runtime,)) for host in (first, second)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    rows = first.inbound()
+    assert len(rows) == 40
+    assert {(r.state, r.attempts) for r in rows} == {(InboundState.PROCESSED, 1)}
+    assert len(first.posts()) == 40
+
+
+def test_serve_processes_a_message_promptly(make_mailhost: MailhostFactory) -> None:
+    host = make_mailhost(listen=False, **OPEN_POLICY)
+    served = Served(host.runtime)
+    try:
+        host.send(
+            mail(to=address("+q1"), message_id="<now@example.net>"), [address("+q1")]
+        )
+        took = wait_until(lambda: len(host.posts()) == 1)
+    finally:
+        served.close()
+    assert took < 5
