@@ -16,7 +16,9 @@ different: it stops all mail, and the victim might never notice.
 
 Nothing is ever sent in answer to an auto-reply, a bounce, a loop, a list
 mail, or a message with a null envelope sender (RFC 3834); answers carry
-``Auto-Submitted: auto-replied``.
+``Auto-Submitted: auto-replied``, and one address gets at most
+:data:`ANSWERS_PER_DAY` of them a day, so forged mail cannot turn the service
+into a mail bomb.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.core.commands import (
@@ -43,7 +46,7 @@ from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubs
 from mailer.subscriptions.notices import Place, place_for, send
 from mailer.subscriptions.signup import SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
-from store.models import DeliveryMode, Subscription, SubscriptionStatus
+from store.models import DeliveryMode, OutboxMessage, Subscription, SubscriptionStatus
 from store.subscribers import (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.subscribers")
 
 _BULK_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
+ANSWERS_PER_DAY = 10  # answers to one address (help, results, used tokens)
 _CHANGEABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
 
 
@@ -173,10 +177,18 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
     )
     if not (want_help or results):
         return "request-done"
-    key = f"cmd:{incoming.inbound_id}:0"
     quiet = {"already-active", "already-pending", "unsubscribe-pending"}
     if not want_help and not commands.unknown and set(outcomes) <= quiet and sub:
-        key = f"already:{sub.id}:{now.date().isoformat()}"  # a repeat, once a day
+        key: str | None = f"already:{sub.id}:{now.date().isoformat()}"  # once a day
+    else:
+        key = answer_key(session, address, now)
+    if key is None:
+        log.info(
+            "request mail id=%d: %s had its answers for today",
+            incoming.inbound_id,
+            address,
+        )
+        return "request-done"
     send(
         session,
         runtime,
@@ -199,6 +211,24 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         },
     )
     return "request-help" if want_help else "request-done"
+
+
+def answer_key(session: Session, address: str, now: datetime) -> str | None:
+    """The dedupe key of the next answer to *address* today, or None past the daily limit.
+
+    A From header is easy to forge, so without a limit anyone could make the
+    service mail a stranger again and again (backscatter). Each day has
+    :data:`ANSWERS_PER_DAY` numbered slots per address; their keys are looked
+    up through the outbox's unique index.
+    """
+    day = now.date().isoformat()
+    keys = [f"answer:{day}:{n}:{address}" for n in range(ANSWERS_PER_DAY)]
+    taken = set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+    )
+    return next((k for k in keys if k not in taken), None)
 
 
 def _result(source: str, outcome: str, value: str = "") -> dict[str, Any]:
@@ -262,7 +292,11 @@ def _subscribe(
 
 
 def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
-    """A reply to a ``-confirm+<token>@`` address: use the token once, or say why not."""
+    """A reply to a ``-confirm+<token>@`` address: use the token once, or say why not.
+
+    The reply's From is not compared with the address the token went to (an
+    alias may forward to another mailbox): holding the token is the proof.
+    """
     parsed = incoming.parsed
     mid = parsed.message_id or "-"
     row = token_by_hash(session, hash_token(incoming.recipient.detail))
@@ -322,12 +356,15 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         language = str(token_payload(row).get("language") or language)
     elif parsed.language in place.conf.languages:
         language = parsed.language
+    key = answer_key(session, to, now)
+    if key is None:
+        return f"confirm-{state}"
     send(
         session,
         runtime,
         place,
         template="token-expired",
-        key=f"cmd:{incoming.inbound_id}:0",
+        key=key,
         to=to,
         language=language,
         now=now,

@@ -32,6 +32,7 @@ from mailer.subscriptions import (
     send_confirmation_reminders,
     unsubscribe_subscription,
 )
+from mailer.subscriptions.mail import ANSWERS_PER_DAY
 from store.models import DeliveryMode, OutboxMessage, Subscription, SubscriptionStatus
 from store.outbox import OutgoingRow, enqueue
 from store.subscribers import iter_active_subscriptions, subscription_counts
@@ -367,3 +368,24 @@ def test_handlers_stay_silent_for_automatic_mail(
         "confirm-ignored"
     )
     assert host.query(lambda s: s.scalar(select(OutboxMessage))) is None
+
+
+def test_answers_to_one_address_are_limited_per_day(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(listen=False)
+    request = Recipient(AddressKind.REQUEST, SLUG)
+    for i in range(12):
+        raw = mail(
+            to=address("-request"),
+            message_id=f"<help{i}@example.net>",
+            body="help",
+            sender="victim@example.org",
+        )
+        message = dataclasses.replace(
+            incoming(host, raw, request, "mallory@example.org"), inbound_id=i + 1
+        )
+        write(host, lambda s, m=message: handle_request_mail(host.runtime, s, m))
+    answers = mails(host)
+    assert len(answers) == ANSWERS_PER_DAY
+    assert {str(m["To"]) for m in answers} == {"victim@example.org"}
