@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from email import policy
-from email.generator import BytesGenerator
-from email.message import EmailMessage
-from email.utils import format_datetime
-from io import BytesIO
+from email.header import Header
+from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +30,7 @@ from mailer.core.headers import display_name_safe, header_safe
 from mailer.links import post_url, question_url, reply_address
 from mailer.settings import Discussion
 from mailer.web.app import Web
+from mailer.web.i18n import Translator
 from mailer.web.pages import MAX_ID
 from mailer.web.text import clean_text, display_name, hide_addresses
 from store.archive import ArchivePost, approved_attachment, approved_posts
@@ -58,6 +58,7 @@ SAFE_TYPES = frozenset(
         "text/csv",
     }
 )
+_MBOXRD_FROM = re.compile(r"^(>*From )")
 _XML_INVALID = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
 
@@ -101,30 +102,66 @@ def export_record(post: ArchivePost, domain: str) -> dict[str, Any]:
 def mbox_bytes(
     posts: Sequence[ArchivePost], disc: Discussion, book: AddressBook, key: bytes
 ) -> bytes:
-    """The posts as an mboxrd file, each From the discussion in the author's name."""
+    """The posts as an mboxrd file, each From the discussion in the author's name.
+
+    Written directly rather than through :mod:`email` (milliseconds a message):
+    every header value is ours or passed :func:`header_safe`; non-ASCII ones
+    become RFC 2047 encoded words; the body is UTF-8, ``From `` lines quoted.
+    """
     by_id = {p.id: p for p in posts}
-    gen_policy = policy.SMTPUTF8.clone(linesep="\n", max_line_length=78)
-    out = BytesIO()
     domain = book.domain
+    list_name = header_safe(disc.name.in_language(disc.default_language), 120)
+    out: list[str] = []
     for post in posts:
-        msg = EmailMessage(policy=gen_policy)
         author = display_name_safe(display_name(post.author_name, domain))
-        name = disc.name.in_language(disc.default_language)
-        sender = f"{author} via {name}" if author else name
-        msg["From"] = f'"{display_name_safe(sender, 120)}" <{book.discussion()}>'
-        msg["Reply-To"] = reply_address(book, key, post.id)
-        msg["Subject"] = header_safe(hide_addresses(post.subject, domain), 250)
-        msg["Date"] = format_datetime(post.received_at)
-        msg["Message-ID"] = header_safe(post.message_id, 998)
+        sender = display_name_safe(f"{author} via {list_name}" if author else list_name)
+        stamp = post.received_at.astimezone(UTC).strftime("%a %b %d %H:%M:%S %Y")
+        out.append(f"From {book.discussion()} {stamp}")
+        out.append("From: " + formataddr((sender, book.discussion()), charset="utf-8"))
+        out.append("Reply-To: " + reply_address(book, key, post.id))
+        subject = header_safe(hide_addresses(post.subject, domain), 250)
+        out.append(_header("Subject", subject))
+        out.append("Date: " + format_datetime(post.received_at))
+        out.append("Message-ID: " + header_safe(post.message_id, 998))
         parent = by_id.get(post.parent_id) if post.parent_id else None
         if parent is not None:
-            msg["In-Reply-To"] = header_safe(parent.message_id, 998)
-        msg.set_content(hide_addresses(clean_text(post.body), domain) + "\n")
-        stamp = post.received_at.astimezone(UTC).strftime("%a %b %d %H:%M:%S %Y")
-        out.write(f"From {book.discussion()} {stamp}\n".encode())
-        BytesGenerator(out, mangle_from_=True, policy=gen_policy).flatten(msg)
-        out.write(b"\n")
-    return out.getvalue()
+            out.append("In-Reply-To: " + header_safe(parent.message_id, 998))
+        out.append("MIME-Version: 1.0")
+        out.append("Content-Type: text/plain; charset=utf-8")
+        out.append("Content-Transfer-Encoding: 8bit")
+        out.append("")
+        body = hide_addresses(clean_text(post.body), domain).rstrip("\n")
+        out.extend(_MBOXRD_FROM.sub(r">\1", line) for line in body.split("\n"))
+        out.append("")
+    return ("\n".join(out) + "\n").encode("utf-8") if out else b""
+
+
+def _header(name: str, value: str) -> str:
+    if value.isascii():
+        return f"{name}: {value}"
+    return f"{name}: {Header(value, 'utf-8', header_name=name).encode()}"
+
+
+class ExportCache:
+    """Built exports kept for *ttl* seconds: each is a full read, and anyone may ask."""
+
+    def __init__(
+        self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._items: dict[tuple[str, ...], tuple[float, bytes]] = {}
+
+    def get(self, key: tuple[str, ...]) -> bytes | None:
+        """The value stored under *key* if it is still fresh."""
+        found = self._items.get(key)
+        if found is None or self.clock() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, ...], value: bytes) -> None:
+        """Keep *value* under *key* from now on."""
+        self._items[key] = (self.clock(), value)
 
 
 def _xml(text: str) -> str:
@@ -134,31 +171,47 @@ def _xml(text: str) -> str:
 def routes(web: Web) -> Sequence[BaseRoute]:
     """The export, feed and attachment routes, bound to *web*."""
     domain = web.settings.service.domain
+    cache = ExportCache()
+
+    async def cached(key: tuple[str, ...], build: Callable[[Session], bytes]) -> bytes:
+        # Built in the thread pool (query and CPU work alike), at most once a minute.
+        found = cache.get(key)
+        if found is None:
+            found = await web.read(build)
+            cache.put(key, found)
+        return found
 
     async def export_json(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
-        posts = await web.read(lambda s: approved_posts(s, disc.slug))
-        body = json.dumps(
-            [export_record(p, domain) for p in posts], ensure_ascii=False, indent=1
-        )
+
+        def build(session: Session) -> bytes:
+            records = [
+                export_record(p, domain) for p in approved_posts(session, disc.slug)
+            ]
+            return json.dumps(records, ensure_ascii=False, indent=1).encode()
+
         return Response(
-            body,
+            await cached((disc.slug, "json"), build),
             media_type="application/json",
             headers={
-                "cache-control": "public, max-age=300",
+                "cache-control": "public, max-age=60",
                 "content-disposition": f'inline; filename="{disc.slug}.json"',
             },
         )
 
     async def export_mbox(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
-        posts = await web.read(lambda s: approved_posts(s, disc.slug))
         book = AddressBook(disc.slug, domain)
+
+        def build(session: Session) -> bytes:
+            posts = approved_posts(session, disc.slug)
+            return mbox_bytes(posts, disc, book, web.runtime.key)
+
         return Response(
-            mbox_bytes(posts, disc, book, web.runtime.key),
+            await cached((disc.slug, "mbox"), build),
             media_type="application/mbox",
             headers={
-                "cache-control": "public, max-age=300",
+                "cache-control": "public, max-age=60",
                 "content-disposition": f'attachment; filename="{disc.slug}.mbox"',
             },
         )
@@ -166,47 +219,17 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     async def feed(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
         page = web.page(request, disc)
-        posts = await web.read(
-            lambda s: approved_posts(
-                s, disc.slug, newest_first=True, limit=FEED_ENTRIES
+
+        def build(session: Session) -> bytes:
+            posts = approved_posts(
+                session, disc.slug, newest_first=True, limit=FEED_ENTRIES
             )
-        )
-        base = web.settings.service.base_url
-        name = disc.name.in_language(page.language, disc.default_language)
-        updated = max(
-            (p.approved_at or p.received_at for p in posts),
-            default=web.runtime.clock(),
-        )
-        entries = [
-            {
-                "id": post_url(base, disc.slug, p.id),
-                "url": post_url(base, disc.slug, p.id),
-                "title": _xml(
-                    hide_addresses(header_safe(p.subject, 200), domain)
-                    or page.t("question_n", n=p.question)
-                ),
-                "author": _xml(display_name(p.author_name, domain))
-                or page.t("anonymous"),
-                "updated": _atom_date(p.approved_at or p.received_at),
-                "published": _atom_date(p.received_at),
-                "content": _xml(hide_addresses(clean_text(p.body), domain)),
-                "question_url": question_url(base, disc.slug, p.question),
-            }
-            for p in posts
-        ]
-        xml = web.env.get_template("feed.xml").render(
-            lang=page.language,
-            feed_id=f"{base}/d/{quote(disc.slug)}",
-            self_url=f"{base}/d/{quote(disc.slug)}/feed.atom",
-            page_url=f"{base}/d/{quote(disc.slug)}",
-            title=_xml(page.t("feed_title", name=name)),
-            updated=_atom_date(updated),
-            entries=entries,
-        )
+            return atom_feed(web, disc, page.t, posts).encode()
+
         return Response(
-            xml,
+            await cached((disc.slug, "atom", page.language), build),
             media_type="application/atom+xml",
-            headers={"cache-control": "public, max-age=300"},
+            headers={"cache-control": "public, max-age=60"},
         )
 
     async def attachment(request: Request) -> Response:
@@ -241,6 +264,43 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             methods=["GET"],
         ),
     ]
+
+
+def atom_feed(
+    web: Web, disc: Discussion, t: Translator, posts: Sequence[ArchivePost]
+) -> str:
+    """The Atom document of *posts* (newest first), texts as text, no addresses."""
+    base = web.settings.service.base_url
+    domain = web.settings.service.domain
+    name = disc.name.in_language(t.language, disc.default_language)
+    updated = max(
+        (p.approved_at or p.received_at for p in posts), default=web.runtime.clock()
+    )
+    entries = [
+        {
+            "id": post_url(base, disc.slug, p.id),
+            "url": post_url(base, disc.slug, p.id),
+            "title": _xml(
+                hide_addresses(header_safe(p.subject, 200), domain)
+                or t("question_n", n=p.question)
+            ),
+            "author": _xml(display_name(p.author_name, domain)) or t("anonymous"),
+            "updated": _atom_date(p.approved_at or p.received_at),
+            "published": _atom_date(p.received_at),
+            "content": _xml(hide_addresses(clean_text(p.body), domain)),
+            "question_url": question_url(base, disc.slug, p.question),
+        }
+        for p in posts
+    ]
+    return web.env.get_template("feed.xml").render(
+        lang=t.language,
+        feed_id=f"{base}/d/{quote(disc.slug)}",
+        self_url=f"{base}/d/{quote(disc.slug)}/feed.atom",
+        page_url=f"{base}/d/{quote(disc.slug)}",
+        title=_xml(t("feed_title", name=name)),
+        updated=_atom_date(updated),
+        entries=entries,
+    )
 
 
 def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:

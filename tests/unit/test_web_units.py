@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailer.web.exports import content_disposition, safe_content_type, safe_filename
+from mailer.web.exports import (
+    ExportCache,
+    content_disposition,
+    safe_content_type,
+    safe_filename,
+)
 from mailer.web.i18n import Translator, negotiate_language
 from mailer.web.messages import MESSAGES
 from mailer.web.pages import thread_order
@@ -199,3 +204,15 @@ def test_attachment_names_cannot_escape_their_header() -> None:
     assert header == (
         "attachment; filename=\"informe a_o.pdf\"; filename*=UTF-8''informe%20a%C3%B1o.pdf"
     )
+
+
+def test_export_cache_keeps_a_value_for_its_ttl() -> None:
+    now = [0.0]
+    cache = ExportCache(60, clock=lambda: now[0])
+    assert cache.get(("s", "json")) is None
+    cache.put(("s", "json"), b"[]")
+    now[0] = 59
+    assert cache.get(("s", "json")) == b"[]"
+    assert cache.get(("s", "mbox")) is None
+    now[0] = 61
+    assert cache.get(("s", "json")) is None
