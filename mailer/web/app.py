@@ -170,7 +170,9 @@ class Web:
         )
         response = HTMLResponse(html, status_code=status)
         response.headers["cache-control"] = cache
-        response.headers["vary"] = "Accept-Language, Cookie"
+        response.headers["vary"] = (
+            "Accept-Language, Cookie" if form else "Accept-Language"
+        )
         if fresh_cookie is not None:
             response.set_cookie(
                 CSRF_COOKIE,
