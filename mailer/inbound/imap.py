@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ediscuss.imap")
 
-BATCH = 50
+BATCH = 10  # messages fetched at once: bounded memory even for large ones
 IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 LOGIN_RETRY = 600.0  # a wrong password is not retried in a tight loop
@@ -185,7 +185,9 @@ def _wait_for_news(
     client.idle()
     try:
         waited = 0.0
-        while not halt.is_set() and waited < IDLE_RENEW:
+        # Poll anyway every poll_seconds: some servers miss a notification.
+        limit = min(settings.poll_seconds, IDLE_RENEW)
+        while not halt.is_set() and waited < limit:
             responses: list[Any] = client.idle_check(timeout=IDLE_SLICE)
             waited += IDLE_SLICE
             if any(_is_news(r) for r in responses):
@@ -247,6 +249,10 @@ def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
             log.warning(
                 "imap connection to %s lost: %s; retry in %.0f s", where, exc, backoff
             )
+            halt.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+        except Exception:  # a bug must not end polling for good
+            log.exception("imap poller failed on %s; retry in %.0f s", where, backoff)
             halt.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
         finally:

@@ -89,6 +89,7 @@ class Lookups:
         self._discussions: dict[str, DiscussionView | None] = {}
         self._senders: dict[tuple[int, str], SenderRecord] = {}
         self._known: dict[tuple[int, str], KnownPost] = {}
+        self._by_id: dict[int, KnownPost] = {}
         self._asked: set[tuple[int, str]] = set()
 
     def discussion(self, slug: str) -> DiscussionView | None:
@@ -132,7 +133,7 @@ class Lookups:
             fresh = [m for m in mids if (d, m) not in self._asked]
             self._asked.update((d, m) for m in fresh)
             for mid, ref in posts_by_message_ids(self.session, d, fresh).items():
-                self._known[(d, mid)] = _known(ref)
+                self._known[(d, mid)] = self._by_id[ref.post_id] = _known(ref)
 
     def facts(
         self, parsed: ParsedMessage, rcpt: Recipient, envelope_from: str
@@ -190,10 +191,13 @@ class Lookups:
             post_id = post_from_reply_token(self.runtime.key, rcpt.detail)
         except (BadToken, ValueError):
             return TokenState.FORGED, None
-        ref = post_ref(self.session, discussion_id, post_id)
-        if ref is None:
-            return TokenState.UNKNOWN_POST, None
-        return TokenState.VALID, _known(ref)
+        known = self._by_id.get(post_id)
+        if known is None:
+            ref = post_ref(self.session, discussion_id, post_id)
+            if ref is None:
+                return TokenState.UNKNOWN_POST, None
+            known = self._by_id[post_id] = _known(ref)
+        return TokenState.VALID, known
 
     def remember_post(
         self,
@@ -207,14 +211,11 @@ class Lookups:
     ) -> None:
         """Make a post created in this transaction visible to the next messages."""
         ancestors: tuple[str, ...] = ()
-        if parent_id is not None:
-            for known in self._known.values():
-                if known.post_id == parent_id:
-                    ancestors = (known.message_id, *known.ancestors)
-                    break
-        self._known[(discussion_id, message_id)] = KnownPost(
-            post_id, question_number, message_id, ancestors
-        )
+        parent = self._by_id.get(parent_id) if parent_id is not None else None
+        if parent is not None:
+            ancestors = (parent.message_id, *parent.ancestors)
+        post = KnownPost(post_id, question_number, message_id, ancestors)
+        self._known[(discussion_id, message_id)] = self._by_id[post_id] = post
         key = (discussion_id, author.strip().lower())
         record = self._senders.get(key, SenderRecord(False, False, "", 0, 0))
         self._senders[key] = dataclasses.replace(
