@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from mailer.inbound.pipeline import process_one, process_pending
 from mailer.links import question_message_id, reply_address
 from mailer.service import Runtime
 from store.models import (
+    Attachment,
     AuditEntry,
     Ban,
     Discussion,
@@ -332,3 +334,56 @@ def test_serve_processes_a_message_promptly(make_mailhost: MailhostFactory) -> N
     finally:
         served.close()
     assert took < 5
+
+
+def _with_files(message_id: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = "Ana Ruiz <ana@example.net>"
+    m["To"] = address("+q2")
+    m["Subject"] = "Our course material"
+    m["Message-ID"] = message_id
+    m.set_content("Two files from our training centre.\n")
+    m.add_attachment(
+        b"x" * 500, maintype="application", subtype="pdf", filename="small.pdf"
+    )
+    m.add_attachment(
+        b"y" * 5000, maintype="application", subtype="pdf", filename="big.pdf"
+    )
+    return m.as_bytes(policy=policy.SMTP)
+
+
+def test_attachments_kept_up_to_the_limit_and_the_rest_noted(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost({"inbound": {"max_attachment_bytes": 1000}}, **OPEN_POLICY)
+    host.send(_with_files("<files@example.net>"), [address("+q2")])
+    host.process()
+    [post] = host.posts()
+    assert post.status is PostStatus.APPROVED
+    assert post.body.startswith("Two files from our training centre.")
+    assert (
+        "[Attachment big.pdf (4.9 KB) was not kept: it is larger than 1000 bytes.]"
+        in (post.body)
+    )
+    files = host.query(
+        lambda s: [
+            (a.filename, a.size, a.content)
+            for a in s.scalars(select(Attachment).order_by(Attachment.id))
+        ]
+    )
+    assert files == [("small.pdf", 500, b"x" * 500), ("big.pdf", 5000, None)]
+
+
+def test_oversize_attachment_holds_the_post_when_configured(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(
+        {"inbound": {"max_attachment_bytes": 1000, "oversize_attachments": "hold"}},
+        **OPEN_POLICY,
+    )
+    host.send(_with_files("<held-files@example.net>"), [address("+q2")])
+    host.process()
+    [post] = host.posts()
+    assert post.status is PostStatus.HELD
+    assert post.hold_reason == "attachment over the size limit: big.pdf"
+    assert "was not kept" not in post.body
