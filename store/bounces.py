@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Subscriber, Subscription, SubscriptionStatus
@@ -76,7 +76,18 @@ def record_bounce(
     return BounceResult(sub.id, sub.discussion_id, email, sub.bounce_score, disabled)
 
 
-def decay_scores(session: Session, subscription_ids: Sequence[int]) -> int:
+def with_bounces(session: Session, subscription_ids: Sequence[int]) -> set[int]:
+    """Which of these subscriptions have a bounce score to decay (usually none)."""
+    ids = [i for i in subscription_ids if i is not None]
+    if not ids:
+        return set()
+    stmt = select(Subscription.id).where(
+        Subscription.id.in_(ids), Subscription.bounce_score > 0
+    )
+    return set(session.scalars(stmt))
+
+
+def decay_scores(session: Session | Connection, subscription_ids: Sequence[int]) -> int:
     """Halve the bounce score of subscriptions that just received a message."""
     ids = [i for i in subscription_ids if i is not None]
     if not ids:
@@ -85,6 +96,6 @@ def decay_scores(session: Session, subscription_ids: Sequence[int]) -> int:
         update(Subscription)
         .where(Subscription.id.in_(ids), Subscription.bounce_score > 0)
         .values(bounce_score=Subscription.bounce_score // 2)
-        .execution_options(synchronize_session=False)
     )
-    return int(getattr(session.execute(stmt), "rowcount", 0) or 0)
+    connection = session if isinstance(session, Connection) else session.connection()
+    return int(getattr(connection.execute(stmt), "rowcount", 0) or 0)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -192,23 +192,39 @@ def release_stale(session: Session, *, now: datetime, lease: timedelta) -> int:
     return _rowcount(session, stmt)
 
 
-def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
-    """Record that the relay (or the Maildir) took the message."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(state=OutboxState.SENT, sent_at=now, claimed_by=None, last_error=None)
-        .execution_options(synchronize_session=False)
+def connection_of(session: Session | Connection) -> Connection:
+    """The Core connection behind *session* (or *session* itself)."""
+    return session if isinstance(session, Connection) else session.connection()
+
+
+# Built once: compiling a fresh UPDATE for every message costs more CPU than
+# the statement itself (about 0.3 ms), and the worker runs it per message.
+_MARK_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("row_id"))
+    .values(
+        state=OutboxState.SENT,
+        sent_at=bindparam("sent_now", type_=OutboxMessage.__table__.c.sent_at.type),
+        claimed_by=None,
+        last_error=None,
     )
+)
+
+
+def mark_sent(session: Session | Connection, message_id: int, *, now: datetime) -> None:
+    """Record that the relay (or the Maildir) took the message.
+
+    Accepts an autocommit Connection: the worker's hot path is one statement.
+    """
+    connection_of(session).execute(_MARK_SENT, {"row_id": message_id, "sent_now": now})
 
 
 def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     """Record a permanent failure: the row is not tried again (``outbox retry`` can)."""
-    session.execute(
+    session.connection().execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
         .values(state=OutboxState.FAILED, claimed_by=None, last_error=error[:2000])
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -239,7 +255,7 @@ def mark_deferred(
         )
         return OutboxState.FAILED
     next_at = min(now + retry_delay(message.attempts, first_retry_seconds), deadline)
-    session.execute(
+    session.connection().execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)
         .values(
@@ -248,7 +264,6 @@ def mark_deferred(
             claimed_by=None,
             last_error=error[:2000],
         )
-        .execution_options(synchronize_session=False)
     )
     return OutboxState.QUEUED
 

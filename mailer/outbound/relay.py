@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import enum
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,8 +45,19 @@ class SendResult:
 class Transport(Protocol):
     """Something that takes one message for one recipient: a relay or a Maildir."""
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> SendResult:
-        """Deliver *raw* to *recipient* with *envelope_from* as the return path."""
+    def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        raw: bytes,
+        before_commit: Callable[[], None] | None = None,
+    ) -> SendResult:
+        """Deliver *raw* to *recipient* with *envelope_from* as the return path.
+
+        *before_commit* runs before the message can be delivered (while the
+        relay answers MAIL FROM; before the rename into ``new/``): the worker
+        records the previous message's outcome there.
+        """
         ...
 
     def close(self) -> None:
@@ -64,6 +77,10 @@ def outcome_of(code: int) -> Outcome:
 def _answer(code: int, text: bytes | str) -> str:
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     return f"{code} {' '.join(raw.split())}".strip()
+
+
+class PreviousNotRecorded(RuntimeError):
+    """The previous message's outcome could not be recorded; this one was not sent."""
 
 
 class SmtpRelay:
@@ -103,6 +120,10 @@ class SmtpRelay:
                 timeout=s.timeout_seconds,
             )
         try:
+            # Commands are small writes; without TCP_NODELAY, Nagle's
+            # algorithm may hold one for the peer's delayed ACK (about 40 ms).
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if s.security == "starttls":
                 smtp.starttls(context=self._context())
@@ -114,8 +135,18 @@ class SmtpRelay:
             raise
         return smtp
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> SendResult:
-        """One SMTP transaction; never raises for anything the network or server does."""
+    def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        raw: bytes,
+        before_commit: Callable[[], None] | None = None,
+    ) -> SendResult:
+        """One SMTP transaction; never raises for anything the network or server does.
+
+        An exception from *before_commit* propagates after the connection is
+        dropped, so the server discards the unfinished message.
+        """
         if self._smtp is None:
             try:
                 self._smtp = self._connect()
@@ -142,7 +173,19 @@ class SmtpRelay:
             options = ["SMTPUTF8", "BODY=8BITMIME"]
         stage = "mail"
         try:
-            code, text = smtp.mail(envelope_from, options)
+            if options:
+                smtp.command_encoding = "utf-8"
+            tail = "".join(f" {option}" for option in options)
+            smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(envelope_from)}{tail}")
+            if before_commit is not None:
+                # While the relay answers MAIL FROM, the previous outcome is
+                # committed: the database work costs no time on the wire.
+                try:
+                    before_commit()
+                except BaseException as exc:
+                    self._abort()
+                    raise PreviousNotRecorded(str(exc)) from exc
+            code, text = smtp.getreply()
             if code != 250:
                 return self._refused(code, text, stage)
             stage = "rcpt"
@@ -170,6 +213,12 @@ class SmtpRelay:
             except (OSError, smtplib.SMTPException):
                 self.close()
         return SendResult(outcome_of(code), _answer(code, text))
+
+    def _abort(self) -> None:
+        """Drop the connection without ending DATA: the server discards the message."""
+        if self._smtp is not None:
+            smtp, self._smtp = self._smtp, None
+            _quietly_close(smtp)
 
     def close(self) -> None:
         """QUIT and forget the connection (the next send reconnects)."""

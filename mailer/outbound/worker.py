@@ -10,6 +10,7 @@ loop wakes every ``outbox.poll_seconds`` or when :func:`wake_outbox` is called.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -19,17 +20,21 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dkim
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.outbound.bounces import count_bounce
 from mailer.outbound.dkim import DkimSigner, load_signer
 from mailer.outbound.maildir import MaildirTransport
 from mailer.outbound.relay import Outcome, SendResult, SmtpRelay, Transport
 from mailer.settings import Settings
-from store.bounces import decay_scores
+from store.bounces import decay_scores, with_bounces
+from store.db import make_engine, make_sessionmaker
 from store.models import OutboxState
 from store.outbox import (
     ClaimedMessage,
@@ -81,6 +86,12 @@ def make_transport(
     )
 
 
+def _sqlite_normal_sync(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _claimant() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
@@ -102,6 +113,60 @@ class OutboxSender:
         )
         self.claimant = _claimant()
         self.stopping = threading.Event()
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
+        self.marks = self._marks_sessions()
+        self._bounced: set[int] = set()  # this batch's subscriptions with a score
+
+    def _marks_sessions(self) -> sessionmaker[Session]:
+        """The worker's own connection for recording outcomes, durable against its crash.
+
+        A result must be committed before the next message can be delivered,
+        so one commit per message; it need not wait for the disk. On SQLite
+        this connection uses ``synchronous=NORMAL`` (WAL: a killed process
+        loses nothing), on PostgreSQL ``synchronous_commit=off`` (the server
+        has it at once; only a crash of the database host could drop the last
+        marks, which means a re-send, never a lost message). Claims go through
+        the shared, fully durable sessions.
+        """
+        url = self.runtime.engine.url
+        if url.get_backend_name() == "sqlite":
+            self._engine = make_engine(
+                url.render_as_string(hide_password=False), pool_size=1
+            )
+            event.listen(self._engine, "connect", _sqlite_normal_sync)
+        else:
+            self._engine = make_engine(
+                url.render_as_string(hide_password=False),
+                pool_size=1,
+                connect_args={"options": "-c synchronous_commit=off"},
+            )
+        return make_sessionmaker(self._engine)
+
+    def _autocommit(self) -> Connection:
+        """A held connection where each statement commits by itself."""
+        if self._connection is None or self._connection.invalidated:
+            assert self._engine is not None
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        return self._connection
+
+    def _record_sent(self, message: ClaimedMessage, now: datetime) -> None:
+        """The hot path: one autocommitted UPDATE (two when a bounce score decays)."""
+        try:
+            connection = self._autocommit()
+            mark_sent(connection, message.id, now=now)
+            if message.subscription_id in self._bounced:
+                decay_scores(connection, [message.subscription_id])
+        except DBAPIError as exc:
+            if self._connection is not None:
+                self._connection.invalidate()
+                self._connection = None
+            if not exc.connection_invalidated:
+                raise
+            connection = self._autocommit()  # the database restarted: once more
+            mark_sent(connection, message.id, now=now)
 
     def run_once(self, limit: int | None = None) -> PassReport:
         """Release stale claims, claim one batch, send it; returns the counts."""
@@ -113,26 +178,44 @@ class OutboxSender:
             batch = claim_due(
                 session, claimant=self.claimant, now=now, limit=batch_size
             )
+            self._bounced = with_bounces(
+                session, [m.subscription_id for m in batch if m.subscription_id]
+            )
         if released:
             log.warning(
                 "requeued %d message(s) left sending by a stopped worker", released
             )
         report = PassReport(claimed=len(batch))
         renewed = now
-        for i, message in enumerate(batch):
-            if self.stopping.is_set():
-                self._give_back(batch[i:])
-                break
-            result = self._send(message)
-            self._record(message, result, report)
-            if result.outcome is Outcome.DEFERRED and result.stage == "connect":
-                self._defer_rest(batch[i + 1 :], result, report)
-                break
-            now = rt.clock()
-            if now - renewed > LEASE / 3:
-                with rt.sessions.begin() as session:
-                    renew_claims(session, claimant=self.claimant, now=now)
-                renewed = now
+        # Each outcome is committed while the relay answers the next MAIL
+        # FROM, before that next message can be delivered: a crash still
+        # re-sends at most one message, and the commit costs no time.
+        pending: list[Callable[[], None]] = []
+
+        def previous_recorded() -> None:
+            while pending:
+                pending.pop()()
+
+        try:
+            for i, message in enumerate(batch):
+                if self.stopping.is_set():
+                    previous_recorded()
+                    self._give_back(batch[i:])
+                    break
+                result = self._send(message, previous_recorded)
+                previous_recorded()
+                if result.outcome is Outcome.DEFERRED and result.stage == "connect":
+                    self._record(message, result, report)
+                    self._defer_rest(batch[i + 1 :], result, report)
+                    break
+                pending.append(functools.partial(self._record, message, result, report))
+                now = rt.clock()
+                if now - renewed > LEASE / 3:
+                    with rt.sessions.begin() as session:
+                        renew_claims(session, claimant=self.claimant, now=now)
+                    renewed = now
+        finally:
+            previous_recorded()
         return report
 
     def drain(self, max_passes: int = 1_000_000) -> PassReport:
@@ -146,17 +229,26 @@ class OutboxSender:
         return total
 
     def close(self) -> None:
-        """Close the relay connection."""
+        """Close the relay connection (and the worker's own SQLite connection)."""
         self.transport.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
 
-    def _send(self, message: ClaimedMessage) -> SendResult:
+    def _send(
+        self, message: ClaimedMessage, before_commit: Callable[[], None]
+    ) -> SendResult:
         raw = message.raw
         if self.signer is not None:
             try:
                 raw = self.signer.sign(raw)
             except (dkim.DKIMException, ValueError) as exc:
                 return SendResult(Outcome.DEFERRED, f"cannot DKIM-sign: {exc}")
-        return self.transport.send(message.envelope_from, message.recipient, raw)
+        return self.transport.send(
+            message.envelope_from, message.recipient, raw, before_commit
+        )
 
     def _record(
         self, message: ClaimedMessage, result: SendResult, report: PassReport
@@ -164,19 +256,17 @@ class OutboxSender:
         rt = self.runtime
         now = rt.clock()
         box = rt.settings.outbox
-        with rt.sessions.begin() as session:
-            if result.outcome is Outcome.SENT:
-                mark_sent(session, message.id, now=now)
-                if message.subscription_id is not None:
-                    decay_scores(session, [message.subscription_id])
-                report.sent += 1
-                log.info(
-                    "sent message_id=%s to=%s answer=%r",
-                    message.message_id,
-                    message.recipient,
-                    result.answer,
-                )
-                return
+        if result.outcome is Outcome.SENT:
+            self._record_sent(message, now)
+            report.sent += 1
+            log.info(
+                "sent message_id=%s to=%s answer=%r",
+                message.message_id,
+                message.recipient,
+                result.answer,
+            )
+            return
+        with self.marks.begin() as session:
             if result.outcome is Outcome.FAILED:
                 mark_failed(session, message.id, error=result.answer)
                 expired = False
@@ -241,9 +331,9 @@ def wake_outbox(runtime: Runtime) -> None:
     """Ask this process's outbox workers to look for due mail now (any thread)."""
     with _wakers_lock:
         targets = list(_wakers.get(id(runtime), ()))
-    for loop, event in targets:
+    for loop, waker in targets:
         try:
-            loop.call_soon_threadsafe(event.set)
+            loop.call_soon_threadsafe(waker.set)
         except RuntimeError:  # loop closed
             pass
 
@@ -279,7 +369,7 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             if report.claimed >= runtime.settings.outbox.batch_size:
                 continue  # more is waiting
             if report.claimed == 0:
-                await blocking(sender.close)  # idle: do not hold the relay
+                await blocking(sender.transport.close)  # idle: free the relay
             wake.clear()
             waiter = asyncio.ensure_future(wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
