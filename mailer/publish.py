@@ -1,8 +1,8 @@
 """Publishing an approved post: one copy to every subscriber who gets each post.
 
 Called by the inbound pipeline and by the moderators, inside their transaction,
-when a post becomes approved. Each copy is queued through
-:func:`mailer.outbound.mailing.build_row` with the dedupe key
+when a post becomes approved. The copy is rendered once per language
+(:mod:`mailer.outbound.bulk`) and queued per subscriber with the dedupe key
 ``post:<post>:<subscription>``, so publishing twice sends once. The copy comes
 From the discussion's own address as "Ana Ruiz via <discussion>" (never the
 author's address: their domain may publish DMARC p=reject), keeps the post's
@@ -26,18 +26,16 @@ from mailer.links import (
     question_message_id,
     question_url,
     reply_address,
-    unsubscribe_url,
 )
+from mailer.outbound.bulk import SharedMail, queue_shared
 from mailer.outbound.compose import message_id_safe
-from mailer.outbound.mailing import Outgoing, build_row
+from mailer.outbound.mailing import Outgoing
 from store.models import DeliveryMode, Post, PostStatus, Question
 from store.models import Discussion as DiscussionRow
-from store.outbox import OutgoingRow, enqueue, iter_recipients
+from store.outbox import Recipient
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
-
-CHUNK = 500  # rows per INSERT
 
 _VIA = {"en": "{author} via {name}", "es": "{author} vía {name}"}
 _SOMEONE = {
@@ -109,35 +107,40 @@ def publish_post(
         "question_address": book.question(question.number),
         "reply_address": reply_to,
     }
-    queued = 0
-    batch: list[OutgoingRow] = []
-    for person in iter_recipients(session, post.discussion_id, [DeliveryMode.EACH]):
-        language = (
-            person.language
-            if person.language in discussion.languages
-            else discussion.default_language
-        )
+    shared_mails: dict[str, SharedMail] = {}
+
+    def shared_for(language: str) -> SharedMail:
+        # The copy is rendered and encoded once per language; only the
+        # headers and the unsubscribe lines are made per subscriber.
+        if language not in shared_mails:
+            shared_mails[language] = SharedMail(
+                settings,
+                discussion,
+                "post-copy",
+                language,
+                {
+                    **shared,
+                    "question_text": (
+                        conf_question.text.in_language(
+                            language, discussion.default_language
+                        )
+                        if conf_question
+                        else ""
+                    ),
+                },
+            )
+        return shared_mails[language]
+
+    def outgoing_for(person: Recipient, language: str) -> Outgoing:
         name = discussion.name.in_language(language, discussion.default_language)
-        out = Outgoing(
+        return Outgoing(
             template="post-copy",
             language=language,
             to_address=person.email,
             to_name=person.name,
             dedupe_key=f"post:{post.id}:{person.subscription_id}",
             kind="post",
-            context={
-                **shared,
-                "question_text": (
-                    conf_question.text.in_language(
-                        language, discussion.default_language
-                    )
-                    if conf_question
-                    else ""
-                ),
-                "unsubscribe_url": unsubscribe_url(
-                    settings.service.base_url, key, person.subscription_id
-                ),
-            },
+            context={},
             subscription_id=person.subscription_id,
             reply_to=reply_to,
             in_reply_to=parent_mid or root,
@@ -147,11 +150,18 @@ def publish_post(
             from_name=from_name(post.author_name, name, language),
             message_id=message_id,
         )
-        batch.append(build_row(settings, key, discussion, post.discussion_id, out, now))
-        if len(batch) >= CHUNK:
-            queued += enqueue(session, batch, now)
-            batch = []
-    queued += enqueue(session, batch, now)
+
+    queued = queue_shared(
+        session,
+        settings,
+        key,
+        discussion,
+        post.discussion_id,
+        [DeliveryMode.EACH],
+        shared_for,
+        outgoing_for,
+        now,
+    )
     if queued:
         _wake_after_commit(session, runtime)
     return queued

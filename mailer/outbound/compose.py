@@ -169,9 +169,8 @@ def _url_safe(url: str) -> str:
 
 def _normalise_text(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    # "-- " keeps its space: it is the signature separator clients trim on reply.
-    kept = (line if line == "-- " else line.rstrip() for line in lines)
-    return "\n".join(kept).rstrip("\n") + "\n"
+    # mailer.outbound.bulk.normalise_text must stay the same function.
+    return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
