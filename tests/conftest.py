@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.web",
     "tests.fixtures.relay",
     "tests.fixtures.schedule",
+    "tests.fixtures.service",
 ]
