@@ -153,6 +153,22 @@ def _safe(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:200] or "<>"
 
 
+def routing_trick(arg: str) -> str | None:
+    """Why a raw ``RCPT TO:`` argument is a routing trick, or None.
+
+    aiosmtpd parses the address with the email package, which drops a source
+    route (``<@a,@b:user@d>``) and decodes RFC 2047 encoded words in the
+    local part, so the handler would see a clean address of ours. Both are
+    refused here, on the text the client sent.
+    """
+    text = arg.partition(":")[2].strip() if ":" in arg[:3] else arg.strip()
+    if text.startswith(("<@", "@")):
+        return "source route"
+    if "=?" in text:
+        return "encoded word in the address"
+    return None
+
+
 class _Limits:
     """Connections open per client address, shared by every protocol instance."""
 
@@ -191,6 +207,21 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
             if self.limits.open[self._ed_ip] <= 0:
                 del self.limits.open[self._ed_ip]
             super().connection_lost(error)
+
+        async def smtp_RCPT(self, arg: str | None) -> None:
+            why = routing_trick(arg or "")
+            if why is not None:
+                log.info(
+                    "rejected rcpt=%s peer=%s reason=%s",
+                    _safe(arg or ""),
+                    self._ed_ip,
+                    why,
+                )
+                await self.push(
+                    "550 5.1.1 Recipient address rejected: not a mailbox here"
+                )
+                return
+            await super().smtp_RCPT(arg)
 
         async def _handle_client(self) -> None:
             if self._ed_over:
