@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import discussion_url, unsubscribe_url, verp_address
-from mailer.outbound.compose import ListHeaders, Mail, compose, message_bytes
+from mailer.outbound.compose import ListHeaders, Mail, render
 from mailer.outbound.templates import RenderedMail, Templates
 from mailer.settings import Discussion, Settings
 from store.outbox import OutgoingRow, enqueue
@@ -145,7 +145,7 @@ def build_row(
         recipient=out.to_address,
         envelope_from=verp_address(book, key, out.to_address, out.subscription_id),
         message_id=message_id,
-        raw=message_bytes(compose(mail)),
+        raw=render(mail),
         discussion_id=discussion_id,
         subscription_id=out.subscription_id,
     )
