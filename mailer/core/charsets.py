@@ -125,7 +125,7 @@ def _is_utf8(data: bytes) -> bool:
 def decode_bytes(data: bytes, declared: str | None) -> Decoded:
     """Decode *data* declared as *declared*; guess and say so when that is wrong."""
     codec = codec_for(declared)
-    eight_bit = any(b > 0x7F for b in data)
+    eight_bit = not data.isascii()
     if (
         codec is not None
         and not eight_bit
@@ -227,6 +227,14 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def has_surrogates(text: str) -> bool:
+    """True when *text* holds an 8-bit byte the parser kept as a lone surrogate."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def decode_header_text(value: str) -> tuple[str, tuple[str, ...]]:
     """A raw header value as text: 8-bit bytes read, unfolded, encoded words decoded.
 
@@ -236,7 +244,7 @@ def decode_header_text(value: str) -> tuple[str, tuple[str, ...]]:
     :func:`mailer.core.headers.header_safe` before exposing it.
     """
     defects: list[str] = []
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if has_surrogates(value):
         data = value.encode("utf-8", "surrogateescape")
         if _is_utf8(data):
             value = data.decode("utf-8")

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+# Every format character (Unicode category Cf: soft hyphen, zero-width and bidi
+# controls, tags...) as of Unicode 14 (Python 3.11); a unit test checks this
+# class against unicodedata for every code point, so a newer Unicode shows up.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 def header_safe(text: str, limit: int = 200) -> str:
@@ -23,7 +31,8 @@ def header_safe(text: str, limit: int = 200) -> str:
     cuts at *limit* characters on a word boundary when it can.
     """
     flat = _CONTROL.sub(" ", str(text))
-    flat = "".join(ch for ch in flat if unicodedata.category(ch) != "Cf")
+    if not flat.isascii():  # ASCII holds no format character
+        flat = _FORMAT.sub("", flat)
     flat = " ".join(flat.split())
     if len(flat) > limit:
         cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
-from mailer.core.charsets import decode_header_text, repair_mojibake
+from mailer.core.charsets import decode_header_text, has_surrogates, repair_mojibake
 from mailer.core.classify import classify, parse_dsn, parse_text_bounce
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.errors import MalformedMessage
@@ -34,6 +33,7 @@ from mailer.core.message import (
     ParseLimits,
 )
 from mailer.core.mime import Body, read_body
+from mailer.core.policy import PARSE_POLICY
 from mailer.core.trim import count_links, trim_reply
 
 __all__ = ["count_links", "parse_message"]
@@ -74,18 +74,16 @@ def _canonical_defects(section: bytes) -> list[str]:
 
 
 def _parse_bytes(raw: bytes, headers_only: bool) -> EmailMessage:
-    parsed = BytesParser(policy=policy.default).parsebytes(
-        raw, headersonly=headers_only
-    )
+    parsed = BytesParser(policy=PARSE_POLICY).parsebytes(raw, headersonly=headers_only)
     if not isinstance(
         parsed, EmailMessage
-    ):  # pragma: no cover - policy.default says so
+    ):  # pragma: no cover - the modern policy says so
         raise MalformedMessage("not an email message")
     return parsed
 
 
 def _fix_surrogates(text: str) -> str:
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if has_surrogates(text):
         return decode_header_text(text)[0]
     return text
 
@@ -111,6 +109,28 @@ def _fallback_pairs(flat: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_ATOMS = r"[A-Za-z0-9'-]+(?:[ \t]+[A-Za-z0-9'-]+)*"
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SPEC = rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*"
+_SIMPLE = re.compile(
+    rf"[ \t]*(?:({_ATOMS})[ \t]*)?<({_SPEC})>[ \t]*|[ \t]*({_SPEC})[ \t]*"
+)
+
+
+def simple_address(flat: str) -> tuple[str, str] | None:
+    """(display name, addr-spec) of a plain ``Name <a@b.c>`` or ``a@b.c``, else None.
+
+    Most address headers are that simple; the modern parser gives the same
+    pair for them at a tenth of the cost (a unit test compares the two).
+    """
+    m = _SIMPLE.fullmatch(flat)
+    if m is None:
+        return None
+    name, angled, bare = m.groups()
+    return (" ".join(name.split()) if name else ""), angled or bare
+
+
 def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
     """(display name, addr-spec) pairs of every *name* header, domains lower-cased."""
     found: list[tuple[str, str]] = []
@@ -118,13 +138,16 @@ def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, s
         if key.lower() != name:
             continue
         flat = re.sub(r"[\r\n]+", "", str(value))
-        pairs: list[tuple[str, str]] = []
-        try:
-            header = msg.policy.header_factory(key, flat)  # type: ignore[attr-defined]
-            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
-        except Exception:  # noqa: BLE001 - the modern parser on hostile input (an
-            # encoded CR LF in a display name makes it raise ValueError): read it simply
-            pairs = _fallback_pairs(flat)
+        simple = simple_address(flat)
+        if simple is not None:
+            pairs = [simple]
+        else:
+            try:
+                header = msg.policy.header_factory(key, flat)  # type: ignore[attr-defined]
+                pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+            except Exception:  # noqa: BLE001 - the modern parser on hostile input (an
+                # encoded CR LF in a display name makes it raise ValueError): read simply
+                pairs = _fallback_pairs(flat)
         for display, spec in pairs:
             spec = _fix_surrogates(spec).strip()
             local, at, domain = spec.rpartition("@")
