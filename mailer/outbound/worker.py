@@ -343,10 +343,15 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     entry = (loop, wake)
+    try:
+        sender = OutboxSender(runtime)
+    except OSError as exc:  # the DKIM key file is configured but unreadable
+        log.error("outbox worker cannot start, stopping the service: %s", exc)
+        stop.set()
+        return
     with _wakers_lock:
         _wakers.setdefault(id(runtime), []).append(entry)
     executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
-    sender = OutboxSender(runtime)
 
     async def blocking(fn: Callable[[], _T]) -> _T:
         future = loop.run_in_executor(executor, fn)
@@ -359,6 +364,7 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
 
     try:
         while not stop.is_set():
+            wake.clear()  # a wake during the pass below means: look again
             try:
                 report = await blocking(sender.run_once)
             except asyncio.CancelledError:
@@ -370,7 +376,6 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 continue  # more is waiting
             if report.claimed == 0:
                 await blocking(sender.transport.close)  # idle: free the relay
-            wake.clear()
             waiter = asyncio.ensure_future(wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from mailer.cli import main
 from mailer.outbound.worker import wake_outbox
 from mailer.service import serve
+from mailer.settings import DkimSettings
 from store.models import OutboxState
 from store.outbox import mark_failed
 from tests.fixtures.relay import CapturingRelay
@@ -100,3 +102,21 @@ def test_outbox_commands(
     assert main(["--config", cfg, "outbox", "purge", "--sent-older-than", "0"]) == 2
     assert main(["--config", cfg, "outbox", "purge", "--sent-older-than", "1"]) == 0
     assert "0 sent message(s) deleted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_stops_when_the_dkim_key_is_missing(
+    db_url: str,
+    make_settings: SettingsFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rt = make_runtime(make_settings, db_url, clock=Clock(datetime.now(UTC)))
+    rt.settings = dataclasses.replace(
+        rt.settings, dkim=DkimSettings("s1", tmp_path / "missing.key")
+    )
+    try:
+        asyncio.run(asyncio.wait_for(serve(rt), 20))  # returns: stopped by itself
+    finally:
+        rt.close()
+    assert "outbox worker cannot start" in caplog.text
