@@ -320,6 +320,15 @@ def parse_settings(
         max_processing_attempts=r.integer(
             t, "max_processing_attempts", "inbound", d.max_processing_attempts, 1, 100
         ),
+        workers=r.integer(t, "workers", "inbound", d.workers, 0, 16),
+        retry_unfinished_seconds=r.integer(
+            t,
+            "retry_unfinished_seconds",
+            "inbound",
+            d.retry_unfinished_seconds,
+            1,
+            86400,
+        ),
     )
 
     relay: RelaySettings | None = None

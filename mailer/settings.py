@@ -70,6 +70,8 @@ class InboundSettings:
     trusted_authserv_id: str = ""  # Authentication-Results from this MTA are believed
     dkim_resolver: HostPort | None = None  # DNS for DKIM keys; None: system
     max_processing_attempts: int = 5
+    workers: int = 1  # processes that process stored mail; 0: a thread in serve
+    retry_unfinished_seconds: int = 30  # an attempt this old never finished: died
 
 
 @dataclass(frozen=True)

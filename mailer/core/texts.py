@@ -24,5 +24,9 @@ class Texts:
             return self.values[fallback]
         return next(iter(self.values.values()), "")
 
+    def __reduce__(self) -> tuple[type[Texts], tuple[dict[str, str]]]:
+        # A mapping proxy does not pickle; settings are handed to worker processes.
+        return (Texts, (dict(self.values),))
+
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.values.items())))
