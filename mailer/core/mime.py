@@ -28,6 +28,7 @@ _SIGNATURES = frozenset(
 )
 _RETURNED = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MAX_PARAMS_CHARS = 2048  # as mailer.core.policy reads structured values
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*\u2028\u2029]")
 
 
@@ -76,7 +77,8 @@ def _info(part: Message) -> _Info:
     view.set_default_type(part.get_default_type())
     for key, value in part.raw_items():
         if key.lower() in ("content-type", "content-disposition"):
-            view[key] = re.sub(r"[\r\n]+", "", str(value))
+            # Bounded: parameter parsing is quadratic in the number of them.
+            view[key] = re.sub(r"[\r\n]+", "", str(value))[:_MAX_PARAMS_CHARS]
     params: dict[str, str] = {}
     try:
         for key, value in view.get_params() or []:

@@ -33,7 +33,7 @@ from mailer.core.message import (
     ParseLimits,
 )
 from mailer.core.mime import Body, read_body
-from mailer.core.policy import PARSE_POLICY
+from mailer.core.policy import MAX_STRUCTURED_CHARS, PARSE_POLICY
 from mailer.core.trim import count_links, trim_reply
 
 __all__ = ["count_links", "parse_message"]
@@ -99,7 +99,10 @@ def _fallback_pairs(flat: str) -> list[tuple[str, str]]:
     """
     angles = list(_ANGLE_ADDR.finditer(flat))
     if not angles:
-        return getaddresses([flat])
+        try:
+            return getaddresses([flat])
+        except RecursionError:  # thousands of nested comments
+            return [("", m.group(0)) for m in _ADDR_SPEC.finditer(flat)]
     pairs = []
     previous = 0
     for m in angles:
@@ -131,13 +134,28 @@ def simple_address(flat: str) -> tuple[str, str] | None:
     return (" ".join(name.split()) if name else ""), angled or bare
 
 
-def _addresses(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    """(display name, addr-spec) pairs of every *name* header, domains lower-cased."""
+def _addresses(
+    msg: Message, name: str, defects: list[str], reasons: list[str]
+) -> list[tuple[str, str]]:
+    """(display name, addr-spec) pairs of every *name* header, domains lower-cased.
+
+    At most ``MAX_STRUCTURED_CHARS["address"]`` characters of them are read
+    (the parser's cost grows faster than the text); longer is a passed limit.
+    """
     found: list[tuple[str, str]] = []
+    budget = MAX_STRUCTURED_CHARS["address"]
     for key, value in msg.raw_items():
         if key.lower() != name:
             continue
+        if budget <= 0:
+            break
         flat = re.sub(r"[\r\n]+", "", str(value))
+        if len(flat) > budget:
+            why = f"{name} headers over {MAX_STRUCTURED_CHARS['address']} characters"
+            if why not in reasons:
+                reasons.append(why)
+            flat = flat[:budget].rpartition(",")[0] or flat[:budget]
+        budget -= len(flat)
         simple = simple_address(flat)
         if simple is not None:
             pairs = [simple]
@@ -278,7 +296,7 @@ def parse_message(
         f"duplicate {n} header ({names.count(n)} of them)" for n in duplicated
     )
 
-    from_pairs = _addresses(msg, "from", defects)
+    from_pairs = _addresses(msg, "from", defects, reasons)
     if "from" not in names:
         defects.append("no From header")
     elif not from_pairs:
@@ -286,12 +304,12 @@ def parse_message(
     elif len(from_pairs) > 1:
         defects.append(f"From holds {len(from_pairs)} addresses")
     from_name, from_address = from_pairs[0] if from_pairs else ("", "")
-    to = [a for _, a in _addresses(msg, "to", defects)]
-    cc = [a for _, a in _addresses(msg, "cc", defects)]
+    to = [a for _, a in _addresses(msg, "to", defects, reasons)]
+    cc = [a for _, a in _addresses(msg, "cc", defects, reasons)]
     if len(to) + len(cc) > limits.max_addresses:
         reasons.append(f"more than {limits.max_addresses} addresses in To and Cc")
-    reply_to = [a for _, a in _addresses(msg, "reply-to", defects)]
-    sender = [a for _, a in _addresses(msg, "sender", defects)]
+    reply_to = [a for _, a in _addresses(msg, "reply-to", defects, reasons)]
+    sender = [a for _, a in _addresses(msg, "sender", defects, reasons)]
 
     mid_values = full_values.get("message-id", [])
     message_id = normalise_message_id(mid_values[0]) if mid_values else None
