@@ -102,48 +102,19 @@ def failed_inbound(session: Session) -> list[InboundMessage]:
     return list(session.scalars(stmt))
 
 
-def claim_next_new(session: Session) -> InboundMessage | None:
-    """Lock the oldest NEW message for this transaction, or None when there is none.
-
-    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, so a message another node
-    is processing is skipped, never processed twice. SQLite: the claim starts
-    with a write, which takes the database's single write lock at once (waiting
-    for the busy timeout), so writers are serialised and the row read after it
-    is current. NEW rows with an ``error`` are parked (no handler yet) and skipped.
-    """
-    pending = (InboundMessage.state == InboundState.NEW) & InboundMessage.error.is_(
-        None
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = (
-            select(InboundMessage)
-            .where(pending)
-            .order_by(InboundMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        return session.scalars(stmt).first()
-    oldest = (
-        select(InboundMessage.id)
-        .where(pending)
-        .order_by(InboundMessage.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    claimed = session.scalar(
-        update(InboundMessage)
-        .where(InboundMessage.id == oldest)
-        .values(attempts=InboundMessage.attempts)
-        .returning(InboundMessage.id)
-    )
-    return None if claimed is None else session.get(InboundMessage, claimed)
-
-
 def claim_inbound(
-    session: Session, inbound_id: int, states: Sequence[InboundState]
+    session: Session,
+    inbound_id: int,
+    states: Sequence[InboundState],
+    attempts: int | None = None,
 ) -> InboundMessage | None:
-    """Lock message *inbound_id* if it is in one of *states* (and not locked elsewhere)."""
+    """Lock message *inbound_id* if it is in one of *states* (and not locked elsewhere).
+
+    With *attempts*, only while its attempt count is still that one.
+    """
     where = (InboundMessage.id == inbound_id) & InboundMessage.state.in_(states)
+    if attempts is not None:
+        where = where & (InboundMessage.attempts == attempts)
     if session.get_bind().dialect.name == "postgresql":
         stmt = select(InboundMessage).where(where).with_for_update(skip_locked=True)
         return session.scalars(stmt).first()
@@ -172,11 +143,11 @@ def failed_retry_candidates(
 def record_failure(
     session: Session, inbound_id: int, error: str, now: datetime, max_attempts: int
 ) -> InboundState:
-    """Count a failed attempt: FAILED (retried later) or, at *max_attempts*, QUARANTINED."""
+    """Record a failed attempt (already counted when it started): FAILED, retried
+    later, or QUARANTINED once *max_attempts* attempts were made."""
     row = session.get(InboundMessage, inbound_id, with_for_update=True)
     if row is None:
         raise LookupError(f"no inbound message {inbound_id}")
-    row.attempts += 1
     row.error = error[:4000]
     row.processed_at = now
     row.state = (
@@ -188,9 +159,13 @@ def record_failure(
 
 
 def park_inbound(session: Session, row: InboundMessage, kind: str, why: str) -> None:
-    """Leave a message NEW but skipped until :func:`release_parked` (no handler yet)."""
+    """Leave a message NEW but skipped until :func:`release_parked` (no handler yet).
+
+    Waiting for a handler is not a failed attempt: the one counted is given back.
+    """
     row.kind = kind[:20]
     row.error = why[:4000]
+    row.attempts = max(row.attempts - 1, 0)
 
 
 def release_parked(session: Session) -> int:
@@ -251,6 +226,7 @@ class InboundItem:
     envelope_from: str
     envelope_to: str
     raw: bytes
+    attempts: int = 0  # processing attempts started so far
 
     @classmethod
     def of(cls, row: InboundMessage) -> InboundItem:
@@ -262,11 +238,18 @@ class InboundItem:
             row.envelope_from,
             row.envelope_to,
             row.raw,
+            row.attempts,
         )
 
 
-def pending_items(session: Session, limit: int) -> list[InboundItem]:
-    """The oldest NEW (not parked) messages, read without any lock."""
+def pending_items(
+    session: Session, limit: int, stale_before: datetime
+) -> list[InboundItem]:
+    """The oldest NEW (not parked) messages nobody is processing, read without a lock.
+
+    That is: never tried, or tried (counted) before *stale_before* and never
+    finished, because the process working on it died.
+    """
     stmt = (
         select(
             InboundMessage.id,
@@ -275,19 +258,99 @@ def pending_items(session: Session, limit: int) -> list[InboundItem]:
             InboundMessage.envelope_from,
             InboundMessage.envelope_to,
             InboundMessage.raw,
+            InboundMessage.attempts,
         )
-        .where(InboundMessage.state == InboundState.NEW, InboundMessage.error.is_(None))
+        .where(
+            InboundMessage.state == InboundState.NEW,
+            InboundMessage.error.is_(None),
+            (InboundMessage.attempts == 0)
+            | InboundMessage.processed_at.is_(None)
+            | (InboundMessage.processed_at <= stale_before),
+        )
         .order_by(InboundMessage.id)
         .limit(limit)
     )
     return [InboundItem(*row) for row in session.execute(stmt).all()]
 
 
-def claim_many(session: Session, ids: Sequence[int]) -> list[int]:
+def count_attempts(session: Session, ids: Sequence[int], now: datetime) -> list[int]:
+    """Count an attempt on those of *ids* still NEW and never tried; returns them.
+
+    The caller commits this before processing, so a message that kills the
+    process outright has its attempt counted all the same. ``attempts = 0``
+    in the condition makes it a claim too: of two workers, one counts it.
+    """
+    if not ids:
+        return []
+    claimed = session.scalars(
+        update(InboundMessage)
+        .where(
+            InboundMessage.id.in_(list(ids)),
+            InboundMessage.state == InboundState.NEW,
+            InboundMessage.error.is_(None),
+            InboundMessage.attempts == 0,
+        )
+        .values(attempts=1, processed_at=now)
+        .returning(InboundMessage.id)
+    )
+    return sorted(claimed)
+
+
+def count_attempt(
+    session: Session,
+    inbound_id: int,
+    states: Sequence[InboundState],
+    now: datetime,
+    max_attempts: int,
+) -> InboundMessage | None:
+    """Count one more attempt on message *inbound_id* if it is in *states*; the caller commits.
+
+    A NEW message that already had *max_attempts* attempts, none of which
+    finished (each start is counted, so the process died every time), is
+    QUARANTINED instead. Returns the row, or None when it is not in *states*
+    or is locked by another worker.
+    """
+    row = claim_inbound(session, inbound_id, states)
+    if row is None:
+        return None
+    if row.state is InboundState.NEW and row.attempts >= max_attempts:
+        row.state = InboundState.QUARANTINED
+        row.error = (
+            f"processing never finished in {row.attempts} attempts "
+            "(the process stopped while working on it)"
+        )
+        row.processed_at = now
+        return row
+    row.attempts += 1
+    row.processed_at = now
+    return row
+
+
+def uncount_attempts(session: Session, ids: Sequence[int], attempts: int = 1) -> int:
+    """Give back attempts counted on *ids* that never got to run (the store failed)."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(InboundMessage)
+        .where(
+            InboundMessage.id.in_(list(ids)),
+            InboundMessage.state == InboundState.NEW,
+            InboundMessage.attempts == attempts,
+        )
+        .values(attempts=attempts - 1)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim_many(session: Session, ids: Sequence[int], attempts: int = 1) -> list[int]:
     """Lock those of *ids* still NEW for this transaction; returns them in order.
 
-    Same guarantees as :func:`claim_next_new`: SKIP LOCKED on PostgreSQL, a
-    write first on SQLite.
+    Only rows whose attempt count is still *attempts* (the one this worker
+    counted) are taken: a row another worker took over since is left to it.
+    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, so a message another
+    node holds is skipped. SQLite: the claim starts with a write, which takes
+    the database's single write lock at once (waiting for the busy timeout),
+    so writers are serialised and what is read after it is current.
     """
     if not ids:
         return []
@@ -295,6 +358,7 @@ def claim_many(session: Session, ids: Sequence[int]) -> list[int]:
         InboundMessage.id.in_(list(ids))
         & (InboundMessage.state == InboundState.NEW)
         & InboundMessage.error.is_(None)
+        & (InboundMessage.attempts == attempts)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = (
@@ -314,7 +378,10 @@ def claim_many(session: Session, ids: Sequence[int]) -> list[int]:
 
 
 def mark_processed(session: Session, kinds: Mapping[int, str], now: datetime) -> None:
-    """Record messages as processed with the decision word of each (one UPDATE per word)."""
+    """Record messages as processed with the decision word of each (one UPDATE per word).
+
+    The attempt was counted when it started (:func:`count_attempts`).
+    """
     by_kind: dict[str, list[int]] = {}
     for inbound_id, kind in kinds.items():
         by_kind.setdefault(kind[:20], []).append(inbound_id)
@@ -326,7 +393,6 @@ def mark_processed(session: Session, kinds: Mapping[int, str], now: datetime) ->
                 state=InboundState.PROCESSED,
                 kind=kind,
                 error=None,
-                attempts=InboundMessage.attempts + 1,
                 processed_at=now,
             )
         )

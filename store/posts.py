@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from store.models import (
     Attachment,
     Ban,
+    DeliveryMode,
     Discussion,
     DiscussionState,
     Post,
@@ -236,6 +237,15 @@ def discussion_closed(session: Session, discussion_id: int) -> bool:
 
 def add_post(session: Session, new: NewPost) -> int:
     """Insert a post and its attachments; returns the post id. The caller commits."""
+    return insert_post(session, new).id
+
+
+def insert_post(session: Session, new: NewPost) -> Post:
+    """Insert a post and its attachments; returns the row. The caller commits.
+
+    The session holds loaded rows only weakly: a caller that keeps the row
+    lets later code in the transaction ``session.get`` it without a query.
+    """
     post = Post(
         discussion_id=new.discussion_id,
         question_id=new.question_id,
@@ -267,7 +277,23 @@ def add_post(session: Session, new: NewPost) -> int:
         )
     if new.attachments:
         session.flush()
-    return post.id
+    return post
+
+
+def has_readers(
+    session: Session, discussion_id: int, modes: Sequence[DeliveryMode]
+) -> bool:
+    """True when some active subscription of the discussion is in one of *modes*."""
+    found = session.scalar(
+        select(Subscription.id)
+        .where(
+            Subscription.discussion_id == discussion_id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+            Subscription.mode.in_(list(modes)),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def post_counts(session: Session, discussion_id: int) -> dict[str, int]:

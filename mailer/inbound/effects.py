@@ -25,7 +25,7 @@ from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Discussion
 from store.inbox import InboundItem
 from store.models import AuditEntry
-from store.posts import NewAttachment, NewPost, add_post
+from store.posts import NewAttachment, NewPost, insert_post
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -124,7 +124,7 @@ def _create_post(
     ]
     if notes:
         body = "\n\n".join([body, *notes]) if body else "\n\n".join(notes)
-    post_id = add_post(
+    post = insert_post(
         session,
         NewPost(
             discussion_id=view.row.id,
@@ -149,6 +149,7 @@ def _create_post(
             ],
         ),
     )
+    post_id = post.id  # *post* stays referenced: publishing reads it without a query
     lookups.remember_post(
         view.row.id,
         post_id,
@@ -159,9 +160,12 @@ def _create_post(
         plan.approved,
     )
     if plan.approved:
-        _call_later_stage(
-            "mailer.publish", "publish_post", session, runtime, post_id, now
-        )
+        # Publishing queues a copy for each reader of every post; with none
+        # (most discussions read digests) there is nothing to queue.
+        if lookups.has_each_readers(view.row.id):
+            _call_later_stage(
+                "mailer.publish", "publish_post", session, runtime, post_id, now
+            )
         return "post", f"post {post_id}: {decision.reason}"
     _call_later_stage(
         "mailer.moderation", "notify_held", session, runtime, post_id, now

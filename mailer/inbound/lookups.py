@@ -32,11 +32,12 @@ from mailer.core.route import (
 from mailer.core.threads import KnownPost, candidate_ids
 from mailer.links import post_from_reply_token
 from mailer.settings import Discussion
+from store.models import DeliveryMode, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
-from store.models import DiscussionState, Question
 from store.posts import (
     PostRef,
     SenderRecord,
+    has_readers,
     post_ref,
     posts_by_message_ids,
     recent_window,
@@ -91,6 +92,7 @@ class Lookups:
         self._known: dict[tuple[int, str], KnownPost] = {}
         self._by_id: dict[int, KnownPost] = {}
         self._asked: set[tuple[int, str]] = set()
+        self._readers: dict[int, bool] = {}
 
     def discussion(self, slug: str) -> DiscussionView | None:
         """The configured discussion *slug* with its row and question rows, or None."""
@@ -198,6 +200,18 @@ class Lookups:
                 return TokenState.UNKNOWN_POST, None
             known = self._by_id[post_id] = _known(ref)
         return TokenState.VALID, known
+
+    def has_each_readers(self, discussion_id: int) -> bool:
+        """Whether anyone gets each post of the discussion (asked once per batch)."""
+        if discussion_id not in self._readers:
+            self._readers[discussion_id] = has_readers(
+                self.session, discussion_id, (DeliveryMode.EACH,)
+            )
+        return self._readers[discussion_id]
+
+    def forget_readers(self) -> None:
+        """Ask again: a handler (a confirmation, a mode change) may have changed them."""
+        self._readers.clear()
 
     def remember_post(
         self,

@@ -7,14 +7,18 @@ claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (two nodes
 never take the same one); SQLite serialises writers.
 
 ``process_pending`` works in batches: it reads the oldest NEW messages
-without a lock, parses them (the costly part) outside any transaction, then
-claims, routes and applies the whole batch in one short transaction. If
-anything in a batch raises, the batch is rolled back and its messages go one
-by one through ``process_one``, which records a failure against the one
-message that caused it: FAILED with the reason, retried later with a growing
-delay, QUARANTINED after ``inbound.max_processing_attempts``. A poison message
-never blocks the others. A message for a handler this version does not have
-stays NEW, parked, until the next start.
+without a lock, counts an attempt on them in a transaction of its own
+(committed, so a message that kills the process outright, not by an
+exception, still counts), parses them (the costly part) outside any
+transaction, then claims, routes and applies the whole batch in one short
+transaction. If anything in a batch raises, the batch is rolled back and its
+messages go one by one through ``process_one``, which records a failure
+against the one message that caused it: FAILED with the reason, retried later
+with a growing delay, QUARANTINED after ``inbound.max_processing_attempts``.
+A message whose counted attempt never finished (its process died) is taken
+again after ``inbound.retry_unfinished_seconds``, alone, and quarantined once it has used up its
+attempts that way. A poison message never blocks the others. A message for a
+handler this version does not have stays NEW, parked, until the next start.
 
 Log: one line per message, ``processed id=.. message-id=.. decision=.. reason=..``.
 """
@@ -43,12 +47,15 @@ from store.inbox import (
     InboundItem,
     claim_inbound,
     claim_many,
+    count_attempt,
+    count_attempts,
     failed_retry_candidates,
     mark_processed,
     park_inbound,
     pending_items,
     record_failure,
     release_parked,
+    uncount_attempts,
 )
 from store.models import InboundState
 
@@ -101,7 +108,8 @@ def parse(runtime: Runtime, raw: bytes) -> ParsedMessage:
 def process_pending(runtime: Runtime, limit: int = 100) -> int:
     """Process up to *limit* NEW messages, then any FAILED ones whose retry is due.
 
-    Returns how many messages were taken (processed, failed or parked).
+    Returns how many messages were taken (processed, failed, parked or left to
+    another worker that counted them first).
     """
     done = 0
     while done < limit:
@@ -116,20 +124,36 @@ def process_pending(runtime: Runtime, limit: int = 100) -> int:
     return done
 
 
-def process_one(runtime: Runtime, inbound_id: int) -> Outcome | None:
-    """Process message *inbound_id* now if it is NEW or FAILED; None if not (or locked)."""
+def process_one(
+    runtime: Runtime,
+    inbound_id: int,
+    *,
+    counted: int | None = None,
+    parsed: ParsedMessage | None = None,
+) -> Outcome | None:
+    """Process message *inbound_id* now if it is NEW or FAILED; None if not (or locked).
+
+    The attempt is counted and committed first (a message that kills the
+    process still counts), unless the caller did so already: *counted* is
+    then the attempt count it left. *parsed*: the message, when already parsed.
+    """
+    states = (InboundState.NEW, InboundState.FAILED)
+    if counted is None:
+        counted_row = _count_attempt(runtime, inbound_id, states)
+        if counted_row is None or isinstance(counted_row, Outcome):
+            return counted_row
+        counted = counted_row
     now = runtime.clock()
     item: InboundItem | None = None
     try:
         with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
-            row = claim_inbound(
-                session, inbound_id, (InboundState.NEW, InboundState.FAILED)
-            )
+            row = claim_inbound(session, inbound_id, states, attempts=counted)
             if row is None:
                 return None
             item = InboundItem.of(row)
             lookups = Lookups(runtime, session, now)
-            decision, reason = _apply(lookups, item, parse(runtime, item.raw))
+            message = parsed if parsed is not None else parse(runtime, item.raw)
+            decision, reason = _apply(lookups, item, message)
             mark_processed(session, {item.id: decision}, now)
     except _Parked as parked:
         assert item is not None
@@ -144,38 +168,85 @@ def process_one(runtime: Runtime, inbound_id: int) -> Outcome | None:
     return Outcome(item.id, item.message_id, InboundState.PROCESSED, decision, reason)
 
 
+def _count_attempt(
+    runtime: Runtime, inbound_id: int, states: tuple[InboundState, ...]
+) -> int | Outcome | None:
+    """Commit one more attempt on a message: its new count, an Outcome when it was
+    quarantined instead (it never finished), or None when it is not to be taken."""
+    now = runtime.clock()
+    with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+        row = count_attempt(
+            session,
+            inbound_id,
+            states,
+            now,
+            runtime.settings.inbound.max_processing_attempts,
+        )
+        if row is None:
+            return None
+        if row.state is not InboundState.QUARANTINED:
+            return row.attempts
+        outcome = Outcome(
+            row.id,
+            row.message_id,
+            InboundState.QUARANTINED,
+            "quarantined",
+            row.error or "",
+        )
+    log.error(
+        "processed id=%d message-id=%s decision=quarantined reason=%s",
+        outcome.inbound_id,
+        outcome.message_id or "-",
+        outcome.reason,
+    )
+    return outcome
+
+
 def _process_batch(runtime: Runtime, size: int) -> int:
-    """Parse a batch outside any transaction, then apply it in one; returns the count."""
+    """Count an attempt on a batch, parse it outside any transaction, then apply it
+    in one; returns how many messages were taken."""
+    now = runtime.clock()
     with runtime.sessions() as session:
-        items = pending_items(session, size)
+        unfinished = timedelta(
+            seconds=runtime.settings.inbound.retry_unfinished_seconds
+        )
+        items = pending_items(session, size, now - unfinished)
     if not items:
         return 0
+    fresh = [item for item in items if item.attempts == 0]
+    # Tried before and never finished: the process died on one of them. Each
+    # goes alone, so only the one that kills the process runs out of attempts.
+    stale = sorted(item.id for item in items if item.attempts > 0)
+    with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+        counted = set(count_attempts(session, [item.id for item in fresh], now))
+    mine = [item for item in fresh if item.id in counted]
     parsed: dict[int, ParsedMessage] = {}
     singles: list[int] = []
-    for item in items:
+    for item in mine:
         try:
             parsed[item.id] = parse(runtime, item.raw)
         except Exception:  # noqa: BLE001 - recorded with its reason by process_one below
             singles.append(item.id)
-    ready = [item for item in items if item.id in parsed]
+    ready = [item for item in mine if item.id in parsed]
     done: list[tuple[InboundItem, str, str]] = []
     now = runtime.clock()
     try:
         with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
             claimed = set(claim_many(session, [item.id for item in ready]))
             lookups = Lookups(runtime, session, now)
-            mine = [item for item in ready if item.id in claimed]
+            ours = [item for item in ready if item.id in claimed]
             lookups.prefetch(
                 (parsed[item.id], rcpt)
-                for item in mine
+                for item in ours
                 for rcpt in _recipients(runtime, item)
                 if rcpt.kind in POST_ADDRESSES
             )
-            for item in mine:
+            for item in ours:
                 decision, reason = _apply(lookups, item, parsed[item.id])
                 done.append((item, decision, reason))
             mark_processed(session, {item.id: d for item, d, _ in done}, now)
     except OperationalError:
+        _give_back(runtime, [item.id for item in ready])
         raise
     except Exception:  # noqa: BLE001 - one message spoilt the batch: go one by one
         singles.extend(item.id for item in ready)
@@ -183,8 +254,19 @@ def _process_batch(runtime: Runtime, size: int) -> int:
     for item, decision, reason in done:
         _log(item, decision, reason)
     for inbound_id in sorted(singles):
+        process_one(runtime, inbound_id, counted=1, parsed=parsed.get(inbound_id))
+    for inbound_id in stale:
         process_one(runtime, inbound_id)
     return len(items)
+
+
+def _give_back(runtime: Runtime, ids: list[int]) -> None:
+    """The store failed before the batch could run: its attempts do not count."""
+    try:
+        with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+            uncount_attempts(session, ids)
+    except OperationalError:
+        log.warning("could not give back %d attempt(s): the store is away", len(ids))
 
 
 def _log(item: InboundItem, decision: str, reason: str) -> None:
@@ -198,7 +280,7 @@ def _log(item: InboundItem, decision: str, reason: str) -> None:
 
 
 def _park(runtime: Runtime, item: InboundItem, parked: _Parked) -> Outcome:
-    with runtime.sessions.begin() as session:
+    with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
         row = claim_inbound(session, item.id, (InboundState.NEW,))
         if row is not None:
             park_inbound(session, row, parked.kind.value, str(parked))
@@ -210,7 +292,7 @@ def _park(runtime: Runtime, item: InboundItem, parked: _Parked) -> Outcome:
 
 def _fail(runtime: Runtime, item: InboundItem, exc: Exception) -> Outcome:
     reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-    with runtime.sessions.begin() as session:
+    with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
         state = record_failure(
             session,
             item.id,
@@ -301,6 +383,7 @@ def _one(
             raise _Parked(decision.handler)
         incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
         word = handler(runtime, lookups.session, incoming)
+        lookups.forget_readers()
         return word, f"{decision.handler.value} handler: {word}"
     return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
 
