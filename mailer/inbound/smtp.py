@@ -236,6 +236,19 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
     return _Server
 
 
+# The idle timer restarts on every command, so a client saying NOOP now and then
+# would stay for ever: such commands are counted (421 past the count).
+_CALL_LIMITS = {
+    "NOOP": 20,
+    "HELO": 10,
+    "EHLO": 10,
+    "HELP": 10,
+    "VRFY": 10,
+    "EXPN": 10,
+    "*": 1_000_000,
+}
+
+
 def make_server_factory(
     handler: InboundHandler,
     *,
@@ -249,6 +262,9 @@ def make_server_factory(
     cls = _protocol_class(
         LMTP if handler.protocol == "lmtp" else SMTP, _Limits(max_connections_per_ip)
     )
+    # A class attribute: aiosmtpd sizes its StreamReader with it in __init__, so
+    # setting it on the instance afterwards left every line limited to 1,001.
+    cls.line_length_limit = max_line_bytes
 
     def factory() -> SMTP:
         server = cls(
@@ -259,8 +275,8 @@ def make_server_factory(
             decode_data=False,
             timeout=timeout,
             ident="ediscuss ESMTP",
+            command_call_limit=_CALL_LIMITS,
         )
-        server.line_length_limit = max_line_bytes
         return server
 
     return factory
