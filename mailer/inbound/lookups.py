@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
+from mailer.core.modauth import authres_dkim_pass, domain_of, trusted_results
 from mailer.core.route import (
     Facts,
     Policy,
@@ -137,6 +138,17 @@ class Lookups:
             for mid, ref in posts_by_message_ids(self.session, d, fresh).items():
                 self._known[(d, mid)] = self._by_id[ref.post_id] = _known(ref)
 
+    def _proven(self, parsed: ParsedMessage, sender: str) -> bool:
+        """True when the configured trusted MTA vouches for *sender*'s domain (DKIM).
+
+        A From header alone is anyone's to write: without this, a post claiming a
+        moderator's address is moderated like anyone else's (issue 9, promise 5).
+        """
+        trusted = trusted_results(
+            parsed.headers, self.runtime.settings.inbound.trusted_authserv_id
+        )
+        return authres_dkim_pass(trusted, domain_of(sender))
+
     def facts(
         self, parsed: ParsedMessage, rcpt: Recipient, envelope_from: str
     ) -> Facts | None:
@@ -150,7 +162,7 @@ class Lookups:
         record = self._senders.get((d, sender), SenderRecord(False, False, "", 0, 0))
         if record.banned:
             role = Role.BANNED
-        elif config.is_moderator(sender):
+        elif config.is_moderator(sender) and self._proven(parsed, sender):
             role = Role.MODERATOR
         elif record.subscribed:
             role = Role.SUBSCRIBER
