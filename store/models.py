@@ -274,6 +274,7 @@ class Post(Base):
         UniqueConstraint("discussion_id", "message_id"),
         Index(None, "discussion_id", "status", "approved_at"),
         Index(None, "question_id", "status"),
+        Index(None, "discussion_id", "author_email"),  # a sender's posts, per message
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
