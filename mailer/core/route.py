@@ -185,18 +185,33 @@ def is_automatic(parsed: ParsedMessage, envelope_from: str) -> bool:
     return local in _DAEMONS or local.startswith("mailer-daemon")
 
 
+_LIST_HEADERS = frozenset({"list-id", "list-post", "list-unsubscribe"})
+
+
+def may_answer(parsed: ParsedMessage, envelope_from: str, domain: str) -> bool:
+    """False for mail that gets no automatic answer (DESIGN.md, issue 9 promise 7).
+
+    Automatic mail and null senders, mail from a mailing list (RFC 2369/2919
+    headers: the answer would go to the list or its bounce address), and mail
+    whose envelope sender is at our own domain (our own mail coming back).
+    """
+    if is_automatic(parsed, envelope_from):
+        return False
+    if any(name.lower() in _LIST_HEADERS for name, _ in parsed.headers):
+        return False
+    own = envelope_from.strip("<> ").rpartition("@")[2].lower().rstrip(".")
+    return own != domain.lower()
+
+
 def answer_address(parsed: ParsedMessage, facts: Facts) -> str | None:
     """Where an automatic answer may go (RFC 3834 section 4: the envelope sender).
 
     None when the message must not be answered at all, or the address is one
     of our own (a loop in the making).
     """
-    if is_automatic(parsed, facts.envelope_from):
+    if not may_answer(parsed, facts.envelope_from, facts.domain):
         return None
-    address = facts.envelope_from.strip("<> ")
-    if address.rpartition("@")[2].lower().rstrip(".") == facts.domain.lower():
-        return None
-    return address
+    return facts.envelope_from.strip("<> ")
 
 
 def notice_language(parsed: ParsedMessage, facts: Facts) -> str:
@@ -216,7 +231,7 @@ def route_message(
     if kind is AddressKind.BOUNCES or kind is AddressKind.POSTMASTER:
         return Decision(Action.HANDOFF, kind.value, handler=kind)
     if kind in ANSWERING_ADDRESSES:
-        if is_automatic(parsed, facts.envelope_from):
+        if not may_answer(parsed, facts.envelope_from, facts.domain):
             return Decision(Action.DROP, f"{_auto_reason(parsed)} to {kind.value}")
         return Decision(Action.HANDOFF, kind.value, handler=kind)
     return _route_post(recipient, parsed, facts)
@@ -224,7 +239,7 @@ def route_message(
 
 def _auto_reason(parsed: ParsedMessage) -> str:
     if parsed.message_class is MessageClass.NORMAL:
-        return "null or daemon sender"
+        return "null, daemon, list or own sender"
     return str(parsed.message_class.value)
 
 
