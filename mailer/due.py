@@ -98,6 +98,11 @@ def run_due(runtime: Runtime, now: datetime) -> Round:
     return Round(released, closed, sent, reminded, expired, tuple(failed))
 
 
+def anything_due(runtime: Runtime, now: datetime) -> bool:
+    """True when a release, opening, closing or digest is due at *now* (a quick look)."""
+    return any(not d.nothing for d in _due_now(runtime, now))
+
+
 def _due_now(runtime: Runtime, now: datetime) -> list[Due]:
     with runtime.sessions() as session:
         states = [

@@ -7,6 +7,11 @@ whatever was missed while the service was down runs once; and one wake-up per
 discussion at the next release, closing or digest instant. A restart
 therefore neither loses nor duplicates a job, and every job calls
 :func:`mailer.due.run_due`, which does only what is due and does it once.
+
+The jobs follow the runtime's clock: on a :class:`mailer.clock.ScaledClock`
+(``ediscuss demo``) a wake-up fires when the scaled clock reaches its instant,
+the tick is scaled too (every few seconds at most), and moving the clock on
+runs what became due and plans the wake-ups again.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -21,7 +27,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mailer.due import next_wakeups, run_due
+from mailer.clock import clock_rate, on_advance, system_clock, system_time
+from mailer.due import anything_due, next_wakeups, run_due
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -50,14 +57,29 @@ class _Rounds:
             run_due(runtime, runtime.clock())
             self.plan_wakeups()
 
+    def replan(self) -> None:
+        """The clock was moved on: a round if something is due now, else plan again."""
+        with self.lock:
+            runtime = self.runtime
+            now = runtime.clock()
+            if anything_due(runtime, now):
+                run_due(runtime, now)
+            self.plan_wakeups()
+
     def plan_wakeups(self) -> None:
         scheduler = self.scheduler
         if scheduler is None or not scheduler.running:
             return
-        for slug, at in next_wakeups(self.runtime, self.runtime.clock()).items():
+        clock = self.runtime.clock
+        for slug, at in next_wakeups(self.runtime, clock()).items():
+            when = system_time(clock, at)
+            if when is None:  # a held clock: the round after it moves on plans again
+                if scheduler.get_job(f"wake:{slug}") is not None:
+                    scheduler.remove_job(f"wake:{slug}")
+                continue
             scheduler.add_job(
                 self.run,
-                DateTrigger(run_date=at),
+                DateTrigger(run_date=when),
                 id=f"wake:{slug}",
                 name=f"next event of {slug}",
                 replace_existing=True,
@@ -68,28 +90,57 @@ def build_scheduler(
     runtime: Runtime, tick_seconds: float = TICK_SECONDS
 ) -> AsyncIOScheduler:
     """A scheduler with the tick job; wake-ups are added after each round."""
+    return _build(runtime, tick_seconds)[0]
+
+
+def _build(
+    runtime: Runtime, tick_seconds: float = TICK_SECONDS
+) -> tuple[AsyncIOScheduler, _Rounds]:
     rounds = _Rounds(runtime)
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=dict(JOB_DEFAULTS))
     rounds.scheduler = scheduler
+    # A scaled clock ticks as often in its own time, but not more than every few
+    # seconds: its wake-ups are planned again whenever it is moved on.
+    interval = max(tick_seconds / clock_rate(runtime.clock), min(tick_seconds, 5.0))
     scheduler.add_job(
         rounds.run,
-        IntervalTrigger(seconds=tick_seconds, timezone=UTC),
+        IntervalTrigger(seconds=interval, timezone=UTC),
         id="tick",
         name="everything due",
-        next_run_time=runtime.clock(),  # catch up at once on start
+        next_run_time=system_clock(),  # catch up at once on start
         replace_existing=True,
     )
-    return scheduler
+    return scheduler, rounds
+
+
+def _replan_when_moved(
+    scheduler: AsyncIOScheduler, rounds: _Rounds
+) -> Callable[[], None]:
+    """A listener that plans the wake-ups again when the clock is moved on (any thread)."""
+
+    def listener() -> None:
+        if scheduler.running:
+            scheduler.add_job(
+                rounds.replan,
+                id="moved",
+                name="the clock moved on",
+                replace_existing=True,
+                max_instances=2,  # one may wait its turn to plan for the new time
+            )
+
+    return listener
 
 
 async def scheduler_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run the scheduler until *stop* is set (a background worker of ``serve``)."""
-    scheduler = build_scheduler(runtime)
+    scheduler, rounds = _build(runtime)
     scheduler.start()
+    forget = on_advance(runtime.clock, _replan_when_moved(scheduler, rounds))
     log.info("scheduler started")
     try:
         await stop.wait()
     finally:
+        forget()
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # shutdown runs on the loop
         log.info("scheduler stopped")
