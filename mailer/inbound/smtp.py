@@ -110,6 +110,10 @@ class InboundHandler:
             log.warning(
                 "deferred peer=%s bytes=%d reason=%s", delivery.peer, len(raw), exc
             )
+            if storage_full(str(exc)):
+                return self._answer(
+                    "452 4.3.1 Insufficient system storage, try again later", envelope
+                )
             return self._answer(
                 "451 4.3.0 Temporary storage failure, try again later", envelope
             )
@@ -139,6 +143,20 @@ class InboundHandler:
             return status
         # LMTP (RFC 2033 section 4.2) wants one reply per accepted recipient.
         return "\r\n".join(status for _ in envelope.rcpt_tos)
+
+
+_FULL = (
+    "database or disk is full",  # SQLite (SQLITE_FULL)
+    "no space left on device",  # ENOSPC, also in PostgreSQL's messages
+    "could not extend file",  # PostgreSQL, SQLSTATE 53100
+    "disk quota exceeded",  # EDQUOT
+)
+
+
+def storage_full(reason: str) -> bool:
+    """True when the store failed for want of space (RFC 3463: 452 4.3.1)."""
+    low = reason.lower()
+    return any(text in low for text in _FULL)
 
 
 def _peer(session: Session) -> str:
