@@ -1,12 +1,22 @@
-"""Inbound raw messages: stored exactly once, then processed (restartably)."""
+"""Inbound raw messages: stored exactly once (processing them: :mod:`store.processing`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,8 +32,22 @@ class StoredMessage:
     duplicate: bool
 
 
+_INBOUND = cast(Table, InboundMessage.__table__)
+# Built once: a statement made per message costs more than running it.
+_STORE = {
+    "postgresql": pg_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+    "sqlite": sqlite_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+}
+_STORE_PLAIN = insert(_INBOUND).returning(_INBOUND.c.id)  # other databases
+_BY_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedupe_key == bindparam("key"))
+
+
 def store_inbound(
-    session: Session,
+    session: Session | Connection,
     *,
     raw: bytes,
     dedupe_key: str,
@@ -52,29 +76,12 @@ def store_inbound(
         "state": InboundState.NEW,
         "attempts": 0,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = (
-            pg_insert(InboundMessage)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(InboundMessage.id)
-        )
-    elif dialect == "sqlite":
-        stmt = (
-            sqlite_insert(InboundMessage)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(InboundMessage.id)
-        )
-    else:  # pragma: no cover - only the two supported databases
-        stmt = insert(InboundMessage).values(**values).returning(InboundMessage.id)
-    new_id = session.scalar(stmt)
+    connection = session if isinstance(session, Connection) else session.connection()
+    stmt = _STORE.get(connection.dialect.name, _STORE_PLAIN)
+    new_id = connection.execute(stmt, values).scalar()
     if new_id is not None:
         return StoredMessage(new_id, duplicate=False)
-    existing = session.scalar(
-        select(InboundMessage.id).where(InboundMessage.dedupe_key == dedupe_key)
-    )
+    existing = connection.execute(_BY_KEY, {"key": dedupe_key}).scalar()
     assert existing is not None
     return StoredMessage(existing, duplicate=True)
 
@@ -100,84 +107,6 @@ def failed_inbound(session: Session) -> list[InboundMessage]:
         .order_by(InboundMessage.id)
     )
     return list(session.scalars(stmt))
-
-
-def claim_inbound(
-    session: Session,
-    inbound_id: int,
-    states: Sequence[InboundState],
-    attempts: int | None = None,
-) -> InboundMessage | None:
-    """Lock message *inbound_id* if it is in one of *states* (and not locked elsewhere).
-
-    With *attempts*, only while its attempt count is still that one.
-    """
-    where = (InboundMessage.id == inbound_id) & InboundMessage.state.in_(states)
-    if attempts is not None:
-        where = where & (InboundMessage.attempts == attempts)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = select(InboundMessage).where(where).with_for_update(skip_locked=True)
-        return session.scalars(stmt).first()
-    claimed = session.scalar(
-        update(InboundMessage)
-        .where(where)
-        .values(attempts=InboundMessage.attempts)
-        .returning(InboundMessage.id)
-    )
-    return None if claimed is None else session.get(InboundMessage, claimed)
-
-
-def failed_retry_candidates(
-    session: Session, limit: int = 100
-) -> list[tuple[int, int, datetime | None]]:
-    """(id, attempts, last try) of FAILED messages, oldest first; the caller picks the due."""
-    stmt = (
-        select(InboundMessage.id, InboundMessage.attempts, InboundMessage.processed_at)
-        .where(InboundMessage.state == InboundState.FAILED)
-        .order_by(InboundMessage.id)
-        .limit(limit)
-    )
-    return [(i, n, at) for i, n, at in session.execute(stmt).all()]
-
-
-def record_failure(
-    session: Session, inbound_id: int, error: str, now: datetime, max_attempts: int
-) -> InboundState:
-    """Record a failed attempt (already counted when it started): FAILED, retried
-    later, or QUARANTINED once *max_attempts* attempts were made."""
-    row = session.get(InboundMessage, inbound_id, with_for_update=True)
-    if row is None:
-        raise LookupError(f"no inbound message {inbound_id}")
-    row.error = error[:4000]
-    row.processed_at = now
-    row.state = (
-        InboundState.QUARANTINED
-        if row.attempts >= max_attempts
-        else InboundState.FAILED
-    )
-    return row.state
-
-
-def park_inbound(session: Session, row: InboundMessage, kind: str, why: str) -> None:
-    """Leave a message NEW but skipped until :func:`release_parked` (no handler yet).
-
-    Waiting for a handler is not a failed attempt: the one counted is given back.
-    """
-    row.kind = kind[:20]
-    row.error = why[:4000]
-    row.attempts = max(row.attempts - 1, 0)
-
-
-def release_parked(session: Session) -> int:
-    """Make parked NEW messages claimable again (at start-up, after an upgrade)."""
-    result = session.execute(
-        update(InboundMessage)
-        .where(
-            InboundMessage.state == InboundState.NEW, InboundMessage.error.is_not(None)
-        )
-        .values(error=None)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def reset_for_retry(session: Session, ids: Sequence[int] = ()) -> list[int]:
@@ -214,185 +143,3 @@ def inbound_counts(session: Session) -> dict[str, int]:
         )
     ).all()
     return {state.value: int(n) for state, n in rows}
-
-
-@dataclass(frozen=True)
-class InboundItem:
-    """A received message as processing needs it, detached from any session."""
-
-    id: int
-    dedupe_key: str
-    message_id: str | None
-    envelope_from: str
-    envelope_to: str
-    raw: bytes
-    attempts: int = 0  # processing attempts started so far
-
-    @classmethod
-    def of(cls, row: InboundMessage) -> InboundItem:
-        """The item of a loaded row."""
-        return cls(
-            row.id,
-            row.dedupe_key,
-            row.message_id,
-            row.envelope_from,
-            row.envelope_to,
-            row.raw,
-            row.attempts,
-        )
-
-
-def pending_items(
-    session: Session, limit: int, stale_before: datetime
-) -> list[InboundItem]:
-    """The oldest NEW (not parked) messages nobody is processing, read without a lock.
-
-    That is: never tried, or tried (counted) before *stale_before* and never
-    finished, because the process working on it died.
-    """
-    stmt = (
-        select(
-            InboundMessage.id,
-            InboundMessage.dedupe_key,
-            InboundMessage.message_id,
-            InboundMessage.envelope_from,
-            InboundMessage.envelope_to,
-            InboundMessage.raw,
-            InboundMessage.attempts,
-        )
-        .where(
-            InboundMessage.state == InboundState.NEW,
-            InboundMessage.error.is_(None),
-            (InboundMessage.attempts == 0)
-            | InboundMessage.processed_at.is_(None)
-            | (InboundMessage.processed_at <= stale_before),
-        )
-        .order_by(InboundMessage.id)
-        .limit(limit)
-    )
-    return [InboundItem(*row) for row in session.execute(stmt).all()]
-
-
-def count_attempts(session: Session, ids: Sequence[int], now: datetime) -> list[int]:
-    """Count an attempt on those of *ids* still NEW and never tried; returns them.
-
-    The caller commits this before processing, so a message that kills the
-    process outright has its attempt counted all the same. ``attempts = 0``
-    in the condition makes it a claim too: of two workers, one counts it.
-    """
-    if not ids:
-        return []
-    claimed = session.scalars(
-        update(InboundMessage)
-        .where(
-            InboundMessage.id.in_(list(ids)),
-            InboundMessage.state == InboundState.NEW,
-            InboundMessage.error.is_(None),
-            InboundMessage.attempts == 0,
-        )
-        .values(attempts=1, processed_at=now)
-        .returning(InboundMessage.id)
-    )
-    return sorted(claimed)
-
-
-def count_attempt(
-    session: Session,
-    inbound_id: int,
-    states: Sequence[InboundState],
-    now: datetime,
-    max_attempts: int,
-) -> InboundMessage | None:
-    """Count one more attempt on message *inbound_id* if it is in *states*; the caller commits.
-
-    A NEW message that already had *max_attempts* attempts, none of which
-    finished (each start is counted, so the process died every time), is
-    QUARANTINED instead. Returns the row, or None when it is not in *states*
-    or is locked by another worker.
-    """
-    row = claim_inbound(session, inbound_id, states)
-    if row is None:
-        return None
-    if row.state is InboundState.NEW and row.attempts >= max_attempts:
-        row.state = InboundState.QUARANTINED
-        row.error = (
-            f"processing never finished in {row.attempts} attempts "
-            "(the process stopped while working on it)"
-        )
-        row.processed_at = now
-        return row
-    row.attempts += 1
-    row.processed_at = now
-    return row
-
-
-def uncount_attempts(session: Session, ids: Sequence[int], attempts: int = 1) -> int:
-    """Give back attempts counted on *ids* that never got to run (the store failed)."""
-    if not ids:
-        return 0
-    result = session.execute(
-        update(InboundMessage)
-        .where(
-            InboundMessage.id.in_(list(ids)),
-            InboundMessage.state == InboundState.NEW,
-            InboundMessage.attempts == attempts,
-        )
-        .values(attempts=attempts - 1)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def claim_many(session: Session, ids: Sequence[int], attempts: int = 1) -> list[int]:
-    """Lock those of *ids* still NEW for this transaction; returns them in order.
-
-    Only rows whose attempt count is still *attempts* (the one this worker
-    counted) are taken: a row another worker took over since is left to it.
-    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, so a message another
-    node holds is skipped. SQLite: the claim starts with a write, which takes
-    the database's single write lock at once (waiting for the busy timeout),
-    so writers are serialised and what is read after it is current.
-    """
-    if not ids:
-        return []
-    where = (
-        InboundMessage.id.in_(list(ids))
-        & (InboundMessage.state == InboundState.NEW)
-        & InboundMessage.error.is_(None)
-        & (InboundMessage.attempts == attempts)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = (
-            select(InboundMessage.id)
-            .where(where)
-            .order_by(InboundMessage.id)
-            .with_for_update(skip_locked=True)
-        )
-        return list(session.scalars(stmt))
-    claimed = session.scalars(
-        update(InboundMessage)
-        .where(where)
-        .values(attempts=InboundMessage.attempts)
-        .returning(InboundMessage.id)
-    )
-    return sorted(claimed)
-
-
-def mark_processed(session: Session, kinds: Mapping[int, str], now: datetime) -> None:
-    """Record messages as processed with the decision word of each (one UPDATE per word).
-
-    The attempt was counted when it started (:func:`count_attempts`).
-    """
-    by_kind: dict[str, list[int]] = {}
-    for inbound_id, kind in kinds.items():
-        by_kind.setdefault(kind[:20], []).append(inbound_id)
-    for kind, ids in by_kind.items():
-        session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id.in_(ids))
-            .values(
-                state=InboundState.PROCESSED,
-                kind=kind,
-                error=None,
-                processed_at=now,
-            )
-        )

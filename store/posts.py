@@ -9,8 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -91,15 +101,23 @@ class NewPost:
     attachments: Sequence[NewAttachment] = ()
 
 
-def _ancestors(session: Session, parent_id: int | None) -> tuple[str, ...]:
+_IDS_IN: BindParameter[list[str]] = bindparam("wanted", expanding=True)
+_D: BindParameter[int] = bindparam("discussion_id")
+_PARENT = select(Post.message_id, Post.parent_id).where(Post.id == bindparam("post"))
+_REFS = select(Post.id, Question.number, Post.message_id, Post.parent_id).join(
+    Question, Post.question_id == Question.id
+)
+_REFS_BY_MID = _REFS.where(Post.discussion_id == _D, Post.message_id.in_(_IDS_IN))
+_REF_BY_ID = _REFS.where(Post.discussion_id == _D, Post.id == bindparam("post"))
+
+
+def _ancestors(connection: Connection, parent_id: int | None) -> tuple[str, ...]:
     """Message-IDs up the parent chain, nearest first; stops at a repeat."""
     chain: list[str] = []
     seen: set[int] = set()
     while parent_id is not None and parent_id not in seen and len(chain) < MAX_ANCESTRY:
         seen.add(parent_id)
-        row = session.execute(
-            select(Post.message_id, Post.parent_id).where(Post.id == parent_id)
-        ).first()
+        row = connection.execute(_PARENT, {"post": parent_id}).first()
         if row is None:
             break
         chain.append(row[0])
@@ -109,15 +127,15 @@ def _ancestors(session: Session, parent_id: int | None) -> tuple[str, ...]:
     return tuple(chain)
 
 
-def _refs(session: Session, *where: ColumnElement[bool]) -> list[PostRef]:
-    stmt = (
-        select(Post.id, Question.number, Post.message_id, Post.parent_id)
-        .join(Question, Post.question_id == Question.id)
-        .where(*where)
-    )
+def _refs(
+    session: Session,
+    stmt: Select[int, int, str, int | None],
+    params: dict[str, Any],
+) -> list[PostRef]:
+    connection = session.connection()
     return [
-        PostRef(post_id, number, mid, _ancestors(session, parent_id))
-        for post_id, number, mid, parent_id in session.execute(stmt).all()
+        PostRef(post_id, number, mid, _ancestors(connection, parent_id))
+        for post_id, number, mid, parent_id in connection.execute(stmt, params).all()
     ]
 
 
@@ -128,16 +146,35 @@ def posts_by_message_ids(
     wanted = sorted(set(message_ids))
     if not wanted:
         return {}
-    refs = _refs(
-        session, Post.discussion_id == discussion_id, Post.message_id.in_(wanted)
-    )
-    return {ref.message_id: ref for ref in refs}
+    params = {"discussion_id": discussion_id, "wanted": wanted}
+    return {ref.message_id: ref for ref in _refs(session, _REFS_BY_MID, params)}
 
 
 def post_ref(session: Session, discussion_id: int, post_id: int) -> PostRef | None:
     """One post of a discussion by id, or None (gone, or another discussion's)."""
-    refs = _refs(session, Post.discussion_id == discussion_id, Post.id == post_id)
+    params = {"discussion_id": discussion_id, "post": post_id}
+    refs = _refs(session, _REF_BY_ID, params)
     return refs[0] if refs else None
+
+
+# Built once: routing asks them for every batch of received mail.
+_BANNED = select(func.lower(Ban.email)).where(
+    Ban.discussion_id == _D, func.lower(Ban.email).in_(_IDS_IN)
+)
+_SUBSCRIBED = (
+    select(func.lower(Subscriber.email), Subscription.status, Subscription.language)
+    .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+    .where(Subscription.discussion_id == _D, func.lower(Subscriber.email).in_(_IDS_IN))
+)
+_POSTED = (
+    select(
+        Post.author_email,
+        func.sum(case((Post.status == PostStatus.APPROVED, 1), else_=0)),
+        func.sum(case((Post.received_at >= bindparam("since"), 1), else_=0)),
+    )
+    .where(Post.discussion_id == _D, Post.author_email.in_(_IDS_IN))
+    .group_by(Post.author_email)
+)
 
 
 def sender_records(
@@ -145,57 +182,32 @@ def sender_records(
 ) -> dict[str, SenderRecord]:
     """Ban, subscription, approved posts and posts since *since* of each address.
 
-    Four queries whatever the number of addresses; keys are lowercased.
+    Three queries whatever the number of addresses; keys are lowercased.
     """
     wanted = sorted({e.strip().lower() for e in emails if e.strip()})
     if not wanted:
         return {}
-    banned = set(
-        session.scalars(
-            select(func.lower(Ban.email)).where(
-                Ban.discussion_id == discussion_id, func.lower(Ban.email).in_(wanted)
-            )
-        )
-    )
+    connection = session.connection()
+    params = {"discussion_id": discussion_id, "wanted": wanted, "since": since}
+    banned = set(connection.execute(_BANNED, params).scalars())
     subs = {
         email: (status, language)
-        for email, status, language in session.execute(
-            select(
-                func.lower(Subscriber.email),
-                Subscription.status,
-                Subscription.language,
-            )
-            .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
-            .where(
-                Subscription.discussion_id == discussion_id,
-                func.lower(Subscriber.email).in_(wanted),
-            )
-        ).all()
+        for email, status, language in connection.execute(_SUBSCRIBED, params)
     }
-    by_author = (Post.discussion_id == discussion_id, Post.author_email.in_(wanted))
-    approved = dict(
-        session.execute(
-            select(Post.author_email, func.count(Post.id))
-            .where(*by_author, Post.status == PostStatus.APPROVED)
-            .group_by(Post.author_email)
-        ).all()
-    )
-    recent = dict(
-        session.execute(
-            select(Post.author_email, func.count(Post.id))
-            .where(*by_author, Post.received_at >= since)
-            .group_by(Post.author_email)
-        ).all()
-    )
+    posted = {
+        email: (int(approved or 0), int(recent or 0))
+        for email, approved, recent in connection.execute(_POSTED, params)
+    }
     records = {}
     for email in wanted:
         status, language = subs.get(email, (None, ""))
+        approved, recent = posted.get(email, (0, 0))
         records[email] = SenderRecord(
             banned=email in banned,
             subscribed=status is SubscriptionStatus.ACTIVE,
             language=language,
-            approved_posts=int(approved.get(email, 0)),
-            recent_posts=int(recent.get(email, 0)),
+            approved_posts=approved,
+            recent_posts=recent,
         )
     return records
 
@@ -235,65 +247,72 @@ def discussion_closed(session: Session, discussion_id: int) -> bool:
     return state is DiscussionState.CLOSED
 
 
+_POSTS = cast(Table, Post.__table__)
+_INSERT_POST = _POSTS.insert().returning(_POSTS.c.id)
+_INSERT_ATTACHMENT = cast(Table, Attachment.__table__).insert()
+
+
 def add_post(session: Session, new: NewPost) -> int:
-    """Insert a post and its attachments; returns the post id. The caller commits."""
-    return insert_post(session, new).id
+    """Insert a post and its attachments; returns the post id. The caller commits.
 
-
-def insert_post(session: Session, new: NewPost) -> Post:
-    """Insert a post and its attachments; returns the row. The caller commits.
-
-    The session holds loaded rows only weakly: a caller that keeps the row
-    lets later code in the transaction ``session.get`` it without a query.
+    Plain INSERTs, not the ORM's unit of work: a received message is one post,
+    and this runs for every one of them inside the writer's transaction.
     """
-    post = Post(
-        discussion_id=new.discussion_id,
-        question_id=new.question_id,
-        parent_id=new.parent_id,
-        inbound_id=new.inbound_id,
-        message_id=new.message_id,
-        author_email=new.author_email.strip().lower(),
-        author_name=new.author_name[:200],
-        language=new.language[:8],
-        subject=new.subject,
-        body=new.body,
-        full_text=new.full_text,
-        status=PostStatus.APPROVED if new.approved else PostStatus.HELD,
-        hold_reason=new.hold_reason,
-        received_at=new.received_at,
-        approved_at=new.received_at if new.approved else None,
-    )
-    session.add(post)
-    session.flush()
-    for a in new.attachments:
-        session.add(
-            Attachment(
-                post_id=post.id,
-                filename=a.filename[:255],
-                content_type=a.content_type[:255],
-                size=a.size,
-                content=a.content,
-            )
-        )
+    values = {
+        "discussion_id": new.discussion_id,
+        "question_id": new.question_id,
+        "parent_id": new.parent_id,
+        "inbound_id": new.inbound_id,
+        "message_id": new.message_id,
+        "author_email": new.author_email.strip().lower(),
+        "author_name": new.author_name[:200],
+        "organisation": "",
+        "constituency": "",
+        "language": new.language[:8],
+        "subject": new.subject,
+        "body": new.body,
+        "full_text": new.full_text,
+        "status": PostStatus.APPROVED if new.approved else PostStatus.HELD,
+        "hold_reason": new.hold_reason,
+        "received_at": new.received_at,
+        "approved_at": new.received_at if new.approved else None,
+    }
+    connection = session.connection()
+    post_id = connection.execute(_INSERT_POST, values).scalar_one()
     if new.attachments:
-        session.flush()
-    return post
+        connection.execute(
+            _INSERT_ATTACHMENT,
+            [
+                {
+                    "post_id": post_id,
+                    "filename": a.filename[:255],
+                    "content_type": a.content_type[:255],
+                    "size": a.size,
+                    "content": a.content,
+                }
+                for a in new.attachments
+            ],
+        )
+    return int(post_id)
+
+
+_READERS = (
+    select(Subscription.id)
+    .where(
+        Subscription.discussion_id == _D,
+        Subscription.status == SubscriptionStatus.ACTIVE,
+        Subscription.mode.in_(bindparam("modes", expanding=True)),
+    )
+    .limit(1)
+)
 
 
 def has_readers(
     session: Session, discussion_id: int, modes: Sequence[DeliveryMode]
 ) -> bool:
     """True when some active subscription of the discussion is in one of *modes*."""
-    found = session.scalar(
-        select(Subscription.id)
-        .where(
-            Subscription.discussion_id == discussion_id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-            Subscription.mode.in_(list(modes)),
-        )
-        .limit(1)
-    )
-    return found is not None
+    params = {"discussion_id": discussion_id, "modes": list(modes)}
+    return session.connection().execute(_READERS, params).first() is not None
 
 
 def post_counts(session: Session, discussion_id: int) -> dict[str, int]:

@@ -23,9 +23,9 @@ from mailer.inbound.lookups import DiscussionView, Lookups
 from mailer.links import question_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Discussion
-from store.inbox import InboundItem
 from store.models import AuditEntry
-from store.posts import NewAttachment, NewPost, insert_post
+from store.posts import NewAttachment, NewPost, add_post
+from store.processing import InboundItem
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -124,7 +124,7 @@ def _create_post(
     ]
     if notes:
         body = "\n\n".join([body, *notes]) if body else "\n\n".join(notes)
-    post = insert_post(
+    post_id = add_post(
         session,
         NewPost(
             discussion_id=view.row.id,
@@ -149,7 +149,6 @@ def _create_post(
             ],
         ),
     )
-    post_id = post.id  # *post* stays referenced: publishing reads it without a query
     lookups.remember_post(
         view.row.id,
         post_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressKind, Recipient
@@ -81,6 +81,10 @@ def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
     )
 
 
+_DISCUSSION = select(DiscussionRow).where(DiscussionRow.slug == bindparam("slug"))
+_QUESTIONS = select(Question).where(Question.discussion_id == bindparam("discussion"))
+
+
 class Lookups:
     """Per-transaction cache of discussions, senders and known posts."""
 
@@ -99,15 +103,11 @@ class Lookups:
         """The configured discussion *slug* with its row and question rows, or None."""
         if slug not in self._discussions:
             config = self.runtime.settings.discussion(slug)
-            row = self.session.scalar(
-                select(DiscussionRow).where(DiscussionRow.slug == slug)
-            )
+            row = self.session.scalar(_DISCUSSION, {"slug": slug})
             if config is None or row is None:
                 self._discussions[slug] = None
             else:
-                questions = self.session.scalars(
-                    select(Question).where(Question.discussion_id == row.id)
-                )
+                questions = self.session.scalars(_QUESTIONS, {"discussion": row.id})
                 self._discussions[slug] = DiscussionView(
                     config, row, {q.number: q for q in questions}
                 )

@@ -43,7 +43,8 @@ from mailer.inbound.effects import apply_decision, handoff_facts
 from mailer.inbound.handlers import Incoming, handler_for
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
-from store.inbox import (
+from store.models import InboundState
+from store.processing import (
     InboundItem,
     claim_inbound,
     claim_many,
@@ -57,7 +58,6 @@ from store.inbox import (
     release_parked,
     uncount_attempts,
 )
-from store.models import InboundState
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -105,8 +105,11 @@ def parse(runtime: Runtime, raw: bytes) -> ParsedMessage:
     )
 
 
-def process_pending(runtime: Runtime, limit: int = 100) -> int:
-    """Process up to *limit* NEW messages, then any FAILED ones whose retry is due.
+def process_pending(
+    runtime: Runtime, limit: int = 100, *, failures: bool = True
+) -> int:
+    """Process up to *limit* NEW messages, then (with *failures*) any FAILED ones
+    whose retry is due.
 
     Returns how many messages were taken (processed, failed, parked or left to
     another worker that counted them first).
@@ -117,7 +120,7 @@ def process_pending(runtime: Runtime, limit: int = 100) -> int:
         if taken == 0:
             break
         done += taken
-    if done < limit:
+    if done < limit and failures:
         for inbound_id in _due_failures(runtime, limit - done):
             if process_one(runtime, inbound_id) is not None:
                 done += 1

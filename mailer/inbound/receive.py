@@ -8,36 +8,81 @@ transaction holding its message committed, but many messages share one
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import logging
+import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.clock import Clock
-from mailer.core.dedupe import InboundKey, inbound_key
+from mailer.core.dedupe import inbound_key
 from mailer.core.errors import StoreUnavailable
-from mailer.inbound.smtp import Accept, Accepted, Delivery
+from mailer.inbound.smtp import Accepted, Delivery
 from store.inbox import store_inbound
 
 MAX_GROUP = 64  # messages in one commit at most
+IDLE_SECONDS = 1.0  # the committer thread ends after this long without work
 
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+log = logging.getLogger("ediscuss.inbound")
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
+
+
+class _WriterLock:
+    """A lock in this process, then an OS lock on a file beside the database.
+
+    The file lock queues the writers of other processes (``serve`` and its
+    processing workers) the same way: the kernel wakes the next one as soon
+    as the lock is free, where SQLite's busy handler would sleep up to 100 ms.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = f"{database}-writer.lock"
+            try:
+                self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:  # a read-only folder: the busy timeout still serialises
+                self._fd = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread_lock.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
 
 
 def writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[object]:
-    """A lock the process's own SQLite writers take before writing.
+    """A lock the service's own SQLite writers take before writing.
 
     SQLite lets one writer in at a time and makes the others poll with
-    growing sleeps (up to 100 ms each); queueing on a lock in the process
-    instead wakes the next writer as soon as the file is free. Other
-    databases need no such thing: a null context.
+    growing sleeps (up to 100 ms each); queueing on a lock instead wakes the
+    next writer as soon as the file is free, in this process and in the
+    others (see :class:`_WriterLock`). Other databases need no such thing:
+    a null context.
     """
     bind = sessions.kw.get("bind")
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
@@ -45,7 +90,7 @@ def writer_lock(sessions: sessionmaker[Session]) -> AbstractContextManager[objec
     with _LOCK:
         lock = _WRITERS.get(bind)
         if lock is None:
-            lock = _WRITERS[bind] = threading.Lock()
+            lock = _WRITERS[bind] = _WriterLock(bind.url.database)
     return lock
 
 
@@ -54,35 +99,54 @@ _LOCK = threading.Lock()
 
 @dataclass
 class _Slot:
+    """One delivery waiting for the commit that holds it."""
+
     delivery: Delivery
-    key: InboundKey
-    done: bool = False
     result: Accepted | None = None
     error: StoreUnavailable | None = None
+    event: threading.Event | None = None  # a blocking caller waits on it
+    future: asyncio.Future[Accepted] | None = None  # an event loop awaits it
+
+    def finish(self) -> None:
+        """Hand the result (or the error) to whoever waits."""
+        if self.result is None and self.error is None:  # the committer raised
+            self.error = StoreUnavailable("unexpected store error")
+        if self.event is not None:
+            self.event.set()
+        future = self.future
+        if future is not None:
+            future.get_loop().call_soon_threadsafe(_settle, future, self)
 
 
-@dataclass
-class _Group:
-    cond: threading.Condition = field(default_factory=threading.Condition)
-    pending: list[_Slot] = field(default_factory=list)
-    busy: bool = False
+def _settle(future: asyncio.Future[Accepted], slot: _Slot) -> None:
+    if future.done():  # the client went away meanwhile
+        return
+    if slot.error is not None:
+        future.set_exception(slot.error)
+    else:
+        assert slot.result is not None
+        future.set_result(slot.result)
 
 
 def _commit(
-    sessions: sessionmaker[Session], clock: Clock, slots: Sequence[_Slot]
+    engine: Engine,
+    lock: AbstractContextManager[object],
+    clock: Clock,
+    slots: Sequence[_Slot],
 ) -> None:
     """Store every slot's delivery in one transaction; fill in results or the error."""
     try:
-        with writer_lock(sessions), sessions.begin() as session:
+        keys = [inbound_key(slot.delivery.raw) for slot in slots]
+        with lock, engine.begin() as connection:
             now = clock()
             results = []
-            for slot in slots:
+            for slot, key in zip(slots, keys, strict=True):
                 d = slot.delivery
                 stored = store_inbound(
-                    session,
+                    connection,
                     raw=d.raw,
-                    dedupe_key=slot.key.key,
-                    message_id=slot.key.message_id,
+                    dedupe_key=key.key,
+                    message_id=key.message_id,
                     envelope_from=d.mail_from,
                     envelope_to=d.rcpt_tos,
                     received_via=d.via,
@@ -90,7 +154,7 @@ def _commit(
                     now=now,
                 )
                 results.append(
-                    Accepted(stored.inbound_id, stored.duplicate, slot.key.message_id)
+                    Accepted(stored.inbound_id, stored.duplicate, key.message_id)
                 )
     except (OperationalError, DBAPIError) as exc:
         error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
@@ -104,43 +168,88 @@ def _commit(
         slot.error = error
 
 
-def make_accept(sessions: sessionmaker[Session], clock: Clock) -> Accept:
-    """A function that commits a :class:`Delivery` and says where it landed.
+class GroupCommit:
+    """Commits deliveries and says where each landed, many to a transaction.
 
-    It returns only after the commit: its caller may then say 250 (or, for IMAP,
-    flag the message on the server). A database error becomes
-    :class:`StoreUnavailable`, which the SMTP server answers with 451.
-    Concurrent callers (one thread per SMTP session) are grouped into one
-    transaction; the first caller to find no commit running does it for all.
+    One committer thread stores whatever deliveries are waiting in one
+    transaction (group commit: many messages share one ``fsync``, which is
+    what bounds a busy SQLite file), then the next group. A caller gets its
+    answer only after the transaction holding its message committed: it may
+    then say 250 (or, for IMAP, flag the message on the server). A database
+    error becomes :class:`StoreUnavailable`, which SMTP answers with 451.
+    Call it (blocking, from any thread) or await :meth:`submit` from an event
+    loop: no thread per message then. The thread ends when idle for a second.
     """
-    group = _Group()
 
-    def accept(delivery: Delivery) -> Accepted:
-        slot = _Slot(delivery, inbound_key(delivery.raw))
-        with group.cond:
-            group.pending.append(slot)
-        while True:
-            with group.cond:
-                while group.busy and not slot.done:
-                    group.cond.wait()
-                if slot.done:
-                    break
-                group.busy = True
-                batch = group.pending[:MAX_GROUP]
-                del group.pending[:MAX_GROUP]
-            try:
-                _commit(sessions, clock, batch)
-            finally:
-                with group.cond:
-                    for s in batch:
-                        if s.result is None and s.error is None:  # the leader raised
-                            s.error = StoreUnavailable("unexpected store error")
-                        s.done = True
-                    group.busy = False
-                    group.cond.notify_all()
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, Engine):
+            raise TypeError("the session factory has no engine")
+        self._engine = bind
+        self._lock = writer_lock(sessions)
+        self._clock = clock
+        self._after_commit = after_commit
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._running = False
+
+    def __call__(self, delivery: Delivery) -> Accepted:
+        """Commit *delivery*; returns once it is committed (or raises StoreUnavailable)."""
+        slot = _Slot(delivery, event=threading.Event())
+        self._enqueue(slot)
+        assert slot.event is not None
+        slot.event.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.result is not None
         return slot.result
 
-    return accept
+    async def submit(self, delivery: Delivery) -> Accepted:
+        """:meth:`__call__` for an event loop: await the commit without a thread."""
+        future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Slot(delivery, future=future))
+        return await future
+
+    def _enqueue(self, slot: _Slot) -> None:
+        with self._cond:
+            self._pending.append(slot)
+            if self._running:
+                self._cond.notify()
+                return
+            self._running = True
+        threading.Thread(target=self._run, name="inbound-commit", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._cond.wait(IDLE_SECONDS)
+                if not self._pending:
+                    self._running = False
+                    return
+                group = self._pending[:MAX_GROUP]
+                del self._pending[:MAX_GROUP]
+            try:
+                _commit(self._engine, self._lock, self._clock, group)
+                if self._after_commit is not None and any(s.result for s in group):
+                    self._after_commit()
+            except Exception:  # each caller gets a 451; the thread goes on
+                log.exception("storing %d received message(s) failed", len(group))
+            finally:
+                for slot in group:
+                    slot.finish()
+
+
+def make_accept(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    after_commit: Callable[[], None] | None = None,
+) -> GroupCommit:
+    """The function that commits a :class:`Delivery` (see :class:`GroupCommit`);
+    *after_commit* runs after each commit (say, to wake the processing workers)."""
+    return GroupCommit(sessions, clock, after_commit)

@@ -104,8 +104,12 @@ class InboundHandler:
             self.protocol,
             _peer(session),
         )
+        submit = getattr(self.accept, "submit", None)  # awaitable: no thread needed
         try:
-            result = await asyncio.to_thread(self.accept, delivery)
+            if submit is not None:
+                result = await submit(delivery)
+            else:
+                result = await asyncio.to_thread(self.accept, delivery)
         except StoreUnavailable as exc:
             log.warning(
                 "deferred peer=%s bytes=%d reason=%s", delivery.peer, len(raw), exc
