@@ -21,6 +21,7 @@ from mailer.clock import Clock, system_clock
 from mailer.config import Settings
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import InboundHandler, make_server_factory
+from mailer.inbound.workers import wake_processing
 from mailer.keys import load_signing_key
 from store.db import current_revision, make_engine, make_sessionmaker, upgrade
 from store.discussions import DiscussionSpec, QuestionSpec, sync_discussions
@@ -100,7 +101,9 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
     handler = InboundHandler(
         domain=s.service.domain,
         slugs=s.slugs,
-        accept=make_accept(runtime.sessions, runtime.clock),
+        accept=make_accept(
+            runtime.sessions, runtime.clock, lambda: wake_processing(runtime)
+        ),
         max_recipients=s.inbound.max_recipients,
         protocol=s.inbound.protocol,
     )
@@ -122,11 +125,11 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
 
 def background_workers(runtime: Runtime) -> list[Worker]:
     """The workers ``serve`` runs beside the listener."""
-    from mailer.inbound.pipeline import inbound_worker
+    from mailer.inbound.workers import processing_worker_for
     from mailer.jobs import scheduler_worker
     from mailer.outbound.worker import outbox_worker
 
-    workers: list[Worker] = [inbound_worker, scheduler_worker]
+    workers: list[Worker] = [processing_worker_for(runtime), scheduler_worker]
     workers += [outbox_worker] * runtime.settings.outbox.workers
     if runtime.settings.imap is not None:
         from mailer.inbound.imap import imap_worker
