@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.clock import Clock
-from mailer.core.dedupe import inbound_key
+from mailer.core.dedupe import InboundKey, inbound_key
 from mailer.core.errors import StoreUnavailable
 from mailer.inbound.smtp import Accepted, Delivery
 from store.inbox import store_inbound
@@ -102,6 +102,7 @@ class _Slot:
     """One delivery waiting for the commit that holds it."""
 
     delivery: Delivery
+    key: InboundKey | None = None
     result: Accepted | None = None
     error: StoreUnavailable | None = None
     event: threading.Event | None = None  # a blocking caller waits on it
@@ -136,12 +137,12 @@ def _commit(
 ) -> None:
     """Store every slot's delivery in one transaction; fill in results or the error."""
     try:
-        keys = [inbound_key(slot.delivery.raw) for slot in slots]
         with lock, engine.begin() as connection:
             now = clock()
             results = []
-            for slot, key in zip(slots, keys, strict=True):
-                d = slot.delivery
+            for slot in slots:
+                d, key = slot.delivery, slot.key
+                assert key is not None
                 stored = store_inbound(
                     connection,
                     raw=d.raw,
@@ -234,8 +235,17 @@ class GroupCommit:
                     return
                 group = self._pending[:MAX_GROUP]
                 del self._pending[:MAX_GROUP]
+            keyed = []
+            for slot in group:  # a message whose key cannot be made fails alone
+                try:
+                    slot.key = inbound_key(slot.delivery.raw)
+                    keyed.append(slot)
+                except Exception:  # told to the client as a 451
+                    log.exception("no dedupe key for a received message")
+                    slot.error = StoreUnavailable("unreadable message header")
             try:
-                _commit(self._engine, self._lock, self._clock, group)
+                if keyed:
+                    _commit(self._engine, self._lock, self._clock, keyed)
                 if self._after_commit is not None and any(s.result for s in group):
                     self._after_commit()
             except Exception:  # each caller gets a 451; the thread goes on
