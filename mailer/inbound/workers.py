@@ -322,7 +322,28 @@ def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def run_child(settings: Settings, wake_fd: int, news_fd: int, index: int) -> int:
+@dataclass(frozen=True)
+class _Signals:
+    """SIGTERM, as the child notices it: a flag, and a pipe that wakes its wait."""
+
+    stopping: threading.Event
+    pipe: int
+
+    @classmethod
+    def install(cls) -> _Signals:
+        """Catch SIGTERM (set the flag, wake the wait) and ignore SIGINT."""
+        stopping = threading.Event()
+        signal_r, signal_w = os.pipe()
+        os.set_blocking(signal_w, False)
+        signal.set_wakeup_fd(signal_w)
+        signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return cls(stopping, signal_r)
+
+
+def run_child(
+    settings: Settings, wake_fd: int, news_fd: int, index: int, signals: _Signals
+) -> int:
     """The child's loop: process until SIGTERM, or until the parent is gone."""
     from sqlalchemy import event
 
@@ -333,13 +354,8 @@ def run_child(settings: Settings, wake_fd: int, news_fd: int, index: int) -> int
     from store.db import make_engine, make_sessionmaker
     from store.models import OutboxMessage
 
-    stopping = threading.Event()
+    stopping, signal_r = signals.stopping, signals.pipe
     os.set_blocking(wake_fd, False)
-    signal_r, signal_w = os.pipe()
-    os.set_blocking(signal_w, False)
-    signal.set_wakeup_fd(signal_w)
-    signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     engine = make_engine(settings.database.url)
     if engine.dialect.name == "sqlite":
@@ -407,13 +423,14 @@ def run_child(settings: Settings, wake_fd: int, news_fd: int, index: int) -> int
 
 def main() -> int:
     """``python -m mailer.inbound.workers WAKE_FD NEWS_FD INDEX``, settings on stdin."""
+    signals = _Signals.install()  # first: a SIGTERM while importing is a clean stop
     wake_fd, news_fd, index = (int(a) for a in sys.argv[1:4])
     settings = pickle.load(sys.stdin.buffer)
     logging.basicConfig(
         level=settings.service.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    return run_child(settings, wake_fd, news_fd, index)
+    return run_child(settings, wake_fd, news_fd, index, signals)
 
 
 if __name__ == "__main__":
