@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PG_DEFAULT := postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export EDISCUSS_TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_DEFAULT))
 
-.PHONY: install run test check lint typecheck format bench clean
+.PHONY: install run test check lint typecheck format bench audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("ediscuss needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -40,6 +40,11 @@ check: lint typecheck
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# pip-audit over the installed packages: fails on a known vulnerability; says so
+# plainly (without failing) when PyPI's vulnerability data cannot be reached.
+audit: install
+	$(BIN)/python .ci/audit.py
 
 bench: install
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
