@@ -78,7 +78,9 @@ def _inert(html: bytes) -> None:
     assert not re.search(r"<script", text, re.IGNORECASE), "a script element"
     assert not re.search(r"<(iframe|object|embed|svg|style)\b", text, re.IGNORECASE)
     assert not re.search(r"\son[a-z]+\s*=", text, re.IGNORECASE), "an event handler"
-    assert not re.search(r"""(href|src)\s*=\s*["']?\s*(javascript|data):""", text, re.IGNORECASE)
+    assert not re.search(
+        r"""(href|src)\s*=\s*["']?\s*(javascript|data):""", text, re.IGNORECASE
+    )
 
 
 def test_hostile_html_mail_is_shown_as_text(module_service: ServiceProcess) -> None:
