@@ -11,7 +11,9 @@ over SMTP on loopback twice, by the same client code and concurrency:
   routed, threaded and committed; posts approved, so each is published).
 
 Prints messages per second for both, the ratio (target: at least 40% on
-SQLite), and the peak resident memory (VmHWM) of both processes.
+SQLite), and the CPU per message and peak resident memory (VmHWM) of every
+process: the sink; serve's listener and its processing workers (child
+processes, ``inbound.workers``), measured once they have started and settled.
 
 Usage: python bench/inbound.py [--count 2000] [--connections 4] [--database URL]
 """
@@ -28,6 +30,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -143,6 +146,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_of(pid: int) -> list[int]:
+    """Every live descendant of *pid* (serve's processing workers)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+        for kid in kids:
+            found += [kid, *children_of(kid)]
+    return found
+
+
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of *pid* and of each of its live descendants."""
+    out = {}
+    for p in [pid, *children_of(pid)]:
+        try:
+            out[p] = cpu_seconds(p)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
+def wait_settled(pid: int, seconds: float = 60) -> None:
+    """Wait until serve and its children have started and sit idle."""
+    deadline = time.monotonic() + seconds
+    before = tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = tree_cpu(pid)
+        busy = sum(now.values()) - sum(before.get(p, 0.0) for p in now)
+        if len(now) > 1 and set(now) == set(before) and busy < 0.03:
+            return
+        before = now
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -207,7 +251,7 @@ def write_config(work: Path, database: str) -> tuple[Path, dict[str, str]]:
 
 def run_service(
     work: Path, database: str, batch: list[tuple[str, str, bytes]], connections: int
-) -> tuple[float, float, float, float, int]:
+) -> Served:
     cfg, env = write_config(work, database)
     port = int(env["EDISCUSS_INBOUND_LISTEN"].rsplit(":", 1)[1])
     proc = subprocess.Popen(
@@ -221,7 +265,8 @@ def run_service(
     runtime = open_runtime(settings, migrate=False)
     try:
         wait_port(port, proc)
-        cpu = cpu_seconds(proc.pid)
+        wait_settled(proc.pid)
+        cpu_before = tree_cpu(proc.pid)
         start = time.perf_counter()
         sent = send_all(port, batch, connections)
         while True:
@@ -239,15 +284,41 @@ def run_service(
                 raise SystemExit("serve exited during the run")
             time.sleep(0.1)
         total = time.perf_counter() - start
-        cpu = cpu_seconds(proc.pid) - cpu
-        rss = peak_rss_mb(proc.pid)
+        cpu_after = tree_cpu(proc.pid)
+        cpu = {p: t - cpu_before.get(p, 0.0) for p, t in cpu_after.items()}
+        rss = {p: peak_rss_mb(p) for p in cpu_after}
     finally:
         runtime.close()
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     if failed:
         raise SystemExit(f"{failed} message(s) failed:\n{err.decode()[-2000:]}")
-    return len(batch) / total, len(batch) / sent, rss, cpu / len(batch), int(posts)
+    n = len(batch)
+    listener, workers = proc.pid, [p for p in cpu if p != proc.pid]
+    return Served(
+        rate=n / total,
+        accept_rate=n / sent,
+        posts=int(posts),
+        listener_cpu=cpu.get(listener, 0.0) / n,
+        workers_cpu=sum(cpu[p] for p in workers) / n,
+        listener_rss=rss.get(listener, float("nan")),
+        workers_rss=sum(rss[p] for p in workers),
+        workers=len(workers),
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the end-to-end run measured (CPU per message, RSS in MB)."""
+
+    rate: float
+    accept_rate: float
+    posts: int
+    listener_cpu: float
+    workers_cpu: float
+    listener_rss: float
+    workers_rss: float
+    workers: int
 
 
 def main() -> int:
@@ -263,9 +334,7 @@ def main() -> int:
         client = time.process_time()
         sink_rate, sink_rss, sink_cpu = run_sink(batch, args.connections)
         client_cpu = (time.process_time() - client) / len(batch)
-        rate, accept_rate, rss, cpu, posts = run_service(
-            work, database, batch, args.connections
-        )
+        served = run_service(work, database, batch, args.connections)
     backend = database.split(":", 1)[0]
     size = sum(len(raw) for _, _, raw in batch) / len(batch)
     print(
@@ -279,12 +348,26 @@ def main() -> int:
     print(
         f"  SMTP client              {'':8}         {'':17}   CPU {client_cpu * 1000:5.2f} ms/msg"
     )
-    print(f"  serve, SMTP accept only  {accept_rate:8.0f} msg/s   (250 after commit)")
     print(
-        f"  serve, end to end        {rate:8.0f} msg/s   peak RSS {rss:6.1f} MB"
-        f"   CPU {cpu * 1000:5.2f} ms/msg ({posts} posts)"
+        f"  serve, SMTP accept only  {served.accept_rate:8.0f} msg/s"
+        "   (250 after commit)"
     )
-    ratio = rate / sink_rate
+    print(
+        f"  serve, end to end        {served.rate:8.0f} msg/s"
+        f"   peak RSS {served.listener_rss:6.1f} MB"
+        f"   CPU {(served.listener_cpu + served.workers_cpu) * 1000:5.2f} ms/msg"
+        f" ({served.posts} posts)"
+    )
+    print(
+        f"    listener process       {'':8}         {'':17}"
+        f"   CPU {served.listener_cpu * 1000:5.2f} ms/msg"
+    )
+    print(
+        f"    {served.workers} processing worker(s) {'':8}"
+        f"   peak RSS {served.workers_rss:6.1f} MB"
+        f"   CPU {served.workers_cpu * 1000:5.2f} ms/msg"
+    )
+    ratio = served.rate / sink_rate
     print(f"  end to end / sink        {ratio:8.0%}   (target >= 40%)")
     print(
         f"  load average             {os.getloadavg()[0]:8.1f}   on {os.cpu_count()} CPUs"
