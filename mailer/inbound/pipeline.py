@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -391,22 +392,60 @@ def _one(
     return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
 
 
-async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Process stored messages promptly, in a thread, until *stop* is set."""
-    await asyncio.to_thread(release_parked_messages, runtime)
-    while not stop.is_set():
+# The in-process workers of each runtime, woken when received mail is committed.
+_wakers: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+_wakers_lock = threading.Lock()
+
+
+def wake_inbound(runtime: Runtime) -> None:
+    """Ask this process's in-process inbound workers to look at once (any thread)."""
+    with _wakers_lock:
+        targets = list(_wakers.get(id(runtime), ()))
+    for loop, wake in targets:
         try:
-            taken = await asyncio.to_thread(process_pending, runtime, 200)
-        except Exception:  # the store is away, or a bug: log, wait, try again
-            log.exception("inbound processing paused for 5 s")
-            taken, pause = 0, 5.0
-        else:
-            pause = POLL_SECONDS
-        if taken == 0:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:  # loop closed
+            pass
+
+
+async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Process stored messages promptly, in a thread, until *stop* is set.
+
+    It looks when :func:`wake_inbound` says mail was committed, and every
+    ``POLL_SECONDS`` anyway (mail stored by another process, retries).
+    """
+    entry = (asyncio.get_running_loop(), asyncio.Event())
+    with _wakers_lock:
+        _wakers.setdefault(id(runtime), []).append(entry)
+    try:
+        await asyncio.to_thread(release_parked_messages, runtime)
+        while not stop.is_set():
+            entry[1].clear()  # a wake during the pass below is kept for the next
             try:
-                await asyncio.wait_for(stop.wait(), pause)
-            except TimeoutError:
-                pass
+                taken = await asyncio.to_thread(process_pending, runtime, 200)
+            except Exception:  # the store is away, or a bug: log, wait, try again
+                log.exception("inbound processing paused for 5 s")
+                taken, pause = 0, 5.0
+            else:
+                pause = POLL_SECONDS
+            if taken == 0:
+                await _first_of(stop, entry[1], pause)
+    finally:
+        with _wakers_lock:
+            _wakers[id(runtime)].remove(entry)
+            if not _wakers[id(runtime)]:
+                del _wakers[id(runtime)]
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+    try:
+        await asyncio.wait(
+            waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def release_parked_messages(runtime: Runtime) -> int:

@@ -61,7 +61,10 @@ _wakes_lock = threading.Lock()
 
 
 def wake_processing(runtime: Runtime) -> None:
-    """Tell this process's processing children that mail was committed (any thread)."""
+    """Tell this process's processing children (or thread) that mail was committed."""
+    from mailer.inbound.pipeline import wake_inbound
+
+    wake_inbound(runtime)
     with _wakes_lock:
         fds = list(_wakes.get(id(runtime), ()))
     for fd in fds:
