@@ -37,9 +37,25 @@ def normalise_message_id(value: str | None) -> str | None:
     return f"<{m.group(1)}>"
 
 
+def header_block(raw: bytes) -> bytes:
+    """The start of *raw* that holds its whole header section, and a blank line.
+
+    The parser ends the header section at the first empty line (or earlier, at
+    a line that is no header); each of these marks an empty line, whatever the
+    line ends around it, so parsing the block gives the headers parsing all of
+    *raw* gives, without reading a body of megabytes.
+    """
+    ends = [
+        at + len(mark)
+        for mark in (b"\r\n\r\n", b"\n\n", b"\r\r")
+        if (at := raw.find(mark)) >= 0
+    ]
+    return raw[: min(ends)] if ends else raw
+
+
 def inbound_key(raw: bytes) -> InboundKey:
     """The dedupe key for *raw*: by Message-ID, else by content hash."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw))
     mid = normalise_message_id(headers.get("Message-ID"))
     if mid is not None:
         key = f"mid:{mid}"

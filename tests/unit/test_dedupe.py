@@ -25,3 +25,22 @@ def test_bogus_message_ids() -> None:
     assert inbound_key(
         ("Message-ID: <" + "a" * 500 + "@x>\r\n\r\n").encode()
     ).key.startswith("sha256:")
+
+
+def test_the_header_block_gives_the_key_the_whole_message_gives() -> None:
+    import random
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
+    from mailer.core.dedupe import header_block
+
+    rng = random.Random(3834)
+    pieces = [b"Message-ID: <a@b>", b"Subject: x", b" folded", b"\tmore", b"body",
+              b"\r\n", b"\n", b"\r", b"", b"no header line", b"Message-Id:<c@d>",
+              b"From x", b":", b"X-A: y"]  # fmt: skip
+    for _ in range(5000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        whole = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        block = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw))
+        assert whole.items() == block.items(), raw
+        assert whole.get("Message-ID") == block.get("Message-ID"), raw
