@@ -225,7 +225,7 @@ def test_processing_resumes_after_sqlite_was_locked(
         locker.execute("ROLLBACK")
         locker.close()
     assert _try_send(service, "<after-lock@example.net>") == 250
-    assert service.processed("<after-lock@example.net>", 60).state is (
+    assert service.processed("<after-lock@example.net>", 20).state is (
         InboundState.PROCESSED
     )
 
