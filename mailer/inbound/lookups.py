@@ -1,4 +1,4 @@
-"""What routing needs from the store, looked up once per transaction for a whole batch.
+"""What routing needs from the store, looked up once for a whole batch.
 
 A batch of messages shares one :class:`Lookups`: the discussion's state and
 questions are read once, the senders and the posts the messages point at are
@@ -98,6 +98,15 @@ class Lookups:
         self._by_id: dict[int, KnownPost] = {}
         self._asked: set[tuple[int, str]] = set()
         self._readers: dict[int, bool] = {}
+
+    def rebind(self, session: Session, now: datetime) -> None:
+        """Go on in the next transaction of the same batch (SQLite's short ones).
+
+        What is cached stays: within a batch it is as current as the values a
+        PostgreSQL transaction read at its start.
+        """
+        self.session = session
+        self.now = now
 
     def discussion(self, slug: str) -> DiscussionView | None:
         """The configured discussion *slug* with its row and question rows, or None."""
@@ -221,9 +230,13 @@ class Lookups:
             )
         return self._readers[discussion_id]
 
-    def forget_readers(self) -> None:
-        """Ask again: a handler (a confirmation, a mode change) may have changed them."""
+    def forget_changeable(self) -> None:
+        """Ask again after a handler ran: a confirmation, a mode change, a ban or a
+        moderator's close may have changed the readers, the senders or the discussion.
+        """
         self._readers.clear()
+        self._senders.clear()
+        self._discussions.clear()
 
     def remember_post(
         self,

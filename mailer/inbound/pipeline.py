@@ -44,6 +44,7 @@ from mailer.inbound.effects import apply_decision, handoff_facts
 from mailer.inbound.handlers import Incoming, handler_for
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
+from mailer.outbound.worker import wake_outbox
 from store.models import InboundState
 from store.processing import (
     InboundItem,
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ediscuss.inbound")
 
-BATCH = 25  # messages per transaction: fewer commits, short enough a lock
+BATCH = 25  # messages per batch: parsed together, looked up together
+WRITE_CHUNK = 8  # messages per write transaction on SQLite (one writer at a time)
 POLL_SECONDS = 0.5
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
@@ -208,7 +210,7 @@ def _count_attempt(
 
 def _process_batch(runtime: Runtime, size: int) -> int:
     """Count an attempt on a batch, parse it outside any transaction, then apply it
-    in one; returns how many messages were taken."""
+    (in one transaction, or a few short ones on SQLite); returns how many were taken."""
     now = runtime.clock()
     with runtime.sessions() as session:
         unfinished = timedelta(
@@ -232,31 +234,41 @@ def _process_batch(runtime: Runtime, size: int) -> int:
         except Exception:  # noqa: BLE001 - recorded with its reason by process_one below
             singles.append(item.id)
     ready = [item for item in mine if item.id in parsed]
-    done: list[tuple[InboundItem, str, str]] = []
-    now = runtime.clock()
-    try:
-        with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
-            claimed = set(claim_many(session, [item.id for item in ready]))
-            lookups = Lookups(runtime, session, now)
-            ours = [item for item in ready if item.id in claimed]
-            lookups.prefetch(
-                (parsed[item.id], rcpt)
-                for item in ours
-                for rcpt in _recipients(runtime, item)
-                if rcpt.kind in POST_ADDRESSES
-            )
-            for item in ours:
-                decision, reason = _apply(lookups, item, parsed[item.id])
-                done.append((item, decision, reason))
-            mark_processed(session, {item.id: d for item, d, _ in done}, now)
-    except OperationalError:
-        _give_back(runtime, [item.id for item in ready])
-        raise
-    except Exception:  # noqa: BLE001 - one message spoilt the batch: go one by one
-        singles.extend(item.id for item in ready)
-        done = []
-    for item, decision, reason in done:
-        _log(item, decision, reason)
+    # SQLite has one writer at a time, and the SMTP listener waits for it before
+    # it can say 250: short transactions of a few messages each let it in.
+    step = WRITE_CHUNK if runtime.engine.dialect.name == "sqlite" else BATCH
+    lookups: Lookups | None = None
+    for start in range(0, len(ready), step):
+        part = ready[start : start + step]
+        done: list[tuple[InboundItem, str, str]] = []
+        now = runtime.clock()
+        try:
+            with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
+                claimed = set(claim_many(session, [item.id for item in part]))
+                ours = [item for item in part if item.id in claimed]
+                if lookups is None:
+                    lookups = Lookups(runtime, session, now)
+                    lookups.prefetch(
+                        (parsed[item.id], rcpt)
+                        for item in ready[start:]
+                        for rcpt in _recipients(runtime, item)
+                        if rcpt.kind in POST_ADDRESSES
+                    )
+                else:
+                    lookups.rebind(session, now)
+                for item in ours:
+                    decision, reason = _apply(lookups, item, parsed[item.id])
+                    done.append((item, decision, reason))
+                mark_processed(session, {item.id: d for item, d, _ in done}, now)
+        except OperationalError:
+            _give_back(runtime, [item.id for item in ready[start:]])
+            raise
+        except Exception:  # noqa: BLE001 - one message spoilt its part: one by one
+            singles.extend(item.id for item in part)
+            lookups = None  # it remembers what was rolled back
+            continue
+        for item, decision, reason in done:
+            _log(item, decision, reason)
     for inbound_id in sorted(singles):
         process_one(runtime, inbound_id, counted=1, parsed=parsed.get(inbound_id))
     for inbound_id in stale:
@@ -387,7 +399,7 @@ def _one(
             raise _Parked(decision.handler)
         incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
         word = handler(runtime, lookups.session, incoming)
-        lookups.forget_readers()
+        lookups.forget_changeable()
         return word, f"{decision.handler.value} handler: {word}"
     return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
 
@@ -412,7 +424,8 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Process stored messages promptly, in a thread, until *stop* is set.
 
     It looks when :func:`wake_inbound` says mail was committed, and every
-    ``POLL_SECONDS`` anyway (mail stored by another process, retries).
+    ``POLL_SECONDS`` anyway (mail stored by another process, retries); after a
+    pass that took messages it wakes the outbox workers for what they queued.
     """
     entry = (asyncio.get_running_loop(), asyncio.Event())
     with _wakers_lock:
@@ -428,7 +441,9 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 taken, pause = 0, 5.0
             else:
                 pause = POLL_SECONDS
-            if taken == 0:
+            if taken:  # answers, notices, copies may be queued: as a child's news does
+                wake_outbox(runtime)
+            else:
                 await _first_of(stop, entry[1], pause)
     finally:
         with _wakers_lock:
