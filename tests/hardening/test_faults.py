@@ -232,14 +232,14 @@ def test_processing_resumes_after_sqlite_was_locked(
 
 @pytest.fixture
 def tiny_disk() -> Iterator[Path]:
-    """A 6 MB tmpfs mounted for this test (root only)."""
+    """A 32 MB tmpfs mounted for this test (root only)."""
     if os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("the full-disk test mounts a tmpfs: it needs root")
         pytest.skip("the full-disk test mounts a tmpfs: it needs root")
     where = Path(tempfile.mkdtemp(prefix="ediscuss-disk-"))
     subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(where)],
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(where)],
         check=True,
         capture_output=True,
     )
