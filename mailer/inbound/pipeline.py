@@ -9,16 +9,19 @@ never take the same one); SQLite serialises writers.
 ``process_pending`` works in batches: it reads the oldest NEW messages
 without a lock, counts an attempt on them in a transaction of its own
 (committed, so a message that kills the process outright, not by an
-exception, still counts), parses them (the costly part) outside any
-transaction, then claims, routes and applies the whole batch in one short
-transaction. If anything in a batch raises, the batch is rolled back and its
-messages go one by one through ``process_one``, which records a failure
-against the one message that caused it: FAILED with the reason, retried later
-with a growing delay, QUARANTINED after ``inbound.max_processing_attempts``.
-A message whose counted attempt never finished (its process died) is taken
-again after ``inbound.retry_unfinished_seconds``, alone, and quarantined once it has used up its
-attempts that way. A poison message never blocks the others. A message for a
-handler this version does not have stays NEW, parked, until the next start.
+exception, still counts), parses them (the costly part) and reads what routing
+needs in bulk, outside any write, then claims, routes and applies the batch
+(:mod:`mailer.inbound.apply`) in one short transaction, or on SQLite in a few
+of ``WRITE_CHUNK`` messages, so the one write lock is never held long. If
+anything raises, that transaction is rolled back and its messages go one by
+one through ``process_one``, which records a failure against the one message
+that caused it: FAILED with the reason, retried later with a growing delay,
+QUARANTINED after ``inbound.max_processing_attempts``. A message whose counted
+attempt never finished (its process died) is taken again after
+``inbound.retry_unfinished_seconds``, alone, and quarantined once it has used
+up its attempts that way. A poison message never blocks the others. A message
+for a handler this version does not have stays NEW, parked, until the next
+start.
 
 Log: one line per message, ``processed id=.. message-id=.. decision=.. reason=..``.
 """
@@ -34,14 +37,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
-from mailer.core.addresses import AddressKind, Recipient, parse_recipient
-from mailer.core.errors import UnknownRecipient
-from mailer.core.headers import stable_message_id
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
-from mailer.core.route import POST_ADDRESSES, Action, route_message
-from mailer.inbound.effects import apply_decision, handoff_facts
-from mailer.inbound.handlers import Incoming, handler_for
+from mailer.core.route import POST_ADDRESSES
+from mailer.inbound.apply import Parked, apply_message, recipients_of
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
 from mailer.outbound.worker import wake_outbox
@@ -82,14 +81,6 @@ class Outcome:
     state: InboundState
     decision: str
     reason: str
-
-
-class _Parked(Exception):
-    """A recipient's handler is not in this version: roll back, keep the message NEW."""
-
-    def __init__(self, kind: AddressKind) -> None:
-        super().__init__(f"waiting: no handler for {kind.value} mail in this version")
-        self.kind = kind
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -159,9 +150,9 @@ def process_one(
             item = InboundItem.of(row)
             lookups = Lookups(runtime, session, now)
             message = parsed if parsed is not None else parse(runtime, item.raw)
-            decision, reason = _apply(lookups, item, message)
+            decision, reason = apply_message(lookups, item, message)
             mark_processed(session, {item.id: decision}, now)
-    except _Parked as parked:
+    except Parked as parked:
         assert item is not None
         return _park(runtime, item, parked)
     except OperationalError:
@@ -241,23 +232,16 @@ def _process_batch(runtime: Runtime, size: int) -> int:
     for start in range(0, len(ready), step):
         part = ready[start : start + step]
         done: list[tuple[InboundItem, str, str]] = []
+        if lookups is None:  # read before taking the write lock
+            lookups = _looked_up(runtime, ready[start:], parsed)
         now = runtime.clock()
         try:
             with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
                 claimed = set(claim_many(session, [item.id for item in part]))
                 ours = [item for item in part if item.id in claimed]
-                if lookups is None:
-                    lookups = Lookups(runtime, session, now)
-                    lookups.prefetch(
-                        (parsed[item.id], rcpt)
-                        for item in ready[start:]
-                        for rcpt in _recipients(runtime, item)
-                        if rcpt.kind in POST_ADDRESSES
-                    )
-                else:
-                    lookups.rebind(session, now)
+                lookups.rebind(session, now)
                 for item in ours:
-                    decision, reason = _apply(lookups, item, parsed[item.id])
+                    decision, reason = apply_message(lookups, item, parsed[item.id])
                     done.append((item, decision, reason))
                 mark_processed(session, {item.id: d for item, d, _ in done}, now)
         except OperationalError:
@@ -274,6 +258,25 @@ def _process_batch(runtime: Runtime, size: int) -> int:
     for inbound_id in stale:
         process_one(runtime, inbound_id)
     return len(items)
+
+
+def _looked_up(
+    runtime: Runtime, items: list[InboundItem], parsed: dict[int, ParsedMessage]
+) -> Lookups:
+    """The batch's lookups, read in bulk in a read-only session of their own."""
+    with runtime.sessions() as session:
+        lookups = Lookups(runtime, session, runtime.clock())
+        lookups.prefetch(
+            (parsed[item.id], rcpt)
+            for item in items
+            for rcpt in recipients_of(runtime, item)
+            if rcpt.kind in POST_ADDRESSES
+        )
+        for slug in {r.slug for item in items for r in recipients_of(runtime, item)}:
+            view = lookups.discussion(slug)
+            if view is not None:
+                lookups.has_each_readers(view.row.id)
+    return lookups
 
 
 def _give_back(runtime: Runtime, ids: list[int]) -> None:
@@ -295,7 +298,7 @@ def _log(item: InboundItem, decision: str, reason: str) -> None:
     )
 
 
-def _park(runtime: Runtime, item: InboundItem, parked: _Parked) -> Outcome:
+def _park(runtime: Runtime, item: InboundItem, parked: Parked) -> Outcome:
     with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
         row = claim_inbound(session, item.id, (InboundState.NEW,))
         if row is not None:
@@ -335,73 +338,6 @@ def _due_failures(runtime: Runtime, limit: int) -> list[int]:
         i for i, attempts, at in rows if at is None or at + retry_delay(attempts) <= now
     ]
     return due[:limit]
-
-
-def _recipients(runtime: Runtime, item: InboundItem) -> list[Recipient]:
-    """The envelope recipients that are (still) ours, each once, in order."""
-    s = runtime.settings
-    found: list[Recipient] = []
-    for line in item.envelope_to.splitlines():
-        try:
-            rcpt = parse_recipient(line, s.service.domain, s.slugs)
-        except UnknownRecipient:
-            continue  # a discussion removed from the configuration since
-        if rcpt not in found:
-            found.append(rcpt)
-    return found
-
-
-def _apply(
-    lookups: Lookups, item: InboundItem, parsed: ParsedMessage
-) -> tuple[str, str]:
-    """Route and apply for every recipient; returns (decision, reason)."""
-    runtime = lookups.runtime
-    recipients = _recipients(runtime, item)
-    if not recipients:
-        return "dropped", "no recipient of ours"
-    own_id = parsed.message_id or stable_message_id(
-        item.dedupe_key, runtime.settings.service.domain, "in"
-    )
-    results: list[tuple[str, str]] = []
-    posted: set[str] = set()
-    for rcpt in recipients:
-        if rcpt.kind in POST_ADDRESSES and rcpt.slug in posted:
-            results.append(("dropped", f"{rcpt.kind.value}: one post per message"))
-            continue
-        outcome = _one(lookups, item, parsed, rcpt, own_id)
-        if outcome[0] in ("post", "held"):
-            posted.add(rcpt.slug)
-        results.append(outcome)
-    decisions = list(dict.fromkeys(d for d, _ in results))
-    return "+".join(decisions), "; ".join(r for _, r in results)
-
-
-def _one(
-    lookups: Lookups,
-    item: InboundItem,
-    parsed: ParsedMessage,
-    rcpt: Recipient,
-    own_id: str,
-) -> tuple[str, str]:
-    """Route and apply one recipient."""
-    runtime = lookups.runtime
-    if rcpt.kind in POST_ADDRESSES:
-        facts = lookups.facts(parsed, rcpt, item.envelope_from)
-        if facts is None:
-            return "dropped", f"no discussion {rcpt.slug}"
-    else:
-        facts = handoff_facts(runtime, rcpt, item.envelope_from)
-    decision = route_message(rcpt, parsed, facts)
-    if decision.action is Action.HANDOFF:
-        assert decision.handler is not None
-        handler = handler_for(decision.handler)
-        if handler is None:
-            raise _Parked(decision.handler)
-        incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
-        word = handler(runtime, lookups.session, incoming)
-        lookups.forget_changeable()
-        return word, f"{decision.handler.value} handler: {word}"
-    return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
 
 
 # The in-process workers of each runtime, woken when received mail is committed.

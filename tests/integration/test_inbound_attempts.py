@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from mailer.inbound import pipeline
+from mailer.inbound import apply, pipeline
 from mailer.inbound.pipeline import process_pending
 from mailer.service import Runtime
 from store.models import (
@@ -117,14 +117,14 @@ def test_an_exception_counts_once_and_the_batch_mates_once(
     make_mailhost: MailhostFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = make_mailhost(**OPEN_POLICY)
-    real = pipeline._one
+    real = apply.apply_one
 
     def one(lookups, item, parsed, rcpt, own_id):  # type: ignore[no-untyped-def]
         if parsed.message_id == "<bad@example.net>":
             raise RuntimeError("a bug met while applying")  # rolls the batch back
         return real(lookups, item, parsed, rcpt, own_id)
 
-    monkeypatch.setattr(pipeline, "_one", one)
+    monkeypatch.setattr(apply, "apply_one", one)
     for name in ("one", "bad", "two"):
         raw = mail(to=address("+q1"), message_id=f"<{name}@example.net>")
         host.send(raw, [address("+q1")])

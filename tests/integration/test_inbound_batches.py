@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.inbound import pipeline
+from mailer.inbound import apply
 from mailer.inbound.pipeline import BATCH, WRITE_CHUNK, process_pending
 from store.models import InboundState
 from tests.fixtures.inbound import OPEN_POLICY, MailhostFactory, address, mail
@@ -45,7 +45,7 @@ def test_a_failing_message_sends_only_its_own_transaction_one_by_one(
     make_mailhost: MailhostFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = make_mailhost(**OPEN_POLICY)
-    real = pipeline._one
+    real = apply.apply_one
     calls: list[str] = []
 
     def one(lookups, item, parsed, rcpt, own_id):  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ def test_a_failing_message_sends_only_its_own_transaction_one_by_one(
             raise RuntimeError("a bug met while applying")
         return real(lookups, item, parsed, rcpt, own_id)
 
-    monkeypatch.setattr(pipeline, "_one", one)
+    monkeypatch.setattr(apply, "apply_one", one)
     q1 = address("+q1")
     names = [f"m{i}" for i in range(WRITE_CHUNK + 4)]
     names[WRITE_CHUNK + 1] = "bad"

@@ -1,0 +1,99 @@
+"""One stored message, parsed, to its effect: routed and applied for each recipient.
+
+Runs inside the pipeline's transaction (:mod:`mailer.inbound.pipeline` claims,
+counts attempts and records outcomes). A post address is routed with the facts
+:class:`~mailer.inbound.lookups.Lookups` holds and applied by
+:mod:`mailer.inbound.effects`; any other address is handed to its handler.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailer.core.addresses import AddressKind, Recipient, parse_recipient
+from mailer.core.errors import UnknownRecipient
+from mailer.core.headers import stable_message_id
+from mailer.core.message import ParsedMessage
+from mailer.core.route import POST_ADDRESSES, Action, route_message
+from mailer.inbound.effects import apply_decision, handoff_facts
+from mailer.inbound.handlers import Incoming, handler_for
+from mailer.inbound.lookups import Lookups
+from store.processing import InboundItem
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+
+class Parked(Exception):
+    """A recipient's handler is not in this version: roll back, keep the message NEW."""
+
+    def __init__(self, kind: AddressKind) -> None:
+        super().__init__(f"waiting: no handler for {kind.value} mail in this version")
+        self.kind = kind
+
+
+def recipients_of(runtime: Runtime, item: InboundItem) -> list[Recipient]:
+    """The envelope recipients that are (still) ours, each once, in order."""
+    s = runtime.settings
+    found: list[Recipient] = []
+    for line in item.envelope_to.splitlines():
+        try:
+            rcpt = parse_recipient(line, s.service.domain, s.slugs)
+        except UnknownRecipient:
+            continue  # a discussion removed from the configuration since
+        if rcpt not in found:
+            found.append(rcpt)
+    return found
+
+
+def apply_message(
+    lookups: Lookups, item: InboundItem, parsed: ParsedMessage
+) -> tuple[str, str]:
+    """Route and apply for every recipient; returns (decision, reason)."""
+    runtime = lookups.runtime
+    recipients = recipients_of(runtime, item)
+    if not recipients:
+        return "dropped", "no recipient of ours"
+    own_id = parsed.message_id or stable_message_id(
+        item.dedupe_key, runtime.settings.service.domain, "in"
+    )
+    results: list[tuple[str, str]] = []
+    posted: set[str] = set()
+    for rcpt in recipients:
+        if rcpt.kind in POST_ADDRESSES and rcpt.slug in posted:
+            results.append(("dropped", f"{rcpt.kind.value}: one post per message"))
+            continue
+        outcome = apply_one(lookups, item, parsed, rcpt, own_id)
+        if outcome[0] in ("post", "held"):
+            posted.add(rcpt.slug)
+        results.append(outcome)
+    decisions = list(dict.fromkeys(d for d, _ in results))
+    return "+".join(decisions), "; ".join(r for _, r in results)
+
+
+def apply_one(
+    lookups: Lookups,
+    item: InboundItem,
+    parsed: ParsedMessage,
+    rcpt: Recipient,
+    own_id: str,
+) -> tuple[str, str]:
+    """Route and apply one recipient."""
+    runtime = lookups.runtime
+    if rcpt.kind in POST_ADDRESSES:
+        facts = lookups.facts(parsed, rcpt, item.envelope_from)
+        if facts is None:
+            return "dropped", f"no discussion {rcpt.slug}"
+    else:
+        facts = handoff_facts(runtime, rcpt, item.envelope_from)
+    decision = route_message(rcpt, parsed, facts)
+    if decision.action is Action.HANDOFF:
+        assert decision.handler is not None
+        handler = handler_for(decision.handler)
+        if handler is None:
+            raise Parked(decision.handler)
+        incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
+        word = handler(runtime, lookups.session, incoming)
+        lookups.forget_changeable()
+        return word, f"{decision.handler.value} handler: {word}"
+    return apply_decision(lookups, item, parsed, rcpt, decision, own_id)
