@@ -109,7 +109,7 @@ def post_hostile_mail(served: Served) -> None:
         client.send_message(msg)
 
 
-def wait_for_text(page: Page, url: str, text: str, seconds: float = 30) -> None:
+def wait_for_text(page: Page, url: str, text: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while True:
         page.goto(url)
