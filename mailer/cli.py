@@ -16,10 +16,12 @@ from pathlib import Path
 
 from mailer import __version__
 from mailer.commands import admin, base, data, serve
+from mailer.commands import demo as demo_commands
 from mailer.commands import dkim as dkim_commands
 from mailer.commands import inbox as inbox_commands
 from mailer.commands import moderation as moderation_commands
 from mailer.commands import outbox as outbox_commands
+from mailer.commands import report as report_commands
 from mailer.commands import schedule as schedule_commands
 from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
@@ -34,6 +36,8 @@ COMMAND_MODULES = [
     subscriber_commands,
     inbox_commands,
     schedule_commands,
+    report_commands,
+    demo_commands,
 ]
 
 
