@@ -49,15 +49,20 @@ def language_from_header(value: str | None) -> str:
     return ""
 
 
+# Each function word and the languages it counts for (one pass over the text).
+_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
+for _lang, _lexicon in _LEXICON.items():
+    for _word in _lexicon:
+        _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _lang)
+
+
 def guess_language(text: str) -> str:
     """The language of *text* by its function words, or '' when unclear."""
     sample = text[:_SAMPLE].casefold()
-    words = _WORD.findall(sample)
-    scores = {
-        lang: sum(1 for w in words if w in lexicon)
-        + 2 * len(_MARKS[lang].findall(sample))
-        for lang, lexicon in _LEXICON.items()
-    }
+    scores = {lang: 2 * len(_MARKS[lang].findall(sample)) for lang in _LEXICON}
+    for word in _WORD.findall(sample):
+        for lang in _WORD_LANGUAGES.get(word, ()):
+            scores[lang] += 1
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < 2 or top <= second:
