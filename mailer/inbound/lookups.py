@@ -49,13 +49,31 @@ if TYPE_CHECKING:
     from mailer.service import Runtime
 
 
+@dataclass(frozen=True)
+class DiscussionRowState:
+    """A discussion's row as routing needs it."""
+
+    id: int
+    state: DiscussionState
+
+
+@dataclass(frozen=True)
+class QuestionRowState:
+    """A question's row as routing needs it."""
+
+    id: int
+    number: int
+    release_at: datetime
+    released_at: datetime | None
+
+
 @dataclass
 class DiscussionView:
-    """One discussion as this transaction sees it: configuration, row and questions."""
+    """One discussion as this batch sees it: configuration, row and questions."""
 
     config: Discussion
-    row: DiscussionRow
-    questions: dict[int, Question]
+    row: DiscussionRowState
+    questions: dict[int, QuestionRowState]
 
     @property
     def closed(self) -> bool:
@@ -81,8 +99,12 @@ def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
     )
 
 
-_DISCUSSION = select(DiscussionRow).where(DiscussionRow.slug == bindparam("slug"))
-_QUESTIONS = select(Question).where(Question.discussion_id == bindparam("discussion"))
+_DISCUSSION = select(DiscussionRow.id, DiscussionRow.state).where(
+    DiscussionRow.slug == bindparam("slug")
+)
+_QUESTIONS = select(
+    Question.id, Question.number, Question.release_at, Question.released_at
+).where(Question.discussion_id == bindparam("discussion"))
 
 
 class Lookups:
@@ -112,11 +134,16 @@ class Lookups:
         """The configured discussion *slug* with its row and question rows, or None."""
         if slug not in self._discussions:
             config = self.runtime.settings.discussion(slug)
-            row = self.session.scalar(_DISCUSSION, {"slug": slug})
-            if config is None or row is None:
+            connection = self.session.connection()
+            found = connection.execute(_DISCUSSION, {"slug": slug}).first()
+            if config is None or found is None:
                 self._discussions[slug] = None
             else:
-                questions = self.session.scalars(_QUESTIONS, {"discussion": row.id})
+                row = DiscussionRowState(*found)
+                questions = [
+                    QuestionRowState(*q)
+                    for q in connection.execute(_QUESTIONS, {"discussion": row.id})
+                ]
                 self._discussions[slug] = DiscussionView(
                     config, row, {q.number: q for q in questions}
                 )

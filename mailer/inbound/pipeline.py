@@ -366,8 +366,10 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     entry = (asyncio.get_running_loop(), asyncio.Event())
     with _wakers_lock:
         _wakers.setdefault(id(runtime), []).append(entry)
+    from mailer.inbound.workers import release_parked_when_possible
+
+    releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     try:
-        await asyncio.to_thread(release_parked_messages, runtime)
         while not stop.is_set():
             entry[1].clear()  # a wake during the pass below is kept for the next
             try:
@@ -382,6 +384,7 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             else:
                 await _first_of(stop, entry[1], pause)
     finally:
+        releasing.cancel()
         with _wakers_lock:
             _wakers[id(runtime)].remove(entry)
             if not _wakers[id(runtime)]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -130,43 +130,34 @@ def _settle(future: asyncio.Future[Accepted], slot: _Slot) -> None:
 
 
 def _commit(
-    engine: Engine,
+    connection: Connection,
     lock: AbstractContextManager[object],
     clock: Clock,
     slots: Sequence[_Slot],
 ) -> None:
-    """Store every slot's delivery in one transaction; fill in results or the error."""
-    try:
-        with lock, engine.begin() as connection:
-            now = clock()
-            results = []
-            for slot in slots:
-                d, key = slot.delivery, slot.key
-                assert key is not None
-                stored = store_inbound(
-                    connection,
-                    raw=d.raw,
-                    dedupe_key=key.key,
-                    message_id=key.message_id,
-                    envelope_from=d.mail_from,
-                    envelope_to=d.rcpt_tos,
-                    received_via=d.via,
-                    peer=d.peer,
-                    now=now,
-                )
-                results.append(
-                    Accepted(stored.inbound_id, stored.duplicate, key.message_id)
-                )
-    except (OperationalError, DBAPIError) as exc:
-        error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
-    except OSError as exc:  # disk full, permissions
-        error = StoreUnavailable(str(exc))
-    else:
-        for slot, result in zip(slots, results, strict=True):
-            slot.result = result
-        return
-    for slot in slots:
-        slot.error = error
+    """Store every slot's delivery in one transaction and fill in the results."""
+    with lock, connection.begin():
+        now = clock()
+        results = []
+        for slot in slots:
+            d, key = slot.delivery, slot.key
+            assert key is not None
+            stored = store_inbound(
+                connection,
+                raw=d.raw,
+                dedupe_key=key.key,
+                message_id=key.message_id,
+                envelope_from=d.mail_from,
+                envelope_to=d.rcpt_tos,
+                received_via=d.via,
+                peer=d.peer,
+                now=now,
+            )
+            results.append(
+                Accepted(stored.inbound_id, stored.duplicate, key.message_id)
+            )
+    for slot, result in zip(slots, results, strict=True):
+        slot.result = result
 
 
 class GroupCommit:
@@ -198,6 +189,7 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._pending: list[_Slot] = []
         self._running = False
+        self._connection: Connection | None = None  # the committer thread's own
 
     def __call__(self, delivery: Delivery) -> Accepted:
         """Commit *delivery*; returns once it is committed (or raises StoreUnavailable)."""
@@ -225,6 +217,33 @@ class GroupCommit:
             self._running = True
         threading.Thread(target=self._run, name="inbound-commit", daemon=True).start()
 
+    def _store(
+        self, connection: Connection | None, slots: Sequence[_Slot]
+    ) -> Connection | None:
+        """Commit *slots* on the thread's connection; returns it (None: broken)."""
+        for attempt in range(2):
+            try:
+                if connection is None:
+                    connection = self._engine.connect()
+                _commit(connection, self._lock, self._clock, slots)
+                return connection
+            except (OperationalError, DBAPIError) as exc:
+                if connection is not None:
+                    connection.close()
+                    connection = None
+                if attempt == 0 and exc.connection_invalidated:
+                    continue  # the server went away since: again, on a new connection
+                error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
+            except OSError as exc:  # disk full, permissions
+                if connection is not None:
+                    connection.close()
+                    connection = None
+                error = StoreUnavailable(str(exc))
+            for slot in slots:
+                slot.error = error
+            return None
+        return None  # pragma: no cover - the loop returns
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -232,7 +251,8 @@ class GroupCommit:
                     self._cond.wait(IDLE_SECONDS)
                 if not self._pending:
                     self._running = False
-                    return
+                    connection, self._connection = self._connection, None
+                    break
                 group = self._pending[:MAX_GROUP]
                 del self._pending[:MAX_GROUP]
             keyed = []
@@ -245,7 +265,7 @@ class GroupCommit:
                     slot.error = StoreUnavailable("unreadable message header")
             try:
                 if keyed:
-                    _commit(self._engine, self._lock, self._clock, keyed)
+                    self._connection = self._store(self._connection, keyed)
                 if self._after_commit is not None and any(s.result for s in group):
                     self._after_commit()
             except Exception:  # each caller gets a 451; the thread goes on
@@ -253,6 +273,9 @@ class GroupCommit:
             finally:
                 for slot in group:
                     slot.finish()
+
+        if connection is not None:
+            connection.close()
 
 
 def make_accept(

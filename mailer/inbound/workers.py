@@ -9,8 +9,8 @@ over :func:`~mailer.inbound.pipeline.process_pending`: claims keep two of them
 in a thread of ``serve`` instead (as tests that drive ``serve`` in-process with
 their own clock need: a clock set in code cannot cross into another process).
 
-Each child is ``python -m mailer.inbound.workers``, given the settings on its
-standard input, and two pipes:
+Each child is ``python -m mailer.inbound.runner`` (:mod:`mailer.inbound.runner`),
+given the settings on its standard input, and two pipes:
 
 * wake, parent to child: a byte after each commit of received mail, so the
   child starts at once; end of file means the parent is gone: the child stops.
@@ -31,7 +31,6 @@ import asyncio
 import logging
 import os
 import pickle
-import select
 import signal
 import subprocess
 import sys
@@ -40,20 +39,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailer.config import Settings
     from mailer.service import Runtime, Worker
 
 log = logging.getLogger("ediscuss.inbound")
 
-GATHER_SECONDS = 0.05  # after a wake, let a few more messages arrive: one batch
 STOP_SECONDS = 15.0  # a stopping child finishes its batch within this, or is killed
 FIRST_PAUSE = 1.0
 MAX_PAUSE = 60.0
-STEADY_SECONDS = 60.0
-FAILURES_SECONDS = 5.0  # a child that ran this long before dying starts again at once
+STEADY_SECONDS = 60.0  # a child that ran this long before dying starts again at once
 
 # Wake pipes of the children running for each runtime in this process.
 _wakes: dict[int, list[int]] = {}
@@ -102,7 +98,7 @@ def _spawn(runtime: Runtime, child: _Child) -> None:
             [
                 sys.executable,
                 "-m",
-                "mailer.inbound.workers",
+                "mailer.inbound.runner",
                 str(wake_r),
                 str(news_w),
                 str(child.index),
@@ -170,11 +166,10 @@ def _stop_children(children: list[_Child]) -> None:
 
 async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run ``inbound.workers`` processing children until *stop*; restart the dead."""
-    from mailer.inbound.pipeline import release_parked_messages
     from mailer.outbound.worker import wake_outbox
 
     loop = asyncio.get_running_loop()
-    await asyncio.to_thread(release_parked_messages, runtime)
+    releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     children = [_Child(i) for i in range(runtime.settings.inbound.workers)]
 
     def on_news(child: _Child) -> None:
@@ -208,6 +203,7 @@ async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
             for child in children:
                 _supervise(runtime, child, now, start, loop)
     finally:
+        releasing.cancel()
         await _finish(runtime, children, loop)
 
 
@@ -286,155 +282,22 @@ def processing_worker_for(runtime: Runtime) -> Worker:
     return processing_workers
 
 
-# -- the child ---------------------------------------------------------------
+async def release_parked_when_possible(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Release parked messages at start-up, and again every 30 s until it could.
 
-
-def _wait(fds: list[int], seconds: float) -> list[int]:
-    """The fds of *fds* readable within *seconds*."""
-    try:
-        ready, _, _ = select.select(fds, [], [], seconds)
-    except InterruptedError:  # pragma: no cover - retried by Python itself (PEP 475)
-        return []
-    return list(ready)
-
-
-def _drain(fd: int) -> bool:
-    """Read every wake byte waiting on *fd*; True at end of file (the parent is gone)."""
-    while True:
-        try:
-            data = os.read(fd, 4096)
-        except BlockingIOError:
-            return False
-        if not data:
-            return True
-
-
-def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
-    """SQLite ``synchronous=NORMAL`` for processing: its commits skip the fsync.
-
-    Safe for exactly-once: a processing commit lost to a power cut leaves its
-    message NEW (the raw bytes were committed with a full sync before the 250)
-    and it is processed again, with its effects, as one. Nothing outside sees
-    a processing commit before a full-sync commit has made it durable: the
-    WAL is one file, and the outbox's claim (serve's process, synchronous=FULL)
-    syncs it before any copy or notice is sent. The fsync it saves is time
-    the SQLite write lock is held, which the SMTP listener waits for.
+    The store may be locked or away just then: processing starts anyway.
     """
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from mailer.inbound.pipeline import release_parked_messages
 
-@dataclass(frozen=True)
-class _Signals:
-    """SIGTERM, as the child notices it: a flag, and a pipe that wakes its wait."""
-
-    stopping: threading.Event
-    pipe: int
-
-    @classmethod
-    def install(cls) -> _Signals:
-        """Catch SIGTERM (set the flag, wake the wait) and ignore SIGINT."""
-        stopping = threading.Event()
-        signal_r, signal_w = os.pipe()
-        os.set_blocking(signal_w, False)
-        signal.set_wakeup_fd(signal_w)
-        signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return cls(stopping, signal_r)
-
-
-def run_child(
-    settings: Settings, wake_fd: int, news_fd: int, index: int, signals: _Signals
-) -> int:
-    """The child's loop: process until SIGTERM, or until the parent is gone."""
-    from sqlalchemy import event
-
-    from mailer.clock import system_clock
-    from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
-    from mailer.keys import load_signing_key
-    from mailer.service import Runtime
-    from store.db import make_engine, make_sessionmaker
-    from store.models import OutboxMessage
-
-    stopping, signal_r = signals.stopping, signals.pipe
-    os.set_blocking(wake_fd, False)
-
-    engine = make_engine(settings.database.url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _no_fsync_at_commit)
-    runtime = Runtime(
-        settings,
-        engine,
-        make_sessionmaker(engine),
-        load_signing_key(settings.service),
-        system_clock,
-    )
-    queued = threading.Event()
-    outbox_insert = f"INSERT INTO {OutboxMessage.__tablename__} "
-
-    def notice_outbox(_c: object, _cur: object, statement: str, *_a: object) -> None:
-        if statement.startswith(outbox_insert):
-            queued.set()
-
-    event.listen(engine, "after_cursor_execute", notice_outbox)
-    os.write(news_fd, b"R")
-    log.info("processing worker %d ready", index)
-    parent_gone = False
-    failures_due = 0.0
-    try:
-        while not stopping.is_set():
-            # Failed messages wait a minute or more: look for due ones now and then.
-            failures = time.monotonic() >= failures_due
-            if failures:
-                failures_due = time.monotonic() + FAILURES_SECONDS
-            try:
-                taken = process_pending(runtime, BATCH, failures=failures)
-            except Exception:  # the store is away, or a bug: log, wait, try again
-                log.exception("inbound processing paused for 5 s")
-                pause, taken = 5.0, 0
-            else:
-                pause = POLL_SECONDS
-            if queued.is_set():  # copies or notices: serve's outbox worker sends now
-                queued.clear()
-                os.write(news_fd, b".")
-            if taken:
-                if taken >= BATCH:
-                    continue  # more are waiting
-                time.sleep(GATHER_SECONDS)  # let the next batch fill a little
-                if _drain(wake_fd):
-                    parent_gone = True
-                    break
-                continue
-            ready = _wait([wake_fd, signal_r], pause)
-            if signal_r in ready:
-                os.read(signal_r, 512)
-            if wake_fd in ready:
-                if _drain(wake_fd):
-                    parent_gone = True
-                    break
-                time.sleep(GATHER_SECONDS)
-    finally:
-        engine.dispose()
-    log.info(
-        "processing worker %d stopped%s",
-        index,
-        " (serve is gone)" if parent_gone else "",
-    )
-    return 0
-
-
-def main() -> int:
-    """``python -m mailer.inbound.workers WAKE_FD NEWS_FD INDEX``, settings on stdin."""
-    signals = _Signals.install()  # first: a SIGTERM while importing is a clean stop
-    wake_fd, news_fd, index = (int(a) for a in sys.argv[1:4])
-    settings = pickle.load(sys.stdin.buffer)
-    logging.basicConfig(
-        level=settings.service.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    return run_child(settings, wake_fd, news_fd, index, signals)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(release_parked_messages, runtime)
+            return
+        except SQLAlchemyError:
+            log.warning("parked messages not released yet: the store is busy or away")
+        try:
+            await asyncio.wait_for(stop.wait(), 30)
+        except TimeoutError:
+            pass

@@ -55,7 +55,7 @@ def children(service: ServiceProcess) -> list[int]:
     for task in Path(f"/proc/{service.proc.pid}/task").iterdir():
         for pid in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"mailer.inbound.workers" in cmdline:
+            if b"mailer.inbound.runner" in cmdline:
                 found.append(int(pid))
     return sorted(found)
 
@@ -196,6 +196,6 @@ def _my_children() -> list[int]:
     found = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
         for pid in (task / "children").read_text().split():
-            if b"mailer.inbound.workers" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"mailer.inbound.runner" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 found.append(int(pid))
     return found

@@ -1,0 +1,183 @@
+"""A processing child of ``serve``: process stored mail until told to stop.
+
+Started by :mod:`mailer.inbound.workers` as ``python -m mailer.inbound.runner
+WAKE_FD NEWS_FD INDEX`` with the settings pickled on its standard input. It
+loops over :func:`~mailer.inbound.pipeline.process_pending`; between passes it
+waits on the wake pipe (a byte: mail was committed; end of file: serve is gone,
+so it stops) or for ``POLL_SECONDS``. After a wake it lets ``GATHER_SECONDS``
+pass so that a batch holds several messages. It tells serve on the news pipe
+when it is ready and when it queued outgoing mail. SIGTERM: it finishes the
+batch in hand and exits 0; SIGINT is ignored (serve stops its children).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import select
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailer.config import Settings
+
+log = logging.getLogger("ediscuss.inbound")
+
+GATHER_SECONDS = 0.05  # after a wake, let a few more messages arrive: one batch
+FAILURES_SECONDS = 5.0  # failed messages wait minutes: look for due ones this often
+
+
+def _wait(fds: list[int], seconds: float) -> list[int]:
+    """The fds of *fds* readable within *seconds*."""
+    try:
+        ready, _, _ = select.select(fds, [], [], seconds)
+    except InterruptedError:  # pragma: no cover - retried by Python itself (PEP 475)
+        return []
+    return list(ready)
+
+
+def _drain(fd: int) -> bool:
+    """Read every wake byte waiting on *fd*; True at end of file (the parent is gone)."""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return False
+        if not data:
+            return True
+
+
+def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
+    """SQLite ``synchronous=NORMAL`` for processing: its commits skip the fsync.
+
+    Safe for exactly-once: a processing commit lost to a power cut leaves its
+    message NEW (the raw bytes were committed with a full sync before the 250)
+    and it is processed again, with its effects, as one. Nothing outside sees
+    a processing commit before a full-sync commit has made it durable: the
+    WAL is one file, and the outbox's claim (serve's process, synchronous=FULL)
+    syncs it before any copy or notice is sent. The fsync it saves is time
+    the SQLite write lock is held, which the SMTP listener waits for.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """SIGTERM, as the child notices it: a flag, and a pipe that wakes its wait."""
+
+    stopping: threading.Event
+    pipe: int
+
+    @classmethod
+    def install(cls) -> _Signals:
+        """Catch SIGTERM (set the flag, wake the wait) and ignore SIGINT."""
+        stopping = threading.Event()
+        signal_r, signal_w = os.pipe()
+        os.set_blocking(signal_w, False)
+        signal.set_wakeup_fd(signal_w)
+        signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return cls(stopping, signal_r)
+
+
+def run_child(
+    settings: Settings, wake_fd: int, news_fd: int, index: int, signals: _Signals
+) -> int:
+    """The child's loop: process until SIGTERM, or until the parent is gone."""
+    from sqlalchemy import event
+
+    from mailer.clock import system_clock
+    from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
+    from mailer.keys import load_signing_key
+    from mailer.service import Runtime
+    from store.db import make_engine, make_sessionmaker
+    from store.models import OutboxMessage
+
+    stopping, signal_r = signals.stopping, signals.pipe
+    os.set_blocking(wake_fd, False)
+
+    engine = make_engine(settings.database.url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _no_fsync_at_commit)
+    runtime = Runtime(
+        settings,
+        engine,
+        make_sessionmaker(engine),
+        load_signing_key(settings.service),
+        system_clock,
+    )
+    queued = threading.Event()
+    outbox_insert = f"INSERT INTO {OutboxMessage.__tablename__} "
+
+    def notice_outbox(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        if statement.startswith(outbox_insert):
+            queued.set()
+
+    event.listen(engine, "after_cursor_execute", notice_outbox)
+    os.write(news_fd, b"R")
+    log.info("processing worker %d ready", index)
+    parent_gone = False
+    failures_due = 0.0
+    try:
+        while not stopping.is_set():
+            # Failed messages wait a minute or more: look for due ones now and then.
+            failures = time.monotonic() >= failures_due
+            if failures:
+                failures_due = time.monotonic() + FAILURES_SECONDS
+            try:
+                taken = process_pending(runtime, BATCH, failures=failures)
+            except Exception:  # the store is away, or a bug: log, wait, try again
+                log.exception("inbound processing paused for 5 s")
+                pause, taken = 5.0, 0
+            else:
+                pause = POLL_SECONDS
+            if queued.is_set():  # copies or notices: serve's outbox worker sends now
+                queued.clear()
+                os.write(news_fd, b".")
+            if taken:
+                if taken >= BATCH:
+                    continue  # more are waiting
+                time.sleep(GATHER_SECONDS)  # let the next batch fill a little
+                if _drain(wake_fd):
+                    parent_gone = True
+                    break
+                continue
+            ready = _wait([wake_fd, signal_r], pause)
+            if signal_r in ready:
+                os.read(signal_r, 512)
+            if wake_fd in ready:
+                if _drain(wake_fd):
+                    parent_gone = True
+                    break
+                time.sleep(GATHER_SECONDS)
+    finally:
+        engine.dispose()
+    log.info(
+        "processing worker %d stopped%s",
+        index,
+        " (serve is gone)" if parent_gone else "",
+    )
+    return 0
+
+
+def main() -> int:
+    """``python -m mailer.inbound.runner WAKE_FD NEWS_FD INDEX``, settings on stdin."""
+    signals = _Signals.install()  # first: a SIGTERM while importing is a clean stop
+    wake_fd, news_fd, index = (int(a) for a in sys.argv[1:4])
+    settings = pickle.load(sys.stdin.buffer)
+    logging.basicConfig(
+        level=settings.service.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return run_child(settings, wake_fd, news_fd, index, signals)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
