@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Connection,
     Select,
     Table,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from store.models import (
     Attachment,
@@ -248,7 +249,23 @@ def discussion_closed(session: Session, discussion_id: int) -> bool:
 
 
 _POSTS = cast(Table, Post.__table__)
-_INSERT_POST = _POSTS.insert().returning(_POSTS.c.id)
+
+
+def _author_says(column: InstrumentedAttribute[str]) -> ColumnElement[str]:
+    """What the author gave for *column* when signing up ('' when not a subscriber)."""
+    said = select(column).where(Subscriber.email == bindparam("author_key"))
+    return func.coalesce(said.scalar_subquery(), "")
+
+
+# A post keeps the organisation and constituency its author signed up with.
+_INSERT_POST = (
+    _POSTS.insert()
+    .values(
+        organisation=_author_says(Subscriber.organisation),
+        constituency=_author_says(Subscriber.constituency),
+    )
+    .returning(_POSTS.c.id)
+)
 _INSERT_ATTACHMENT = cast(Table, Attachment.__table__).insert()
 
 
@@ -265,9 +282,8 @@ def add_post(session: Session, new: NewPost) -> int:
         "inbound_id": new.inbound_id,
         "message_id": new.message_id,
         "author_email": new.author_email.strip().lower(),
+        "author_key": new.author_email.strip().lower(),
         "author_name": new.author_name[:200],
-        "organisation": "",
-        "constituency": "",
         "language": new.language[:8],
         "subject": new.subject,
         "body": new.body,
