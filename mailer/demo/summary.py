@@ -64,7 +64,10 @@ def collect(runtime: Runtime, mailboxes: Mailboxes) -> Summary:
             for post in report_posts(s, slug):
                 out.by_question[post.question] += 1
                 out.by_language[post.language or "?"] += 1
-                out.by_constituency[post.constituency or "not given"] += 1
+                if post.author_email.lower() in moderators:
+                    out.by_constituency["moderator"] += 1
+                else:
+                    out.by_constituency[post.constituency or "not given"] += 1
         group: dict[str, str] = {}
         for email, sub_status, mode in s.execute(
             select(Subscriber.email, Subscription.status, Subscription.mode).join(

@@ -114,6 +114,10 @@ def check_posts(rt: Runtime, run: DemoRun, model: Model) -> None:
         assert post.received_at == e.received_at, key
         assert post.approved_at == e.approved_at, key
         assert post.language == e.author.language, key
+        # What the author said when signing up (nothing when they never did).
+        signed_up = e.author.mode is not None
+        assert post.organisation == (e.author.organisation if signed_up else ""), key
+        assert post.constituency == (e.author.constituency if signed_up else ""), key
     for key, e in model.posts.items():
         post, _ = rows[run.message_ids[key]]
         assert post.parent_id == (ids[e.parent] if e.parent else None), key
