@@ -189,7 +189,6 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._pending: list[_Slot] = []
         self._running = False
-        self._connection: Connection | None = None  # the committer thread's own
 
     def __call__(self, delivery: Delivery) -> Accepted:
         """Commit *delivery*; returns once it is committed (or raises StoreUnavailable)."""
@@ -217,32 +216,18 @@ class GroupCommit:
             self._running = True
         threading.Thread(target=self._run, name="inbound-commit", daemon=True).start()
 
-    def _store(
-        self, connection: Connection | None, slots: Sequence[_Slot]
-    ) -> Connection | None:
-        """Commit *slots* on the thread's connection; returns it (None: broken)."""
-        for attempt in range(2):
-            try:
-                if connection is None:
-                    connection = self._engine.connect()
+    def _store(self, slots: Sequence[_Slot]) -> None:
+        """Commit *slots* in one transaction; a store failure goes to each slot."""
+        try:
+            with self._engine.connect() as connection:
                 _commit(connection, self._lock, self._clock, slots)
-                return connection
-            except (OperationalError, DBAPIError) as exc:
-                if connection is not None:
-                    connection.close()
-                    connection = None
-                if attempt == 0 and exc.connection_invalidated:
-                    continue  # the server went away since: again, on a new connection
-                error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
-            except OSError as exc:  # disk full, permissions
-                if connection is not None:
-                    connection.close()
-                    connection = None
-                error = StoreUnavailable(str(exc))
-            for slot in slots:
-                slot.error = error
-            return None
-        return None  # pragma: no cover - the loop returns
+            return
+        except (OperationalError, DBAPIError) as exc:
+            error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
+        except OSError as exc:  # disk full, permissions
+            error = StoreUnavailable(str(exc))
+        for slot in slots:
+            slot.error = error
 
     def _run(self) -> None:
         while True:
@@ -251,8 +236,7 @@ class GroupCommit:
                     self._cond.wait(IDLE_SECONDS)
                 if not self._pending:
                     self._running = False
-                    connection, self._connection = self._connection, None
-                    break
+                    return
                 group = self._pending[:MAX_GROUP]
                 del self._pending[:MAX_GROUP]
             keyed = []
@@ -265,7 +249,7 @@ class GroupCommit:
                     slot.error = StoreUnavailable("unreadable message header")
             try:
                 if keyed:
-                    self._connection = self._store(self._connection, keyed)
+                    self._store(keyed)
                 if self._after_commit is not None and any(s.result for s in group):
                     self._after_commit()
             except Exception:  # each caller gets a 451; the thread goes on
@@ -273,9 +257,6 @@ class GroupCommit:
             finally:
                 for slot in group:
                     slot.finish()
-
-        if connection is not None:
-            connection.close()
 
 
 def make_accept(
