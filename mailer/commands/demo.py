@@ -45,6 +45,8 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         run = run_demo(ctx.settings, options, sys.stdout, wait=args.wait)
     except DemoError as exc:
         raise CommandError(str(exc)) from exc
+    except OSError as exc:  # the archive's port is taken, most likely
+        raise CommandError(f"cannot start the demo's service: {exc}") from exc
     except Interrupted:
         print("\nstopped before the end of the script", file=sys.stderr)
         return 130
