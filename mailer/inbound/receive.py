@@ -216,22 +216,36 @@ class GroupCommit:
             self._running = True
         threading.Thread(target=self._run, name="inbound-commit", daemon=True).start()
 
-    def _store(self, slots: Sequence[_Slot]) -> None:
-        """Commit *slots* in one transaction; a store failure goes to each slot."""
+    def _store(
+        self, connection: Connection | None, slots: Sequence[_Slot]
+    ) -> Connection | None:
+        """Commit *slots* in one transaction; a store failure goes to each slot.
+
+        Returns the connection to use for the next group (None after a failure).
+        """
         try:
-            with self._engine.connect() as connection:
-                _commit(connection, self._lock, self._clock, slots)
-            return
+            connection = connection or self._engine.connect()
+            _commit(connection, self._lock, self._clock, slots)
+            return connection
         except (OperationalError, DBAPIError) as exc:
             error = StoreUnavailable(str(exc.orig or exc).splitlines()[0])
         except OSError as exc:  # disk full, permissions
             error = StoreUnavailable(str(exc))
+        if connection is not None:
+            connection.close()
         for slot in slots:
             slot.error = error
+        return None
 
     def _run(self) -> None:
+        # The connection is kept while groups follow each other (a busy
+        # listener), and given back to the pool before waiting for more.
+        connection: Connection | None = None
         while True:
             with self._cond:
+                if not self._pending and connection is not None:
+                    connection.close()
+                    connection = None
                 if not self._pending:
                     self._cond.wait(IDLE_SECONDS)
                 if not self._pending:
@@ -249,7 +263,7 @@ class GroupCommit:
                     slot.error = StoreUnavailable("unreadable message header")
             try:
                 if keyed:
-                    self._store(keyed)
+                    connection = self._store(connection, keyed)
                 if self._after_commit is not None and any(s.result for s in group):
                     self._after_commit()
             except Exception:  # each caller gets a 451; the thread goes on
