@@ -28,13 +28,12 @@ def out_of_office(
 ) -> bytes:
     """An Exchange-style automatic reply to *answering*, sent to *to*."""
     prefix, text = _AWAY[who.language]
-    mid = hashlib.sha256(f"ooo:{who.email}:{answering.message_id}".encode()).hexdigest()
     headers = [
         f"From: {formataddr((who.name, who.email), charset='utf-8')}",
         f"To: {to}",
         f"Subject: {encoded_header(prefix + answering.subject)}",
         f"Date: {format_datetime(date)}",
-        f"Message-ID: <{mid[:32]}@{who.email.rpartition('@')[2]}>",
+        f"Message-ID: {out_of_office_id(who, answering)}",
         f"In-Reply-To: {answering.message_id}",
         "Auto-Submitted: auto-replied",
         "X-Auto-Response-Suppress: All",
@@ -44,6 +43,12 @@ def out_of_office(
     ]
     body = quoted_printable(text.format(back=back) + "\n")
     return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("ascii")
+
+
+def out_of_office_id(who: Person, answering: Delivered) -> str:
+    """The Message-ID of *who*'s automatic reply to *answering*."""
+    digest = hashlib.sha256(f"ooo:{who.email}:{answering.message_id}".encode())
+    return f"<{digest.hexdigest()[:32]}@{who.email.rpartition('@')[2]}>"
 
 
 def delivery_failure(

@@ -381,7 +381,9 @@ class Player:
             to, mail_from = newest.return_path, ""
         raw = automatic.out_of_office(p, newest, to, self.now(), action.back)
         self.deliver(raw, to, mail_from)
-        return Sent()
+        key = f"ooo:{p.key}:{step_key}"
+        self.message_ids[key] = automatic.out_of_office_id(p, newest)
+        return Sent({key: self.message_ids[key]})
 
     def _bounce(self, action: script.Bounce, step_key: str) -> Sent:
         p = self.who(action.who)

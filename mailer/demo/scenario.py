@@ -101,11 +101,11 @@ class Scenario:
                 f"{len(names)} confirm by replying to the service's request: "
                 + ", ".join(names),
             )
-        for action, _ in sent:
-            self._tell_one(at, action)
+        for action, what in sent:
+            self._tell_one(at, action, what)
         acc.service_sent(self.stage.new_rows())
 
-    def _tell_one(self, at: datetime, action: script.Action) -> None:
+    def _tell_one(self, at: datetime, action: script.Action, sent: Sent) -> None:
         acc, player = self.account, self.player
         if isinstance(action, script.Contribute):
             person = player.who(action.who)
@@ -157,9 +157,15 @@ class Scenario:
                 "return-path": "its return path",
                 "from": "its From address",
             }[action.target]
+            kinds = [self.stage.inbound_kind(m) for m in sent.message_ids.values()]
+            what = {
+                "dropped": "dropped as automatic mail",
+                "bounce-auto-reply": "an absence notice, not a bounce: ignored",
+            }.get(kinds[0] if kinds else "", kinds[0] if kinds else "?")
             acc.moment(
                 at,
-                f"{p.name}'s out-of-office answers the newest mail, to {target}: dropped, no post",
+                f"{p.name}'s out-of-office answers the newest mail, to {target}: "
+                f"{what}; no post, no answer",
             )
         elif isinstance(action, script.Bounce):
             p = player.who(action.who)
@@ -185,12 +191,13 @@ class Scenario:
         return post.author_name if post is not None else post_key
 
     def _tell_stats(self, address: str) -> None:
+        self.player.mailboxes.refresh()
         mail = self.player.mailboxes.latest(address, "mod-result")
         if mail is None:
             return
         for line in mail.text.splitlines():
-            if re.match(r"^\s*(Posts|Subscri|Questions|Contributions)", line):
-                self.account.detail(line.strip())
+            if re.match(r"^\s*(Posts:|total |active, by )", line):
+                self.account.detail("  " + line.strip())
 
     # -- the scheduler's moments -------------------------------------------------
 
