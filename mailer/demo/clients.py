@@ -36,12 +36,7 @@ from mailer.demo.mime import (
     short_date,
     single,
 )
-
-_SIGNOFF = {
-    "en": "Best regards,",
-    "es": "Saludos cordiales,",
-    "fr": "Bien cordialement,",
-}
+from mailer.demo.phrases import MOBILE, OUTLOOK_LABELS, SIGNOFF
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ def _boundary(draft: Draft, prefix: str) -> str:
 def _signed(draft: Draft) -> str:
     """Body, sign-off, name and organisation: how people end a mail from a computer."""
     a = draft.author
-    lines = [draft.body.rstrip(), "", _SIGNOFF[a.language], a.name]
+    lines = [draft.body.rstrip(), "", SIGNOFF[a.language], a.name]
     if a.organisation:
         lines.append(a.organisation)
     return "\n".join(lines)
@@ -156,17 +151,12 @@ def _gmail(draft: Draft) -> bytes:
     return multipart(_headers(draft, []), _boundary(draft, "000000000000"), parts)
 
 
-_OUTLOOK_LABELS = {
-    "en": ("From", "Sent", "To", "Subject", "RE: "),
-    "es": ("De", "Enviado el", "Para", "Asunto", "RE: "),
-    "fr": ("De\u00a0", "Envoyé\u00a0", "À\u00a0", "Objet\u00a0", "RE\u00a0: "),
-}
 _OUTLOOK_CHARSET = {"en": "us-ascii", "es": "iso-8859-1", "fr": "windows-1252"}
 
 
 def _outlook_block(draft: Draft, q: Quoted) -> list[tuple[str, str]]:
     lang = draft.author.language
-    f, s, t, subj, _ = _OUTLOOK_LABELS[lang]
+    f, s, t, subj, _ = OUTLOOK_LABELS[lang]
     return [
         (f, f"{q.from_name} <{q.from_address}>"),
         (s, long_date(lang, q.date)),
@@ -208,7 +198,7 @@ def _outlook(draft: Draft) -> bytes:
     extra = [
         (
             "Thread-Topic",
-            encoded_header(draft.subject.removeprefix(_OUTLOOK_LABELS[a.language][4])),
+            encoded_header(draft.subject.removeprefix(OUTLOOK_LABELS[a.language][4])),
         ),
         ("Thread-Index", base64.b64encode(h[:22]).decode("ascii")),
         (
@@ -224,23 +214,9 @@ def _outlook(draft: Draft) -> bytes:
     return multipart(_headers(draft, extra), _boundary(draft, "_000_"), parts)
 
 
-_MOBILE = {
-    "iphone": {
-        "en": "Sent from my iPhone",
-        "es": "Enviado desde mi iPhone",
-        "fr": "Envoyé de mon iPhone",
-    },
-    "android": {
-        "en": "Sent from my Samsung Galaxy smartphone.",
-        "es": "Enviado desde mi smartphone Samsung Galaxy.",
-        "fr": "Envoyé depuis mon smartphone Samsung Galaxy.",
-    },
-}
-
-
 def _iphone(draft: Draft) -> bytes:
     a, q = draft.author, draft.quoted
-    text = draft.body.rstrip() + "\n\n" + _MOBILE["iphone"][a.language]
+    text = draft.body.rstrip() + "\n\n" + MOBILE["iphone"][a.language]
     if q is not None:
         w = local(q.date)
         lead = {
@@ -255,7 +231,7 @@ def _iphone(draft: Draft) -> bytes:
     html = (
         '<html><head><meta http-equiv="content-type" content="text/html; '
         'charset=utf-8"></head><body dir="auto">'
-        + paragraphs_html(draft.body.rstrip() + "\n\n" + _MOBILE["iphone"][a.language])
+        + paragraphs_html(draft.body.rstrip() + "\n\n" + MOBILE["iphone"][a.language])
         + "</body></html>"
     )
     extra = [("X-Mailer", "iPhone Mail (18E199)")]
@@ -265,7 +241,7 @@ def _iphone(draft: Draft) -> bytes:
 
 def _android(draft: Draft) -> bytes:
     a, q = draft.author, draft.quoted
-    text = draft.body.rstrip() + "\n\n\n\n" + _MOBILE["android"][a.language]
+    text = draft.body.rstrip() + "\n\n\n\n" + MOBILE["android"][a.language]
     if q is not None:
         w = local(q.date)
         sep, f, d, t, s = {
@@ -344,7 +320,7 @@ def _thunderbird(draft: Draft) -> bytes:
 def _apple(draft: Draft) -> bytes:
     a, q = draft.author, draft.quoted
     first = a.name.split()[0]
-    text = f"{draft.body.rstrip()}\n\n{_SIGNOFF[a.language]}\n{first}"
+    text = f"{draft.body.rstrip()}\n\n{SIGNOFF[a.language]}\n{first}"
     if q is not None:
         w = local(q.date)
         lead = {
@@ -372,7 +348,7 @@ def _html_only(draft: Draft) -> bytes:
         "<p>" + escape(p).replace("\n", "<br>") + "</p>"
         for p in draft.body.strip().split("\n\n")
     )
-    body += f"<p>{escape(_SIGNOFF[a.language])}<br>{escape(a.name.split()[0])}</p>"
+    body += f"<p>{escape(SIGNOFF[a.language])}<br>{escape(a.name.split()[0])}</p>"
     if a.language == "en":
         html = (
             '<html><head><meta http-equiv="Content-Type" content="text/html; '

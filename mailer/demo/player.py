@@ -23,36 +23,18 @@ from mailer.demo.cast import Person
 from mailer.demo.clients import Draft, Quoted, message_id_for, write
 from mailer.demo.dkimkey import DemoKey
 from mailer.demo.mailboxes import Delivered, Mailboxes
+from mailer.demo.phrases import (
+    CONSTITUENCY_WORDS,
+    LANGUAGE_WORDS,
+    MODE_WORDS,
+    ON_QUESTION,
+    WORDS,
+    YES,
+)
 from mailer.demo.stage import Stage
 from mailer.links import held_post_address
 
-_MODE_WORDS = {
-    "each": {"en": "each", "es": "cada mensaje", "fr": "chaque message"},
-    "digest": {"en": "digest", "es": "resumen diario", "fr": "résumé quotidien"},
-    "announcements": {"en": "announcements", "es": "anuncios", "fr": "annonces"},
-}
-_LANGUAGE_WORDS = {"en": "english", "es": "español", "fr": "français"}
-_CONSTITUENCY_WORDS = {
-    "en": {"training-provider": "training provider"},
-    "es": {"government": "gobierno", "employers": "empleadores",
-           "workers": "trabajadores", "training-provider": "formación",
-           "ngo": "ong", "individual": "particular"},
-    "fr": {"government": "gouvernement", "employers": "employeurs",
-           "workers": "travailleurs", "training-provider": "formation",
-           "ngo": "ong", "individual": "particulier"},
-}  # fmt: skip
-_WORDS = {  # subscribe, name, organisation, constituency, unsubscribe, mode
-    "en": ("subscribe", "name", "organisation", "constituency", "unsubscribe", "mode"),
-    "es": ("suscribir", "nombre", "organización", "sector", "baja", "modo"),
-    "fr": ("s'abonner", "nom", "organisme", "secteur", "désabonner", "mode"),
-}
 PARALLEL = 8  # SMTP connections at once
-_YES = {"en": "Yes, please.", "es": "Sí, confirmo.", "fr": "Oui, je confirme."}
-_ON_QUESTION = {
-    "en": "On question {n}",
-    "es": "Sobre la pregunta {n}",
-    "fr": "À propos de la question {n}",
-}
 
 
 class ScriptError(RuntimeError):
@@ -177,12 +159,12 @@ class Player:
     def _subscribe(self, action: script.Subscribe, step_key: str) -> Sent:
         p = self.who(action.who)
         assert p.mode is not None
-        sub, name, org, con, _, _ = _WORDS[p.language]
-        mode = _MODE_WORDS[p.mode][p.language]
-        lines = [f"{sub} {_LANGUAGE_WORDS[p.language]} {mode}", f"{name}: {p.name}"]
+        sub, name, org, con, _, _ = WORDS[p.language]
+        mode = MODE_WORDS[p.mode][p.language]
+        lines = [f"{sub} {LANGUAGE_WORDS[p.language]} {mode}", f"{name}: {p.name}"]
         if p.organisation:
             lines.append(f"{org}: {p.organisation}")
-        words = _CONSTITUENCY_WORDS[p.language]
+        words = CONSTITUENCY_WORDS[p.language]
         lines.append(f"{con}: {words.get(p.constituency, p.constituency)}")
         draft = self._draft(
             p,
@@ -210,7 +192,7 @@ class Player:
             who,
             mail.reply_to,
             self._reply_subject(who, mail.subject),
-            _YES[who.language],
+            YES[who.language],
             key,
             quoted(mail),
         )
@@ -223,7 +205,7 @@ class Player:
 
     def _setmode(self, action: script.SetMode, step_key: str) -> Sent:
         p = self.who(action.who)
-        body = f"{_WORDS[p.language][5]} {_MODE_WORDS[action.mode][p.language]}"
+        body = f"{WORDS[p.language][5]} {MODE_WORDS[action.mode][p.language]}"
         draft = self._draft(
             p, self.book.request(), body, body, f"mode:{p.key}:{step_key}"
         )
@@ -232,7 +214,7 @@ class Player:
 
     def _leave(self, action: script.Leave, step_key: str) -> Sent:
         p = self.who(action.who)
-        word = _WORDS[p.language][4]
+        word = WORDS[p.language][4]
         draft = self._draft(p, self.book.request(), word, word, f"leave:{p.key}")
         self._send(p, draft, self.book.request())
 
@@ -244,7 +226,7 @@ class Player:
     def _contribute(self, action: script.Contribute, step_key: str) -> Sent:
         p = self.who(action.who)
         via, n = action.via, action.question
-        subject = action.subject or _ON_QUESTION[p.language].format(n=n)
+        subject = action.subject or ON_QUESTION[p.language].format(n=n)
         mail: Delivered | None = None
         if isinstance(via, script.ReplyToAnnouncement):
             mail = self._newest(p.email, "announce", lambda d: f"+q{n}@" in d.text)
