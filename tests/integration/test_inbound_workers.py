@@ -133,6 +133,21 @@ def test_a_message_that_kills_its_process_is_quarantined_the_rest_flow(
     assert service.stop() == 0
 
 
+def test_ctrl_c_to_the_process_group_stops_serve_and_its_children(
+    make_service: ServiceFactory,
+) -> None:
+    service = make_service()  # serve leads a process group of its own
+    wait_until(lambda: len(children(service)) == 1)
+    [child] = children(service)
+    assert service.proc is not None
+    mid = send(service, "before-ctrl-c")
+    wait_until(lambda: service.processed(mid).state is InboundState.PROCESSED)
+    os.killpg(service.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    assert service.proc.wait(30) == 0
+    wait_until(lambda: not alive(child), 20)
+    assert "processing workers stopped" in service.log()
+
+
 def test_children_leave_when_serve_is_killed(
     make_service: ServiceFactory,
 ) -> None:
