@@ -52,6 +52,17 @@ def _drain(fd: int) -> bool:
             return True
 
 
+def _tell(fd: int, news: bytes) -> bool:
+    """Write *news* to serve; False when serve is gone (its end is closed)."""
+    try:
+        os.write(fd, news)
+    except BrokenPipeError:
+        return False
+    except BlockingIOError:  # serve is busy reading: it will look anyway
+        pass
+    return True
+
+
 def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
     """SQLite ``synchronous=NORMAL`` for processing: its commits skip the fsync.
 
@@ -121,12 +132,11 @@ def run_child(
             queued.set()
 
     event.listen(engine, "after_cursor_execute", notice_outbox)
-    os.write(news_fd, b"R")
+    parent_gone = not _tell(news_fd, b"R")
     log.info("processing worker %d ready", index)
-    parent_gone = False
     failures_due = 0.0
     try:
-        while not stopping.is_set():
+        while not stopping.is_set() and not parent_gone:
             # Failed messages wait a minute or more: look for due ones now and then.
             failures = time.monotonic() >= failures_due
             if failures:
@@ -140,7 +150,9 @@ def run_child(
                 pause = POLL_SECONDS
             if queued.is_set():  # copies or notices: serve's outbox worker sends now
                 queued.clear()
-                os.write(news_fd, b".")
+                if not _tell(news_fd, b"."):
+                    parent_gone = True
+                    break
             if taken:
                 if taken >= BATCH:
                     continue  # more are waiting

@@ -61,13 +61,12 @@ def wake_processing(runtime: Runtime) -> None:
     from mailer.inbound.pipeline import wake_inbound
 
     wake_inbound(runtime)
-    with _wakes_lock:
-        fds = list(_wakes.get(id(runtime), ()))
-    for fd in fds:
-        try:
-            os.write(fd, b"w")
-        except (BlockingIOError, OSError):  # full (it will look anyway) or gone
-            pass
+    with _wakes_lock:  # held while writing: a pipe is closed only under it
+        for fd in _wakes.get(id(runtime), ()):
+            try:
+                os.write(fd, b"w")
+            except OSError:  # full (it will look anyway) or gone
+                pass
 
 
 @dataclass
@@ -113,17 +112,26 @@ def _spawn(runtime: Runtime, child: _Child) -> None:
         raise
     os.close(wake_r)
     os.close(news_w)
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(pickle.dumps(runtime.settings))
-        proc.stdin.close()
-    except OSError:  # it died at once; noticed by its closed pipe
-        pass
+    # Written by a thread: the child reads it only once imported, and a large
+    # configuration would not fit in the pipe.
+    threading.Thread(
+        target=_hand_over, args=(proc, pickle.dumps(runtime.settings)), daemon=True
+    ).start()
     child.proc, child.wake_w, child.news_r = proc, wake_w, news_r
     child.started = time.monotonic()
     with _wakes_lock:
         _wakes.setdefault(id(runtime), []).append(wake_w)
     log.info("processing worker %d started pid=%d", child.index, proc.pid)
+
+
+def _hand_over(proc: subprocess.Popen[bytes], settings: bytes) -> None:
+    """Write the pickled settings to a child's standard input, then close it."""
+    assert proc.stdin is not None
+    try:
+        with proc.stdin:
+            proc.stdin.write(settings)
+    except OSError:  # it died at once; noticed by its closed pipe
+        pass
 
 
 def _forget(runtime: Runtime, child: _Child, loop: asyncio.AbstractEventLoop) -> None:
@@ -134,11 +142,11 @@ def _forget(runtime: Runtime, child: _Child, loop: asyncio.AbstractEventLoop) ->
             fds.remove(child.wake_w)
         if not fds:
             _wakes.pop(id(runtime), None)
+        if child.wake_w >= 0:  # under the lock: no wake is written to it meanwhile
+            os.close(child.wake_w)
     if child.news_r >= 0:
         loop.remove_reader(child.news_r)
         os.close(child.news_r)
-    if child.wake_w >= 0:
-        os.close(child.wake_w)
     child.wake_w = child.news_r = -1
 
 
@@ -186,7 +194,18 @@ async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
             wake_outbox(runtime)
 
     def start(child: _Child) -> None:
-        _spawn(runtime, child)
+        try:
+            _spawn(runtime, child)
+        except OSError as exc:  # no more processes or memory just now: later
+            log.error(
+                "processing worker %d could not start (%s); trying again in %.0f s",
+                child.index,
+                exc,
+                child.pause,
+            )
+            child.restart_at = time.monotonic() + child.pause
+            child.pause = min(child.pause * 2, MAX_PAUSE)
+            return
         loop.add_reader(child.news_r, on_news, child)
 
     try:
