@@ -17,6 +17,7 @@ import os
 import pickle
 import select
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -64,19 +65,26 @@ def _tell(fd: int, news: bytes) -> bool:
 
 
 def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
-    """SQLite ``synchronous=NORMAL`` for processing: its commits skip the fsync.
+    """Processing commits do not wait for the disk: SQLite ``synchronous=NORMAL``,
+    PostgreSQL ``synchronous_commit = off``.
 
     Safe for exactly-once: a processing commit lost to a power cut leaves its
     message NEW (the raw bytes were committed with a full sync before the 250)
     and it is processed again, with its effects, as one. Nothing outside sees
-    a processing commit before a full-sync commit has made it durable: the
-    WAL is one file, and the outbox's claim (serve's process, synchronous=FULL)
-    syncs it before any copy or notice is sent. The fsync it saves is time
-    the SQLite write lock is held, which the SMTP listener waits for.
+    a processing commit before a synchronous commit has made it durable: the
+    log (SQLite's WAL, PostgreSQL's WAL) is written in order, and the outbox's
+    claim (serve's process, synchronous) flushes it before any copy or notice
+    is sent. The flush it saves is time SQLite's write lock is held, which the
+    SMTP listener waits for, and a wait on every PostgreSQL commit.
     """
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+        return
+    cursor.execute("SET synchronous_commit TO off")
     cursor.close()
+    dbapi_connection.commit()  # a SET in a transaction rolled back would not last
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,7 @@ def run_child(
     os.set_blocking(wake_fd, False)
 
     engine = make_engine(settings.database.url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _no_fsync_at_commit)
+    event.listen(engine, "connect", _no_fsync_at_commit)
     runtime = Runtime(
         settings,
         engine,
