@@ -173,6 +173,8 @@ def _peer(session: Session) -> str:
 
 def _safe(text: str) -> str:
     """An address as it may appear in a log line: no control characters, bounded."""
+    if text.isprintable():  # nearly always: no character to look at one by one
+        return text[:200] or "<>"
     return "".join(c if c.isprintable() else "?" for c in text)[:200] or "<>"
 
 
