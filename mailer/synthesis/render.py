@@ -14,7 +14,6 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
-from mailer.synthesis.chart import participation_png
 from mailer.synthesis.data import Report
 
 CHART = "participation.png"
@@ -153,6 +152,9 @@ def to_markdown(report: Report, chart: str = CHART) -> str:
 def write_report(report: Report, folder: Path) -> ReportFiles:
     """Write ``report.html``, ``report.md`` and the chart into *folder* (made if needed)."""
     folder.mkdir(parents=True, exist_ok=True)
+    # matplotlib costs ~100 MB and a slow import: only the report loads it.
+    from mailer.synthesis.chart import participation_png
+
     png = participation_png(report)
     files = ReportFiles(folder / "report.html", folder / "report.md", folder / CHART)
     files.chart.write_bytes(png)
