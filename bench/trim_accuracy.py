@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from mailer.core.parse import parse_message
 from mailer.core.trim import trim_reply
+from tests.corpus import corpus_messages
 
-CORPUS = ROOT / "tests" / "data" / "corpus"
 HOLDOUT = ROOT / "tests" / "data" / "trim_holdout.toml"
 LANGUAGES = ["en", "es", "fr", "de"]  # every one of ours it knows (it has no "pt")
 
@@ -67,13 +67,14 @@ def main() -> int:
     args = parser.parse_args()
 
     cases: list[tuple[str, str, str, str]] = []
-    for eml in sorted(CORPUS.glob("*.eml")):
-        with eml.with_suffix(".expected.toml").open("rb") as f:
-            expected = tomllib.load(f)
+    for message in corpus_messages():
+        expected = message.expected()
         if "new_text" not in expected:
             continue
-        parsed = parse_message(eml.read_bytes(), own_domain="discuss.example.org")
-        cases.append((eml.stem, parsed.text, parsed.from_name, expected["new_text"]))
+        parsed = parse_message(message.read_bytes(), own_domain="discuss.example.org")
+        cases.append(
+            (message.name, parsed.text, parsed.from_name, expected["new_text"])
+        )
 
     with HOLDOUT.open("rb") as f:
         held_out = [

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,10 +10,10 @@ from mailer.core.errors import MalformedMessage
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.core.trim import count_links
+from tests.corpus import CorpusMessage, corpus_messages
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 DOMAIN = "discuss.example.org"
-MESSAGES = sorted(CORPUS.glob("*.eml"))
+MESSAGES = corpus_messages()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -33,16 +30,15 @@ def normalised(text: str) -> str:
     return "\n".join(out)
 
 
-def expected(eml: Path) -> dict[str, Any]:
-    with eml.with_suffix(".expected.toml").open("rb") as f:
-        return tomllib.load(f)
-
-
 def test_corpus_is_large_and_complete() -> None:
     assert len(MESSAGES) >= 70
-    for eml in MESSAGES:
-        assert eml.with_suffix(".expected.toml").exists(), eml.name
-    kinds = {eml.name.split("-", 1)[0] for eml in MESSAGES}
+    names = [m.name for m in MESSAGES]
+    assert len(set(names)) == len(names), "a message both written out and built"
+    for message in MESSAGES:
+        assert message.expected_path.exists(), message.name
+    # Built from its recipe: an attachment over the parser's limit (2 MiB).
+    assert "attachment-huge-over-limit" in names
+    kinds = {name.split("-", 1)[0] for name in names}
     assert {
         "gmail",
         "outlook",
@@ -87,10 +83,10 @@ def assert_safe(parsed: ParsedMessage) -> None:
     assert len(parsed.references) <= 100
 
 
-@pytest.mark.parametrize("eml", MESSAGES, ids=[m.stem for m in MESSAGES])
-def test_corpus_message(eml: Path) -> None:
-    exp = expected(eml)
-    raw = eml.read_bytes()
+@pytest.mark.parametrize("message", MESSAGES, ids=[m.name for m in MESSAGES])
+def test_corpus_message(message: CorpusMessage) -> None:
+    exp = message.expected()
+    raw = message.read_bytes()
     if exp.get("malformed"):
         with pytest.raises(MalformedMessage):
             parse_message(raw, own_domain=DOMAIN)
