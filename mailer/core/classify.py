@@ -74,6 +74,8 @@ _AUTO_SUBJECT = re.compile(
 
 def _fold(text: str) -> str:
     """Lower case without accents, for comparing subjects across clients."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -82,8 +84,16 @@ def _values(headers: Headers, name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == name]
 
 
-def _first(headers: Headers, name: str) -> str:
-    found = _values(headers, name)
+def _index(headers: Headers) -> dict[str, list[str]]:
+    """Every header's values by lower-case name, read in one pass."""
+    index: dict[str, list[str]] = {}
+    for key, value in headers:
+        index.setdefault(key.lower(), []).append(value)
+    return index
+
+
+def _first_of(index: dict[str, list[str]], name: str) -> str:
+    found = index.get(name)
     return found[0].strip() if found else ""
 
 
@@ -211,36 +221,37 @@ def classify(
     max_received: int = 30,
 ) -> MessageClass:
     """The class of a message from its headers, subject, senders and structure."""
+    index = _index(headers)
     local = from_address.split("@", 1)[0].lower()
-    content_type = _first(headers, "content-type").lower()
+    content_type = _first_of(index, "content-type").lower()
     folded_subject = _fold(_REPLY_PREFIX.sub("", subject)).strip()
     failure_subject = folded_subject.startswith(_FAILURE_SUBJECTS)
     null_sender = (
-        envelope_from == "" or _first(headers, "return-path").replace(" ", "") == "<>"
+        envelope_from == "" or _first_of(index, "return-path").replace(" ", "") == "<>"
     )
     if (
         has_delivery_report
         or ("multipart/report" in content_type and "delivery-status" in content_type)
-        or _values(headers, "x-failed-recipients")
+        or index.get("x-failed-recipients")
         or local in _DAEMONS
         or ((null_sender or local == "postmaster") and failure_subject)
     ):
         return MessageClass.BOUNCE
     if (
-        any(_mentions_domain(v, own_domain) for v in _values(headers, "x-loop"))
-        or any(_mentions_domain(v, own_domain) for v in _values(headers, "list-id"))
+        any(_mentions_domain(v, own_domain) for v in index.get("x-loop", ()))
+        or any(_mentions_domain(v, own_domain) for v in index.get("list-id", ()))
         or _is_own_message_id(message_id, own_domain)
-        or len(_values(headers, "received")) > max_received
+        or len(index.get("received", ())) > max_received
     ):
         return MessageClass.LOOP
-    auto_submitted = _first(headers, "auto-submitted").lower()
+    auto_submitted = _first_of(index, "auto-submitted").lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return MessageClass.AUTO_REPLY
     for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
-        value = _first(headers, name).lower()
-        if _values(headers, name) and value not in ("no", "false", "0"):
+        value = _first_of(index, name).lower()
+        if index.get(name) and value not in ("no", "false", "0"):
             return MessageClass.AUTO_REPLY
-    if _first(headers, "precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
+    if _first_of(index, "precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
         return MessageClass.AUTO_REPLY
     if (
         "multipart/report" in content_type

@@ -26,13 +26,20 @@ _WORDS = {
     "auch wir unsere wurde bei haben sind aus werden nach wie oder",
 }
 _LEXICON = {lang: frozenset(words.split()) for lang, words in _WORDS.items()}
-# Letters and endings that give a language away, worth two words each.
-_MARKS = {
-    "es": re.compile(r"[ñ¿¡]|ción\b|ciones\b"),
-    "fr": re.compile(r"[èùœ]|\b[dlj]'|eux\b"),
-    "pt": re.compile(r"[ãõ]|ção\b|ções\b"),
-    "de": re.compile(r"[äöüß]|\bsch"),
-    "en": re.compile(r"\b\w+'(?:s|t|re|ve|ll)\b|\w+ing\b"),
+# Letters and endings that give a language away, worth two words each: the
+# letters anywhere (Portuguese "ção" and "ções" count by their letter), the
+# endings at the end of a word ("ción", "ciones", "eux",
+# English "-ing" after at least one letter), German "sch" at its start, French
+# elisions ("d'", "l'", "j'") and English contractions ("it's", "don't").
+_LETTERS = {"es": "ñ¿¡", "fr": "èùœ", "pt": "ãõ", "de": "äöüß"}
+_ELISION = re.compile(r"\b[dlj]'")
+_CONTRACTION = re.compile(r"\w'(?:s|t|re|ve|ll)\b")
+# The last three letters of a word to (language, the endings it may be).
+_ENDINGS = {
+    "ión": ("es", ("ción",)),
+    "nes": ("es", ("ciones",)),
+    "eux": ("fr", ("eux",)),
+    "ing": ("en", ("ing",)),
 }
 _WORD = re.compile(r"[^\W\d_]+")
 _SAMPLE = 5000
@@ -56,13 +63,33 @@ for _lang, _lexicon in _LEXICON.items():
         _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _lang)
 
 
-def guess_language(text: str) -> str:
-    """The language of *text* by its function words, or '' when unclear."""
-    sample = text[:_SAMPLE].casefold()
-    scores = {lang: 2 * len(_MARKS[lang].findall(sample)) for lang in _LEXICON}
+def _scores(sample: str) -> dict[str, int]:
+    """Each language's evidence in a case-folded *sample*: function words count
+    one, telling letters and endings two."""
+    scores = dict.fromkeys(_LEXICON, 0)
+    # Telling letters, counted by C string methods; endings, word by word below.
+    if not sample.isascii():
+        for lang, letters in _LETTERS.items():
+            scores[lang] += 2 * sum(sample.count(ch) for ch in letters)
+    if "'" in sample:
+        scores["fr"] += 2 * len(_ELISION.findall(sample))
+        scores["en"] += 2 * len(_CONTRACTION.findall(sample))
     for word in _WORD.findall(sample):
         for lang in _WORD_LANGUAGES.get(word, ()):
             scores[lang] += 1
+        ending = _ENDINGS.get(word[-3:])
+        if ending is not None:
+            lang, suffixes = ending
+            if word.endswith(suffixes) and (lang != "en" or len(word) > 3):
+                scores[lang] += 2
+        if word.startswith("sch"):
+            scores["de"] += 2
+    return scores
+
+
+def guess_language(text: str) -> str:
+    """The language of *text* by its function words, or '' when unclear."""
+    scores = _scores(text[:_SAMPLE].casefold())
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < 2 or top <= second:
