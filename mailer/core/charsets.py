@@ -243,6 +243,8 @@ def decode_header_text(value: str) -> tuple[str, tuple[str, ...]]:
     characters (an encoded CR LF, CVE-2024-6923); callers pass it through
     :func:`mailer.core.headers.header_safe` before exposing it.
     """
+    if value.isascii() and "=?" not in value:  # most headers: nothing to decode
+        return _FOLD.sub("", value), ()
     defects: list[str] = []
     if has_surrogates(value):
         data = value.encode("utf-8", "surrogateescape")

@@ -30,7 +30,16 @@ def header_safe(text: str, limit: int = 200) -> str:
     Also drops format characters that can reorder text (bidi overrides), and
     cuts at *limit* characters on a word boundary when it can.
     """
-    flat = _CONTROL.sub(" ", str(text))
+    text = str(text)
+    if (  # most values: printable ASCII, single spaces, short enough
+        len(text) <= limit
+        and text.isascii()
+        and text.isprintable()
+        and "  " not in text
+        and text.strip(" ") == text
+    ):
+        return text
+    flat = _CONTROL.sub(" ", text)
     if not flat.isascii():  # ASCII holds no format character
         flat = _FORMAT.sub("", flat)
     flat = " ".join(flat.split())

@@ -46,3 +46,14 @@ def test_header_safe_matches_the_reference_on_random_text() -> None:
 def test_bidi_and_zero_width_characters_go() -> None:
     assert header_safe("Ana\u202e \u200bRuiz\u2066") == "Ana Ruiz"
     assert header_safe("soft\u00adhyphen") == "softhyphen"
+
+
+def test_plain_ascii_values_match_the_reference() -> None:
+    # Most header values are printable ASCII and are returned as they are:
+    # that shortcut must give what the full path gives, near its edges too.
+    rng = random.Random(1035)
+    alphabet = "ab Z~!<>@ \t"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        limit = rng.randint(1, 32)
+        assert header_safe(text, limit) == _reference(text, limit)
