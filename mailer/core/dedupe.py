@@ -53,10 +53,32 @@ def header_block(raw: bytes) -> bytes:
     return raw[: min(ends)] if ends else raw
 
 
+# A header section of plain ASCII header lines (an optional Unix "From " line,
+# then "name:" lines and their continuations): the parser would read each line
+# as a header, so the first Message-ID line found by a scan is the one it gives.
+_PLAIN_SECTION = re.compile(
+    rb"(?:From [^\r\n]*\r?\n)?(?:(?:[\041-\071\073-\176]+:|[ \t])[^\r\n]*\r?\n)*\r?\n?"
+)
+_MESSAGE_ID_FIELD = re.compile(
+    rb"^message-id:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _message_id_field(block: bytes) -> str | None:
+    """The first Message-ID value of a header *block*, as the parser reads it."""
+    plain = block.isascii() and b"\r" not in block.replace(b"\r\n", b"")
+    if plain and _PLAIN_SECTION.fullmatch(block):
+        m = _MESSAGE_ID_FIELD.search(block)
+        return m.group(1).decode("ascii") if m else None
+    headers = BytesHeaderParser(policy=compat32).parsebytes(block)
+    value = headers.get("Message-ID")
+    return None if value is None else str(value)
+
+
 def inbound_key(raw: bytes) -> InboundKey:
     """The dedupe key for *raw*: by Message-ID, else by content hash."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw))
-    mid = normalise_message_id(headers.get("Message-ID"))
+    mid = normalise_message_id(_message_id_field(header_block(raw)))
     if mid is not None:
         key = f"mid:{mid}"
         if len(key) > _MAX_KEY:

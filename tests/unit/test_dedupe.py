@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from mailer.core.dedupe import inbound_key, normalise_message_id
+import random
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from mailer.core.dedupe import _message_id_field, inbound_key, normalise_message_id
 
 
 def test_key_from_message_id() -> None:
@@ -44,3 +48,31 @@ def test_the_header_block_gives_the_key_the_whole_message_gives() -> None:
         block = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw))
         assert whole.items() == block.items(), raw
         assert whole.get("Message-ID") == block.get("Message-ID"), raw
+
+
+def test_the_quick_scan_finds_what_the_parser_finds() -> None:
+    # Plain header sections are scanned, not parsed: on random sections with
+    # folding, odd names, bare CR or LF, 8-bit bytes and misplaced "From "
+    # lines, the Message-ID found must be the one the parser gives.
+    def parsed(block: bytes) -> str | None:
+        value = BytesHeaderParser(policy=compat32).parsebytes(block).get("Message-ID")
+        return None if value is None else str(value)
+
+    rng = random.Random(822)
+    pieces = [
+        b"Message-ID: <a@b>", b"message-id:<x@y>", b"MESSAGE-ID:   <z@w> (c)",
+        b"Subject: hi", b" folded", b"\tfold <q@r>", b"From someone", b"X: y",
+        b"bad line", b"Message-ID:", b"Message-ID : <s@t>", b": empty",
+        b"Message-Id: <\xc3\xa9@x>", b"", b"To: a@b",
+    ]  # fmt: skip
+    for _ in range(4000):
+        sep = rng.choice([b"\n", b"\r"]) if rng.random() < 0.2 else b"\r\n"
+        block = b"".join(
+            rng.choice(pieces)
+            + (rng.choice([b"\n", b"\r"]) if rng.random() < 0.1 else sep)
+            for _ in range(rng.randint(0, 6))
+        )
+        block += sep if rng.random() < 0.5 else b""
+        assert normalise_message_id(_message_id_field(block)) == normalise_message_id(
+            parsed(block)
+        ), block
