@@ -14,8 +14,13 @@ Prints messages per second for both, the ratio (target: at least 40% on
 SQLite), and the CPU per message and peak resident memory (VmHWM) of every
 process: the sink; serve's listener and its processing workers (child
 processes, ``inbound.workers``), measured once they have started and settled.
+The sink's rate swings with whatever else the machine does, so the two runs
+alternate for several rounds and the median ratio is the result. Each round
+also prints the most each side could reach when CPU-bound (the CPUs divided by
+the CPU one message costs the server and the client together).
 
-Usage: python bench/inbound.py [--count 2000] [--connections 4] [--database URL]
+Usage: python bench/inbound.py [--count 2000] [--connections 4] [--rounds 3]
+                               [--database URL]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import os
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -325,22 +331,52 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="sink and serve runs, one after the other, this many times (default 3)",
+    )
     parser.add_argument("--database", help="default: SQLite in a temporary folder")
     args = parser.parse_args()
     batch = messages(args.count)
-    with tempfile.TemporaryDirectory(prefix="ediscuss-bench-") as tmp:
-        work = Path(tmp)
-        database = args.database or f"sqlite:///{work}/bench.db"
-        client = time.process_time()
-        sink_rate, sink_rss, sink_cpu = run_sink(batch, args.connections)
-        client_cpu = (time.process_time() - client) / len(batch)
-        served = run_service(work, database, batch, args.connections)
-    backend = database.split(":", 1)[0]
+    backend = (args.database or "sqlite:").split(":", 1)[0]
     size = sum(len(raw) for _, _, raw in batch) / len(batch)
     print(
         f"inbound: {args.count} messages (~{size / 1024:.1f} KB each), "
-        f"{args.connections} SMTP connections, {backend}"
+        f"{args.connections} SMTP connections, {backend}, {args.rounds} round(s)"
     )
+    ratios = []
+    for number in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="ediscuss-bench-") as tmp:
+            work = Path(tmp)
+            database = args.database or f"sqlite:///{work}/bench.db"
+            client = time.process_time()
+            sink_rate, sink_rss, sink_cpu = run_sink(batch, args.connections)
+            client_cpu = (time.process_time() - client) / len(batch)
+            served = run_service(work, database, batch, args.connections)
+        ratios.append(served.rate / sink_rate)
+        report(number, sink_rate, sink_rss, sink_cpu, client_cpu, served)
+    ratio = statistics.median(ratios)
+    print(
+        f"end to end / sink, median of {len(ratios)}: {ratio:.0%}   (target >= 40%;"
+        f" rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
+    )
+    return 0 if ratio >= 0.40 else 1
+
+
+def report(
+    number: int,
+    sink_rate: float,
+    sink_rss: float,
+    sink_cpu: float,
+    client_cpu: float,
+    served: Served,
+) -> None:
+    """One round's figures, and what the CPUs allow each side at most."""
+    cpus = os.cpu_count() or 1
+    serve_cpu = served.listener_cpu + served.workers_cpu
+    print(f"round {number}   (load average {os.getloadavg()[0]:.1f} on {cpus} CPUs)")
     print(
         f"  null sink (ceiling)      {sink_rate:8.0f} msg/s   peak RSS {sink_rss:6.1f} MB"
         f"   CPU {sink_cpu * 1000:5.2f} ms/msg"
@@ -355,7 +391,7 @@ def main() -> int:
     print(
         f"  serve, end to end        {served.rate:8.0f} msg/s"
         f"   peak RSS {served.listener_rss:6.1f} MB"
-        f"   CPU {(served.listener_cpu + served.workers_cpu) * 1000:5.2f} ms/msg"
+        f"   CPU {serve_cpu * 1000:5.2f} ms/msg"
         f" ({served.posts} posts)"
     )
     print(
@@ -367,12 +403,15 @@ def main() -> int:
         f"   peak RSS {served.workers_rss:6.1f} MB"
         f"   CPU {served.workers_cpu * 1000:5.2f} ms/msg"
     )
-    ratio = served.rate / sink_rate
-    print(f"  end to end / sink        {ratio:8.0%}   (target >= 40%)")
+    # Client and server share the machine's CPUs: neither side can go faster
+    # than the CPUs divided by what one message costs both processes.
+    sink_bound = cpus / (sink_cpu + client_cpu)
+    serve_bound = cpus / (serve_cpu + client_cpu)
     print(
-        f"  load average             {os.getloadavg()[0]:8.1f}   on {os.cpu_count()} CPUs"
+        f"  CPU-bound rate at most   sink {sink_bound:6.0f}, serve {serve_bound:6.0f} msg/s"
+        f"   (ratio of the bounds {serve_bound / sink_bound:.0%})"
     )
-    return 0 if ratio >= 0.40 else 1
+    print(f"  end to end / sink        {served.rate / sink_rate:8.0%}")
 
 
 if __name__ == "__main__":
