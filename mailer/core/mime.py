@@ -75,16 +75,22 @@ def _info(part: Message) -> _Info:
     cost half a millisecond each, and a hostile message may have hundreds of parts."""
     view = Message()
     view.set_default_type(part.get_default_type())
+    has_disposition = False
     for key, value in part.raw_items():
-        if key.lower() in ("content-type", "content-disposition"):
+        lower = key.lower()
+        if lower in ("content-type", "content-disposition"):
             # Bounded: parameter parsing is quadratic in the number of them.
             view[key] = re.sub(r"[\r\n]+", "", str(value))[:_MAX_PARAMS_CHARS]
+            has_disposition = has_disposition or lower == "content-disposition"
     params: dict[str, str] = {}
     try:
         for key, value in view.get_params() or []:
             params[key.lower()] = collapse_rfc2231_value(value) if value else ""
-        filename = view.get_filename()
-        disposition = view.get_content_disposition()
+        # Without a Content-Disposition or a name parameter there is no file
+        # name and no disposition: most text parts, read without asking again.
+        named = has_disposition or "name" in params
+        filename = view.get_filename() if named else None
+        disposition = view.get_content_disposition() if has_disposition else None
         ctype = view.get_content_type()
     except Exception:  # noqa: BLE001 - hostile parameters: plain text without a name
         return _Info("text/plain", None, {}, None, None)
