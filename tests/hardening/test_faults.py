@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -207,27 +208,37 @@ def test_sqlite_locked_by_another_process(make_service: ServiceFactory) -> None:
     assert service.running()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="seen while the inbound workers were being reworked: after a lock "
-    "that outlasted the busy timeout, stored mail was not processed any more",
-)
 def test_processing_resumes_after_sqlite_was_locked(
     make_service: ServiceFactory,
 ) -> None:
     service = make_service()
+    wait_until(lambda: "processing worker 0 ready" in service.log())
     db = service.db_url.removeprefix("sqlite:///")
-    locker = sqlite3.connect(db, timeout=1, isolation_level=None)
+    # Processing must meet the lock, not sleep through it: the child is stopped
+    # while a message is stored (its wake waits in the pipe), the file is locked,
+    # and only then does the child go on and try to take the message.
+    children = service.processing_children()
+    assert children
+    locker = sqlite3.connect(db, timeout=10, isolation_level=None)
     try:
+        for pid in children:
+            os.kill(pid, signal.SIGSTOP)
+        assert _try_send(service, "<before-lock@example.net>") == 250
         locker.execute("BEGIN EXCLUSIVE")
+        for pid in children:
+            os.kill(pid, signal.SIGCONT)
         time.sleep(12)  # longer than the service's busy timeout (10 s)
     finally:
-        locker.execute("ROLLBACK")
+        for pid in children:
+            os.kill(pid, signal.SIGCONT)
+        if locker.in_transaction:
+            locker.execute("ROLLBACK")
         locker.close()
+    assert "inbound processing paused" in service.log()  # it did meet the lock
     assert _try_send(service, "<after-lock@example.net>") == 250
-    assert service.processed("<after-lock@example.net>", 20).state is (
-        InboundState.PROCESSED
-    )
+    for mid in ("<before-lock@example.net>", "<after-lock@example.net>"):
+        assert service.processed(mid, 20).state is InboundState.PROCESSED
+        assert len(service.posts(mid)) == 1
 
 
 @pytest.fixture

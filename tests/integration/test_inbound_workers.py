@@ -48,18 +48,6 @@ pipeline.parse = parse
 """
 
 
-def children(service: ServiceProcess) -> list[int]:
-    """Pids of serve's processing children."""
-    assert service.proc is not None
-    found = []
-    for task in Path(f"/proc/{service.proc.pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"mailer.inbound.runner" in cmdline:
-                found.append(int(pid))
-    return sorted(found)
-
-
 def alive(pid: int) -> bool:
     """True while *pid* runs (a zombie counts as gone)."""
     try:
@@ -79,15 +67,20 @@ def test_two_children_process_each_message_once_and_stop_with_serve(
     db_url: str, make_service: ServiceFactory
 ) -> None:
     service = make_service(db_url=db_url, env={"EDISCUSS_INBOUND_WORKERS": "2"})
-    wait_until(lambda: len(children(service)) == 2)
-    first = children(service)
+    wait_until(lambda: len(service.processing_children()) == 2)
+    first = service.processing_children()
     sent = [send(service, f"w{i}") for i in range(12)]
     wait_until(lambda: len(service.posts()) == 12)
 
     # A child killed outright is noticed, logged and started again.
     os.kill(first[0], signal.SIGKILL)
     wait_until(lambda: "exited with signal SIGKILL; starting it again" in service.log())
-    wait_until(lambda: len(children(service)) == 2 and children(service) != first)
+    wait_until(
+        lambda: (
+            len(service.processing_children()) == 2
+            and service.processing_children() != first
+        )
+    )
     sent += [send(service, f"after{i}") for i in range(6)]
     wait_until(lambda: len(service.posts()) == 18)
 
@@ -96,7 +89,7 @@ def test_two_children_process_each_message_once_and_stop_with_serve(
     assert {(r.state, r.attempts) for r in rows} == {(InboundState.PROCESSED, 1)}
     assert len({p.message_id for p in service.posts()}) == 18
 
-    now = children(service)
+    now = service.processing_children()
     assert service.stop() == 0
     assert not any(alive(pid) for pid in now)
     log = service.log()
@@ -137,8 +130,8 @@ def test_ctrl_c_to_the_process_group_stops_serve_and_its_children(
     make_service: ServiceFactory,
 ) -> None:
     service = make_service()  # serve leads a process group of its own
-    wait_until(lambda: len(children(service)) == 1)
-    [child] = children(service)
+    wait_until(lambda: len(service.processing_children()) == 1)
+    [child] = service.processing_children()
     assert service.proc is not None
     mid = send(service, "before-ctrl-c")
     wait_until(lambda: service.processed(mid).state is InboundState.PROCESSED)
@@ -152,8 +145,8 @@ def test_children_leave_when_serve_is_killed(
     make_service: ServiceFactory,
 ) -> None:
     service = make_service()
-    wait_until(lambda: len(children(service)) == 1)
-    [child] = children(service)
+    wait_until(lambda: len(service.processing_children()) == 1)
+    [child] = service.processing_children()
     service.kill()
     wait_until(lambda: not alive(child), 20)
 
