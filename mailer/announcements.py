@@ -9,7 +9,7 @@ address, and an announcement of one question has that question's address as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,10 @@ from sqlalchemy.orm import Session
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import OpenQuestion
 from mailer.links import question_message_id, question_url
-from mailer.outbound.bulk import SharedMail, queue_shared
+from mailer.listmail import ListMail, queue_list_mail
 from mailer.outbound.dates import LocalDates
-from mailer.outbound.mailing import Outgoing
 from mailer.settings import Discussion
 from store.models import DeliveryMode, Post, PostStatus, Question
-from store.outbox import Recipient
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -58,6 +56,24 @@ def _open_questions(
     return out
 
 
+def _queue_to_everyone(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    mail: ListMail,
+    context: Callable[[str], Mapping[str, Any]],
+    now: datetime,
+) -> int:
+    """Queue *mail* to every active subscriber, whatever their mode; wake the outbox on commit."""
+    queued = queue_list_mail(
+        session, runtime, discussion, discussion_id, EVERY_MODE, mail, context, now
+    )
+    if queued:
+        _wake_after_commit(session, runtime)
+    return queued
+
+
 def announce_release(
     session: Session,
     runtime: Runtime,
@@ -68,62 +84,35 @@ def announce_release(
     now: datetime,
 ) -> int:
     """Queue one announcement of *numbers* to every active subscriber, in their language."""
-    settings, key = runtime.settings, runtime.key
+    settings = runtime.settings
     book = AddressBook(discussion.slug, settings.service.domain)
     weeks = {q.week for q in discussion.questions if q.number in numbers}
     single = len(numbers) == 1
-    cache: dict[str, SharedMail] = {}
 
-    def shared(language: str) -> SharedMail:
-        if language not in cache:
-            context: dict[str, Any] = {
-                "questions": _open_questions(runtime, discussion, numbers, language),
-                "opening": opening,
-                "week": next(iter(weeks)) if len(weeks) == 1 else None,
-                "closes_at": discussion.closes_at,
-                "introduction": discussion.introduction.in_language(
-                    language, discussion.default_language
-                ),
-                "dates": LocalDates(language, discussion.time_zone),
-            }
-            cache[language] = SharedMail(
-                settings, discussion, "announcement", language, context
-            )
-        return cache[language]
+    def context(language: str) -> dict[str, Any]:
+        return {
+            "questions": _open_questions(runtime, discussion, numbers, language),
+            "opening": opening,
+            "week": next(iter(weeks)) if len(weeks) == 1 else None,
+            "closes_at": discussion.closes_at,
+            "introduction": discussion.introduction.in_language(
+                language, discussion.default_language
+            ),
+            "dates": LocalDates(language, discussion.time_zone),
+        }
 
-    key_prefix = f"announce:{discussion.slug}:{','.join(map(str, numbers))}"
     root = question_message_id(settings.service.domain, discussion.slug, numbers[0])
-
-    def outgoing(person: Recipient, language: str) -> Outgoing:
-        return Outgoing(
-            template="announcement",
-            language=language,
-            to_address=person.email,
-            to_name=person.name,
-            dedupe_key=f"{key_prefix}:{person.subscription_id}",
-            kind="announce",
-            context={},
-            subscription_id=person.subscription_id,
-            reply_to=book.question(numbers[0]) if single else None,
-            references=[root] if single else (),
-            as_list_mail=True,
-            list_post=book.question(numbers[0]) if single else book.discussion(),
-        )
-
-    queued = queue_shared(
-        session,
-        settings,
-        key,
-        discussion,
-        discussion_id,
-        EVERY_MODE,
-        shared,
-        outgoing,
-        now,
+    mail = ListMail(
+        "announcement",
+        "announce",
+        f"announce:{discussion.slug}:{','.join(map(str, numbers))}",
+        reply_to=book.question(numbers[0]) if single else None,
+        references=(root,) if single else (),
+        list_post=book.question(numbers[0]) if single else book.discussion(),
     )
-    if queued:
-        _wake_after_commit(session, runtime)
-    return queued
+    return _queue_to_everyone(
+        session, runtime, discussion, discussion_id, mail, context, now
+    )
 
 
 def announce_closing(
@@ -134,7 +123,6 @@ def announce_closing(
     closed_at: datetime,
 ) -> int:
     """Queue one closing announcement to every active subscriber, in their language."""
-    settings, key = runtime.settings, runtime.key
     contributions = session.scalar(
         select(func.count(Post.id)).where(
             Post.discussion_id == discussion_id, Post.status == PostStatus.APPROVED
@@ -145,47 +133,17 @@ def announce_closing(
             Question.discussion_id == discussion_id, Question.released_at.is_not(None)
         )
     )
-    cache: dict[str, SharedMail] = {}
 
-    def shared(language: str) -> SharedMail:
-        if language not in cache:
-            context = {
-                "closed_at": closed_at,
-                "contributions": int(contributions or 0),
-                "questions": int(released or 0),
-                "dates": LocalDates(language, discussion.time_zone),
-            }
-            cache[language] = SharedMail(
-                settings, discussion, "closing", language, context
-            )
-        return cache[language]
+    def context(language: str) -> dict[str, Any]:
+        return {
+            "closed_at": closed_at,
+            "contributions": int(contributions or 0),
+            "questions": int(released or 0),
+            "dates": LocalDates(language, discussion.time_zone),
+        }
 
     stamp = closed_at.strftime("%Y%m%dT%H%M%S")
-
-    def outgoing(person: Recipient, language: str) -> Outgoing:
-        return Outgoing(
-            template="closing",
-            language=language,
-            to_address=person.email,
-            to_name=person.name,
-            dedupe_key=f"close:{discussion.slug}:{stamp}:{person.subscription_id}",
-            kind="closing",
-            context={},
-            subscription_id=person.subscription_id,
-            as_list_mail=True,
-        )
-
-    queued = queue_shared(
-        session,
-        settings,
-        key,
-        discussion,
-        discussion_id,
-        EVERY_MODE,
-        shared,
-        outgoing,
-        closed_at,
+    mail = ListMail("closing", "closing", f"close:{discussion.slug}:{stamp}")
+    return _queue_to_everyone(
+        session, runtime, discussion, discussion_id, mail, context, closed_at
     )
-    if queued:
-        _wake_after_commit(session, runtime)
-    return queued

@@ -21,14 +21,10 @@ from mailer.core.addresses import AddressBook
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
 from mailer.core.schedule import DigestWindow, digest_instant, due_digest
 from mailer.links import post_url, question_url, reply_address
-from mailer.outbound.bulk import (
-    SharedMail,
-    normalise_text,
-    queue_shared,
-    reader_language,
-)
+from mailer.listmail import ListMail, queue_list_mail
+from mailer.outbound.bulk import normalise_text, reader_language
 from mailer.outbound.dates import LocalDates
-from mailer.outbound.mailing import Outgoing, base_context, templates_for
+from mailer.outbound.mailing import base_context, templates_for
 from mailer.settings import Discussion
 from mailer.timetable import calendar_of, load_state
 from store.digests import (
@@ -39,7 +35,6 @@ from store.digests import (
     start_run,
 )
 from store.models import DeliveryMode
-from store.outbox import Recipient
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -126,23 +121,20 @@ def question_items(
 
 
 class _Plans:
-    """Plans and shared renderings per language, made when a reader needs one."""
+    """Plans per language, made when a reader needs one, and the digest context of each."""
 
     def __init__(
         self,
-        runtime: Runtime,
         discussion: Discussion,
         posts: Sequence[PostItem],
         questions: Sequence[QuestionItem],
         window: DigestWindow,
     ) -> None:
-        self.runtime = runtime
         self.discussion = discussion
         self.posts = posts
         self.questions = questions
         self.window = window
         self._plans: dict[str, DigestPlan] = {}
-        self._shared: dict[str, SharedMail] = {}
 
     def plan(self, language: str) -> DigestPlan:
         if language not in self._plans:
@@ -159,17 +151,10 @@ class _Plans:
             )
         return self._plans[language]
 
-    def shared(self, language: str) -> SharedMail:
-        if language not in self._shared:
-            dates = LocalDates(language, self.discussion.time_zone)
-            self._shared[language] = SharedMail(
-                self.runtime.settings,
-                self.discussion,
-                "digest",
-                language,
-                digest_context(self.plan(language), dates),
-            )
-        return self._shared[language]
+    def context(self, language: str) -> dict[str, Any]:
+        """What the digest templates of *language* receive besides the discussion's texts."""
+        dates = LocalDates(language, self.discussion.time_zone)
+        return digest_context(self.plan(language), dates)
 
 
 def send_digest(
@@ -180,7 +165,6 @@ def send_digest(
     now: datetime,
 ) -> DigestResult:
     """Start (or resume) the digest run *window* and queue it to every digest reader."""
-    settings, key = runtime.settings, runtime.key
     with runtime.sessions.begin() as session:
         run = start_run(
             session,
@@ -201,39 +185,30 @@ def send_digest(
             session, runtime, discussion, discussion_id, fixed.since, fixed.until
         )
     questions = question_items(runtime, discussion, released, fixed.until)
-    plans = _Plans(runtime, discussion, posts, questions, fixed)
-    book = AddressBook(discussion.slug, settings.service.domain)
+    plans = _Plans(discussion, posts, questions, fixed)
+    book = AddressBook(discussion.slug, runtime.settings.service.domain)
+    mail = ListMail(
+        "digest",
+        "digest",
+        f"digest:{discussion.slug}:{run.label}",
+        list_post=book.discussion(),
+    )
     queued = 0
     with runtime.sessions() as session:
         if not plans.plan(discussion.default_language).empty:
-
-            def outgoing(person: Recipient, language: str) -> Outgoing:
-                return Outgoing(
-                    template="digest",
-                    language=language,
-                    to_address=person.email,
-                    to_name=person.name,
-                    dedupe_key=f"digest:{discussion.slug}:{run.label}:{person.subscription_id}",
-                    kind="digest",
-                    context={},
-                    subscription_id=person.subscription_id,
-                    as_list_mail=True,
-                    list_post=book.discussion(),
-                )
 
             def committed() -> None:
                 session.commit()
                 _wake(runtime)
 
-            queued = queue_shared(
+            queued = queue_list_mail(
                 session,
-                settings,
-                key,
+                runtime,
                 discussion,
                 discussion_id,
                 [DeliveryMode.DIGEST],
-                plans.shared,
-                outgoing,
+                mail,
+                plans.context,
                 now,
                 after_batch=committed,
             )
@@ -313,14 +288,14 @@ def preview_digest(
         )
         released = release_times(session, state.discussion_id)
     questions = question_items(runtime, discussion, released, window.until)
-    plans = _Plans(runtime, discussion, posts, questions, window)
+    plans = _Plans(discussion, posts, questions, window)
     plan = plans.plan(language)
     if plan.empty:
         return None
     settings = runtime.settings
     context = {
         **base_context(settings, discussion, language),
-        **digest_context(plan, LocalDates(language, discussion.time_zone)),
+        **plans.context(language),
         "unsubscribe_url": settings.service.base_url + PREVIEW_UNSUBSCRIBE,
     }
     rendered = templates_for(discussion).render(

@@ -116,7 +116,7 @@ def test_a_crash_half_way_resumes_the_same_digest(
     monkeypatch.setattr("mailer.outbound.bulk.BATCH_ROWS", 10)
     subs = many_subscribers(rt, 35, DeliveryMode.DIGEST)
     open_with_posts(rt, sim_clock)
-    real = digests_module.queue_shared
+    real = digests_module.queue_list_mail
 
     def crashing(*args, after_batch, **kwargs):  # type: ignore[no-untyped-def]
         def commit_then_die() -> None:
@@ -125,12 +125,12 @@ def test_a_crash_half_way_resumes_the_same_digest(
 
         return real(*args, after_batch=commit_then_die, **kwargs)
 
-    monkeypatch.setattr(digests_module, "queue_shared", crashing)
+    monkeypatch.setattr(digests_module, "queue_list_mail", crashing)
     with pytest.raises(RuntimeError):
         send_due_digests(rt, DIGEST_27)
     assert sum(digest_keys(rt).values()) == 10
     assert runs(rt) == [("2027-03-27", False)]
-    monkeypatch.setattr(digests_module, "queue_shared", real)
+    monkeypatch.setattr(digests_module, "queue_list_mail", real)
     # Back two days later, with a post in between: first the interrupted
     # digest is finished with its own window, then one digest covers the rest.
     add_post(rt, 2, DIGEST_27 + timedelta(hours=20), author="Late", body="After.")

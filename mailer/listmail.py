@@ -1,0 +1,106 @@
+"""One list mail to many subscribers: what announcements and digests have in common.
+
+Each renders one body per language (:class:`SharedMail`, made the first time a
+reader of that language comes up, from the template context the caller gives
+for it) and gives every subscriber a copy that differs only in its address,
+language and dedupe key ``<prefix>:<subscription>``; :func:`queue_shared`
+pages through the subscribers and queues the copies in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from mailer.outbound.bulk import SharedMail, queue_shared
+from mailer.outbound.mailing import Outgoing
+from mailer.settings import Discussion, Settings
+from store.models import DeliveryMode
+from store.outbox import Recipient
+
+if TYPE_CHECKING:
+    from mailer.service import Runtime
+
+
+@dataclass(frozen=True)
+class ListMail:
+    """What every copy of one list mail shares but the body: template, kind, headers."""
+
+    template: str
+    kind: str
+    dedupe_prefix: str
+    reply_to: str | None = None
+    references: Sequence[str] = ()
+    list_post: str | None = None
+
+    def copy_for(self, person: Recipient, language: str) -> Outgoing:
+        """The copy for one subscriber, keyed ``<dedupe_prefix>:<subscription>``."""
+        return Outgoing(
+            template=self.template,
+            language=language,
+            to_address=person.email,
+            to_name=person.name,
+            dedupe_key=f"{self.dedupe_prefix}:{person.subscription_id}",
+            kind=self.kind,
+            context={},
+            subscription_id=person.subscription_id,
+            reply_to=self.reply_to,
+            references=self.references,
+            as_list_mail=True,
+            list_post=self.list_post,
+        )
+
+
+def _shared_per_language(
+    settings: Settings,
+    discussion: Discussion,
+    template: str,
+    context_for: Callable[[str], Mapping[str, Any]],
+) -> Callable[[str], SharedMail]:
+    """The body of *template* per language, rendered once, when a reader first needs it."""
+    cache: dict[str, SharedMail] = {}
+
+    def shared(language: str) -> SharedMail:
+        if language not in cache:
+            cache[language] = SharedMail(
+                settings, discussion, template, language, context_for(language)
+            )
+        return cache[language]
+
+    return shared
+
+
+def queue_list_mail(
+    session: Session,
+    runtime: Runtime,
+    discussion: Discussion,
+    discussion_id: int,
+    modes: Sequence[DeliveryMode],
+    mail: ListMail,
+    context_for: Callable[[str], Mapping[str, Any]],
+    now: datetime,
+    after_batch: Callable[[], None] | None = None,
+) -> int:
+    """Queue *mail* to every active subscriber in *modes*; returns how many copies were new.
+
+    *context_for(language)* is asked once per language read, for what the
+    template needs besides the discussion's texts; *after_batch* is as for
+    :func:`queue_shared`.
+    """
+    settings = runtime.settings
+    return queue_shared(
+        session,
+        settings,
+        runtime.key,
+        discussion,
+        discussion_id,
+        modes,
+        _shared_per_language(settings, discussion, mail.template, context_for),
+        mail.copy_for,
+        now,
+        after_batch=after_batch,
+    )
