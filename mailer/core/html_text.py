@@ -22,10 +22,9 @@ from inscriptis.model.config import ParserConfig
 
 _MAX_HTML = 2 * 1024 * 1024  # beyond this, the rest is not worth converting
 
-_SCRIPT_STYLE = re.compile(
-    r"<(script|style|head|title|noscript|template)\b[^>]*>.*?</\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
+_HIDDEN = ("script", "style", "head", "title", "noscript", "template")
+_HIDDEN_OPEN = re.compile(rf"<({'|'.join(_HIDDEN)})\b[^>]{{0,2000}}>", re.IGNORECASE)
+_HIDDEN_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _HIDDEN}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINK = re.compile(r"\[([^\]\n]{0,500})\]\(([^()\s]{1,2000})\)")
 _TAG = re.compile(r"<[^>]{0,2000}>")
@@ -96,6 +95,34 @@ def _mark_quotes(text: str, spans: list[tuple[int, int]]) -> str:
     return "\n".join(out)
 
 
+def _drop_hidden(markup: str) -> str:
+    """*markup* without script, style, head... elements and what they hold.
+
+    One pass: an element left open is kept as it is (as before), and once a
+    closing tag is known to be missing it is not looked for again, so a
+    thousand unclosed ``<style>`` cost no more than one.
+    """
+    out: list[str] = []
+    position = 0
+    unclosed: set[str] = set()
+    while (opening := _HIDDEN_OPEN.search(markup, position)) is not None:
+        name = opening.group(1).lower()
+        closing = None
+        if name not in unclosed:
+            closing = _HIDDEN_CLOSE[name].search(markup, opening.end())
+            if closing is None:
+                unclosed.add(name)
+        out.append(markup[position : opening.start()])
+        if closing is None:
+            out.append(opening.group(0))
+            position = opening.end()
+        else:
+            out.append(" ")
+            position = closing.end()
+    out.append(markup[position:])
+    return "".join(out)
+
+
 def _strip_tags(markup: str) -> str:
     text = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h\d)\s*>", "\n", markup)
     text = html.unescape(_TAG.sub(" ", text))
@@ -104,7 +131,7 @@ def _strip_tags(markup: str) -> str:
 
 def html_to_text(markup: str) -> str:
     """The readable text of *markup*: paragraphs, lists, tables, links as ``text (url)``."""
-    markup = _CONTROL.sub("", _SCRIPT_STYLE.sub(" ", markup[:_MAX_HTML]))
+    markup = _CONTROL.sub("", _drop_hidden(markup[:_MAX_HTML]))
     try:
         result = get_annotated_text(markup, _config())
         text = str(result.get("text", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from mailer.core.charsets import decode_bytes, decode_header_text, repair_mojibake
@@ -132,6 +134,24 @@ def test_html_to_text_keeps_structure_and_links() -> None:
 def test_html_to_text_never_raises(html: str) -> None:
     text = html_to_text(html)
     assert "<" not in text.replace("<<", "") or html == "<"
+
+
+def test_scripts_styles_and_templates_are_not_text() -> None:
+    html = (
+        "<p>a</p><style>x</style><p>b</p><SCRIPT type=x>y</script ><p>c</p>"
+        "<noscript>n</noscript><template><p>t</p></template><p>d</p>"
+    )
+    assert html_to_text(html) == "a\n\nb\n\nc\n\nd"
+
+
+@pytest.mark.parametrize("opening", ["<style>", "<script>x", "<STYLE >", "<head>"])
+def test_unclosed_hidden_elements_cost_linear_time(opening: str) -> None:
+    """Each unclosed one used to send a search to the end of the markup."""
+    html = "<p>start</p>" + opening * 40_000
+    started = time.perf_counter()
+    text = html_to_text(html)
+    assert time.perf_counter() - started < 3  # was minutes
+    assert text.startswith("start")
 
 
 def test_deep_html_keeps_its_text() -> None:
