@@ -4,15 +4,23 @@ Line-based, in the forms real clients write (en, es, fr, pt, de):
 
 * attribution lines, also wrapped over two or three lines by Gmail:
   ``On ... wrote:``, ``El ... escribió:``, ``Le ... a écrit :``,
-  ``Em ... escreveu:``, ``Am ... schrieb ...:``, Thunderbird's ``X wrote:``;
+  ``Em ... escreveu:``, ``Am ... schrieb ...:``, Yahoo's ``Am ... hat ...
+  Folgendes geschrieben:``, Thunderbird's ``X wrote:``, and in any language
+  Gmail's ``<date> Name <address>:`` when a quote follows;
 * Outlook header blocks (``From:/Sent:/To:/Subject:`` and their translations,
   ``De :/Envoyé :/À :/Objet :``, ``Von:/Gesendet:/An:/Betreff:``...), with or
-  without ``-----Original Message-----`` or an underscore rule above them;
+  without ``-----Original Message-----`` or an underscore rule above them, and
+  GMX's, which puts ``Gesendet:`` first;
 * ``>`` quoting: a trailing quote goes, answers written between quotes stay
   (with the quoted lines they answer, so they still make sense);
-* ``Sent from my iPhone`` and the like, ``-- `` signatures, sign-off blocks
-  (``Best regards,``, ``Saludos cordiales,``, ``Cordialement,``,
-  ``Mit freundlichen Grüßen``...) and a last line that is only the sender's name.
+* ``Sent from my iPhone`` and the like, Outlook mobile's ``Get Outlook for
+  Android`` in any language, ``-- `` signatures, sign-off blocks (``Best
+  regards,``, ``Saludos cordiales,``, ``Cordialement,``, ``Mit freundlichen
+  Grüßen``...) with the sender's name, title, address and a confidentiality
+  notice, and a last line that is only the sender's name.
+
+A reply that adds nothing to the history it quotes has no new text: "" (the
+flow holds it, full text kept, rather than post a copy of the quote).
 
 Every pattern is anchored to one line (or three joined lines at most), so the
 work is linear in the size of the text.
@@ -25,21 +33,26 @@ import unicodedata
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,3}>)+[ \t]?")
 _LEAD = r"(?:On|El|Le|Em|Am|No dia|Op|Il|Den|W dniu)\b"
 _WROTE = (
-    r"(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb\b.{0,200}|ha scritto"
-    r"|schreef|skrev|napisa[łl])\s*:"
+    r"(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb\b.{0,200}"
+    r"|(?:Folgendes )?geschrieben|ha scritto|schreef|skrev|napisa[łl])\s*:"
 )
 _ATTRIBUTION = re.compile(rf"^{_LEAD}.{{0,300}}{_WROTE}$", re.IGNORECASE)
 _ENDS_WROTE = re.compile(rf"^.{{1,200}}{_WROTE}$", re.IGNORECASE)
 _STARTS_LEAD = re.compile(rf"^{_LEAD}", re.IGNORECASE)
+# Gmail in any interface language: "2020年5月4日(月) 17:02 Name <a@b.c>:",
+# "пн, 4 мая 2020 г. в 10:02, Name <a@b.c>:". Only with a quote below it.
+_ANGLE_ADDRESS = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>")
+_DIGIT = re.compile(r"\d")
 
 _FROM_LABEL = re.compile(
     r"^[*\s]*(?:From|De|Von|Van|Da|Fra|Från|Od)\s?:\s*\S", re.IGNORECASE
 )
 _OTHER_LABEL = re.compile(
     r"^[*\s]*(?:Sent|Date|To|Subject|Cc|Enviado(?: el)?|Enviada(?: em)?|Fecha|Para|Asunto"
-    r"|Assunto|Data|Envoy[ée]|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Verzonden|Aan"
+    r"|Assunto|Data|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Verzonden|Aan"
     r"|Onderwerp|Inviato|Oggetto)\s?:",
     re.IGNORECASE,
 )
@@ -56,9 +69,15 @@ _SEPARATOR = re.compile(
 _RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
 _SENT_FROM = re.compile(
     r"^(?:Sent from|Sent with|Sent via|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
+    r"|Envoy[ée] (?:de|[àa] partir de) (?:ma|mon|Yahoo|Outlook|Courrier|Mail)\b"
     r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
-    r"|Enviado do meu|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
-    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$",
+    r"|Enviado (?:do|de) (?:meu|minha|Yahoo|Outlook|E-?mail|Correo)\b"
+    r"|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
+    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$"
+    # Outlook mobile in every language: "Outlook für Android herunterladen",
+    # "Outlook voor Android downloaden", each with its aka.ms link.
+    r"|^(?:[\w'’-]+ ){0,2}Outlook (?:[\w'’-]+ ){0,2}(?:Android|iOS)(?: [\w'’-]+)?"
+    r"\s?(?:<https?://aka\.ms/\w+>)?$",
     re.IGNORECASE,
 )
 _SIG_DELIMITER = re.compile(r"^(?:-- ?|—)$")
@@ -86,10 +105,31 @@ _CLOSINGS = (
 # The name after a bare space must be capitalised, so "Merci pour tout" is text.
 _CLOSING = re.compile(
     rf"^(?i:{_CLOSINGS})[,.!;:]*"
-    r"(?:\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
+    r"(?P<name>\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
 )
 _MAX_SIGNATURE_LINES = 7
+# After a closing and the sender's name: title, organisation, address, phones...
+_MAX_NAMED_SIGNATURE_LINES = 15
+# The long lines a signature may end with: confidentiality and print notices.
+_NOTICE = re.compile(
+    r"confiden|intended|privileg|disclaimer|received this|virus|print"
+    r"|destinat|imprim|environ|ambiente|vertraulich|empf[äa]nger|drucken|umwelt",
+    re.IGNORECASE,
+)
+_BLANK = -1  # in a list of line numbers: an empty line between two kept parts
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+# Invisible characters clients put in text (iOS: U+FEFF before the quote; bidi
+# marks; zero-width spaces) and the no-break spaces of French typography.
+_INVISIBLE = (
+    ("\u00a0", " "),
+    ("\u202f", " "),
+    ("\u2007", " "),
+    ("\u200b", ""),
+    ("\u200e", ""),
+    ("\u200f", ""),
+    ("\u2060", ""),
+    ("\ufeff", ""),
+)
 
 
 def count_links(text: str) -> int:
@@ -101,12 +141,41 @@ def _is_quote(line: str) -> bool:
     return bool(_QUOTE.match(line))
 
 
+def _addressed(lines: list[str], i: int) -> int:
+    """The end of a paragraph of 1-3 lines at *i* that is ``... <address>:`` above a quote."""
+    if i > 0 and lines[i - 1].strip():
+        return -1
+    for j in range(i, min(i + 3, len(lines))):
+        part = lines[j].rstrip()
+        if not part or _is_quote(part):
+            return -1
+        if part.endswith((":", "：")):
+            break
+    else:
+        return -1
+    joined = ""
+    for part in lines[i : j + 1]:  # Gmail wraps after the "<"
+        part = part.strip()
+        joined = f"{joined}{part}" if joined.endswith("<") else f"{joined} {part}"
+    head = joined[:-1].rstrip().removesuffix(")")
+    address = head[head.rfind("<") :]
+    if len(head) > 400 or not (
+        _ANGLE_ADDRESS.fullmatch(address) and _DIGIT.search(head)
+    ):
+        return -1
+    for k in range(j + 1, min(j + 3, len(lines))):
+        if lines[k].strip():
+            return j + 1 if _is_quote(lines[k]) else -1
+    return -1
+
+
 def _attribution_end(lines: list[str], i: int) -> int:
     """The index after an attribution starting at line *i*, or -1 when there is none."""
     line = lines[i].strip()
     if not line or _is_quote(lines[i]):
         return -1
-    if _ATTRIBUTION.match(line):
+    ends_colon = line.endswith(":")  # as every one-line form does
+    if ends_colon and _ATTRIBUTION.match(line):
         return i + 1
     if _STARTS_LEAD.match(line):
         joined = line
@@ -115,13 +184,13 @@ def _attribution_end(lines: list[str], i: int) -> int:
             if not nxt or _is_quote(lines[j]):
                 break
             joined = f"{joined} {nxt}"
-            if _ATTRIBUTION.match(joined):
+            if joined.endswith(":") and _ATTRIBUTION.match(joined):
                 return j + 1
-    if _ENDS_WROTE.match(line):  # "Ana Ruiz wrote:" when a quote follows
+    if ends_colon and _ENDS_WROTE.match(line):  # "Ana Ruiz wrote:" above a quote
         for j in range(i + 1, min(i + 3, len(lines))):
             if lines[j].strip():
                 return i + 1 if _is_quote(lines[j]) else -1
-    return -1
+    return _addressed(lines, i)
 
 
 def _header_block(lines: list[str], i: int) -> bool:
@@ -141,6 +210,10 @@ def _history_start(lines: list[str]) -> tuple[int, int]:
         if end >= 0:
             return i, end
         if _SEPARATOR.match(line.strip()) or _header_block(lines, i):
+            # GMX writes "Gesendet:" above "Von:"; other labels may come first too.
+            first = i
+            while i > max(first - 3, 0) and _OTHER_LABEL.match(lines[i - 1]):
+                i -= 1
             above = i - 1
             while above >= 0 and not lines[above].strip():
                 above -= 1
@@ -187,6 +260,36 @@ def _is_name_line(line: str, name_words: set[str]) -> bool:
     return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
 
 
+def _closing_start(lines: list[str], content: list[int], name_words: set[str]) -> int:
+    """Where a sign-off block starts ("Best regards," and what follows), or -1.
+
+    What follows a closing must be short lines, a few of them; when the
+    closing is signed with the sender's name, more of them, and long ones too
+    if they are a confidentiality or print notice (corporate signatures).
+    """
+    window = len(content) - _MAX_NAMED_SIGNATURE_LINES - 1
+    for position in range(max(window, 1), len(content)):
+        i = content[position]
+        line = lines[i].strip()
+        closing = _CLOSING.match(line) if len(line) <= 60 else None
+        if closing is None:
+            continue
+        after = content[position + 1 :]
+        signed = closing.group("name") or (lines[after[0]] if after else "")
+        named = bool(name_words) and _is_name_line(signed.strip(" ,-–—"), name_words)
+        if named:
+            fits = len(after) < _MAX_NAMED_SIGNATURE_LINES and all(
+                len(lines[j].strip()) <= 80 or _NOTICE.search(lines[j]) for j in after
+            )
+        else:
+            fits = len(after) < _MAX_SIGNATURE_LINES and all(
+                len(lines[j].strip()) <= 80 for j in after
+            )
+        if fits:
+            return i
+    return -1
+
+
 def _signature_start(lines: list[str], sender_name: str) -> int:
     """Where the signature starts in *lines* (``len(lines)`` when there is none)."""
     content = [i for i, line in enumerate(lines) if line.strip()]
@@ -198,20 +301,10 @@ def _signature_start(lines: list[str], sender_name: str) -> int:
             return i
         if _SENT_FROM.match(lines[i].strip()):
             return i
-    tail = content[-_MAX_SIGNATURE_LINES - 1 :]
-    for i in tail:
-        if i == first:
-            continue
-        line = lines[i].strip()
-        after = [j for j in content if j > i]
-        if (
-            _CLOSING.match(line)
-            and len(line) <= 60
-            and len(after) < _MAX_SIGNATURE_LINES
-            and all(len(lines[j].strip()) <= 80 for j in after)
-        ):
-            return i
     name_words = _name_words(sender_name)
+    closing = _closing_start(lines, content, name_words)
+    if closing >= 0:
+        return closing
     if name_words:
         # A last block that starts with the sender's name: "Emma" or "Ana Ruiz\nDirector".
         block_start = content[-1]
@@ -239,26 +332,67 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def trim_reply(text: str, *, sender_name: str = "") -> str:
-    """Only the words the sender wrote now: no quoted history, no signature.
+def _without_quoted_attributions(lines: list[str], order: list[int]) -> list[int]:
+    """*order* less the attribution a quote starts with ("> On ... wrote:", Apple
+    Mail's way) and the empty quoted lines below it."""
+    out: list[int] = []
+    dropping = False
+    for i in order:
+        line = lines[i] if i >= 0 else ""
+        if not _is_quote(line):
+            dropping = False
+            out.append(i)
+            continue
+        inner = _QUOTE_PREFIX.sub("", line)
+        if dropping and not inner.strip():
+            continue
+        dropping = False
+        previous = out[-1] if out else _BLANK
+        starts_quote = previous == _BLANK or not _is_quote(lines[previous])
+        if starts_quote and inner.strip() and _attribution_end([inner], 0) == 1:
+            dropping = True
+            continue
+        out.append(i)
+    return out
 
-    *sender_name*, the From display name, lets a last line that only repeats
-    the sender's name go too. When nothing would remain, the whole text is
-    returned tidied, so a message is never emptied by trimming.
-    """
-    original = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [line.replace("\u00a0", " ").replace("\u200b", "") for line in original]
-    start, attribution_end = _history_start(lines)
-    order = list(range(start))
-    if attribution_end >= 0 and _interleaved(lines, attribution_end):
-        rest = lines[attribution_end:]
-        rest_end, _ = _history_start(rest)
-        order += list(range(attribution_end, attribution_end + rest_end))
+
+def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
+    """*order* without the mobile footer, trailing quote and signature at its end."""
     kept = [lines[i] for i in order]
     end = next(
         (i for i, line in enumerate(kept) if _SENT_FROM.match(line.strip())), len(kept)
     )
     end = _trailing_quote_end(kept[:end])
     end = _signature_start(kept[:end], sender_name)
-    result = _tidy([original[i] for i in order[:end]])
-    return result or _tidy(original)
+    end = _trailing_quote_end(kept[:end])
+    return order[:end]
+
+
+def trim_reply(text: str, *, sender_name: str = "") -> str:
+    """Only the words the sender wrote now: no quoted history, no signature.
+
+    *sender_name*, the From display name, lets a last line that only repeats
+    the sender's name go too. A reply that only quotes (or only quotes and
+    says where it was sent from) has no new text: "". Otherwise a message is
+    never emptied: when only a sign-off would remain, it is kept.
+    """
+    text = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    original = text.split("\n")
+    if not text.isascii():  # the patterns see plain spaces and no invisible marks
+        for invisible, visible in _INVISIBLE:
+            text = text.replace(invisible, visible)
+    lines = text.split("\n")
+    start, attribution_end = _history_start(lines)
+    order = _kept(lines, list(range(start)), sender_name)
+    if attribution_end >= 0 and _interleaved(lines, attribution_end):
+        rest = lines[attribution_end:]
+        rest_end, _ = _history_start(rest)
+        answers = range(attribution_end, attribution_end + rest_end)
+        order += [_BLANK, *_kept(lines, list(answers), sender_name)]
+    kept = _without_quoted_attributions(lines, order)
+    result = _tidy([original[i] if i >= 0 else "" for i in kept])
+    if result:
+        return result
+    if start < len(lines) or any(_is_quote(line) for line in lines):
+        return ""  # nothing but quoted history (and perhaps a mobile footer)
+    return _tidy(original)
