@@ -10,6 +10,7 @@ keeps every message it acknowledged.
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import shutil
@@ -261,28 +262,47 @@ def tiny_disk() -> Iterator[Path]:
         shutil.rmtree(where, ignore_errors=True)
 
 
+def _fill(path: Path) -> None:
+    """Write zeros to *path* until the file system has no block left (ENOSPC).
+
+    Unbuffered: a buffered file keeps the tail of a chunk the disk took only in
+    part when that tail fits its buffer (4 kB on tmpfs), so write() succeeds,
+    flush() fails, and close() fails again on the same bytes (how much space the
+    service's own files leave decides it, so only some runs).
+    """
+    chunk = b"\0" * 65536
+    with path.open("wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(chunk)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+
+
 def test_disk_full_is_452_and_then_fine(
     tiny_disk: Path, make_service: ServiceFactory
 ) -> None:
     service = make_service(db_url=f"sqlite:///{tiny_disk}/ediscuss.db")
     assert _try_send(service, "<disk-1@example.net>") == 250
     ballast = tiny_disk / "ballast"
-    with ballast.open("wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
-    reply = service.send(
-        message(message_id="<disk-full@example.net>", body=("w" * 70 + "\n") * 4000)
-    )
+    _fill(ballast)
+    assert os.statvfs(tiny_disk).f_bavail == 0
+    full = message(message_id="<disk-full@example.net>", body=("w" * 70 + "\n") * 4000)
+    reply = service.send(full)
     assert (reply.code, reply.text[:5]) == (452, "4.3.1"), reply
     assert service.running()
     ballast.unlink()
     assert _try_send(service, "<disk-2@example.net>") == 250
-    for mid in ("<disk-1@example.net>", "<disk-2@example.net>"):
+    # Refused with 452, the message stayed with its sender; sent again, it is taken.
+    assert service.send(full).code == 250
+    for mid in (
+        "<disk-1@example.net>",
+        "<disk-2@example.net>",
+        "<disk-full@example.net>",
+    ):
         assert service.processed(mid).state is InboundState.PROCESSED
+        assert len(service.posts(mid)) == 1
 
 
 def test_poison_message_is_quarantined_and_the_rest_flows(
