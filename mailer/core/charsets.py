@@ -154,12 +154,73 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
         except (UnicodeDecodeError, LookupError, ValueError):
             if codec == "cp1252":  # five bytes cp1252 leaves undefined
                 return Decoded(data.decode("latin-1"), "latin-1")
+            if codec.startswith("iso2022_jp"):
+                microsoft = _iso2022jp_microsoft(data)
+                if microsoft is not None:
+                    return Decoded(microsoft, "iso2022_jp_ms")
             problem = f"text is not valid {declared!r}"
     elif declared:
         problem = f"unknown charset {declared!r}"
     else:
         problem = "8-bit text without a charset"
     return _fallback(data, problem)
+
+
+_JIS_SHIFT = re.compile(rb"\x1b(?:\([BJI]|\$[@B])")
+
+
+def _jis_pairs_as_sjis(pairs: bytes) -> bytes | None:
+    """JIS X 0208 code pairs as the Shift_JIS bytes of the same characters."""
+    if len(pairs) % 2:
+        return None
+    out = bytearray()
+    for k in range(0, len(pairs), 2):
+        j1, j2 = pairs[k], pairs[k + 1]
+        if not (0x21 <= j1 <= 0x7E and 0x21 <= j2 <= 0x7E):
+            return None
+        s1 = ((j1 - 0x21) >> 1) + 0x81
+        if s1 > 0x9F:
+            s1 += 0x40
+        if j1 & 1:
+            s2 = j2 + 0x1F + (1 if j2 >= 0x60 else 0)
+        else:
+            s2 = j2 + 0x7E
+        out += bytes((s1, s2))
+    return bytes(out)
+
+
+def _iso2022jp_microsoft(data: bytes) -> str | None:
+    """ISO-2022-JP as Outlook and Windows write it (CP50220/CP50221), or None.
+
+    They put NEC's special characters (①, ㈱, ㍉) and the IBM extensions under
+    the iso-2022-jp label, which Python's codecs refuse; every JIS pair is read
+    through its Shift_JIS code in cp932, which has them all, and half-width
+    katakana (ESC ( I) too.
+    """
+    if not data.isascii():
+        return None
+    out = bytearray()
+    mode = b"(B"
+    position = 0
+    shifts = [*_JIS_SHIFT.finditer(data), None]
+    for shift in shifts:
+        segment = data[position : shift.start() if shift else len(data)]
+        if mode in (b"$@", b"$B"):
+            for piece in re.split(rb"([\x00-\x20]+)", segment):
+                converted = piece if piece[:1] <= b" " else _jis_pairs_as_sjis(piece)
+                if converted is None:
+                    return None
+                out += converted
+        elif mode == b"(I":
+            out += bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in segment)
+        else:
+            out += segment
+        if shift is not None:
+            mode, position = shift.group(0)[1:], shift.end()
+    try:
+        return bytes(out).decode("cp932")
+    except UnicodeDecodeError:
+        return None
 
 
 def _fallback(data: bytes, problem: str) -> Decoded:

@@ -47,20 +47,24 @@ _STARTS_LEAD = re.compile(rf"^{_LEAD}", re.IGNORECASE)
 _ANGLE_ADDRESS = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>")
 _DIGIT = re.compile(r"\d")
 
+# Outlook's labels; in Japanese and Chinese too (差出人/送信日時/宛先/件名...).
 _FROM_LABEL = re.compile(
-    r"^[*\s]*(?:From|De|Von|Van|Da|Fra|Från|Od)\s?:\s*\S", re.IGNORECASE
+    r"^[*\s]*(?:From|De|Von|Van|Da|Fra|Från|Od|差出人|发件人|寄件者)\s?[:：]\s*\S",
+    re.IGNORECASE,
 )
 _OTHER_LABEL = re.compile(
     r"^[*\s]*(?:Sent|Date|To|Subject|Cc|Enviado(?: el)?|Enviada(?: em)?|Fecha|Para|Asunto"
     r"|Assunto|Data|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Verzonden|Aan"
-    r"|Onderwerp|Inviato|Oggetto)\s?:",
+    r"|Onderwerp|Inviato|Oggetto|送信日時|宛先|件名|发送时间|收件人|主题|抄送|寄件日期"
+    r"|收件者|主旨|副本)\s?[:：]",
     re.IGNORECASE,
 )
 _SEPARATOR = re.compile(
     r"^[-_=\s]*(?:Original Message|Mensaje original|Message d'origine|Mensagem original"
     r"|Urspr[üu]ngliche Nachricht|Messaggio originale|Forwarded message"
     r"|Mensaje reenviado|Message transf[ée]r[ée]|Mensagem encaminhada"
-    r"|Weitergeleitete Nachricht|Reply message|Mensaje de respuesta)[-_=\s]*$"
+    r"|Weitergeleitete Nachricht|Reply message|Mensaje de respuesta|元のメッセージ"
+    r"|原始邮件|原始郵件)[-_=\s]*$"
     r"|^(?:Begin forwarded message|D[ée]but du message r[ée]exp[ée]di[ée]"
     r"|Inicio del mensaje reenviado|In[íi]cio da mensagem reencaminhada"
     r"|Anfang der weitergeleiteten Nachricht)\s?:\s*$",

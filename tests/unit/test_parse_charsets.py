@@ -55,6 +55,20 @@ def test_missing_charset_is_guessed_and_said(text: str, codec: str) -> None:
     assert "without a charset" in decoded.defect
 
 
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"\x1b$B-!\x1b(B \x1b$B-j\x1b(B", "① ㈱"),  # NEC special characters
+        (b'\x1b$B$3$s\x1b(B\r\n\x1b$B-"\x1b(B', "こん\r\n②"),
+        (b"\x1b$B$3\x1b(I1\x1b(B!", "こｱ!"),  # half-width katakana
+    ],
+)
+def test_iso_2022_jp_with_microsoft_extensions(data: bytes, text: str) -> None:
+    """Outlook writes ① and ㈱ under the iso-2022-jp label; Python's codecs refuse them."""
+    decoded = decode_bytes(data, "ISO-2022-JP")
+    assert (decoded.text, decoded.defect) == (text, "")
+
+
 def test_unknown_charset_and_8bit_ascii_are_said() -> None:
     assert "unknown charset" in decode_bytes("café".encode(), "x-klingon").defect
     assert "us-ascii" in decode_bytes("café".encode("latin-1"), "us-ascii").defect

@@ -58,6 +58,11 @@ def test_attributions(attribution: str) -> None:
         "-------- Original message --------\nFrom: Mod <m@x.org>\nDate: 04/05/2020\nTo: Ana\nSubject: Q1",
         "---------- Forwarded message ---------\nFrom: Mod <m@x.org>\nDate: Mon\nSubject: Q1\nTo: Ana",
         "Begin forwarded message:\n\nFrom: Mod <m@x.org>\nSubject: Q1\nDate: 4 May\nTo: Ana",
+        "差出人: Mod <m@x.org>\n送信日時: 2020年5月4日 17:02\n宛先: Ana\n件名: Q1",
+        (
+            "------------------ 原始邮件 ------------------\n"
+            '发件人: "Mod"<m@x.org>;\n发送时间: 2020年5月4日(星期一) 下午5:02\n主题: Q1'
+        ),
     ],
 )
 def test_outlook_blocks_and_separators(block: str) -> None:
