@@ -16,19 +16,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailer.core.addresses import AddressBook
 from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.notices import (
     Place,
-    confirm_context,
-    new_token,
     place_for,
     send,
+    send_token,
     send_welcome,
 )
-from mailer.subscriptions.signup import RESEND_AFTER, expiry
+from mailer.subscriptions.signup import RESEND_AFTER
 from store.models import (
     Discussion,
     Subscriber,
@@ -93,33 +91,17 @@ def ask_unsubscribe(
     live = latest_live_token(session, place.row_id, person.email, UNSUBSCRIBE, now)
     if live is not None and now - live.created_at < RESEND_AFTER:
         return False
-    token, token_hash = new_token(
+    send_token(
         session,
         runtime,
         place,
+        sub=sub,
+        person=person,
         purpose=UNSUBSCRIBE,
-        email=person.email,
-        subscription_id=sub.id,
-        language=sub.language,
-        now=now,
-    )
-    book = AddressBook(place.slug, runtime.settings.service.domain)
-    send(
-        session,
-        runtime,
-        place,
         template="confirm-unsubscribe",
-        key=f"confirm:{token_hash}",
-        to=person.email,
-        to_name=person.name,
-        language=sub.language,
+        key_prefix="confirm",
         now=now,
-        subscription_id=sub.id,
-        reply_to=book.confirm(token),
         answering=answering,
-        context=confirm_context(
-            runtime, place, token, expiry(runtime, now), sub.language
-        ),
     )
     return True
 
@@ -178,11 +160,8 @@ def apply_token(
             session,
             runtime,
             place,
-            subscription_id=sub.id,
-            email=person.email,
-            name=person.name,
-            language=sub.language,
-            mode=sub.mode.value,
+            sub=sub,
+            person=person,
             key=f"welcome:{sub.id}:{row.token_hash[:16]}",
             now=now,
             answering=answering,

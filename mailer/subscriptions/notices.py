@@ -25,7 +25,7 @@ from mailer.links import confirm_url, question_url, unsubscribe_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Discussion
 from store.discussions import discussion_by_slug
-from store.models import Question
+from store.models import Question, Subscriber, Subscription
 from store.subscribers import add_token
 
 if TYPE_CHECKING:
@@ -114,6 +114,60 @@ def send(
     return queued
 
 
+def send_token(
+    session: Session,
+    runtime: Runtime,
+    place: Place,
+    *,
+    sub: Subscription,
+    person: Subscriber,
+    purpose: str,
+    template: str,
+    key_prefix: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
+    answering: ParsedMessage | None = None,
+) -> str:
+    """Mail a new *purpose* token to the subscribed address; returns the token's hash.
+
+    A reply to the mail (its ``Reply-To`` is the token's confirm address) or
+    the link in it uses the token; the dedupe key is ``<key_prefix>:<hash>``.
+    """
+    token, token_hash = new_token(
+        session,
+        runtime,
+        place,
+        purpose=purpose,
+        email=person.email,
+        subscription_id=sub.id,
+        language=sub.language,
+        now=now,
+        expires_at=expires_at,
+    )
+    book = AddressBook(place.slug, runtime.settings.service.domain)
+    full = confirm_context(
+        runtime, place, token, expires_at or expiry(runtime, now), sub.language
+    )
+    full.update(context or {})
+    send(
+        session,
+        runtime,
+        place,
+        template=template,
+        key=f"{key_prefix}:{token_hash}",
+        to=person.email,
+        to_name=person.name,
+        language=sub.language,
+        now=now,
+        subscription_id=sub.id,
+        reply_to=book.confirm(token),
+        answering=answering,
+        context=full,
+    )
+    return token_hash
+
+
 def new_token(
     session: Session,
     runtime: Runtime,
@@ -129,7 +183,6 @@ def new_token(
     """A fresh one-time token for *purpose*, stored hashed; returns (token, hash)."""
     token = random_token()
     token_hash = hash_token(token)
-    ttl = timedelta(days=runtime.settings.subscribers.confirm_ttl_days)
     add_token(
         session,
         token_hash=token_hash,
@@ -138,9 +191,14 @@ def new_token(
         email=email,
         payload={"subscription": subscription_id, "language": language},
         now=now,
-        expires_at=expires_at or now + ttl,
+        expires_at=expires_at or expiry(runtime, now),
     )
     return token, token_hash
+
+
+def expiry(runtime: Runtime, now: datetime) -> datetime:
+    """When a confirmation sent *now* stops working."""
+    return now + timedelta(days=runtime.settings.subscribers.confirm_ttl_days)
 
 
 def confirm_context(
@@ -190,11 +248,8 @@ def send_welcome(
     runtime: Runtime,
     place: Place,
     *,
-    subscription_id: int,
-    email: str,
-    name: str,
-    language: str,
-    mode: str,
+    sub: Subscription,
+    person: Subscriber,
     key: str,
     now: datetime,
     answering: ParsedMessage | None = None,
@@ -206,19 +261,19 @@ def send_welcome(
         place,
         template="welcome",
         key=key,
-        to=email,
-        to_name=name,
-        language=language,
+        to=person.email,
+        to_name=person.name,
+        language=sub.language,
         now=now,
-        subscription_id=subscription_id,
+        subscription_id=sub.id,
         answering=answering,
         list_mail=True,
         context={
-            "person": name,
-            "mode": mode,
-            "questions": open_questions(session, runtime, place, language),
+            "person": person.name,
+            "mode": sub.mode.value,
+            "questions": open_questions(session, runtime, place, sub.language),
             "unsubscribe_link": unsubscribe_url(
-                runtime.settings.service.base_url, runtime.key, subscription_id
+                runtime.settings.service.base_url, runtime.key, sub.id
             ),
         },
     )

@@ -22,15 +22,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailer.core.addresses import AddressBook
 from mailer.core.message import ParsedMessage
-from mailer.subscriptions.notices import (
-    Place,
-    confirm_context,
-    new_token,
-    place_for,
-    send,
-)
+from mailer.subscriptions.notices import Place, place_for, send, send_token
 from mailer.subscriptions.values import (
     check_constituency,
     check_language,
@@ -265,40 +258,17 @@ def send_confirmation(
     key_prefix: str = "confirm",
 ) -> str:
     """Mail a new subscribe token to the address; returns the token's hash."""
-    token, token_hash = new_token(
+    return send_token(
         session,
         runtime,
         place,
+        sub=sub,
+        person=person,
         purpose=SUBSCRIBE,
-        email=person.email,
-        subscription_id=sub.id,
-        language=sub.language,
+        template=template,
+        key_prefix=key_prefix,
         now=now,
         expires_at=expires_at,
-    )
-    book = AddressBook(place.slug, runtime.settings.service.domain)
-    context = confirm_context(
-        runtime, place, token, expires_at or expiry(runtime, now), sub.language
-    )
-    context.update({"mode": sub.mode.value, "person": person.name})
-    send(
-        session,
-        runtime,
-        place,
-        template=template,
-        key=f"{key_prefix}:{token_hash}",
-        to=person.email,
-        to_name=person.name,
-        language=sub.language,
-        now=now,
-        subscription_id=sub.id,
-        reply_to=book.confirm(token),
+        context={"mode": sub.mode.value, "person": person.name},
         answering=answering,
-        context=context,
     )
-    return token_hash
-
-
-def expiry(runtime: Runtime, now: datetime) -> datetime:
-    """When a confirmation sent *now* stops working."""
-    return now + timedelta(days=runtime.settings.subscribers.confirm_ttl_days)
