@@ -5,16 +5,26 @@ selector rotated while mail waits in the outbox (a deferred row may wait three
 days) applies to everything not yet sent, only the sending worker reads the
 private key, and queueing (thousands of copies in one moderator's transaction)
 stays cheap. The signature covers the exact bytes handed to the relay.
+
+dkimpy computes RSA in pure Python (two 1024-bit modular exponentiations, about
+8 ms a signature, most of a digest's sending time); the RSA step is handed to
+OpenSSL through ``cryptography`` instead, roughly ten times faster. PKCS #1 v1.5
+signatures are deterministic, so the header is byte for byte the one dkimpy
+would make (a test compares them).
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dkim
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from mailer.settings import DkimSettings
 
@@ -53,6 +63,53 @@ SIGNED_HEADERS: tuple[str, ...] = (
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
 )
+
+
+_PURE_RSA_SIGN = dkim.RSASSA_PKCS1_v1_5_sign
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha1": hashes.SHA1,
+}
+_KEYS: dict[int, rsa.RSAPrivateKey] = {}  # by modulus: keys are few, made once
+_KEYS_LOCK = threading.Lock()
+
+
+def _openssl_key(private_key: dict[str, int]) -> rsa.RSAPrivateKey:
+    """The OpenSSL key of dkimpy's parsed private key (its CRT numbers)."""
+    n = private_key["modulus"]
+    with _KEYS_LOCK:
+        key = _KEYS.get(n)
+        if key is None:
+            key = _KEYS[n] = rsa.RSAPrivateNumbers(
+                p=private_key["prime1"],
+                q=private_key["prime2"],
+                d=private_key["privateExponent"],
+                dmp1=private_key["exponent1"],
+                dmq1=private_key["exponent2"],
+                iqmp=private_key["coefficient"],
+                public_numbers=rsa.RSAPublicNumbers(private_key["publicExponent"], n),
+            ).private_key()
+    return key
+
+
+def _rsa_sign(hashed: Any, private_key: Any) -> bytes:
+    """dkimpy's RSASSA-PKCS1-v1_5 signing step, done by OpenSSL.
+
+    Anything unexpected (a hash or a key this does not know) goes to dkimpy's
+    own code, which raises what dkimpy raises.
+    """
+    algorithm = _HASHES.get(str(getattr(hashed, "name", "")).lower())
+    if algorithm is None or not isinstance(private_key, dict):
+        return bytes(_PURE_RSA_SIGN(hashed, private_key))
+    try:
+        key = _openssl_key(private_key)
+    except (KeyError, TypeError, ValueError):
+        return bytes(_PURE_RSA_SIGN(hashed, private_key))
+    return key.sign(hashed.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm()))
+
+
+# dkimpy looks the function up in its module at each signature.
+dkim.RSASSA_PKCS1_v1_5_sign = _rsa_sign
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,33 @@ def test_signer_relaxed_canonicalisation_survives_refolding(tmp_path: Path) -> N
     )
 
 
+def test_openssl_signature_is_dkimpys_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RSA PKCS #1 v1.5 is deterministic: the fast path must give the very bytes
+    # dkimpy's pure-Python RSA gives, for a PKCS #1 and a PKCS #8 key.
+    from cryptography.hazmat.primitives import serialization
+
+    from mailer.outbound import dkim as ours
+
+    generate_key(tmp_path / "k", "s", "discuss.example.org", 2048)
+    pkcs1 = (tmp_path / "k").read_bytes()
+    key = serialization.load_pem_private_key(pkcs1, password=None)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    for pem in (pkcs1, pkcs8):
+        signer = DkimSigner("s", "discuss.example.org", pem)
+        fast = signer.sign(RAW)
+        monkeypatch.setattr(dkim, "RSASSA_PKCS1_v1_5_sign", ours._PURE_RSA_SIGN)
+        slow = signer.sign(RAW)
+        monkeypatch.undo()
+        assert dkim.RSASSA_PKCS1_v1_5_sign is ours._rsa_sign
+        assert fast == slow
+
+
 def test_dkim_keygen_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
