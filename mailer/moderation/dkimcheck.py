@@ -7,12 +7,16 @@ with the one From domain, it signs From, Subject and Message-ID (so a
 captured mail cannot be replayed under a new subject or a new Message-ID),
 and it has no ``l=`` body length (which would let anyone append commands
 below the signed part, RFC 6376 section 8.2).
+
+The same check proves a moderator's post (:mod:`mailer.inbound.lookups`), with
+a shorter time budget: every DNS lookup of one message shares ``timeout``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -30,6 +34,7 @@ log = logging.getLogger("ediscuss.moderation")
 
 DnsFunc = Callable[..., bytes | None]
 MAX_SIGNATURES = 5  # a stranger cannot make us look up keys without end
+DNS_SECONDS = 5.0  # all the key lookups of one message together
 REQUIRED_HEADERS = frozenset({b"from", b"subject", b"message-id"})
 
 
@@ -44,14 +49,21 @@ class DkimVerdict:
 
 def resolver_dnsfunc(server: HostPort | None, timeout: float = 5.0) -> DnsFunc:
     """A dkimpy ``dnsfunc`` asking *server* (or the system's resolver) for TXT records."""
-    resolver = dns.resolver.Resolver(configure=server is None)
-    if server is not None:
-        resolver.nameservers = [server.host]
-        resolver.port = server.port
+    made: list[dns.resolver.Resolver] = []
+
+    def resolver() -> dns.resolver.Resolver:
+        # Made at the first lookup, inside its try: without /etc/resolv.conf
+        # the system's resolver cannot be made, and that is a DNS failure too.
+        if not made:
+            made.append(dns.resolver.Resolver(configure=server is None))
+            if server is not None:
+                made[0].nameservers = [server.host]
+                made[0].port = server.port
+        return made[0]
 
     def txt(name: bytes, timeout: float = timeout) -> bytes | None:
         try:
-            answer = resolver.resolve(
+            answer = resolver().resolve(
                 name.decode("ascii"),
                 dns.rdatatype.TXT,
                 lifetime=timeout,
@@ -59,8 +71,11 @@ def resolver_dnsfunc(server: HostPort | None, timeout: float = 5.0) -> DnsFunc:
             )
         except (dns.resolver.NXDOMAIN, dns.resolver.NoNameservers):
             return None
-        except (dns.exception.Timeout, dns.resolver.NoResolverConfiguration) as exc:
-            raise dkim.DnsTimeoutError(str(exc)) from exc
+        except (dns.exception.DNSException, UnicodeError) as exc:
+            # A timeout, no resolver, or a name no resolver takes (a selector
+            # label over 63 octets, not ASCII: the sender chose it). dkimpy
+            # lets any other exception of this function through.
+            raise dkim.DnsTimeoutError(f"{type(exc).__name__}: {exc}") from exc
         for rrset in answer.response.answer:
             if rrset.rdtype == dns.rdatatype.TXT:
                 return b"".join(next(iter(rrset)).strings)
@@ -78,12 +93,25 @@ def _tags(value: bytes) -> dict[bytes, bytes]:
     return tags
 
 
-def verify_dkim(raw: bytes, from_address: str, dnsfunc: DnsFunc) -> DkimVerdict:
+def verify_dkim(
+    raw: bytes, from_address: str, dnsfunc: DnsFunc, timeout: float = DNS_SECONDS
+) -> DkimVerdict:
     """Check every DKIM signature of *raw* (up to a few) for one that proves From.
 
     Never raises for a bad message or an unreachable DNS: the answer is then
-    simply "not proven", and the moderator is asked to confirm instead.
+    simply "not proven", and the moderator is asked to confirm instead. The
+    key lookups of all the signatures share *timeout* seconds.
     """
+    deadline = time.monotonic() + timeout
+    failures: list[str] = []
+
+    def lookup(name: bytes, timeout: float = timeout) -> bytes | None:
+        try:
+            return dnsfunc(name, timeout=timeout)
+        except dkim.DnsTimeoutError as exc:  # dkimpy only says "False" then
+            failures.append(str(exc) or "timeout")
+            raise
+
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     if len(headers.get_all("From") or []) != 1:
         return DkimVerdict(False, reason="not exactly one From header")
@@ -105,12 +133,21 @@ def verify_dkim(raw: bytes, from_address: str, dnsfunc: DnsFunc) -> DkimVerdict:
         if not REQUIRED_HEADERS <= signed:
             reasons.append(f"d={domain}: From, Subject and Message-ID not all signed")
             continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            reasons.append(f"d={domain}: DNS time spent")
+            break
         try:
-            ok = dkim.DKIM(raw, minkey=1024).verify(idx=idx, dnsfunc=dnsfunc)
+            ok = dkim.DKIM(raw, minkey=1024, timeout=left).verify(
+                idx=idx, dnsfunc=lookup
+            )
         except dkim.DKIMException as exc:
             reasons.append(f"d={domain}: {exc}")
             continue
         if ok:
             return DkimVerdict(True, domain)
-        reasons.append(f"d={domain}: signature does not verify")
+        if failures:
+            reasons.append(f"d={domain}: DNS failed ({failures.pop()})")
+        else:
+            reasons.append(f"d={domain}: signature does not verify")
     return DkimVerdict(False, reason="; ".join(reasons) or "no usable signature")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import dkim
+import time
 
-from mailer.moderation.dkimcheck import DnsFunc, verify_dkim
+import dkim
+import dns.resolver
+import pytest
+
+from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
+from mailer.settings import HostPort
 from tests.fixtures.moderation import (
     MOD_DOMAIN,
     SELECTOR,
@@ -73,3 +78,44 @@ def test_unreachable_dns_is_not_proof_and_no_crash(dkim_key: DkimKey) -> None:
     raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
     assert not verify_dkim(raw, COMYN, down).ok
     assert not verify_dkim(b"\xff\xfe garbage", COMYN, down).ok
+
+
+def test_all_the_lookups_of_one_mail_share_the_time_budget(dkim_key: DkimKey) -> None:
+    asked: list[float] = []
+
+    def slow(name: bytes, timeout: float = 5) -> bytes | None:
+        asked.append(timeout)
+        time.sleep(0.2)
+        raise dkim.DnsTimeoutError("no answer")
+
+    raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
+    for _ in range(4):  # four aligned signatures: four lookups without a budget
+        raw = dkim_sign(raw, dkim_key)
+    verdict = verify_dkim(raw, COMYN, slow, timeout=0.5)
+    assert not verdict.ok
+    assert 1 <= len(asked) < 5 and all(t <= 0.5 for t in asked), asked
+    assert asked == sorted(asked, reverse=True)  # what is left, each time less
+    assert "DNS failed (no answer)" in verdict.reason
+    assert verdict.reason.endswith("DNS time spent")
+
+
+def test_a_name_no_resolver_takes_is_no_key_not_an_error(dkim_key: DkimKey) -> None:
+    # Nobody listens there: the name is refused before any query is sent.
+    dns = resolver_dnsfunc(HostPort("127.0.0.1", 9), timeout=0.5)
+    raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key, selector="s" * 64)
+    verdict = verify_dkim(raw, COMYN, dns, timeout=0.5)
+    assert not verdict.ok and "LabelTooLong" in verdict.reason
+
+
+def test_no_system_resolver_is_not_proof_and_no_crash(
+    dkim_key: DkimKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_file(self: dns.resolver.Resolver, filename: str = "") -> None:
+        raise dns.resolver.NoResolverConfiguration("cannot open /etc/resolv.conf")
+
+    # A machine without /etc/resolv.conf (a bare container).
+    monkeypatch.setattr(dns.resolver.Resolver, "read_resolv_conf", no_file)
+    dns_func = resolver_dnsfunc(None)
+    raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
+    verdict = verify_dkim(raw, COMYN, dns_func)
+    assert not verdict.ok and "NoResolverConfiguration" in verdict.reason
