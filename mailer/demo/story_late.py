@@ -84,7 +84,6 @@ WEEK_THREE: tuple[Step, ...] = (
     step(19, "11:00", Approve(2, ("andres-q7",))),
     step(19, "15:00", c("amina-re-miguel", "amina", None, "Miguel, la radio communautaire est aussi très efficace au Sénégal, surtout en langues nationales.", ReplyToCopy("miguel-q9"))),
     step(20, "10:00", c("paul-closing", "mod1", 10, "The discussion closes tomorrow evening. Thank you for sharing so many practices; the moderators will publish a synthesis of your contributions.")),
-    step(20, "10:05", Approve(1, ("paul-closing",))),
     step(20, "11:00", c("emilie-q10", "emilie", 10, "La formation tout au long de la vie doit aussi passer par les associations de quartier, plus proches des personnes éloignées de l'emploi.", ANN)),
     step(20, "14:00", c("valentina-q11", "valentina", 11, "Los sindicatos y las empresas crearon comités mixtos de formación para decidir juntos los cursos prioritarios.", ANN)),
     step(21, "10:00", c("grace-q10", "grace", 10, "Lifelong learning will now be part of our national skills strategy, with recognition of prior learning for workers who trained online.", ANN)),

@@ -81,7 +81,7 @@ def apply_one(
     """Route and apply one recipient."""
     runtime = lookups.runtime
     if rcpt.kind in POST_ADDRESSES:
-        facts = lookups.facts(parsed, rcpt, item.envelope_from)
+        facts = lookups.facts(parsed, rcpt, item.envelope_from, item.raw)
         if facts is None:
             return "dropped", f"no discussion {rcpt.slug}"
     else:
