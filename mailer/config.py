@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer.config_reader import FieldReader, kind_of
 from mailer.core.addresses import SLUG_RE, reserved_local_parts
-from mailer.core.errors import ConfigError, ConfigProblem
+from mailer.core.errors import ConfigError, ConfigProblem, UnusableCertificate
 from mailer.core.texts import Texts
 from mailer.settings import (
     ENV_PREFIX,
@@ -38,6 +38,7 @@ from mailer.settings import (
     SubscriberSettings,
     WebSettings,
 )
+from mailer.tls import load_certificate
 
 __all__ = [
     "Discussion",
@@ -250,6 +251,42 @@ def _templates_dir(
     return folder
 
 
+def _inbound_tls(
+    r: FieldReader, t: Mapping[str, Any], base: Path, protocol: str
+) -> tuple[Path | None, Path | None, bool]:
+    """The listener's STARTTLS files and policy, the files loaded as serve will."""
+    paths: list[Path | None] = []
+    for name in ("tls_certificate", "tls_key"):
+        value = r.string(t, name, "inbound", "").strip()  # "" from the environment: off
+        paths.append(base / value if value else None)  # an absolute value stays as is
+    cert, key = paths
+    require = r.boolean(t, "require_tls", "inbound", False)
+    if cert is not None and key is not None:
+        try:
+            load_certificate(cert, key)
+        except UnusableCertificate as exc:
+            r.fail(f"inbound.tls_{exc.which}", exc.reason)
+    elif cert is not None or key is not None:
+        given, missing = (
+            ("certificate", "key") if key is None else ("key", "certificate")
+        )
+        r.fail(
+            f"inbound.tls_{missing}",
+            f"required with inbound.tls_{given}: STARTTLS needs the certificate and its key",
+        )
+    if require and (cert is None or key is None):
+        r.fail(
+            "inbound.require_tls", "needs inbound.tls_certificate and inbound.tls_key"
+        )
+    elif require and protocol == "lmtp":
+        r.fail(
+            "inbound.require_tls",
+            "SMTP only: with LMTP, require TLS in the MTA that connects"
+            " (Postfix: lmtp_tls_security_level = encrypt)",
+        )
+    return cert, key, require
+
+
 def parse_settings(
     raw: dict[str, Any],
     environ: Mapping[str, str],
@@ -283,8 +320,10 @@ def parse_settings(
     t = r.table(raw, "inbound", "inbound") or {}
     d = InboundSettings()
     r.unknown(t, set(InboundSettings.__dataclass_fields__), "inbound")
+    protocol = r.choice(t, "protocol", "inbound", ("smtp", "lmtp"), d.protocol)
+    tls_certificate, tls_key, require_tls = _inbound_tls(r, t, base, protocol)
     inbound = InboundSettings(
-        protocol=r.choice(t, "protocol", "inbound", ("smtp", "lmtp"), d.protocol),
+        protocol=protocol,
         listen=r.host_port(t, "listen", "inbound", d.listen),
         max_message_bytes=r.integer(
             t, "max_message_bytes", "inbound", d.max_message_bytes, 1024, 1 << 30
@@ -329,6 +368,9 @@ def parse_settings(
             1,
             86400,
         ),
+        tls_certificate=tls_certificate,
+        tls_key=tls_key,
+        require_tls=require_tls,
     )
 
     relay: RelaySettings | None = None

@@ -23,6 +23,7 @@ from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import InboundHandler, make_server_factory
 from mailer.inbound.workers import wake_processing
 from mailer.keys import load_signing_key
+from mailer.tls import ServerCertificate
 from store.db import current_revision, make_engine, make_sessionmaker, upgrade
 from store.discussions import DiscussionSpec, QuestionSpec, sync_discussions
 
@@ -96,8 +97,13 @@ Worker = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def start_inbound(runtime: Runtime) -> asyncio.Server:
-    """Listen for SMTP or LMTP on the configured address."""
+    """Listen for SMTP or LMTP on the configured address (STARTTLS when configured)."""
     s = runtime.settings
+    certificate = (
+        ServerCertificate(s.inbound.tls_certificate, s.inbound.tls_key)
+        if s.inbound.tls_certificate is not None and s.inbound.tls_key is not None
+        else None
+    )
     handler = InboundHandler(
         domain=s.service.domain,
         slugs=s.slugs,
@@ -114,12 +120,20 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
         timeout=s.inbound.timeout_seconds,
         max_line_bytes=s.inbound.max_line_bytes,
         max_connections_per_ip=s.inbound.max_connections_per_ip,
+        tls_context=certificate.context if certificate is not None else None,
+        require_tls=s.inbound.require_tls,
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         factory, host=s.inbound.listen.host, port=s.inbound.listen.port
     )
-    log.info("listening protocol=%s address=%s", s.inbound.protocol, s.inbound.listen)
+    tls = "required" if s.inbound.require_tls else "starttls" if certificate else "off"
+    log.info(
+        "listening protocol=%s address=%s tls=%s",
+        s.inbound.protocol,
+        s.inbound.listen,
+        tls,
+    )
     return server
 
 

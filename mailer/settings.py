@@ -72,6 +72,9 @@ class InboundSettings:
     max_processing_attempts: int = 5
     workers: int = 1  # processes that process stored mail; 0: a thread in serve
     retry_unfinished_seconds: int = 30  # an attempt this old never finished: died
+    tls_certificate: Path | None = None  # PEM chain; with tls_key: STARTTLS offered
+    tls_key: Path | None = None  # PEM private key, unencrypted
+    require_tls: bool = False  # SMTP only: MAIL before STARTTLS gets 530 5.7.0
 
 
 @dataclass(frozen=True)

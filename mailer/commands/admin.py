@@ -49,7 +49,7 @@ def describe(settings: Settings) -> list[str]:
         f"  domain      {s.service.domain}",
         f"  web         {s.service.base_url} (listening on {s.web.listen})",
         f"  database    {_mask_url(s.database.url)}",
-        f"  inbound     {s.inbound.protocol} on {s.inbound.listen}, max {s.inbound.max_message_bytes} bytes",
+        f"  inbound     {s.inbound.protocol} on {s.inbound.listen}, max {s.inbound.max_message_bytes} bytes, {_tls(s)}",
         f"  relay       {f'{s.relay.host}:{s.relay.port} ({s.relay.security})' if s.relay else 'none: Maildir at ' + str(s.service.state_dir / 'outbox')}",
         f"  imap        {f'{s.imap.host}:{s.imap.port} {s.imap.folder}' if s.imap else 'off'}",
         f"  dkim        {f'selector {s.dkim.selector}' if s.dkim else 'off'}",
@@ -62,6 +62,13 @@ def describe(settings: Settings) -> list[str]:
             f"moderation {d.moderation}, unknown senders {d.unknown_senders}"
         )
     return lines
+
+
+def _tls(s: Settings) -> str:
+    if s.inbound.tls_certificate is None:
+        return "no STARTTLS"
+    required = " (required)" if s.inbound.require_tls else ""
+    return f"STARTTLS{required} with {s.inbound.tls_certificate}"
 
 
 def cmd_config_check(ctx: Context, args: argparse.Namespace) -> int:

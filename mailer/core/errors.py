@@ -5,6 +5,7 @@ EdiscussError
 ├── UnknownRecipient       an address the service does not own (ValueError)
 ├── MalformedMessage       raw bytes that cannot be read as a message (ValueError)
 ├── BadToken               a token that is forged, expired or already used (ValueError)
+├── UnusableCertificate    a TLS certificate or key that cannot be served (ValueError)
 └── StoreUnavailable       the database cannot take a write right now
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class EdiscussError(Exception):
@@ -67,6 +69,19 @@ class BadToken(EdiscussError, ValueError):
         self.token = token
         self.reason = reason
         super().__init__(f"{reason}")
+
+
+class UnusableCertificate(EdiscussError, ValueError):
+    """A TLS certificate or private key file the listener cannot use.
+
+    ``which`` is ``"certificate"`` or ``"key"``: the file at fault.
+    """
+
+    def __init__(self, which: str, path: Path, reason: str) -> None:
+        self.which = which
+        self.path = path
+        self.reason = reason
+        super().__init__(reason)
 
 
 class StoreUnavailable(EdiscussError):

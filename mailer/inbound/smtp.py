@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
+from mailer.tls import handshake_failure
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -90,6 +92,22 @@ class InboundHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """The EHLO (or LHLO) answer without AUTH, which an MX does not offer.
+
+        aiosmtpd advertises ``AUTH LOGIN PLAIN`` once TLS is on, with a
+        callback that refuses every login; senders need no AUTH here.
+        """
+        session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
+        return [line for line in responses if not line.startswith("250-AUTH")]
+
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
@@ -132,13 +150,14 @@ class InboundHandler:
                 "451 4.3.0 Temporary local problem, try again later", envelope
             )
         log.info(
-            "received id=%d message-id=%s from=%s to=%s via=%s bytes=%d%s",
+            "received id=%d message-id=%s from=%s to=%s via=%s bytes=%d%s%s",
             result.inbound_id,
             result.message_id or "-",
             _safe(delivery.mail_from),
             ",".join(_safe(r) for r in delivery.rcpt_tos),
             self.protocol,
             len(raw),
+            _tls_version(session),
             " duplicate" if result.duplicate else "",
         )
         return self._answer(f"250 2.0.0 OK queued as {result.inbound_id}", envelope)
@@ -169,6 +188,14 @@ def _peer(session: Session) -> str:
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return str(peer or "")
+
+
+def _tls_version(session: Session) -> str:
+    """`` tls=TLSv1.3`` for a session that said STARTTLS, else nothing."""
+    if not session.ssl:
+        return ""
+    ssl_object = session.ssl.get("ssl_object")
+    return f" tls={ssl_object.version() if ssl_object else '?'}"
 
 
 def _safe(text: str) -> str:
@@ -206,6 +233,7 @@ _REWRITES = {
     "552 Error: Too much mail data": "552 5.3.4 Message too big for system",
     "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message size exceeds fixed maximum message size",
     "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
+    "530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first",
 }
 
 
@@ -236,6 +264,7 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
         """aiosmtpd's server with enhanced status codes and a per-address connection cap."""
 
         limits = shared
+        _ed_counted = False
 
         async def push(self, status: Any) -> None:
             if isinstance(status, str):
@@ -243,17 +272,36 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
             await super().push(status)
 
         def connection_made(self, transport: Any) -> None:
+            if self._original_transport is not None:
+                # STARTTLS done: the TLS layer calls this a second time for
+                # the same connection, which is counted already.
+                super().connection_made(transport)
+                return
             peer = transport.get_extra_info("peername")
             self._ed_ip = str(peer[0]) if peer else ""
+            self._ed_counted = True
             self.limits.open[self._ed_ip] += 1
             self._ed_over = self.limits.open[self._ed_ip] > self.limits.per_ip
             super().connection_made(transport)
 
         def connection_lost(self, error: Exception | None) -> None:
-            self.limits.open[self._ed_ip] -= 1
-            if self.limits.open[self._ed_ip] <= 0:
-                del self.limits.open[self._ed_ip]
+            if self._ed_counted:  # once, whichever path ends the connection
+                self._ed_counted = False
+                self.limits.open[self._ed_ip] -= 1
+                if self.limits.open[self._ed_ip] <= 0:
+                    del self.limits.open[self._ed_ip]
             super().connection_lost(error)
+
+        async def smtp_STARTTLS(self, arg: str) -> None:
+            await super().smtp_STARTTLS(arg)
+            if self._tls_protocol is not None and self.session.ssl is None:
+                # The connection closed before the handshake completed (the
+                # idle timer ends a client that stopped half-way): asyncio
+                # then wakes aiosmtpd with no error, which would wait for a
+                # command for ever. End it as a failed handshake instead.
+                raise TLSSetupException() from ConnectionAbortedError(
+                    "closed before the handshake completed"
+                )
 
         def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
             plain = plain_path(arg)
@@ -278,6 +326,19 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
                 )
                 return
             await super().smtp_RCPT(arg)
+
+        async def handle_exception(self, error: Exception) -> str:
+            if not isinstance(error, TLSSetupException):
+                return await super().handle_exception(error)  # type: ignore[no-any-return]
+            # One line instead of aiosmtpd's traceback: scanners and clients
+            # with old TLS fail handshakes every day. The connection is closed
+            # after this, so the status below is never sent.
+            log.warning(
+                "tls handshake failed peer=%s reason=%s",
+                self._ed_ip,
+                handshake_failure(error.__cause__),
+            )
+            return "454 4.7.0 TLS not available"
 
         async def _handle_client(self) -> None:
             if self._ed_over:
@@ -313,8 +374,16 @@ def make_server_factory(
     timeout: float,
     max_line_bytes: int,
     max_connections_per_ip: int,
+    tls_context: Callable[[], ssl.SSLContext] | None = None,
+    require_tls: bool = False,
 ) -> Callable[[], SMTP]:
-    """A protocol factory for ``loop.create_server`` speaking SMTP or LMTP."""
+    """A protocol factory for ``loop.create_server`` speaking SMTP or LMTP.
+
+    With *tls_context* (called for each connection, so that a renewed
+    certificate is picked up) STARTTLS is offered; *require_tls* then answers
+    every command but EHLO, STARTTLS, NOOP and QUIT with 530 until it is used
+    (RFC 3207 section 4).
+    """
     cls = _protocol_class(
         LMTP if handler.protocol == "lmtp" else SMTP, _Limits(max_connections_per_ip)
     )
@@ -332,6 +401,8 @@ def make_server_factory(
             timeout=timeout,
             ident="ediscuss ESMTP",
             command_call_limit=_CALL_LIMITS,
+            tls_context=tls_context() if tls_context is not None else None,
+            require_starttls=require_tls,
         )
         return server
 
