@@ -7,7 +7,7 @@ module only does what they say, inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from mailer.moderation.stats import discussion_stats, subscriber_counts
 from mailer.releases import (
     ReleaseOutcome,
     StateOutcome,
+    StateResult,
     close_discussion,
     release_questions,
     reopen_discussion,
@@ -168,6 +169,19 @@ class _Run:
                 at=d.at,
             )
 
+    def _tell_others(self, d: DecisionResult, reason: str) -> None:
+        if d.code is Decision.DONE:
+            tell_other_moderators(
+                self.session,
+                self.runtime,
+                self.discussion,
+                self.row.id,
+                d,
+                self.actor.moderator,
+                reason,
+                self.now,
+            )
+
     def approve(self, cmd: Command) -> None:
         d = approve_post(
             self.session,
@@ -178,17 +192,7 @@ class _Run:
             self.now,
         )
         self._decision(cmd, "approved", d)
-        if d.code is Decision.DONE:
-            tell_other_moderators(
-                self.session,
-                self.runtime,
-                self.discussion,
-                self.row.id,
-                d,
-                self.actor.moderator,
-                "",
-                self.now,
-            )
+        self._tell_others(d, "")
         self.audit(cmd, "approve", f"post:{cmd.post_id}", d.code.value)
 
     def reject(self, cmd: Command) -> None:
@@ -203,17 +207,7 @@ class _Run:
             self.now,
         )
         self._decision(cmd, "rejected", d, reason=cmd.text, notified=d.notified)
-        if d.code is Decision.DONE:
-            tell_other_moderators(
-                self.session,
-                self.runtime,
-                self.discussion,
-                self.row.id,
-                d,
-                self.actor.moderator,
-                cmd.text,
-                self.now,
-            )
+        self._tell_others(d, cmd.text)
         self.audit(cmd, "reject", f"post:{cmd.post_id}", f"{d.code.value}: {cmd.text}")
 
     def hold(self, cmd: Command) -> None:
@@ -226,8 +220,12 @@ class _Run:
 
     # -- the discussion -------------------------------------------------
 
-    def close(self, cmd: Command) -> None:
-        result = close_discussion(
+    def _change_state(
+        self,
+        change: Callable[[Session, Runtime, str, datetime, str, str], StateResult],
+    ) -> StateResult:
+        """Close or reopen (*change*) as the actor; the row is read again after."""
+        result = change(
             self.session,
             self.runtime,
             self.discussion.slug,
@@ -236,6 +234,10 @@ class _Run:
             self.actor.auth,
         )
         self.session.refresh(self.row)
+        return result
+
+    def close(self, cmd: Command) -> None:
+        result = self._change_state(close_discussion)
         if result.outcome is StateOutcome.CLOSED:
             self.say("closed", cmd, announced=result.announced)
         else:
@@ -243,15 +245,7 @@ class _Run:
             self.audit(cmd, "close", self.discussion.slug, "already closed")
 
     def reopen(self, cmd: Command) -> None:
-        result = reopen_discussion(
-            self.session,
-            self.runtime,
-            self.discussion.slug,
-            self.now,
-            self.actor.email,
-            self.actor.auth,
-        )
-        self.session.refresh(self.row)
+        result = self._change_state(reopen_discussion)
         if result.outcome is StateOutcome.REOPENED:
             self.say("reopened", cmd)
         else:
@@ -305,32 +299,29 @@ class _Run:
         )
         self.audit(cmd, "subscribers", self.discussion.slug, "")
 
+    def release_numbers(self, cmd: Command) -> None:
+        self.release(cmd, cmd.numbers, None)
+
+    def help(self, cmd: Command) -> None:
+        self.say("help", cmd)
+
     def run(self, cmd: Command) -> None:
-        verb = cmd.verb
-        if verb is Verb.RELEASE:
-            self.release(cmd, cmd.numbers, None)
-        elif verb is Verb.RELEASE_WEEK:
-            self.release_week(cmd)
-        elif verb is Verb.APPROVE:
-            self.approve(cmd)
-        elif verb is Verb.REJECT:
-            self.reject(cmd)
-        elif verb is Verb.HOLD:
-            self.hold(cmd)
-        elif verb is Verb.CLOSE:
-            self.close(cmd)
-        elif verb is Verb.REOPEN:
-            self.reopen(cmd)
-        elif verb is Verb.BAN:
-            self.ban(cmd)
-        elif verb is Verb.UNBAN:
-            self.unban(cmd)
-        elif verb is Verb.STATS:
-            self.stats(cmd)
-        elif verb is Verb.SUBSCRIBERS:
-            self.subscribers(cmd)
-        else:
-            self.say("help", cmd)
+        _ACTIONS.get(cmd.verb, _Run.help)(self, cmd)
+
+
+_ACTIONS: dict[Verb, Callable[[_Run, Command], None]] = {
+    Verb.RELEASE: _Run.release_numbers,
+    Verb.RELEASE_WEEK: _Run.release_week,
+    Verb.APPROVE: _Run.approve,
+    Verb.REJECT: _Run.reject,
+    Verb.HOLD: _Run.hold,
+    Verb.CLOSE: _Run.close,
+    Verb.REOPEN: _Run.reopen,
+    Verb.BAN: _Run.ban,
+    Verb.UNBAN: _Run.unban,
+    Verb.STATS: _Run.stats,
+    Verb.SUBSCRIBERS: _Run.subscribers,
+}
 
 
 def run_commands(
