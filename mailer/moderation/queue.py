@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -148,6 +149,30 @@ def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+def _move(
+    session: Session,
+    discussion_id: int,
+    post_id: int,
+    from_statuses: Sequence[PostStatus],
+    **values: Any,
+) -> bool:
+    """Set *values* on the post if its status is one of *from_statuses*; True if this did it."""
+    result = session.execute(
+        update(Post)
+        .where(
+            Post.id == post_id,
+            Post.discussion_id == discussion_id,
+            Post.status.in_(from_statuses),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        return False
+    session.expire_all()
+    return True
+
+
 def _decided(session: Session, post_id: int, discussion_id: int) -> DecisionResult:
     post = session.get(Post, post_id, populate_existing=True)
     if post is None or post.discussion_id != discussion_id:
@@ -170,24 +195,17 @@ def approve_post(
     now: datetime,
 ) -> DecisionResult:
     """Approve a held post and publish it; the first moderator to act wins."""
-    result = session.execute(
-        update(Post)
-        .where(
-            Post.id == post_id,
-            Post.discussion_id == discussion_id,
-            Post.status == PostStatus.HELD,
-        )
-        .values(
-            status=PostStatus.APPROVED,
-            approved_at=now,
-            moderated_by=actor,
-            moderation_note=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) != 1:
+    if not _move(
+        session,
+        discussion_id,
+        post_id,
+        [PostStatus.HELD],
+        status=PostStatus.APPROVED,
+        approved_at=now,
+        moderated_by=actor,
+        moderation_note=None,
+    ):
         return _decided(session, post_id, discussion_id)
-    session.expire_all()
     publish_post(session, runtime, post_id, now)
     return DecisionResult(Decision.DONE, post_id, PostStatus.APPROVED.value, actor, now)
 
@@ -213,19 +231,16 @@ def reject_post(
     now: datetime,
 ) -> DecisionResult:
     """Reject a held post; its author is told why, in their language, unless it is spam."""
-    result = session.execute(
-        update(Post)
-        .where(
-            Post.id == post_id,
-            Post.discussion_id == discussion_id,
-            Post.status == PostStatus.HELD,
-        )
-        .values(status=PostStatus.REJECTED, moderated_by=actor, moderation_note=reason)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) != 1:
+    if not _move(
+        session,
+        discussion_id,
+        post_id,
+        [PostStatus.HELD],
+        status=PostStatus.REJECTED,
+        moderated_by=actor,
+        moderation_note=reason,
+    ):
         return _decided(session, post_id, discussion_id)
-    session.expire_all()
     notified = False
     if not is_spam_reason(reason):
         notified = _tell_author(session, runtime, discussion, post_id, reason, now)
@@ -276,24 +291,17 @@ def hold_post(
     session: Session, discussion_id: int, post_id: int, actor: str
 ) -> DecisionResult:
     """Put an approved or rejected post back in the queue (off the archive and digests)."""
-    result = session.execute(
-        update(Post)
-        .where(
-            Post.id == post_id,
-            Post.discussion_id == discussion_id,
-            Post.status.in_([PostStatus.APPROVED, PostStatus.REJECTED]),
-        )
-        .values(
-            status=PostStatus.HELD,
-            approved_at=None,
-            moderated_by=actor,
-            hold_reason="held by a moderator",
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) != 1:
+    if not _move(
+        session,
+        discussion_id,
+        post_id,
+        [PostStatus.APPROVED, PostStatus.REJECTED],
+        status=PostStatus.HELD,
+        approved_at=None,
+        moderated_by=actor,
+        hold_reason="held by a moderator",
+    ):
         return _decided(session, post_id, discussion_id)
-    session.expire_all()
     return DecisionResult(Decision.DONE, post_id, PostStatus.HELD.value, actor)
 
 
