@@ -20,12 +20,14 @@ from mailer.clock import ScaledClock
 from mailer.service import Runtime, open_runtime, serve
 from store.models import DeliveryMode, DigestRun, OutboxMessage, Question
 from tests.fixtures.schedule import add_post, subscribe
+from tests.fixtures.service import START_SECONDS
 from tests.fixtures.settings import SettingsFactory
 
 OPENS = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)  # 09:00 in Zurich
 DIGEST = datetime(
     2027, 3, 27, 17, 0, 30, tzinfo=UTC
 )  # 18:00 + the settling half-minute
+STOP_SECONDS = 30.0  # serve stops in well under a second; this only bounds a hang
 
 
 def released(rt: Runtime) -> list[tuple[int, datetime | None]]:
@@ -57,18 +59,37 @@ def within(seconds: float, done: Callable[[], bool]) -> Callable[[], float]:
 
 
 def serving(rt: Runtime, script: Callable[[], None]) -> None:
-    """Run ``serve`` while *script* runs in a thread."""
+    """Run ``serve`` while *script* runs in a thread.
+
+    A serve that fails while starting fails the test with its own error (not
+    after a wait for a readiness that cannot come), and one that does not stop
+    fails it too, within a bound, instead of hanging until pytest's time-out.
+    """
 
     async def main() -> None:
         stop = asyncio.Event()
         ready = asyncio.Event()
         task = asyncio.create_task(serve(rt, stop, ready.set))
-        await asyncio.wait_for(ready.wait(), 20)
+        started = asyncio.create_task(ready.wait())
         try:
+            await asyncio.wait(
+                {task, started},
+                timeout=START_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if task.done():
+                task.result()  # serve's own error
+                raise AssertionError("serve returned before it was ready")
+            assert ready.is_set(), f"serve not ready after {START_SECONDS} s"
             await asyncio.to_thread(script)
         finally:
+            started.cancel()
             stop.set()
-            await task
+            await asyncio.wait({task}, timeout=STOP_SECONDS)
+            if not task.done():
+                task.cancel()
+                raise AssertionError(f"serve did not stop within {STOP_SECONDS} s")
+        task.result()
 
     asyncio.run(main())
 
