@@ -15,7 +15,9 @@ posts (default 300, over the six week-one questions, a third of them replies,
 Prints the time to enqueue every digest, digests per second, the speed-up
 (target: at least 5x), and the peak resident memory of the process after each
 phase (target: under 300 MB for the shared path; it runs first). Checks that
-both paths queue the same message for a few subscribers.
+both paths queue the same message for a few subscribers. Also prints what the
+shared path stored in the outbox (rows with their personal bytes, one body per
+language) beside what the same digests take stored whole, one per row.
 
 Usage: python bench/digest.py [--subscribers 10000] [--posts 300] [--naive-sample 1000]
 The naive path is slow (a quarter of a second per digest at 300 posts), so by
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +61,7 @@ from mailer.service import Runtime, open_runtime
 from store.digests import release_times
 from store.models import (
     DeliveryMode,
+    OutboxBody,
     OutboxMessage,
     Post,
     PostStatus,
@@ -263,14 +267,15 @@ def same_messages(rt: Runtime, sample: int = 6) -> int:
         for sub_id in s.scalars(
             select(Subscription.id).order_by(Subscription.id).limit(sample)
         ):
-            rows = dict(
-                s.execute(
-                    select(OutboxMessage.dedupe_key, OutboxMessage.raw).where(
+            rows = {
+                row.dedupe_key: row.whole()
+                for row in s.scalars(
+                    select(OutboxMessage).where(
                         OutboxMessage.subscription_id == sub_id,
                         OutboxMessage.kind == "digest",
                     )
-                ).all()
-            )
+                )
+            }
             shared = rows[f"digest:skills-covid19:2027-03-27:{sub_id}"]
             plain = rows[f"naive:{sub_id}"]
 
@@ -287,6 +292,34 @@ def same_messages(rt: Runtime, sample: int = 6) -> int:
                 )
             checked += 1
     return checked
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Bytes the outbox holds: rows (personal parts), bodies, and the same whole."""
+
+    rows: int
+    bodies: int
+    count: int
+    whole: int
+
+
+def storage(rt: Runtime) -> Storage:
+    """What the queued rows and their shared bodies take, and what they would whole."""
+    with rt.sessions() as s:
+        rows = s.scalar(select(func.sum(func.length(OutboxMessage.raw))))
+        bodies, count = s.execute(
+            select(func.sum(func.length(OutboxBody.content)), func.count())
+        ).one()
+        # A row's whole message is its own bytes plus its body's segments.
+        shared = s.scalar(
+            select(func.sum(func.length(OutboxBody.content))).join_from(
+                OutboxMessage, OutboxBody, OutboxMessage.body_hash == OutboxBody.hash
+            )
+        )
+    return Storage(
+        int(rows or 0), int(bodies or 0), int(count), int(rows or 0) + int(shared or 0)
+    )
 
 
 def main() -> None:
@@ -318,12 +351,17 @@ def main() -> None:
             fast = time.perf_counter() - t0
             fast_rss = peak_rss_mb()
             queued = sum(r.queued for r in results)
-            with rt.sessions() as s:
-                volume = s.scalar(select(func.sum(func.length(OutboxMessage.raw))))
+            stored = storage(rt)
             print(
                 f"shared (render once per language): {queued} digests in {fast:.1f} s "
-                f"({queued / fast:.0f}/s), {int(volume or 0) / queued / 1024:.0f} KB each, "
+                f"({queued / fast:.0f}/s), {stored.whole / queued / 1024:.0f} KB each, "
                 f"peak RSS {fast_rss:.0f} MB (before: {base_rss:.0f} MB)"
+            )
+            print(
+                f"outbox storage: {stored.rows / 1e6:.1f} MB in {queued} rows + "
+                f"{stored.bodies / 1e6:.1f} MB in {stored.count} shared bodies = "
+                f"{(stored.rows + stored.bodies) / 1e6:.1f} MB; stored whole, one "
+                f"per row: {stored.whole / 1e6:.1f} MB"
             )
 
             count, slow = naive(rt, did, args.naive_sample or None)

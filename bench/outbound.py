@@ -131,12 +131,10 @@ def setup(work: Path, database: str | None, count: int) -> Runtime:
 
 
 def pre_rendered(rt: Runtime) -> list[tuple[str, str, bytes]]:
-    """Every queued message's envelope and bytes, in id order."""
+    """Every queued message's envelope and whole bytes, in id order."""
     with rt.sessions() as s:
-        stmt = select(
-            OutboxMessage.envelope_from, OutboxMessage.recipient, OutboxMessage.raw
-        ).order_by(OutboxMessage.id)
-        return [(f, t, raw) for f, t, raw in s.execute(stmt).all()]
+        stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+        return [(r.envelope_from, r.recipient, r.whole()) for r in s.scalars(stmt)]
 
 
 def sender_for(rt: Runtime, port: int, dkim_key: Path | None) -> OutboxSender:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -185,6 +186,13 @@ class Subscriber(Base):
     created_at: Mapped[datetime]
 
 
+# Sender lookups (store.posts.sender_records) and reports match lower(email):
+# both databases use an index on that very expression. SQLite cannot reflect
+# it, so a batch_alter_table("subscribers"), which rebuilds the table from
+# what it reflects, would drop it: such a migration must create it again.
+Index("ix_subscribers_lower_email", func.lower(Subscriber.email))
+
+
 class Subscription(Base):
     """A subscriber's membership of one discussion: language, mode and state."""
 
@@ -334,12 +342,32 @@ class Attachment(Base):
     post: Mapped[Post] = relationship(back_populates="attachments")
 
 
+class OutboxBody(Base):
+    """The part of a mail many recipients share, stored once under its SHA-256.
+
+    ``content`` is the body's shared segments one after another; ``cuts`` says
+    where each but the first starts. Outbox rows name it by ``hash`` and keep
+    only their personal bytes (see :mod:`store.bodies`).
+    """
+
+    __tablename__ = "outbox_bodies"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    cuts: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """One message to one recipient, rendered, waiting to be sent exactly once.
 
     ``dedupe_key`` is UNIQUE: ``confirm:<token>``, ``announce:<question>:<sub>``,
     ``post:<post>:<sub>``, ``digest:<slug>:<date>:<sub>``..., so enqueueing the
     same thing twice, on one node or two, sends once.
+
+    ``raw`` is the whole message, or, with ``body_hash``, its personal bytes
+    (headers, unsubscribe lines, MIME boundaries): the shared body's segments
+    go in at the offsets ``body_at``. :meth:`whole` puts it together.
     """
 
     __tablename__ = "outbox"
@@ -358,6 +386,10 @@ class OutboxMessage(Base):
     envelope_from: Mapped[str] = mapped_column(String(998))
     message_id: Mapped[str] = mapped_column(String(998))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    body_hash: Mapped[str | None] = mapped_column(
+        ForeignKey("outbox_bodies.hash"), index=True
+    )
+    body_at: Mapped[str | None] = mapped_column(Text)  # "812,870": offsets in raw
     state: Mapped[OutboxState] = mapped_column(
         _enum(OutboxState, "outbox_state"), default=OutboxState.QUEUED
     )
@@ -368,6 +400,24 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+    # Loaded with the rows (one query for all their bodies), so a row read in a
+    # session that is closed since can still be put together.
+    body: Mapped[OutboxBody | None] = relationship(lazy="selectin")
+
+    def whole(self) -> bytes:
+        """The message as it goes to the relay (before DKIM signing).
+
+        LookupError for a sent row whose shared body was pruned since.
+        """
+        from store.bodies import SharedBody, assemble, parse_offsets
+
+        body = (
+            SharedBody.from_stored(self.body.content, self.body.cuts)
+            if self.body is not None
+            else None
+        )
+        return assemble(self.raw, parse_offsets(self.body_at), body)
 
 
 class Token(Base):

@@ -10,6 +10,9 @@ with ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the ``UPDATE``, so workers on
 several nodes never take the same row; SQLite serialises writers, so the same
 ``UPDATE ... RETURNING`` is atomic there too. A row left in ``sending`` by a
 crashed worker goes back to ``queued`` once its lease has run out.
+
+A mail sent to many people stores its shared body once (:mod:`store.bodies`);
+its rows keep the personal bytes, and a claimed row is put together whole.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from store.bodies import (
+    BodyCache,
+    SharedBody,
+    assemble,
+    ensure_bodies,
+    format_offsets,
+    load_bodies,
+    parse_offsets,
+)
 from store.models import (
     DeliveryMode,
     OutboxMessage,
@@ -37,7 +49,11 @@ MAX_BACKOFF = timedelta(hours=6)
 
 @dataclass(frozen=True)
 class OutgoingRow:
-    """One rendered message for one recipient, ready to be queued."""
+    """One rendered message for one recipient, ready to be queued.
+
+    With *body*, *raw* holds only the personal bytes and the body's segments
+    go in at *body_at* (see :mod:`store.bodies`).
+    """
 
     dedupe_key: str
     kind: str
@@ -47,6 +63,12 @@ class OutgoingRow:
     raw: bytes
     discussion_id: int | None = None
     subscription_id: int | None = None
+    body: SharedBody | None = None
+    body_at: tuple[int, ...] = ()
+
+    def whole(self) -> bytes:
+        """The message as it will go to the relay (before DKIM signing)."""
+        return assemble(self.raw, self.body_at, self.body)
 
 
 @dataclass(frozen=True)
@@ -57,22 +79,30 @@ class ClaimedMessage:
     recipient: str
     envelope_from: str
     message_id: str
-    raw: bytes
+    raw: bytes  # whole, or the personal bytes around body
     attempts: int
     created_at: datetime
     subscription_id: int | None
     discussion_id: int | None
     kind: str
+    body_at: tuple[int, ...] = ()
+    body: SharedBody | None = None
+
+    def whole(self) -> bytes:
+        """The message as it goes to the relay (before DKIM signing)."""
+        return assemble(self.raw, self.body_at, self.body)
 
 
 def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
     """Queue *rows*, skipping any whose dedupe key is already queued or sent.
 
     Returns how many rows were new. The caller commits, typically together with
-    the change that made the mail necessary.
+    the change that made the mail necessary. Shared bodies not stored yet are
+    stored first, in the same transaction.
     """
     if not rows:
         return 0
+    ensure_bodies(session, (r.body for r in rows if r.body is not None), now)
     values = [
         {
             "dedupe_key": r.dedupe_key,
@@ -81,6 +111,8 @@ def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
             "envelope_from": r.envelope_from,
             "message_id": r.message_id,
             "raw": r.raw,
+            "body_hash": r.body.digest if r.body is not None else None,
+            "body_at": format_offsets(r.body_at) if r.body is not None else None,
             "discussion_id": r.discussion_id,
             "subscription_id": r.subscription_id,
             "state": OutboxState.QUEUED,
@@ -101,13 +133,19 @@ def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
 
 
 def claim_due(
-    session: Session, *, claimant: str, now: datetime, limit: int
+    session: Session,
+    *,
+    claimant: str,
+    now: datetime,
+    limit: int,
+    bodies: BodyCache | None = None,
 ) -> list[ClaimedMessage]:
     """Mark up to *limit* due rows ``sending`` for *claimant* and return them, oldest first.
 
     The caller commits right away: from then on no other worker takes them.
     ``attempts`` counts the claim, so a worker that crashes mid-send still
-    uses up one attempt.
+    uses up one attempt. Shared bodies come from *bodies* (a worker keeps one
+    across batches) or are read in one more query.
     """
     pick = (
         select(OutboxMessage.id)
@@ -149,10 +187,19 @@ def claim_due(
             OutboxMessage.subscription_id,
             OutboxMessage.discussion_id,
             OutboxMessage.kind,
+            OutboxMessage.body_hash,
+            OutboxMessage.body_at,
         )
     )
     rows = session.execute(stmt.execution_options(synchronize_session=False)).all()
-    claimed = [ClaimedMessage(**row._asdict()) for row in rows]
+    keys = {row.body_hash for row in rows if row.body_hash is not None}
+    shared = load_bodies(session, keys, bodies or BodyCache()) if keys else {}
+    claimed = []
+    for row in rows:
+        fields = row._asdict()
+        key, at = fields.pop("body_hash"), fields.pop("body_at")
+        body = shared[key] if key is not None else None
+        claimed.append(ClaimedMessage(**fields, body_at=parse_offsets(at), body=body))
     claimed.sort(key=lambda c: c.id)
     return claimed
 

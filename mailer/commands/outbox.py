@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.outbound.worker import OutboxSender
+from store.bodies import prune_bodies
 from store.models import OutboxState
 from store.outbox import count_by_state, list_messages, purge_sent, retry_messages
 
@@ -26,7 +27,10 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--failed", action="store_true", help="every failed message")
     p.set_defaults(handler=cmd_outbox_retry)
 
-    p = osub.add_parser("purge", help="delete sent messages older than DAYS")
+    p = osub.add_parser(
+        "purge",
+        help="delete sent messages older than DAYS and shared bodies only sent mail used",
+    )
     p.add_argument(
         "--sent-older-than", type=float, default=30.0, metavar="DAYS", dest="days"
     )
@@ -67,8 +71,16 @@ def cmd_outbox_retry(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# A body queued this recently may be in use by a transaction not yet committed.
+BODY_GRACE = timedelta(hours=1)
+
+
 def cmd_outbox_purge(ctx: Context, args: argparse.Namespace) -> int:
-    """Delete sent rows older than the given age (their dedupe keys go with them)."""
+    """Delete sent rows older than the given age (their dedupe keys go with them).
+
+    Then drop the shared bodies that no unsent row needs: younger sent rows
+    keep their personal bytes, which say who got what.
+    """
     if args.days < 1:
         raise CommandError(
             "--sent-older-than must be at least 1 day: a younger dedupe key "
@@ -76,9 +88,13 @@ def cmd_outbox_purge(ctx: Context, args: argparse.Namespace) -> int:
             exit_code=2,
         )
     runtime = ctx.runtime()
+    now = runtime.clock()
     with runtime.sessions.begin() as session:
-        n = purge_sent(session, before=runtime.clock() - timedelta(days=args.days))
-    print(f"{n} sent message(s) deleted")
+        n = purge_sent(session, before=now - timedelta(days=args.days))
+    with runtime.sessions.begin() as session:
+        bodies = prune_bodies(session, before=now - BODY_GRACE)
+    noun = "body" if bodies == 1 else "bodies"
+    print(f"{n} sent message(s) deleted, {bodies} shared {noun} dropped")
     return 0
 
 

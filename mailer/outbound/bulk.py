@@ -14,6 +14,12 @@ body (every ``=`` in the text is written ``=3D``), so splicing is safe.
 
 Templates keep each personal value on a line of its own, not inside a
 paragraph that is re-wrapped: a line is personalised as a whole.
+
+The encoded shared runs are stored once, as one
+:class:`~store.bodies.SharedBody` per language; each recipient's outbox row
+keeps only its personal bytes (headers, personal lines, MIME boundaries) and
+where the shared runs go in between. The worker puts them together at send
+time: the same bytes as the whole message spliced here would have been.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from mailer.outbound.mailing import (
 )
 from mailer.outbound.templates import RenderedMail
 from mailer.settings import Discussion, Settings
+from store.bodies import SharedBody
 from store.models import DeliveryMode
 from store.outbox import OutgoingRow, Recipient, enqueue, iter_recipients
 
@@ -89,12 +96,17 @@ class _Body:
             chunks.append(_qp(run))
         return cls(tuple(chunks), html)
 
-    def encode(self, values: Mapping[str, str]) -> bytes:
-        """The encoded body for one recipient."""
-        out: list[bytes] = []
+    @property
+    def shared(self) -> list[bytes]:
+        """The encoded runs every recipient gets, in order."""
+        return [c for c in self.chunks if isinstance(c, bytes)]
+
+    def parts(self, values: Mapping[str, str]) -> list[bytes | None]:
+        """The encoded body for one recipient: personal lines, None for a shared run."""
+        out: list[bytes | None] = []
         for chunk in self.chunks:
             if isinstance(chunk, bytes):
-                out.append(chunk)
+                out.append(None)
                 continue
             line = chunk
             for marker, value in values.items():
@@ -102,7 +114,7 @@ class _Body:
             if not self.html:
                 line = line.rstrip()
             out.append(_qp([line.encode("utf-8")]))
-        return b"".join(out)
+        return out
 
 
 class SharedMail:
@@ -149,6 +161,10 @@ class SharedMail:
             _HTML_SLOT if rendered.html is not None else None,
             rendered.language,
         )
+        shared = self._text.shared
+        if self._html is not None:
+            shared += self._html.shared
+        self.body = SharedBody(tuple(shared))
 
     def row(
         self,
@@ -160,7 +176,11 @@ class SharedMail:
         values: Mapping[str, str],
         now: datetime,
     ) -> OutgoingRow:
-        """The outbox row for one recipient: *values* fill the personal lines."""
+        """The outbox row for one recipient: *values* fill the personal lines.
+
+        The row refers to :attr:`body` and holds the rest: its ``whole()`` is
+        the composed message with each slot replaced by the encoded body.
+        """
         missing = set(self.personal) - set(values)
         if missing:
             raise ValueError(f"personal values missing: {', '.join(sorted(missing))}")
@@ -168,18 +188,31 @@ class SharedMail:
         row = build_row(
             settings, key, discussion, discussion_id, out, now, self._skeleton
         )
-        raw = _splice(row.raw, _TEXT_SLOT, self._text.encode(filled))
+        head, rest = _cut(row.raw, _TEXT_SLOT)
+        parts = [head, *self._text.parts(filled)]
         if self._html is not None:
-            raw = _splice(raw, _HTML_SLOT, self._html.encode(filled))
-        return dataclasses.replace(row, raw=raw)
+            between, rest = _cut(rest, _HTML_SLOT)
+            parts += [between, *self._html.parts(filled)]
+        parts.append(rest)
+        personal = bytearray()
+        body_at: list[int] = []
+        for part in parts:
+            if part is None:
+                body_at.append(len(personal))
+            else:
+                personal += part
+        return dataclasses.replace(
+            row, raw=bytes(personal), body=self.body, body_at=tuple(body_at)
+        )
 
 
-def _splice(raw: bytes, slot: str, payload: bytes) -> bytes:
+def _cut(raw: bytes, slot: str) -> tuple[bytes, bytes]:
+    """*raw* before and after the body *slot* (the slot itself left out)."""
     needle = b"\r\n\r\n" + slot.encode("ascii") + b"\r\n"
     at = raw.find(needle)
     if at < 0 or raw.find(needle, at + 1) >= 0:
         raise ValueError("the composed message does not hold its body slot once")
-    return raw[: at + 4] + payload + raw[at + len(needle) :]
+    return raw[: at + 4], raw[at + len(needle) :]
 
 
 def queue_shared(

@@ -33,6 +33,7 @@ from mailer.outbound.dkim import DkimSigner, load_signer
 from mailer.outbound.maildir import MaildirTransport
 from mailer.outbound.relay import Outcome, SendResult, SmtpRelay, Transport
 from mailer.settings import Settings
+from store.bodies import BodyCache
 from store.bounces import decay_scores, with_bounces
 from store.db import make_engine, make_sessionmaker
 from store.models import OutboxState
@@ -117,6 +118,7 @@ class OutboxSender:
         self._connection: Connection | None = None
         self.marks = self._marks_sessions()
         self._bounced: set[int] = set()  # this batch's subscriptions with a score
+        self.bodies = BodyCache()  # shared bodies, read once for many batches
 
     def _marks_sessions(self) -> sessionmaker[Session]:
         """The worker's own connection for recording outcomes, durable against its crash.
@@ -176,7 +178,11 @@ class OutboxSender:
         with rt.sessions.begin() as session:
             released = release_stale(session, now=now, lease=LEASE)
             batch = claim_due(
-                session, claimant=self.claimant, now=now, limit=batch_size
+                session,
+                claimant=self.claimant,
+                now=now,
+                limit=batch_size,
+                bodies=self.bodies,
             )
             self._bounced = with_bounces(
                 session, [m.subscription_id for m in batch if m.subscription_id]
@@ -240,7 +246,7 @@ class OutboxSender:
     def _send(
         self, message: ClaimedMessage, before_commit: Callable[[], None]
     ) -> SendResult:
-        raw = message.raw
+        raw = message.whole()  # the shared body put in; signed as a whole
         if self.signer is not None:
             try:
                 raw = self.signer.sign(raw)

@@ -88,18 +88,18 @@ def test_shared_rows_equal_naive_rows(
         )
         naive = build_row(settings, KEY, disc, 1, out, NOW)
         fast = shared.row(settings, KEY, disc, 1, out, {"unsubscribe_url": url}, NOW)
-        _same_but_boundary(naive.raw, fast.raw)
+        _same_but_boundary(naive.raw, fast.whole())
         assert (naive.dedupe_key, naive.message_id, naive.envelope_from) == (
             fast.dedupe_key,
             fast.message_id,
             fast.envelope_from,
         )
-        msg = message_from_bytes(fast.raw, policy=policy.default)
+        msg = message_from_bytes(fast.whole(), policy=policy.default)
         text = msg.get_body(("plain",))
         html = msg.get_body(("html",))
         assert text is not None and html is not None
         assert url in text.get_content() and url in html.get_content()
-        assert max(len(line) for line in fast.raw.split(b"\r\n")) <= 78
+        assert max(len(line) for line in fast.whole().split(b"\r\n")) <= 78
 
 
 def test_personal_value_in_the_subject_is_refused(

@@ -1,0 +1,224 @@
+"""Shared bodies: the part of a mail many recipients read, stored once.
+
+A digest, an announcement or a post copy goes to every subscriber with the
+same body but for a few personal lines (the unsubscribe link) and the headers.
+Its outbox rows therefore keep only their personal bytes in ``raw`` and name
+an :class:`~store.models.OutboxBody` by the SHA-256 of its content; the body's
+segments go in at the offsets ``body_at`` of ``raw``::
+
+    raw[:a0] + segment0 + raw[a0:a1] + segment1 + ... + raw[an:]
+
+:func:`assemble` puts the message together again at send time, byte for byte
+what a row holding the whole message would have held. A row without a body
+holds the whole message, as every row did before bodies were shared.
+
+A body is dropped by :func:`prune_bodies` once no unsent row uses it; sent rows
+that used it keep only their personal bytes (enough to know what was sent to
+whom, not to send it again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from store.models import OutboxBody, OutboxMessage, OutboxState
+
+
+@dataclass(frozen=True)
+class SharedBody:
+    """The shared segments of one body, in the order they go into a message."""
+
+    segments: tuple[bytes, ...]
+
+    @cached_property
+    def content(self) -> bytes:
+        """The segments one after another, as stored."""
+        return b"".join(self.segments)
+
+    @cached_property
+    def cuts(self) -> str:
+        """Where in :attr:`content` each segment but the first starts: ``"812,4096"``."""
+        at, out = 0, []
+        for segment in self.segments[:-1]:
+            at += len(segment)
+            out.append(str(at))
+        return ",".join(out)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the cuts and the content: the body's key."""
+        h = hashlib.sha256(self.cuts.encode("ascii") + b"\n")
+        h.update(self.content)
+        return h.hexdigest()
+
+    @classmethod
+    def from_stored(cls, content: bytes, cuts: str) -> SharedBody:
+        """The body as :func:`ensure_bodies` stored it."""
+        starts = [0, *(int(c) for c in cuts.split(",") if c)]
+        ends = [*starts[1:], len(content)]
+        return cls(tuple(content[a:b] for a, b in zip(starts, ends, strict=True)))
+
+
+def format_offsets(offsets: Sequence[int]) -> str:
+    """Offsets as stored in ``outbox.body_at``."""
+    return ",".join(str(n) for n in offsets)
+
+
+def parse_offsets(text: str | None) -> tuple[int, ...]:
+    """The offsets of ``outbox.body_at`` (none for a whole message)."""
+    return tuple(int(n) for n in text.split(",") if n) if text else ()
+
+
+def assemble(raw: bytes, body_at: Sequence[int], body: SharedBody | None) -> bytes:
+    """The whole message: *body*'s segments put into *raw* at *body_at*.
+
+    Without a body, *raw* is the whole message already. LookupError when the
+    row was made with a body that has since been pruned.
+    """
+    if body is None:
+        if body_at:
+            raise LookupError("the shared body of this message has been pruned")
+        return raw
+    if len(body_at) != len(body.segments):
+        raise ValueError(
+            f"{len(body_at)} places for {len(body.segments)} shared segments"
+        )
+    parts: list[bytes] = []
+    start = 0
+    for at, segment in zip(body_at, body.segments, strict=True):
+        parts.append(raw[start:at])
+        parts.append(segment)
+        start = at
+    parts.append(raw[start:])
+    return b"".join(parts)
+
+
+def ensure_bodies(session: Session, bodies: Iterable[SharedBody], now: datetime) -> int:
+    """Store the bodies not stored yet (in the caller's transaction); returns how many.
+
+    Only the keys travel for a body already there, so a digest queued in
+    twenty batches sends its bodies to the database once.
+    """
+    wanted = {b.digest: b for b in bodies}
+    if not wanted:
+        return 0
+    have = set(
+        session.scalars(select(OutboxBody.hash).where(OutboxBody.hash.in_(wanted)))
+    )
+    missing = [b for key, b in wanted.items() if key not in have]
+    if not missing:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxBody).on_conflict_do_nothing(index_elements=["hash"])
+    session.execute(
+        stmt,
+        [
+            {"hash": b.digest, "content": b.content, "cuts": b.cuts, "created_at": now}
+            for b in missing
+        ],
+    )
+    return len(missing)
+
+
+@dataclass
+class BodyCache:
+    """Bodies a worker has read, by key, up to *max_bytes* (oldest read dropped first).
+
+    A key names its content for good, so a cached body is never stale.
+    """
+
+    max_bytes: int = 64 * 1024 * 1024
+    _bodies: OrderedDict[str, SharedBody] = field(default_factory=OrderedDict)
+    _size: int = 0
+
+    def get(self, key: str) -> SharedBody | None:
+        """The body under *key*, when cached."""
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+        return body
+
+    def put(self, key: str, body: SharedBody) -> None:
+        """Keep *body*, dropping the least recently used beyond the limit."""
+        if key in self._bodies:
+            return
+        self._bodies[key] = body
+        self._size += len(body.content)
+        while self._size > self.max_bytes and len(self._bodies) > 1:
+            _, old = self._bodies.popitem(last=False)
+            self._size -= len(old.content)
+
+
+def load_bodies(
+    session: Session, keys: Iterable[str], cache: BodyCache
+) -> dict[str, SharedBody]:
+    """The bodies under *keys*: from *cache*, the others read in one query."""
+    found: dict[str, SharedBody] = {}
+    for key in set(keys):
+        body = cache.get(key)
+        if body is not None:
+            found[key] = body
+    missing = set(keys) - set(found)
+    if missing:
+        stmt = select(OutboxBody.hash, OutboxBody.content, OutboxBody.cuts).where(
+            OutboxBody.hash.in_(missing)
+        )
+        for key, content, cuts in session.execute(stmt).all():
+            body = SharedBody.from_stored(content, cuts)
+            cache.put(key, body)
+            found[key] = body
+    return found
+
+
+def prune_bodies(session: Session, *, before: datetime) -> int:
+    """Drop the bodies no unsent row uses and no row queued since *before* used.
+
+    Sent rows that used one keep their personal bytes only. *before* leaves
+    bodies just queued alone: a row queued in a transaction not yet
+    committed is not seen here (its foreign key would then make this fail,
+    rather than leave a row without its body). Returns how many were dropped.
+    """
+    users = select(OutboxMessage.id).where(OutboxMessage.body_hash == OutboxBody.hash)
+    still_used = exists(
+        users.where(
+            or_(
+                OutboxMessage.state != OutboxState.SENT,
+                OutboxMessage.created_at >= before,
+            )
+        )
+    )
+    unused = select(OutboxBody.hash).where(~still_used)
+    keys = list(session.scalars(unused))
+    dropped = 0
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                and_(
+                    OutboxMessage.body_hash.in_(chunk),
+                    OutboxMessage.state == OutboxState.SENT,
+                    OutboxMessage.created_at < before,
+                )
+            )
+            .values(body_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        result = session.execute(
+            delete(OutboxBody)
+            .where(OutboxBody.hash.in_(chunk), ~exists(users))
+            .execution_options(synchronize_session=False)
+        )
+        dropped += int(getattr(result, "rowcount", 0) or 0)
+    return dropped
