@@ -157,16 +157,19 @@ def test_signer_relaxed_canonicalisation_survives_refolding(tmp_path: Path) -> N
     )
 
 
-def test_openssl_signature_is_dkimpys_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_openssl_signature_is_dkimpys_own(tmp_path: Path) -> None:
     # RSA PKCS #1 v1.5 is deterministic: the fast path must give the very bytes
-    # dkimpy's pure-Python RSA gives, for a PKCS #1 and a PKCS #8 key.
+    # dkimpy's pure-Python RSA gives, for a PKCS #1 and a PKCS #8 key, and for
+    # both hashes DKIM knows.
+    import hashlib
+
     from cryptography.hazmat.primitives import serialization
+    from dkim.crypto import parse_pem_private_key
 
     from mailer.outbound import dkim as ours
 
-    generate_key(tmp_path / "k", "s", "discuss.example.org", 2048)
+    assert dkim.RSASSA_PKCS1_v1_5_sign is ours._rsa_sign  # what dkim.sign calls
+    record = generate_key(tmp_path / "k", "s", "discuss.example.org", 2048)
     pkcs1 = (tmp_path / "k").read_bytes()
     key = serialization.load_pem_private_key(pkcs1, password=None)
     pkcs8 = key.private_bytes(
@@ -175,13 +178,18 @@ def test_openssl_signature_is_dkimpys_own(
         serialization.NoEncryption(),
     )
     for pem in (pkcs1, pkcs8):
-        signer = DkimSigner("s", "discuss.example.org", pem)
-        fast = signer.sign(RAW)
-        monkeypatch.setattr(dkim, "RSASSA_PKCS1_v1_5_sign", ours._PURE_RSA_SIGN)
-        slow = signer.sign(RAW)
-        monkeypatch.undo()
-        assert dkim.RSASSA_PKCS1_v1_5_sign is ours._rsa_sign
-        assert fast == slow
+        parsed = parse_pem_private_key(pem)
+        for make in (hashlib.sha256, hashlib.sha1):
+            fast, slow = dkim.HashThrough(make()), dkim.HashThrough(make())
+            for h in (fast, slow):
+                h.update(b"from:Ana <ana@discuss.example.org>\r\nsubject:hi\r\n")
+            assert ours._rsa_sign(fast, parsed) == bytes(
+                ours._PURE_RSA_SIGN(slow, parsed)
+            )
+    signed = DkimSigner("s", "discuss.example.org", pkcs8).sign(RAW)
+    assert dkim.verify(
+        signed, dnsfunc=_dns_stub(record.record_value, record.record_name)
+    )
 
 
 def test_dkim_keygen_command(
