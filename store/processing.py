@@ -54,7 +54,23 @@ class InboundItem:
         )
 
 
+# NEW, not parked, and nobody at work on it: never tried, or tried (counted)
+# before ``stale_before`` and never finished, because its process died.
+_UNTAKEN = (
+    _C.state == _NEW,
+    _C.error.is_(None),
+    or_(
+        _C.attempts == 0,
+        _C.processed_at.is_(None),
+        _C.processed_at <= bindparam("stale_before"),
+    ),
+)
 _PENDING = (
+    select(_C.id, _C.size).where(*_UNTAKEN).order_by(_C.id).limit(bindparam("limit"))
+)
+# The chosen ones in full, if still untaken (another worker may have counted
+# one since): the same conditions again.
+_ITEMS = (
     select(
         _C.id,
         _C.dedupe_key,
@@ -64,31 +80,34 @@ _PENDING = (
         _C.raw,
         _C.attempts,
     )
-    .where(
-        _C.state == _NEW,
-        _C.error.is_(None),
-        or_(
-            _C.attempts == 0,
-            _C.processed_at.is_(None),
-            _C.processed_at <= bindparam("stale_before"),
-        ),
-    )
+    .where(_C.id.in_(_IDS), *_UNTAKEN)
     .order_by(_C.id)
-    .limit(bindparam("limit"))
 )
 
 
 def pending_items(
-    session: Session, limit: int, stale_before: datetime
+    session: Session, limit: int, stale_before: datetime, max_bytes: int | None = None
 ) -> list[InboundItem]:
     """The oldest NEW (not parked) messages nobody is processing, read without a lock.
 
     That is: never tried, or tried (counted) before *stale_before* and never
-    finished, because the process working on it died.
+    finished, because the process working on it died. At most *limit* of them,
+    and no more than *max_bytes* of raw mail (but always the first one), so a
+    batch of large messages stays small in memory.
     """
-    rows = session.connection().execute(
+    connection = session.connection()
+    ids: list[int] = []
+    total = 0
+    for inbound_id, size in connection.execute(
         _PENDING, {"limit": limit, "stale_before": stale_before}
-    )
+    ):
+        total += size or 0
+        if ids and max_bytes is not None and total > max_bytes:
+            break
+        ids.append(inbound_id)
+    if not ids:
+        return []
+    rows = connection.execute(_ITEMS, {"ids": ids, "stale_before": stale_before})
     return [InboundItem(*row) for row in rows]
 
 
