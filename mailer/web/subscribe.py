@@ -73,14 +73,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     async def signup(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
         page = web.page(request, disc)
-        try:
-            form = await read_form(request)
-        except FormTooLarge:
-            return await _error(web, request, page, "error_too_large", 413, disc)
-        if not csrf_valid(
-            web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
-        ):
-            return await _error(web, request, page, "error_form", 403, disc)
+        form = await _posted_form(web, request, page, disc)
+        if isinstance(form, Response):
+            return form
         client = client_key(request.client.host if request.client else None)
         if not web.limiter.allow(client):
             log.info(
@@ -142,14 +137,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     async def confirm_do(request: Request) -> Response:
         token = request.path_params["token"]
         view, disc, page = await _token_page(web, request, token)
-        try:
-            form = await read_form(request)
-        except FormTooLarge:
-            return await _error(web, request, page, "error_too_large", 413, disc)
-        if not csrf_valid(
-            web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
-        ):
-            return await _error(web, request, page, "error_form", 403, disc)
+        form = await _posted_form(web, request, page, disc)
+        if isinstance(form, Response):
+            return form
         if view is None or not view.usable or disc is None:
             return await _invalid(web, request, page, "confirm_invalid", view, disc)
         try:
@@ -312,11 +302,19 @@ async def _invalid(
     disc: Discussion | None,
 ) -> Response:
     status = 410 if view is not None else 404
-    return await web.message(
-        request,
-        page,
-        page.t("error_title"),
-        page.t(key),
-        status=status,
-        discussion=disc,
-    )
+    return await _error(web, request, page, key, status, disc)
+
+
+async def _posted_form(
+    web: Web, request: Request, page: Page, disc: Discussion | None
+) -> dict[str, str] | Response:
+    """The form one of our pages posted, or the error page: too large, or no valid CSRF token."""
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return await _error(web, request, page, "error_too_large", 413, disc)
+    if not csrf_valid(
+        web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
+    ):
+        return await _error(web, request, page, "error_form", 403, disc)
+    return form
