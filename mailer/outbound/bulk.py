@@ -25,6 +25,7 @@ time: the same bytes as the whole message spliced here would have been.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from email import quoprimime
@@ -47,15 +48,15 @@ from store.bodies import SharedBody
 from store.models import DeliveryMode
 from store.outbox import OutgoingRow, Recipient, enqueue, iter_recipients
 
-_TEXT_SLOT = "QQ0SHARED0TEXT0BODY0QQ"
-_HTML_SLOT = "QQ0SHARED0HTML0BODY0QQ"
 _MAX_LINE = SMTP_POLICY.max_line_length or 78
 BATCH_ROWS = 500
 BATCH_BYTES = 16 * 1024 * 1024
 
 
-def _marker(name: str) -> str:
-    return f"QQ0PERSONAL0{name.upper()}0QQ"
+def _marker(name: str, nonce: str) -> str:
+    """A placeholder no text can hold: *nonce* is new for each rendering, so a
+    post quoting a placeholder seen elsewhere is printed as it was written."""
+    return f"QQ0{name.upper()}0{nonce}0QQ"
 
 
 def _qp(lines: Sequence[bytes]) -> bytes:
@@ -130,7 +131,10 @@ class SharedMail:
         personal: Sequence[str] = ("unsubscribe_url",),
     ) -> None:
         self.personal = tuple(personal)
-        self._markers = {name: _marker(name) for name in self.personal}
+        nonce = secrets.token_hex(8).upper()
+        self._markers = {name: _marker(name, nonce) for name in self.personal}
+        self._text_slot = _marker("shared_text", nonce)
+        self._html_slot = _marker("shared_html", nonce)
         full = {
             **base_context(settings, discussion, language),
             **context,
@@ -157,8 +161,8 @@ class SharedMail:
         )
         self._skeleton = RenderedMail(
             rendered.subject,
-            _TEXT_SLOT,
-            _HTML_SLOT if rendered.html is not None else None,
+            self._text_slot,
+            self._html_slot if rendered.html is not None else None,
             rendered.language,
         )
         shared = self._text.shared
@@ -188,10 +192,10 @@ class SharedMail:
         row = build_row(
             settings, key, discussion, discussion_id, out, now, self._skeleton
         )
-        head, rest = _cut(row.raw, _TEXT_SLOT)
+        head, rest = _cut(row.raw, self._text_slot)
         parts = [head, *self._text.parts(filled)]
         if self._html is not None:
-            between, rest = _cut(rest, _HTML_SLOT)
+            between, rest = _cut(rest, self._html_slot)
             parts += [between, *self._html.parts(filled)]
         parts.append(rest)
         personal = bytearray()

@@ -23,7 +23,7 @@ KEY = b"k" * 32
 BOUNDARY = re.compile(rb'boundary="([^"]+)"')
 
 
-def _plan(settings: Settings, language: str):  # type: ignore[no-untyped-def]
+def _plan(settings: Settings, language: str, extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
     disc = settings.discussions[0]
     questions = [
         QuestionItem(q.number, q.text, f"q{q.number}@x.org", "http://w/q", True)
@@ -35,6 +35,7 @@ def _plan(settings: Settings, language: str):  # type: ignore[no-untyped-def]
         "word " * 200,
         "   indented line   \n\n\n\ntrailing spaces   \nlast",
         "x" * 300,  # one unbreakable word longer than a line
+        *extra,
     ]
     posts = [
         PostItem(
@@ -100,6 +101,42 @@ def test_shared_rows_equal_naive_rows(
         assert text is not None and html is not None
         assert url in text.get_content() and url in html.get_content()
         assert max(len(line) for line in fast.whole().split(b"\r\n")) <= 78
+
+
+def test_a_post_quoting_a_placeholder_is_printed_as_written(
+    make_settings: SettingsFactory,
+) -> None:
+    # Placeholders are new for each rendering: text that looks like one (say,
+    # copied from an earlier rendering) is a post's text, not a slot to fill.
+    settings = make_settings()
+    disc = settings.discussions[0]
+    dates = LocalDates("en", disc.time_zone)
+    context = digest_context(_plan(settings, "en"), dates)
+    first = SharedMail(settings, disc, "digest", "en", context)
+    seen = [*first._markers.values(), first._text_slot, first._html_slot]
+    seen += ["QQ0PERSONAL0UNSUBSCRIBE_URL0QQ", "QQ0SHARED0TEXT0BODY0QQ"]
+    plan = _plan(settings, "en", extra=tuple(f"See {m} here" for m in seen))
+    shared = SharedMail(settings, disc, "digest", "en", digest_context(plan, dates))
+    url = unsubscribe_url(settings.service.base_url, KEY, 7)
+    out = Outgoing(
+        template="digest",
+        language="en",
+        to_address="ana@example.net",
+        to_name="Ana",
+        dedupe_key="digest:x:2027-03-28:7",
+        kind="digest",
+        context={**digest_context(plan, dates), "unsubscribe_url": url},
+        subscription_id=7,
+        as_list_mail=True,
+        list_post="skills-covid19@discuss.example.org",
+    )
+    naive = build_row(settings, KEY, disc, 1, out, NOW)
+    fast = shared.row(settings, KEY, disc, 1, out, {"unsubscribe_url": url}, NOW)
+    _same_but_boundary(naive.raw, fast.whole())
+    text = message_from_bytes(fast.whole(), policy=policy.default).get_body(("plain",))
+    assert text is not None
+    for marker in seen:
+        assert f"See {marker} here" in text.get_content()
 
 
 def test_personal_value_in_the_subject_is_refused(
