@@ -10,6 +10,7 @@ sender's second post counts against the first-post rule and the rate limit).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -133,6 +134,8 @@ class Lookups:
         self._known: dict[tuple[int, str], KnownPost] = {}
         self._by_id: dict[int, KnownPost] = {}
         self._asked: set[tuple[int, str]] = set()
+        # Moderators' proofs by (discussion slug, sender, message digest).
+        self._proofs: dict[tuple[str, str, bytes], bool] = {}
         self._readers: dict[int, bool] = {}
 
     def rebind(self, session: Session, now: datetime) -> None:
@@ -188,7 +191,28 @@ class Lookups:
             for mid, ref in posts_by_message_ids(self.session, d, fresh).items():
                 self._known[(d, mid)] = self._by_id[ref.post_id] = _known(ref)
 
-    def _proven(self, parsed: ParsedMessage, sender: str, raw: bytes) -> bool:
+    def prove_moderators(
+        self, items: Iterable[tuple[ParsedMessage, Recipient, bytes]]
+    ) -> None:
+        """Check, ahead of the write, the mail of moderators: DNS may take seconds,
+        and on SQLite the SMTP listener's 250 waits while a write is open."""
+        for parsed, rcpt, raw in items:
+            state = self.discussion(rcpt.slug)
+            sender = parsed.from_address.strip().lower()
+            if state is not None and state.config.is_moderator(sender):
+                self._proven(parsed, rcpt.slug, sender, raw)
+
+    def _proven(
+        self, parsed: ParsedMessage, slug: str, sender: str, raw: bytes
+    ) -> bool:
+        """True when the mail proves it comes from *sender*'s domain (asked once)."""
+        key = (slug, sender, hashlib.sha256(raw).digest())
+        proof = self._proofs.get(key)
+        if proof is None:
+            proof = self._proofs[key] = self._prove(parsed, sender, raw)
+        return proof
+
+    def _prove(self, parsed: ParsedMessage, sender: str, raw: bytes) -> bool:
         """True when the mail proves it comes from *sender*'s domain, as a command must.
 
         Asked only for a moderator's address: the trusted MTA's
@@ -244,7 +268,9 @@ class Lookups:
         record = self._senders.get((d, sender), SenderRecord(False, False, "", 0, 0))
         if record.banned:
             role = Role.BANNED
-        elif config.is_moderator(sender) and self._proven(parsed, sender, raw):
+        elif config.is_moderator(sender) and self._proven(
+            parsed, rcpt.slug, sender, raw
+        ):
             role = Role.MODERATOR
         elif record.subscribed:
             role = Role.SUBSCRIBER

@@ -276,6 +276,12 @@ def _looked_up(
             for rcpt in recipients_of(runtime, item)
             if rcpt.kind in POST_ADDRESSES
         )
+        lookups.prove_moderators(
+            (parsed[item.id], rcpt, item.raw)
+            for item in items
+            for rcpt in recipients_of(runtime, item)
+            if rcpt.kind in POST_ADDRESSES
+        )
         for slug in {r.slug for item in items for r in recipients_of(runtime, item)}:
             view = lookups.discussion(slug)
             if view is not None:

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -138,6 +139,37 @@ def test_an_aligned_signature_publishes_the_moderators_post_at_once(
         r.getMessage() for r in caplog.records if "moderator post" in r.getMessage()
     ]
     assert f"message-id={post.message_id} from={COMYN} proven by dkim" in line
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_dns_lookup_happens_before_the_write(
+    smtp: Listener,
+    runtime: Runtime,
+    dkim_key: DkimKey,
+    stub_dns: StubDns,
+    db_url: str,
+) -> None:
+    # DNS may take seconds; SQLite has one writer, and the SMTP listener's 250
+    # waits for it: no write may be open while a moderator's mail is checked.
+    path = db_url.removeprefix("sqlite:///")
+    writable: list[bool] = []
+
+    def try_to_write(_name: str) -> None:
+        probe = sqlite3.connect(path, timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            writable.append(True)
+        except sqlite3.OperationalError:  # "database is locked"
+            writable.append(False)
+        finally:
+            probe.close()
+
+    stub_dns.on_query = try_to_write
+    smtp.send(dkim_sign(_post(), dkim_key), Q1)
+    process(runtime)
+    assert _one_post(runtime).status is PostStatus.APPROVED
+    assert writable == [True]
 
 
 # (how the From is claimed, what the log says is missing)
