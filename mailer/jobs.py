@@ -12,6 +12,10 @@ The jobs follow the runtime's clock: on a :class:`mailer.clock.ScaledClock`
 (``ediscuss demo``) a wake-up fires when the scaled clock reaches its instant,
 the tick is scaled too (every few seconds at most), and moving the clock on
 runs what became due and plans the wake-ups again.
+
+On stop no round starts any more, and the one running (a release, a digest)
+is waited for, up to :data:`STOP_SECONDS`, so nothing writes to the store
+after ``serve`` has said it stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.schedule")
 
 TICK_SECONDS = 60
+STOP_SECONDS = 30.0  # a round running at stop is waited for this long
 JOB_DEFAULTS = {
     "coalesce": True,  # runs missed while asleep become one run
     "max_instances": 1,
@@ -49,10 +55,13 @@ class _Rounds:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
         self.scheduler: AsyncIOScheduler | None = None
 
     def run(self) -> None:
         with self.lock:
+            if self.stopped.is_set():  # handed to a thread before the stop
+                return
             runtime = self.runtime
             run_due(runtime, runtime.clock())
             self.plan_wakeups()
@@ -60,11 +69,24 @@ class _Rounds:
     def replan(self) -> None:
         """The clock was moved on: a round if something is due now, else plan again."""
         with self.lock:
+            if self.stopped.is_set():
+                return
             runtime = self.runtime
             now = runtime.clock()
             if anything_due(runtime, now):
                 run_due(runtime, now)
             self.plan_wakeups()
+
+    def finish(self, seconds: float) -> bool:
+        """Start no round any more; wait up to *seconds* for the one running.
+
+        True when no round is running any more (blocking: call it in a thread).
+        """
+        self.stopped.set()
+        if not self.lock.acquire(timeout=seconds):
+            return False
+        self.lock.release()
+        return True
 
     def plan_wakeups(self) -> None:
         scheduler = self.scheduler
@@ -97,7 +119,15 @@ def _build(
     runtime: Runtime, tick_seconds: float = TICK_SECONDS
 ) -> tuple[AsyncIOScheduler, _Rounds]:
     rounds = _Rounds(runtime)
-    scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=dict(JOB_DEFAULTS))
+    # Rounds run in the scheduler's own threads, not the loop's: the asyncio
+    # executor cancels what it handed out at shutdown (logging each as a failed
+    # job) and cannot wait for it; a pool's threads are left to end, and
+    # scheduler_worker waits for them.
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults=dict(JOB_DEFAULTS),
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+    )
     rounds.scheduler = scheduler
     # A scaled clock ticks as often in its own time, but not more than every few
     # seconds: its wake-ups are planned again whenever it is moved on.
@@ -131,8 +161,14 @@ def _replan_when_moved(
     return listener
 
 
-async def scheduler_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run the scheduler until *stop* is set (a background worker of ``serve``)."""
+async def scheduler_worker(
+    runtime: Runtime, stop: asyncio.Event, stop_seconds: float = STOP_SECONDS
+) -> None:
+    """Run the scheduler until *stop* is set (a background worker of ``serve``).
+
+    Stopping waits up to *stop_seconds* for a round in progress, even when
+    this task is being cancelled.
+    """
     scheduler, rounds = _build(runtime)
     scheduler.start()
     forget = on_advance(runtime.clock, _replan_when_moved(scheduler, rounds))
@@ -141,6 +177,24 @@ async def scheduler_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         forget()
-        scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)  # shutdown runs on the loop
-        log.info("scheduler stopped")
+        scheduler.shutdown(wait=False)  # wait=True would block the loop, unbounded
+        await _finish(rounds, stop_seconds)
+
+
+async def _finish(rounds: _Rounds, seconds: float) -> None:
+    """Wait for the running round (bounded), then say whether the scheduler stopped cleanly."""
+    waiting = asyncio.ensure_future(asyncio.to_thread(rounds.finish, seconds))
+    try:
+        await asyncio.shield(waiting)
+    except asyncio.CancelledError:
+        await waiting  # the round in progress ends before we go
+        raise
+    finally:
+        if waiting.done() and not waiting.cancelled() and waiting.result():
+            log.info("scheduler stopped")
+        else:
+            log.error(
+                "a scheduled round was still running after %g s: "
+                "the scheduler stopped without waiting for it any longer",
+                seconds,
+            )

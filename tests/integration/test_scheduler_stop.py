@@ -1,0 +1,125 @@
+"""Stopping ``serve`` waits for the scheduled round in progress, within a bound."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mailer import jobs
+from mailer.clock import system_clock
+from mailer.due import Round
+from mailer.service import Runtime, open_runtime, serve
+from store.models import Question
+from tests.fixtures.settings import SettingsFactory
+from tests.integration.test_jobs import shifted
+
+
+class HeldRounds:
+    """The real ``run_due``, held at its start until the test lets it go on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        self.real = jobs.run_due
+        monkeypatch.setattr(jobs, "run_due", self.run_due)
+
+    def run_due(self, runtime: Runtime, now: datetime) -> Round:
+        self.started.set()
+        self.release.wait(30)
+        try:
+            return self.real(runtime, now)
+        finally:
+            self.finished.set()
+
+
+def released(rt: Runtime) -> list[int]:
+    with rt.sessions() as s:
+        return sorted(
+            s.scalars(select(Question.number).where(Question.released_at.is_not(None)))
+        )
+
+
+def test_serve_says_stopped_only_after_the_round_in_progress_wrote(
+    db_url: str,
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = system_clock()
+    settings = shifted(
+        make_settings(db_url), now - timedelta(hours=1), now + timedelta(days=3)
+    )
+    rt = open_runtime(settings, migrate=True)
+    held = HeldRounds(monkeypatch)
+
+    async def scenario() -> tuple[bool, float]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(rt, stop))
+        assert await asyncio.to_thread(held.started.wait, 15), "no round started"
+        stop.set()
+        stopped_at = time.monotonic()
+        # The round goes on writing well after serve has stopped everything else.
+        threading.Timer(1.5, held.release.set).start()
+        await task
+        return held.finished.is_set(), time.monotonic() - stopped_at
+
+    try:
+        with caplog.at_level(logging.INFO, logger="ediscuss"):
+            finished, took = asyncio.run(scenario())
+        assert finished, "serve returned while the round was still running"
+        assert 1.4 < took < 10
+        assert released(rt) == [1, 2, 3, 4, 5, 6]
+        lines = [r.getMessage() for r in caplog.records]
+        assert "scheduler stopped" in lines
+        assert lines.index("scheduler stopped") < lines.index("stopped")
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        held.release.set()
+        rt.close()
+
+
+def test_a_round_that_does_not_end_is_given_up_after_the_bound(
+    db_url: str,
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = system_clock()
+    settings = shifted(
+        make_settings(db_url), now - timedelta(hours=1), now + timedelta(days=3)
+    )
+    rt = open_runtime(settings, migrate=True)
+    held = HeldRounds(monkeypatch)
+
+    async def scenario() -> tuple[float, bool]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(jobs.scheduler_worker(rt, stop, stop_seconds=0.5))
+        assert await asyncio.to_thread(held.started.wait, 15), "no round started"
+        stop.set()
+        start = time.monotonic()
+        await task
+        took, finished = time.monotonic() - start, held.finished.is_set()
+        held.release.set()  # the round ends before the store is closed
+        await asyncio.to_thread(held.finished.wait, 30)
+        return took, finished
+
+    try:
+        with caplog.at_level(logging.INFO, logger="ediscuss.schedule"):
+            took, finished = asyncio.run(scenario())
+        assert 0.4 < took < 5
+        assert not finished
+        [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert error.getMessage().startswith(
+            "a scheduled round was still running after 0.5 s"
+        )
+        assert "scheduler stopped" not in caplog.messages
+    finally:
+        held.release.set()
+        rt.close()
