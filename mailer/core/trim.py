@@ -13,11 +13,8 @@ Line-based, in the forms real clients write (en, es, fr, pt, de):
   GMX's, which puts ``Gesendet:`` first;
 * ``>`` quoting: a trailing quote goes, answers written between quotes stay
   (with the quoted lines they answer, so they still make sense);
-* ``Sent from my iPhone`` and the like, Outlook mobile's ``Get Outlook for
-  Android`` in any language, ``-- `` signatures, sign-off blocks (``Best
-  regards,``, ``Saludos cordiales,``, ``Cordialement,``, ``Mit freundlichen
-  Grüßen``...) with the sender's name, title, address and a confidentiality
-  notice, and a last line that is only the sender's name.
+* mobile footers, ``-- `` signatures and sign-off blocks, found by
+  :mod:`mailer.core.signature`.
 
 A reply that adds nothing to the history it quotes has no new text: "" (the
 flow holds it, full text kept, rather than post a copy of the quote).
@@ -29,7 +26,8 @@ work is linear in the size of the text.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from mailer.core.signature import SENT_FROM, SIG_DELIMITER, signature_start
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
@@ -71,55 +69,6 @@ _SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 _RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
-_SENT_FROM = re.compile(
-    r"^(?:Sent from|Sent with|Sent via|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
-    r"|Envoy[ée] (?:de|[àa] partir de) (?:ma|mon|Yahoo|Outlook|Courrier|Mail)\b"
-    r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
-    r"|Enviado (?:do|de) (?:meu|minha|Yahoo|Outlook|E-?mail|Correo)\b"
-    r"|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
-    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$"
-    # Outlook mobile in every language: "Outlook für Android herunterladen",
-    # "Outlook voor Android downloaden", each with its aka.ms link.
-    r"|^(?:[\w'’-]+ ){0,2}Outlook (?:[\w'’-]+ ){0,2}(?:Android|iOS)(?: [\w'’-]+)?"
-    r"\s?(?:<https?://aka\.ms/\w+>)?$",
-    re.IGNORECASE,
-)
-_SIG_DELIMITER = re.compile(r"^(?:-- ?|—)$")
-_CLOSINGS = (
-    # en
-    r"(?:best|kind|warm|warmest|many|with (?:best|kind|warm)) (?:regards|wishes|thanks)"
-    r"|regards|best|cheers|thanks(?: a lot| again| so much| in advance)?"
-    r"|thank you(?: very much| again)?|many thanks|sincerely|yours(?: sincerely| truly"
-    r"| faithfully)?|all the best|take care|best wishes"
-    # es
-    r"|saludos(?: cordiales)?|un (?:cordial )?saludo|atentamente|cordialmente|un abrazo"
-    r"|abrazos|(?:muchas )?gracias|reciba un cordial saludo"
-    # fr
-    r"|(?:bien |tr[èe]s )?cordialement|bien [àa] vous|(?:meilleures |sinc[èe]res )?salutations"
-    r"|(?:bien )?amicalement|merci(?: beaucoup| encore)?|bonne journ[ée]e"
-    # pt
-    r"|atenciosamente|abra[çc]os?|um abra[çc]o|(?:melhores )?cumprimentos|obrigad[oa]"
-    r"|sauda[çc][õo]es|att\.?|grat[oa]"
-    # de
-    r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
-    r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
-    r"|gr[üu](?:ß|ss) gott"
-)
-# A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
-# The name after a bare space must be capitalised, so "Merci pour tout" is text.
-_CLOSING = re.compile(
-    rf"^(?i:{_CLOSINGS})[,.!;:]*"
-    r"(?P<name>\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
-)
-_MAX_SIGNATURE_LINES = 7
-# After a closing and the sender's name: title, organisation, address, phones...
-_MAX_NAMED_SIGNATURE_LINES = 15
-# The long lines a signature may end with: confidentiality and print notices.
-_NOTICE = re.compile(
-    r"confiden|intended|privileg|disclaimer|received this|virus|print"
-    r"|destinat|imprim|environ|ambiente|vertraulich|empf[äa]nger|drucken|umwelt",
-    re.IGNORECASE,
-)
 _BLANK = -1  # in a list of line numbers: an empty line between two kept parts
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 # Invisible characters clients put in text (iOS: U+FEFF before the quote; bidi
@@ -241,7 +190,7 @@ def _interleaved(lines: list[str], after: int) -> bool:
             continue
         if not seen_quote:
             return False
-        if _SENT_FROM.match(stripped) or _SIG_DELIMITER.match(stripped):
+        if SENT_FROM.match(stripped) or SIG_DELIMITER.match(stripped):
             return False
         return _attribution_end([stripped], 0) < 0 and not _SEPARATOR.match(stripped)
     return False
@@ -252,76 +201,6 @@ def _trailing_quote_end(lines: list[str]) -> int:
     while end > 0 and (not lines[end - 1].strip() or _is_quote(lines[end - 1])):
         end -= 1
     return end
-
-
-def _name_words(name: str) -> set[str]:
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return {w for w in re.split(r"[\s,.'\"()-]+", folded) if len(w) > 1}
-
-
-def _is_name_line(line: str, name_words: set[str]) -> bool:
-    words = [w for w in re.split(r"[\s,.'\"()-]+", line.casefold()) if w]
-    return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
-
-
-def _closing_start(lines: list[str], content: list[int], name_words: set[str]) -> int:
-    """Where a sign-off block starts ("Best regards," and what follows), or -1.
-
-    What follows a closing must be short lines, a few of them; when the
-    closing is signed with the sender's name, more of them, and long ones too
-    if they are a confidentiality or print notice (corporate signatures).
-    """
-    window = len(content) - _MAX_NAMED_SIGNATURE_LINES - 1
-    for position in range(max(window, 1), len(content)):
-        i = content[position]
-        line = lines[i].strip()
-        closing = _CLOSING.match(line) if len(line) <= 60 else None
-        if closing is None:
-            continue
-        after = content[position + 1 :]
-        signed = closing.group("name") or (lines[after[0]] if after else "")
-        named = bool(name_words) and _is_name_line(signed.strip(" ,-–—"), name_words)
-        if named:
-            fits = len(after) < _MAX_NAMED_SIGNATURE_LINES and all(
-                len(lines[j].strip()) <= 80 or _NOTICE.search(lines[j]) for j in after
-            )
-        else:
-            fits = len(after) < _MAX_SIGNATURE_LINES and all(
-                len(lines[j].strip()) <= 80 for j in after
-            )
-        if fits:
-            return i
-    return -1
-
-
-def _signature_start(lines: list[str], sender_name: str) -> int:
-    """Where the signature starts in *lines* (``len(lines)`` when there is none)."""
-    content = [i for i, line in enumerate(lines) if line.strip()]
-    if len(content) < 2:
-        return len(lines)
-    first = content[0]
-    for i in content[1:]:
-        if _SIG_DELIMITER.match(lines[i].strip()):
-            return i
-        if _SENT_FROM.match(lines[i].strip()):
-            return i
-    name_words = _name_words(sender_name)
-    closing = _closing_start(lines, content, name_words)
-    if closing >= 0:
-        return closing
-    if name_words:
-        # A last block that starts with the sender's name: "Emma" or "Ana Ruiz\nDirector".
-        block_start = content[-1]
-        while block_start - 1 >= 0 and lines[block_start - 1].strip():
-            block_start -= 1
-        block = [j for j in content if j >= block_start]
-        if (
-            block_start > first
-            and len(block) <= 4
-            and _is_name_line(lines[block_start].strip(), name_words)
-        ):
-            return block_start
-    return len(lines)
 
 
 def _tidy(lines: list[str]) -> str:
@@ -364,10 +243,10 @@ def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
     """*order* without the mobile footer, trailing quote and signature at its end."""
     kept = [lines[i] for i in order]
     end = next(
-        (i for i, line in enumerate(kept) if _SENT_FROM.match(line.strip())), len(kept)
+        (i for i, line in enumerate(kept) if SENT_FROM.match(line.strip())), len(kept)
     )
     end = _trailing_quote_end(kept[:end])
-    end = _signature_start(kept[:end], sender_name)
+    end = signature_start(kept[:end], sender_name)
     end = _trailing_quote_end(kept[:end])
     return order[:end]
 

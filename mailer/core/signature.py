@@ -1,0 +1,139 @@
+"""Where a reply's signature starts: mobile footers, ``-- `` and sign-off blocks.
+
+The forms real clients and people write (en, es, fr, pt, de): ``Sent from my
+iPhone`` and the like, Outlook mobile's ``Get Outlook for Android`` in any
+language, ``-- `` signatures, sign-off blocks (``Best regards,``, ``Saludos
+cordiales,``, ``Cordialement,``, ``Mit freundlichen Grüßen``...) with the
+sender's name, title, address and a confidentiality notice, and a last line
+that is only the sender's name. :mod:`mailer.core.trim` cuts the reply there.
+
+Every pattern is anchored to one line, so the work is linear in the size of
+the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# A mobile client's footer ("Sent from my iPhone"): the reply ends above it.
+SENT_FROM = re.compile(
+    r"^(?:Sent from|Sent with|Sent via|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
+    r"|Envoy[ée] (?:de|[àa] partir de) (?:ma|mon|Yahoo|Outlook|Courrier|Mail)\b"
+    r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
+    r"|Enviado (?:do|de) (?:meu|minha|Yahoo|Outlook|E-?mail|Correo)\b"
+    r"|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
+    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$"
+    # Outlook mobile in every language: "Outlook für Android herunterladen",
+    # "Outlook voor Android downloaden", each with its aka.ms link.
+    r"|^(?:[\w'’-]+ ){0,2}Outlook (?:[\w'’-]+ ){0,2}(?:Android|iOS)(?: [\w'’-]+)?"
+    r"\s?(?:<https?://aka\.ms/\w+>)?$",
+    re.IGNORECASE,
+)
+# A signature delimiter line: "-- " (RFC 3676 section 4.3), "--" or an em dash.
+SIG_DELIMITER = re.compile(r"^(?:-- ?|—)$")
+_CLOSINGS = (
+    # en
+    r"(?:best|kind|warm|warmest|many|with (?:best|kind|warm)) (?:regards|wishes|thanks)"
+    r"|regards|best|cheers|thanks(?: a lot| again| so much| in advance)?"
+    r"|thank you(?: very much| again)?|many thanks|sincerely|yours(?: sincerely| truly"
+    r"| faithfully)?|all the best|take care|best wishes"
+    # es
+    r"|saludos(?: cordiales)?|un (?:cordial )?saludo|atentamente|cordialmente|un abrazo"
+    r"|abrazos|(?:muchas )?gracias|reciba un cordial saludo"
+    # fr
+    r"|(?:bien |tr[èe]s )?cordialement|bien [àa] vous|(?:meilleures |sinc[èe]res )?salutations"
+    r"|(?:bien )?amicalement|merci(?: beaucoup| encore)?|bonne journ[ée]e"
+    # pt
+    r"|atenciosamente|abra[çc]os?|um abra[çc]o|(?:melhores )?cumprimentos|obrigad[oa]"
+    r"|sauda[çc][õo]es|att\.?|grat[oa]"
+    # de
+    r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
+    r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
+    r"|gr[üu](?:ß|ss) gott"
+)
+# A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
+# The name after a bare space must be capitalised, so "Merci pour tout" is text.
+_CLOSING = re.compile(
+    rf"^(?i:{_CLOSINGS})[,.!;:]*"
+    r"(?P<name>\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
+)
+_MAX_SIGNATURE_LINES = 7
+# After a closing and the sender's name: title, organisation, address, phones...
+_MAX_NAMED_SIGNATURE_LINES = 15
+# The long lines a signature may end with: confidentiality and print notices.
+_NOTICE = re.compile(
+    r"confiden|intended|privileg|disclaimer|received this|virus|print"
+    r"|destinat|imprim|environ|ambiente|vertraulich|empf[äa]nger|drucken|umwelt",
+    re.IGNORECASE,
+)
+
+
+def _name_words(name: str) -> set[str]:
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return {w for w in re.split(r"[\s,.'\"()-]+", folded) if len(w) > 1}
+
+
+def _is_name_line(line: str, name_words: set[str]) -> bool:
+    words = [w for w in re.split(r"[\s,.'\"()-]+", line.casefold()) if w]
+    return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
+
+
+def _closing_start(lines: list[str], content: list[int], name_words: set[str]) -> int:
+    """Where a sign-off block starts ("Best regards," and what follows), or -1.
+
+    What follows a closing must be short lines, a few of them; when the
+    closing is signed with the sender's name, more of them, and long ones too
+    if they are a confidentiality or print notice (corporate signatures).
+    """
+    window = len(content) - _MAX_NAMED_SIGNATURE_LINES - 1
+    for position in range(max(window, 1), len(content)):
+        i = content[position]
+        line = lines[i].strip()
+        closing = _CLOSING.match(line) if len(line) <= 60 else None
+        if closing is None:
+            continue
+        after = content[position + 1 :]
+        signed = closing.group("name") or (lines[after[0]] if after else "")
+        named = bool(name_words) and _is_name_line(signed.strip(" ,-–—"), name_words)
+        if named:
+            fits = len(after) < _MAX_NAMED_SIGNATURE_LINES and all(
+                len(lines[j].strip()) <= 80 or _NOTICE.search(lines[j]) for j in after
+            )
+        else:
+            fits = len(after) < _MAX_SIGNATURE_LINES and all(
+                len(lines[j].strip()) <= 80 for j in after
+            )
+        if fits:
+            return i
+    return -1
+
+
+def signature_start(lines: list[str], sender_name: str) -> int:
+    """Where the signature starts in *lines* (``len(lines)`` when there is none)."""
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) < 2:
+        return len(lines)
+    first = content[0]
+    for i in content[1:]:
+        if SIG_DELIMITER.match(lines[i].strip()):
+            return i
+        if SENT_FROM.match(lines[i].strip()):
+            return i
+    name_words = _name_words(sender_name)
+    closing = _closing_start(lines, content, name_words)
+    if closing >= 0:
+        return closing
+    if name_words:
+        # A last block that starts with the sender's name: "Emma" or "Ana Ruiz\nDirector".
+        block_start = content[-1]
+        while block_start - 1 >= 0 and lines[block_start - 1].strip():
+            block_start -= 1
+        block = [j for j in content if j >= block_start]
+        if (
+            block_start > first
+            and len(block) <= 4
+            and _is_name_line(lines[block_start].strip(), name_words)
+        ):
+            return block_start
+    return len(lines)
