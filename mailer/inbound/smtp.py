@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
+from mailer.inbound.smtp_paths import plain_path, routing_trick
 from mailer.tls import handshake_failure
 
 log = logging.getLogger("ediscuss.inbound")
@@ -205,22 +205,6 @@ def _safe(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:200] or "<>"
 
 
-def routing_trick(arg: str) -> str | None:
-    """Why a raw ``RCPT TO:`` argument is a routing trick, or None.
-
-    aiosmtpd parses the address with the email package, which drops a source
-    route (``<@a,@b:user@d>``) and decodes RFC 2047 encoded words in the
-    local part, so the handler would see a clean address of ours. Both are
-    refused here, on the text the client sent.
-    """
-    text = arg.partition(":")[2].strip() if ":" in arg[:3] else arg.strip()
-    if text.startswith(("<@", "@")):
-        return "source route"
-    if "=?" in text:
-        return "encoded word in the address"
-    return None
-
-
 class _Limits:
     """Connections open per client address, shared by every protocol instance."""
 
@@ -235,28 +219,6 @@ _REWRITES = {
     "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
     "530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first",
 }
-
-
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_PATH = re.compile(
-    rf"[ \t]*<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(.*)"
-)
-
-
-def plain_path(arg: str) -> tuple[str, str] | None:
-    """(address, rest) of a plain ``<local@domain> PARAMS`` SMTP path, else None.
-
-    Nearly every MAIL FROM and RCPT TO is that simple; aiosmtpd reads each
-    with the email package's header parser (and makes a class per call). The
-    answer is the same (a unit test compares them); anything else, quoted
-    strings, comments, source routes, encoded words, goes to aiosmtpd.
-    """
-    if "=?" in arg:  # aiosmtpd decodes RFC 2047 encoded words, even there
-        return None
-    m = _PLAIN_PATH.fullmatch(arg)
-    if m is None or any(c in m.group(2) for c in '()"\\'):
-        return None
-    return m.group(1), m.group(2).lstrip(" \t")
 
 
 def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:

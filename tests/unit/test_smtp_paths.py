@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from mailer.inbound.smtp import plain_path
+from mailer.inbound.smtp_paths import plain_path
 
 
 class _Reader:
