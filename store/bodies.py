@@ -15,6 +15,16 @@ holds the whole message, as every row did before bodies were shared.
 A body is dropped by :func:`prune_bodies` once no unsent row uses it; sent rows
 that used it keep only their personal bytes (enough to know what was sent to
 whom, not to send it again).
+
+Queueing and pruning may run at the same moment without either failing on
+the foreign key. :func:`ensure_bodies` moves a stored body's ``created_at`` on
+to the time it is used again, in the queueing transaction, and
+:func:`prune_bodies` deletes only bodies older than its bound, a condition
+the database checks again on the newest version of the row: PostgreSQL's
+DELETE waits for the queueing transaction's row lock, then finds the body
+used again; on SQLite the queueing transaction holds the write lock from that
+update until it commits. A body the prune deleted first is not found by the
+update, so the queueing stores it again.
 """
 
 from __future__ import annotations
@@ -26,7 +36,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import (
+    SQLColumnExpression,
+    and_,
+    case,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -104,23 +124,39 @@ def assemble(raw: bytes, body_at: Sequence[int], body: SharedBody | None) -> byt
 
 
 def ensure_bodies(session: Session, bodies: Iterable[SharedBody], now: datetime) -> int:
-    """Store the bodies not stored yet (in the caller's transaction); returns how many.
+    """Store the bodies not stored yet, and mark the stored ones used at *now*.
 
+    Runs in the caller's transaction; returns how many bodies were stored.
     Only the keys travel for a body already there, so a digest queued in
-    twenty batches sends its bodies to the database once.
+    twenty batches sends its bodies to the database once. Marking a body used
+    locks it until the caller commits, so a concurrent :func:`prune_bodies`
+    cannot delete it under the rows about to name it (see the module's
+    docstring).
     """
     wanted = {b.digest: b for b in bodies}
     if not wanted:
         return 0
-    have = set(
-        session.scalars(select(OutboxBody.hash).where(OutboxBody.hash.in_(wanted)))
+    touched = set(
+        session.scalars(
+            update(OutboxBody)
+            .where(OutboxBody.hash.in_(sorted(wanted)))  # one lock order for all
+            .values(created_at=_later(OutboxBody.created_at, _at(now)))
+            .returning(OutboxBody.hash)
+            .execution_options(synchronize_session=False)
+        )
     )
-    missing = [b for key, b in wanted.items() if key not in have]
+    missing = [wanted[key] for key in sorted(wanted) if key not in touched]
     if not missing:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxBody).on_conflict_do_nothing(index_elements=["hash"])
+    stmt = insert(OutboxBody)
+    # Another transaction may have stored the same body meanwhile: it is
+    # marked used (and so locked) here too, as above.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["hash"],
+        set_={"created_at": _later(OutboxBody.created_at, stmt.excluded.created_at)},
+    )
     session.execute(
         stmt,
         [
@@ -129,6 +165,18 @@ def ensure_bodies(session: Session, bodies: Iterable[SharedBody], now: datetime)
         ],
     )
     return len(missing)
+
+
+def _at(when: datetime) -> SQLColumnExpression[datetime]:
+    """*when* as a bound value of the store's own time type (UTC, naive in SQL)."""
+    return literal(when, OutboxBody.__table__.c.created_at.type)
+
+
+def _later(
+    stored: SQLColumnExpression[datetime], other: SQLColumnExpression[datetime]
+) -> SQLColumnExpression[datetime]:
+    """The later of two times, in SQL: a clock behind the stored time never moves it back."""
+    return case((stored < other, other), else_=stored)
 
 
 @dataclass
@@ -182,12 +230,13 @@ def load_bodies(
 
 
 def prune_bodies(session: Session, *, before: datetime) -> int:
-    """Drop the bodies no unsent row uses and no row queued since *before* used.
+    """Drop the bodies no unsent row uses and none used since *before*.
 
     Sent rows that used one keep their personal bytes only. *before* leaves
-    bodies just queued alone: a row queued in a transaction not yet
-    committed is not seen here (its foreign key would then make this fail,
-    rather than leave a row without its body). Returns how many were dropped.
+    bodies just queued alone: a row queued in a transaction not yet committed
+    is not seen here, but its body was marked used by :func:`ensure_bodies`,
+    and the DELETE checks that mark on each row as it deletes it (after
+    waiting for the queueing transaction). Returns how many were dropped.
     """
     users = select(OutboxMessage.id).where(OutboxMessage.body_hash == OutboxBody.hash)
     still_used = exists(
@@ -198,7 +247,7 @@ def prune_bodies(session: Session, *, before: datetime) -> int:
             )
         )
     )
-    unused = select(OutboxBody.hash).where(~still_used)
+    unused = select(OutboxBody.hash).where(OutboxBody.created_at < before, ~still_used)
     keys = list(session.scalars(unused))
     dropped = 0
     for start in range(0, len(keys), 500):
@@ -217,7 +266,13 @@ def prune_bodies(session: Session, *, before: datetime) -> int:
         )
         result = session.execute(
             delete(OutboxBody)
-            .where(OutboxBody.hash.in_(chunk), ~exists(users))
+            .where(
+                OutboxBody.hash.in_(chunk),
+                # Checked again on the row's newest version when an enqueue
+                # marked it used meanwhile (PostgreSQL waits for that first).
+                OutboxBody.created_at < before,
+                ~exists(users),
+            )
             .execution_options(synchronize_session=False)
         )
         dropped += int(getattr(result, "rowcount", 0) or 0)
