@@ -10,6 +10,12 @@ below the signed part, RFC 6376 section 8.2).
 
 The same check proves a moderator's post (:mod:`mailer.inbound.lookups`), with
 a shorter time budget: every DNS lookup of one message shares ``timeout``.
+
+dkimpy logs an ERROR of its own when a key cannot be had (a DNS timeout, no
+record, an unusable record): a normal event, for which the callers already
+log one line per message. Each verification therefore hands dkimpy a logger
+of its own, outside the logging tree, whose messages become the verdict's
+reason instead.
 """
 
 from __future__ import annotations
@@ -84,6 +90,23 @@ def resolver_dnsfunc(server: HostPort | None, timeout: float = 5.0) -> DnsFunc:
     return txt
 
 
+class _DkimpyNotes(logging.Logger):
+    """A logger for dkimpy that keeps its messages (warnings and worse) in ``notes``.
+
+    Made directly, not by ``logging.getLogger``: it has no parent and no
+    handler, so nothing reaches the service's log, and it goes with its
+    verification.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("dkimpy", logging.WARNING)
+        self.propagate = False
+        self.notes: list[str] = []
+
+    def handle(self, record: logging.LogRecord) -> None:
+        self.notes.append(record.getMessage())
+
+
 def _tags(value: bytes) -> dict[bytes, bytes]:
     tags: dict[bytes, bytes] = {}
     for part in re.sub(rb"\s+", b"", value).split(b";"):
@@ -104,13 +127,17 @@ def verify_dkim(
     """
     deadline = time.monotonic() + timeout
     failures: list[str] = []
+    missing: list[bytes] = []
 
     def lookup(name: bytes, timeout: float = timeout) -> bytes | None:
         try:
-            return dnsfunc(name, timeout=timeout)
+            found = dnsfunc(name, timeout=timeout)
         except dkim.DnsTimeoutError as exc:  # dkimpy only says "False" then
             failures.append(str(exc) or "timeout")
             raise
+        if not found:
+            missing.append(name)
+        return found
 
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     if len(headers.get_all("From") or []) != 1:
@@ -137,17 +164,24 @@ def verify_dkim(
         if left <= 0:
             reasons.append(f"d={domain}: DNS time spent")
             break
+        notes = _DkimpyNotes()
+        failures.clear()
+        missing.clear()
         try:
-            ok = dkim.DKIM(raw, minkey=1024, timeout=left).verify(
-                idx=idx, dnsfunc=lookup
-            )
+            verifier = dkim.DKIM(raw, minkey=1024, timeout=left, logger=notes)
+            ok = verifier.verify(idx=idx, dnsfunc=lookup)
         except dkim.DKIMException as exc:
             reasons.append(f"d={domain}: {exc}")
             continue
         if ok:
             return DkimVerdict(True, domain)
         if failures:
-            reasons.append(f"d={domain}: DNS failed ({failures.pop()})")
+            reasons.append(f"d={domain}: DNS failed ({failures[-1]})")
+        elif missing:
+            name = missing[-1].decode("ascii", "replace").rstrip(".")
+            reasons.append(f"d={domain}: no key in DNS at {name}")
+        elif notes.notes:  # dkimpy's word on the record DNS gave
+            reasons.append(f"d={domain}: unusable key ({notes.notes[-1]})")
         else:
             reasons.append(f"d={domain}: signature does not verify")
     return DkimVerdict(False, reason="; ".join(reasons) or "no usable signature")

@@ -351,3 +351,6 @@ def test_a_dns_that_fails_leaves_the_post_held_within_the_bound(
     assert took < 4.5, took
     [line] = [m for m in caplog.messages if "moderator post" in m]
     assert "not proven" in line and "DNS" in line, line
+    # That one line says it all: no ERROR of dkimpy's own beside it.
+    assert [r for r in caplog.records if r.name.startswith("dkimpy")] == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

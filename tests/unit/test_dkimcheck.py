@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import dkim
@@ -119,3 +120,36 @@ def test_no_system_resolver_is_not_proof_and_no_crash(
     raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
     verdict = verify_dkim(raw, COMYN, dns_func)
     assert not verdict.ok and "NoResolverConfiguration" in verdict.reason
+
+
+def test_a_key_dns_cannot_give_is_our_reason_not_a_dkimpy_error(
+    dkim_key: DkimKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    def down(name: bytes, timeout: float = 5) -> bytes | None:
+        raise dkim.DnsTimeoutError("no answer")
+
+    def nothing(name: bytes, timeout: float = 5) -> bytes | None:
+        return None
+
+    def broken(name: bytes, timeout: float = 5) -> bytes | None:
+        return b"v=DKIM1; k=rsa; p=AAAA"
+
+    raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
+    with caplog.at_level(logging.DEBUG):
+        reasons = [
+            verify_dkim(raw, COMYN, dns).reason for dns in (down, nothing, broken)
+        ]
+    assert reasons[0] == f"d={MOD_DOMAIN}: DNS failed (no answer)"
+    assert reasons[1] == (
+        f"d={MOD_DOMAIN}: no key in DNS at {SELECTOR}._domainkey.{MOD_DOMAIN}"
+    )
+    assert reasons[2].startswith(f"d={MOD_DOMAIN}: unusable key (")
+    assert caplog.records == []  # the callers log the reason, once per message
+
+
+def test_dkimpys_own_logger_is_left_as_it_was(dkim_key: DkimKey) -> None:
+    raw = dkim_sign(command_mail(COMYN, TO, "release 7"), dkim_key)
+    shared = logging.getLogger("dkimpy")
+    before = (shared.level, shared.propagate, list(shared.handlers))
+    assert verify_dkim(raw, COMYN, _dns(dkim_key)).ok
+    assert (shared.level, shared.propagate, list(shared.handlers)) == before
