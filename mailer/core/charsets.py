@@ -252,6 +252,8 @@ _MOJIBAKE = re.compile(
 
 def repair_mojibake(text: str) -> Decoded:
     """Undo UTF-8 that was decoded as windows-1252 or latin-1 somewhere upstream."""
+    if text.isascii() or not ("Ã" in text or "Â" in text or "â€" in text):
+        return Decoded(text, "")  # every sign of it starts with one of those
     hits = len(_MOJIBAKE.findall(text))
     if hits == 0:
         return Decoded(text, "")
