@@ -8,6 +8,7 @@ counts attempts and records outcomes). A post address is routed with the facts
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from mailer.core.addresses import AddressKind, Recipient, parse_recipient
@@ -32,16 +33,23 @@ class Parked(Exception):
         self.kind = kind
 
 
+@functools.lru_cache(maxsize=4096)
+def _recipient(line: str, domain: str, slugs: tuple[str, ...]) -> Recipient | None:
+    """*line* as one of our addresses, or None (asked three times a message)."""
+    try:
+        return parse_recipient(line, domain, slugs)
+    except UnknownRecipient:
+        return None  # a discussion removed from the configuration since
+
+
 def recipients_of(runtime: Runtime, item: InboundItem) -> list[Recipient]:
     """The envelope recipients that are (still) ours, each once, in order."""
     s = runtime.settings
+    domain, slugs = s.service.domain, s.slugs
     found: list[Recipient] = []
     for line in item.envelope_to.splitlines():
-        try:
-            rcpt = parse_recipient(line, s.service.domain, s.slugs)
-        except UnknownRecipient:
-            continue  # a discussion removed from the configuration since
-        if rcpt not in found:
+        rcpt = _recipient(line, domain, slugs)
+        if rcpt is not None and rcpt not in found:
             found.append(rcpt)
     return found
 
