@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import types
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
 from sqlalchemy import event, func, insert, select, text
 
-from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
+from mailer.core.digest import DigestPlan
 from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
 from mailer.outbound.bulk import SharedMail
@@ -22,6 +22,7 @@ from store.bodies import SharedBody, prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade
 from store.models import OutboxBody, OutboxMessage, OutboxState
 from store.outbox import OutgoingRow, claim_due, enqueue, mark_failed, mark_sent
+from tests.digest_plans import awkward_plan
 from tests.fixtures.relay import CapturingRelay
 from tests.fixtures.settings import SettingsFactory
 from tests.integration.outbound_setup import (
@@ -52,35 +53,7 @@ def fixed_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _plan(discussion: Discussion, language: str) -> DigestPlan:
-    questions = [
-        QuestionItem(q.number, q.text, f"q{q.number}@x.org", "http://w/q", True)
-        for q in discussion.questions[:6]
-    ]
-    since = START - timedelta(days=1)
-    bodies = [
-        "Línea con acentos: áéíóú ñ, «comillas» — además = y =3D.",
-        "word " * 300,
-        "   indented line   \n\n\ntrailing spaces   \nlast",
-        "x" * 300,
-    ]
-    posts = [
-        PostItem(
-            i,
-            1 + i % 3,
-            i - 1 if i % 2 else None,
-            f"Persona {i}",
-            "Organisation",
-            "Workers",
-            bodies[i % len(bodies)],
-            since + timedelta(minutes=i),
-            f"r{i}@x.org",
-            f"http://w/p/{i}",
-        )
-        for i in range(1, 40)
-    ]
-    return plan_digest(
-        posts, questions, since, START, language, "en", date(2027, 3, 28)
-    )
+    return awkward_plan(discussion, language, START, posts=39)
 
 
 def _digest_rows(rt: Runtime) -> list[tuple[OutgoingRow, bytes]]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 
-from mailer.core.digest import PostItem, QuestionItem, plan_digest
+from mailer.core.digest import DigestPlan
 from mailer.core.texts import Texts
 from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
@@ -16,6 +18,7 @@ from mailer.outbound.bulk import SharedMail, normalise_text
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, build_row
 from mailer.settings import Settings
+from tests.digest_plans import awkward_plan
 from tests.fixtures.settings import SettingsFactory
 
 NOW = datetime(2027, 3, 28, 16, 0, 30, tzinfo=UTC)
@@ -23,36 +26,8 @@ KEY = b"k" * 32
 BOUNDARY = re.compile(rb'boundary="([^"]+)"')
 
 
-def _plan(settings: Settings, language: str, extra: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    disc = settings.discussions[0]
-    questions = [
-        QuestionItem(q.number, q.text, f"q{q.number}@x.org", "http://w/q", True)
-        for q in disc.questions[:6]
-    ]
-    since = NOW - timedelta(days=1)
-    bodies = [
-        "Línea con acentos: áéíóú ñ, «comillas» y un guion largo — además = y =3D.",
-        "word " * 200,
-        "   indented line   \n\n\n\ntrailing spaces   \nlast",
-        "x" * 300,  # one unbreakable word longer than a line
-        *extra,
-    ]
-    posts = [
-        PostItem(
-            i,
-            1 + i % 3,
-            i - 1 if i % 2 else None,
-            f"Añadida Persona {i}",
-            "Organisation",
-            "Workers",
-            bodies[i % len(bodies)],
-            since + timedelta(minutes=i),
-            f"r{i}@x.org",
-            f"http://w/p/{i}",
-        )
-        for i in range(1, 12)
-    ]
-    return plan_digest(posts, questions, since, NOW, language, "en", date(2027, 3, 28))
+def _plan(settings: Settings, language: str, extra: tuple[str, ...] = ()) -> DigestPlan:
+    return awkward_plan(settings.discussions[0], language, NOW, extra=extra)
 
 
 def _same_but_boundary(a: bytes, b: bytes) -> None:
@@ -140,9 +115,8 @@ def test_a_post_quoting_a_placeholder_is_printed_as_written(
 
 
 def test_personal_value_in_the_subject_is_refused(
-    make_settings: SettingsFactory, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
-    import dataclasses
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
 
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "x.subject.j2").write_text("Hi {{ unsubscribe_url }}")
