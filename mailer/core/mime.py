@@ -11,6 +11,7 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
 from email.utils import collapse_rfc2231_value
 
 from mailer.core.charsets import decode_bytes, decode_header_text
@@ -172,12 +173,25 @@ def safe_filename(raw: str | None, content_type: str, index: int) -> str:
     return header_safe(name, 200)
 
 
+def _as_received(policy: Policy) -> Policy:
+    """*policy*, writing header lines as they were read instead of refolding them."""
+    if isinstance(policy, EmailPolicy):
+        return policy.clone(refold_source="none")
+    return policy
+
+
 def _attachment(part: Message, info: _Info, body: Body) -> None:
     content_type = header_safe(info.ctype, 100)
     inner = part.get_payload(0) if part.is_multipart() else None
     if info.ctype == "message/rfc822":
         try:
-            data = inner.as_bytes() if isinstance(inner, Message) else b""
+            # Its header lines as they came: refolding them (the default) costs
+            # the stdlib seconds on one long encoded header (found by fuzzing).
+            data = (
+                inner.as_bytes(policy=_as_received(inner.policy))
+                if isinstance(inner, Message)
+                else b""
+            )
         except Exception:  # noqa: BLE001 - the generator on a hostile inner message
             data = b""
             body.defects.append("an attached message could not be serialised")
