@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from datetime import UTC
 
 import pytest
@@ -264,6 +265,30 @@ def test_too_many_boundaries_are_not_parsed() -> None:
     parsed = parse_message(b"From: a@x.org\r\nSubject: deep\r\n" + body.encode())
     assert parsed.over_limits and parsed.text == ""
     assert any("boundaries" in r for r in parsed.limit_reasons)
+
+
+def _report(blocks: int) -> bytes:
+    block = "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+    return mail(
+        "From: MAILER-DAEMON@example.net",
+        "Subject: Undelivered Mail Returned to Sender",
+        "Message-ID: <dsn@example.net>",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        body="--b\r\nContent-Type: text/plain\r\n\r\nIt failed.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n" + block * blocks + "--b--\r\n",
+    )
+
+
+def test_a_delivery_report_of_countless_blocks_is_not_parsed() -> None:
+    # The parser makes a message of each block: 100,000 of them took seconds.
+    assert parse_message(_report(3)).bounce.recipients == ("gone@example.org",)  # type: ignore[union-attr]
+    started = time.perf_counter()
+    parsed = parse_message(_report(100_000), limits=ParseLimits(max_parts=20))
+    assert time.perf_counter() - started < 2
+    assert parsed.message_class is MessageClass.BOUNCE  # still known by its type
+    assert parsed.over_limits and parsed.text == ""
+    assert any("delivery report" in r for r in parsed.limit_reasons)
 
 
 def test_nesting_deeper_than_the_limit_stops_the_walk() -> None:
