@@ -51,7 +51,10 @@ _IDENTITY = frozenset({"from", "sender", "subject", "message-id"})
 _MSGID = re.compile(r"<[^<>\s]{1,400}>")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]{1,64}@[^\s<>()\[\],;:\\\"@]{1,255}")
 _HEADER_VALUE_LIMIT = 10_000
-_MAX_QUOTES = 256  # more quote marks in one address header than any honest one has
+# The modern address parser is quadratic in some characters (8,000 quote marks
+# take it 1.2 s; dots, backslashes or commas about 0.4 s): past these counts,
+# more than any honest header has, the header is read simply.
+_MAX_SPECIALS = {'"': 256, "\\": 64, ".": 1024, ",": 512}
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -160,8 +163,8 @@ def _addresses(
         simple = simple_address(flat)
         if simple is not None:
             pairs = [simple]
-        elif flat.count('"') > _MAX_QUOTES:  # the modern parser is quadratic in
-            pairs = _fallback_pairs(flat)  # quotes: 1.2 s for 8,000 of them
+        elif any(flat.count(c) > n for c, n in _MAX_SPECIALS.items()):
+            pairs = _fallback_pairs(flat)
         else:
             try:
                 header = msg.policy.header_factory(key, flat)  # type: ignore[attr-defined]
