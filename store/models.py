@@ -347,7 +347,9 @@ class OutboxBody(Base):
 
     ``content`` is the body's shared segments one after another; ``cuts`` says
     where each but the first starts. Outbox rows name it by ``hash`` and keep
-    only their personal bytes (see :mod:`store.bodies`).
+    only their personal bytes (see :mod:`store.bodies`). ``created_at`` is when
+    it was last queued (each enqueue moves it forward), so a purge leaves alone
+    a body that an enqueue is using.
     """
 
     __tablename__ = "outbox_bodies"
