@@ -26,20 +26,20 @@ _WORDS = {
     "auch wir unsere wurde bei haben sind aus werden nach wie oder",
 }
 _LEXICON = {lang: frozenset(words.split()) for lang, words in _WORDS.items()}
-# Letters and endings that give a language away, worth two words each: the
-# letters anywhere (Portuguese "ção" and "ções" count by their letter), the
-# endings at the end of a word ("ción", "ciones", "eux",
-# English "-ing" after at least one letter), German "sch" at its start, French
-# elisions ("d'", "l'", "j'") and English contractions ("it's", "don't").
+# Signs that give a language away, worth two words each: letters anywhere
+# (Portuguese "ção" and "ções" count by their letter), word endings ("ción",
+# "ciones", "eux", and English "-ing" after at least one letter), German "sch"
+# opening a word, French elisions ("d'", "l'", "j'") and English contractions
+# ("it's", "don't").
 _LETTERS = {"es": "ñ¿¡", "fr": "èùœ", "pt": "ãõ", "de": "äöüß"}
 _ELISION = re.compile(r"\b[dlj]'")
 _CONTRACTION = re.compile(r"\w'(?:s|t|re|ve|ll)\b")
-# The last three letters of a word to (language, the endings it may be).
+# The last three letters of a word to (language, the ending they may close).
 _ENDINGS = {
-    "ión": ("es", ("ción",)),
-    "nes": ("es", ("ciones",)),
-    "eux": ("fr", ("eux",)),
-    "ing": ("en", ("ing",)),
+    "ión": ("es", "ción"),
+    "nes": ("es", "ciones"),
+    "eux": ("fr", "eux"),
+    "ing": ("en", "ing"),
 }
 _WORD = re.compile(r"[^\W\d_]+")
 _SAMPLE = 5000
@@ -79,8 +79,8 @@ def _scores(sample: str) -> dict[str, int]:
             scores[lang] += 1
         ending = _ENDINGS.get(word[-3:])
         if ending is not None:
-            lang, suffixes = ending
-            if word.endswith(suffixes) and (lang != "en" or len(word) > 3):
+            lang, suffix = ending
+            if word.endswith(suffix) and (lang != "en" or len(word) > 3):
                 scores[lang] += 2
         if word.startswith("sch"):
             scores["de"] += 2
