@@ -49,10 +49,15 @@ def header_safe(text: str, limit: int = 200) -> str:
     return flat
 
 
-def display_name_safe(text: str, limit: int = 80) -> str:
-    """A display name that cannot smuggle an address: no '@', '<' or '>' either."""
+def display_name_safe(text: str, limit: int = 80, *, commas: bool = False) -> str:
+    """A display name that cannot smuggle an address: no '@', '<' or '>' either.
+
+    With *commas*, a comma stays: a name as people read it ("Ruiz, Ana", as
+    Exchange writes it); a header made from it drops the comma again.
+    """
     cleaned = header_safe(text, limit)
-    return " ".join(re.sub(r"[<>@\"\\,;:]", " ", cleaned).split())
+    unsafe = r"[<>@\"\\;:]" if commas else r"[<>@\"\\,;:]"
+    return " ".join(re.sub(unsafe, " ", cleaned).split()).strip(", ")
 
 
 def stable_message_id(key: str, domain: str, kind: str = "m") -> str:

@@ -358,7 +358,7 @@ def parse_message(
         defects.append(repaired.defect)
         text = repaired.text
 
-    safe_name = display_name_safe(from_name)
+    safe_name = display_name_safe(from_name, commas=True)
     new_text = trim_reply(text, sender_name=safe_name)
     language = language_from_header(
         next((v for k, v in headers if k.lower() == "content-language"), None)

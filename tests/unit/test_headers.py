@@ -1,4 +1,5 @@
-"""header_safe's format-character class against unicodedata, code point by code point."""
+"""header_safe (its format-character class against unicodedata, code point by
+code point) and display_name_safe."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import sys
 import unicodedata
 
-from mailer.core.headers import _FORMAT, header_safe
+from mailer.core.headers import _FORMAT, display_name_safe, header_safe
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
@@ -57,3 +58,11 @@ def test_plain_ascii_values_match_the_reference() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         limit = rng.randint(1, 32)
         assert header_safe(text, limit) == _reference(text, limit)
+
+
+def test_display_names_lose_what_could_pose_as_an_address() -> None:
+    assert display_name_safe('Ana <ana@example.net>; "x"') == "Ana ana example.net x"
+    # A comma stays in a name as people read it, never in one for a header.
+    assert display_name_safe("Ruiz, Ana", commas=True) == "Ruiz, Ana"
+    assert display_name_safe("Ruiz, Ana") == "Ruiz Ana"
+    assert display_name_safe(", Ana,", commas=True) == "Ana"

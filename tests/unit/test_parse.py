@@ -163,7 +163,7 @@ def test_addresses_are_addr_specs_with_lowercase_domains() -> None:
     )
     parsed = parse_message(raw)
     assert parsed.from_address == "Ana.Ruiz@example.net"
-    assert parsed.from_name == "Ruiz Ana"
+    assert parsed.from_name == "Ruiz, Ana"  # as people read it; headers drop the comma
     assert parsed.to == ("a@b.org", "bob@c.org")
     assert parsed.cc == ()
     assert parsed.reply_to == "other@d.org"
