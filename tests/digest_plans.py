@@ -1,12 +1,16 @@
 """A digest plan with awkward posts (accents, long and unbreakable lines, blank
-runs), for the tests that compare ways of rendering and storing a digest."""
+runs), and one reader's digest mail, for the tests that compare ways of
+rendering and storing a digest."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
-from mailer.settings import Discussion
+from mailer.outbound.mailing import Outgoing
+from mailer.settings import Discussion, Settings
 
 AWKWARD_BODIES = (
     "Línea con acentos: áéíóú ñ, «comillas» y un guion largo — además = y =3D.",
@@ -47,3 +51,26 @@ def awkward_plan(
         for i in range(1, posts + 1)
     ]
     return plan_digest(items, questions, since, now, language, "en", date(2027, 3, 28))
+
+
+def digest_outgoing(
+    settings: Settings,
+    language: str,
+    context: Mapping[str, Any],
+    reader: tuple[int, str, str],
+    unsubscribe: str,
+) -> Outgoing:
+    """The digest mail for *reader* (subscription id, address, name), as queued."""
+    sub_id, email, name = reader
+    return Outgoing(
+        template="digest",
+        language=language,
+        to_address=email,
+        to_name=name,
+        dedupe_key=f"digest:x:2027-03-28:{sub_id}",
+        kind="digest",
+        context={**context, "unsubscribe_url": unsubscribe},
+        subscription_id=sub_id,
+        as_list_mail=True,
+        list_post=f"skills-covid19@{settings.service.domain}",
+    )

@@ -14,7 +14,7 @@ from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
 from mailer.outbound.bulk import SharedMail
 from mailer.outbound.dates import LocalDates
-from mailer.outbound.mailing import Outgoing, build_row
+from mailer.outbound.mailing import build_row
 from mailer.outbound.worker import OutboxSender
 from mailer.service import Runtime
 from mailer.settings import Discussion, Settings
@@ -22,7 +22,7 @@ from store.bodies import SharedBody, prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade
 from store.models import OutboxBody, OutboxMessage, OutboxState
 from store.outbox import OutgoingRow, claim_due, enqueue, mark_failed, mark_sent
-from tests.digest_plans import awkward_plan
+from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.relay import CapturingRelay
 from tests.fixtures.settings import SettingsFactory
 from tests.integration.outbound_setup import (
@@ -70,18 +70,8 @@ def _digest_rows(rt: Runtime) -> list[tuple[OutgoingRow, bytes]]:
         if language not in shared:
             shared[language] = SharedMail(settings, disc, "digest", language, context)
         url = unsubscribe_url(settings.service.base_url, rt.key, sub_id)
-        mail = Outgoing(
-            template="digest",
-            language=language,
-            to_address=email,
-            to_name=name,
-            dedupe_key=f"digest:x:2027-03-28:{sub_id}",
-            kind="digest",
-            context={**context, "unsubscribe_url": url},
-            subscription_id=sub_id,
-            as_list_mail=True,
-            list_post=f"skills-covid19@{settings.service.domain}",
-        )
+        reader = (sub_id, email, name)
+        mail = digest_outgoing(settings, language, context, reader, url)
         whole = build_row(settings, rt.key, disc, did, mail, START).raw
         row = shared[language].row(
             settings, rt.key, disc, did, mail, {"unsubscribe_url": url}, START

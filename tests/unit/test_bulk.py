@@ -16,9 +16,9 @@ from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
 from mailer.outbound.bulk import SharedMail, normalise_text
 from mailer.outbound.dates import LocalDates
-from mailer.outbound.mailing import Outgoing, build_row
+from mailer.outbound.mailing import build_row
 from mailer.settings import Settings
-from tests.digest_plans import awkward_plan
+from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.settings import SettingsFactory
 
 NOW = datetime(2027, 3, 28, 16, 0, 30, tzinfo=UTC)
@@ -50,18 +50,8 @@ def test_shared_rows_equal_naive_rows(
         (123456, "bo@example.org", 'Bö Chen, "the" <trainer>'),
     ]:
         url = unsubscribe_url(settings.service.base_url, KEY, sub_id)
-        out = Outgoing(
-            template="digest",
-            language=language,
-            to_address=email,
-            to_name=name,
-            dedupe_key=f"digest:x:2027-03-28:{sub_id}",
-            kind="digest",
-            context={**digest_context(plan, dates), "unsubscribe_url": url},
-            subscription_id=sub_id,
-            as_list_mail=True,
-            list_post="skills-covid19@discuss.example.org",
-        )
+        context = digest_context(plan, dates)
+        out = digest_outgoing(settings, language, context, (sub_id, email, name), url)
         naive = build_row(settings, KEY, disc, 1, out, NOW)
         fast = shared.row(settings, KEY, disc, 1, out, {"unsubscribe_url": url}, NOW)
         _same_but_boundary(naive.raw, fast.whole())
@@ -93,18 +83,8 @@ def test_a_post_quoting_a_placeholder_is_printed_as_written(
     plan = _plan(settings, "en", extra=tuple(f"See {m} here" for m in seen))
     shared = SharedMail(settings, disc, "digest", "en", digest_context(plan, dates))
     url = unsubscribe_url(settings.service.base_url, KEY, 7)
-    out = Outgoing(
-        template="digest",
-        language="en",
-        to_address="ana@example.net",
-        to_name="Ana",
-        dedupe_key="digest:x:2027-03-28:7",
-        kind="digest",
-        context={**digest_context(plan, dates), "unsubscribe_url": url},
-        subscription_id=7,
-        as_list_mail=True,
-        list_post="skills-covid19@discuss.example.org",
-    )
+    reader = (7, "ana@example.net", "Ana")
+    out = digest_outgoing(settings, "en", digest_context(plan, dates), reader, url)
     naive = build_row(settings, KEY, disc, 1, out, NOW)
     fast = shared.row(settings, KEY, disc, 1, out, {"unsubscribe_url": url}, NOW)
     _same_but_boundary(naive.raw, fast.whole())
