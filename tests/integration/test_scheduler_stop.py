@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -39,6 +40,28 @@ class HeldRounds:
             self.finished.set()
 
 
+@pytest.fixture
+def rt(db_url: str, make_settings: SettingsFactory) -> Iterator[Runtime]:
+    """The service with six questions due an hour ago: the first round releases them."""
+    now = system_clock()
+    settings = shifted(
+        make_settings(db_url), now - timedelta(hours=1), now + timedelta(days=3)
+    )
+    runtime = open_runtime(settings, migrate=True)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldRounds]:
+    """Rounds held at their start; let go at the end whatever happened."""
+    rounds = HeldRounds(monkeypatch)
+    yield rounds
+    rounds.release.set()
+
+
 def released(rt: Runtime) -> list[int]:
     with rt.sessions() as s:
         return sorted(
@@ -47,18 +70,8 @@ def released(rt: Runtime) -> list[int]:
 
 
 def test_serve_says_stopped_only_after_the_round_in_progress_wrote(
-    db_url: str,
-    make_settings: SettingsFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    rt: Runtime, held: HeldRounds, caplog: pytest.LogCaptureFixture
 ) -> None:
-    now = system_clock()
-    settings = shifted(
-        make_settings(db_url), now - timedelta(hours=1), now + timedelta(days=3)
-    )
-    rt = open_runtime(settings, migrate=True)
-    held = HeldRounds(monkeypatch)
-
     async def scenario() -> tuple[bool, float]:
         stop = asyncio.Event()
         task = asyncio.create_task(serve(rt, stop))
@@ -70,34 +83,20 @@ def test_serve_says_stopped_only_after_the_round_in_progress_wrote(
         await task
         return held.finished.is_set(), time.monotonic() - stopped_at
 
-    try:
-        with caplog.at_level(logging.INFO, logger="ediscuss"):
-            finished, took = asyncio.run(scenario())
-        assert finished, "serve returned while the round was still running"
-        assert 1.4 < took < 10
-        assert released(rt) == [1, 2, 3, 4, 5, 6]
-        lines = [r.getMessage() for r in caplog.records]
-        assert "scheduler stopped" in lines
-        assert lines.index("scheduler stopped") < lines.index("stopped")
-        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    finally:
-        held.release.set()
-        rt.close()
+    with caplog.at_level(logging.INFO, logger="ediscuss"):
+        finished, took = asyncio.run(scenario())
+    assert finished, "serve returned while the round was still running"
+    assert 1.4 < took < 10
+    assert released(rt) == [1, 2, 3, 4, 5, 6]
+    lines = [r.getMessage() for r in caplog.records]
+    assert "scheduler stopped" in lines
+    assert lines.index("scheduler stopped") < lines.index("stopped")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_a_round_that_does_not_end_is_given_up_after_the_bound(
-    db_url: str,
-    make_settings: SettingsFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    rt: Runtime, held: HeldRounds, caplog: pytest.LogCaptureFixture
 ) -> None:
-    now = system_clock()
-    settings = shifted(
-        make_settings(db_url), now - timedelta(hours=1), now + timedelta(days=3)
-    )
-    rt = open_runtime(settings, migrate=True)
-    held = HeldRounds(monkeypatch)
-
     async def scenario() -> tuple[float, bool]:
         stop = asyncio.Event()
         task = asyncio.create_task(jobs.scheduler_worker(rt, stop, stop_seconds=0.5))
@@ -110,16 +109,12 @@ def test_a_round_that_does_not_end_is_given_up_after_the_bound(
         await asyncio.to_thread(held.finished.wait, 30)
         return took, finished
 
-    try:
-        with caplog.at_level(logging.INFO, logger="ediscuss.schedule"):
-            took, finished = asyncio.run(scenario())
-        assert 0.4 < took < 5
-        assert not finished
-        [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
-        assert error.getMessage().startswith(
-            "a scheduled round was still running after 0.5 s"
-        )
-        assert "scheduler stopped" not in caplog.messages
-    finally:
-        held.release.set()
-        rt.close()
+    with caplog.at_level(logging.INFO, logger="ediscuss.schedule"):
+        took, finished = asyncio.run(scenario())
+    assert 0.4 < took < 5
+    assert not finished
+    [error] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage().startswith(
+        "a scheduled round was still running after 0.5 s"
+    )
+    assert "scheduler stopped" not in caplog.messages
