@@ -4,9 +4,11 @@ Started by :mod:`mailer.inbound.workers` as ``python -m mailer.inbound.runner
 WAKE_FD NEWS_FD INDEX`` with the settings pickled on its standard input. It
 loops over :func:`~mailer.inbound.pipeline.process_pending`; between passes it
 waits on the wake pipe (a byte: mail was committed; end of file: serve is gone,
-so it stops) or for ``POLL_SECONDS``. After a wake it lets ``GATHER_SECONDS``
-pass so that a batch holds several messages (``GATHER_BUSY_SECONDS`` after a
-batch of many: mail is flowing, and a larger batch costs less per message).
+so it stops) or for ``POLL_SECONDS``. After a wake it lets up to
+``GATHER_SECONDS`` pass so that a batch holds several messages
+(``GATHER_BUSY_SECONDS`` after a batch of many: mail is flowing, and a larger
+batch costs less per message), but no longer than the flow lasts: once
+``QUIET_SECONDS`` pass without a commit, what has come is processed at once.
 It tells serve on the news pipe when it is ready and when it queued outgoing
 mail. SIGTERM: it finishes the batch in hand and exits 0; SIGINT is ignored
 (serve stops its children).
@@ -35,6 +37,8 @@ GATHER_SECONDS = 0.05  # after a wake, let a few more messages arrive: one batch
 # After a batch of many messages mail is flowing: wait a little longer, so the
 # next batch is larger (each batch has a fixed cost) at no cost to a quiet day.
 GATHER_BUSY_SECONDS = 0.15
+QUIET_SECONDS = 0.02  # no commit for this long while gathering: the flow paused
+GATHER_STEP_SECONDS = 0.01  # looks at the wake pipe at most this often while gathering
 FAILURES_SECONDS = 5.0  # failed messages wait minutes: look for due ones this often
 
 
@@ -56,6 +60,23 @@ def _drain(fd: int) -> bool:
             return False
         if not data:
             return True
+
+
+def _gather(fd: int, longest: float) -> bool:
+    """Let a batch fill for up to *longest* seconds while commits keep coming.
+
+    Returns early once ``QUIET_SECONDS`` pass with no wake byte (the last
+    message of a burst is not left waiting), and True at end of file (the
+    parent is gone).
+    """
+    deadline = time.monotonic() + longest
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not _wait([fd], min(QUIET_SECONDS, left)):
+            return False
+        if _drain(fd):
+            return True
+        time.sleep(min(GATHER_STEP_SECONDS, max(deadline - time.monotonic(), 0)))
 
 
 def _tell(fd: int, news: bytes) -> bool:
@@ -169,20 +190,19 @@ def run_child(
                 if taken >= BATCH:
                     continue  # more are waiting
                 busy = taken >= BATCH // 4
-                # let the next batch fill a little
-                time.sleep(GATHER_BUSY_SECONDS if busy else GATHER_SECONDS)
-                if _drain(wake_fd):
+                # let the next batch fill a little, while mail keeps coming
+                if _gather(wake_fd, GATHER_BUSY_SECONDS if busy else GATHER_SECONDS):
                     parent_gone = True
                     break
                 continue
             ready = _wait([wake_fd, signal_r], pause)
             if signal_r in ready:
                 os.read(signal_r, 512)
-            if wake_fd in ready:
-                if _drain(wake_fd):
-                    parent_gone = True
-                    break
-                time.sleep(GATHER_SECONDS)
+            if wake_fd in ready and (
+                _drain(wake_fd) or _gather(wake_fd, GATHER_SECONDS)
+            ):
+                parent_gone = True
+                break
     finally:
         engine.dispose()
     log.info(
