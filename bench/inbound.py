@@ -14,8 +14,10 @@ Prints messages per second for both, the ratio (target: at least 40% on
 SQLite), and the CPU per message and peak resident memory (VmHWM) of every
 process: the sink; serve's listener and its processing workers (child
 processes, ``inbound.workers``), measured once they have started and settled.
-The sink's rate swings with whatever else the machine does, so the two runs
-alternate for several rounds and the median ratio is the result. Each round
+The sink's rate swings with whatever else the machine does (its runs are short:
+under a second), so each round brackets serve's run between two sink runs and
+takes their mean as that round's ceiling, and the median ratio over several
+rounds is the result. Each round
 also prints the most each side could reach when CPU-bound (the CPUs divided by
 the CPU one message costs the server and the client together).
 
@@ -339,7 +341,7 @@ def main() -> int:
         "--rounds",
         type=int,
         default=3,
-        help="sink and serve runs, one after the other, this many times (default 3)",
+        help="sink, serve and sink runs, one after the other, this many times (default 3)",
     )
     parser.add_argument("--database", help="default: SQLite in a temporary folder")
     args = parser.parse_args()
@@ -358,11 +360,18 @@ def main() -> int:
             work = Path(tmp)
             database = args.database or f"sqlite:///{work}/bench.db"
             client = time.process_time()
-            sink_rate, sink_rss, sink_cpu = run_sink(batch, args.connections)
+            before = run_sink(batch, args.connections)
             client_cpu = (time.process_time() - client) / len(batch)
             served = run_service(work, database, batch, args.connections)
-        ratios.append(served.rate / sink_rate)
-        report(number, sink_rate, sink_rss, sink_cpu, client_cpu, served)
+            after = run_sink(batch, args.connections)
+        sink = Sink(
+            rate=statistics.mean((before[0], after[0])),
+            rss=max(before[1], after[1]),
+            cpu=statistics.mean((before[2], after[2])),
+            runs=(before[0], after[0]),
+        )
+        ratios.append(served.rate / sink.rate)
+        report(number, sink, client_cpu, served)
     ratio = statistics.median(ratios)
     print(
         f"end to end / sink, median of {len(ratios)}: {ratio:.0%}   (target >= 40%;"
@@ -371,21 +380,25 @@ def main() -> int:
     return 0 if ratio >= 0.40 else 1
 
 
-def report(
-    number: int,
-    sink_rate: float,
-    sink_rss: float,
-    sink_cpu: float,
-    client_cpu: float,
-    served: Served,
-) -> None:
+@dataclass(frozen=True)
+class Sink:
+    """A round's ceiling: the mean of the sink runs before and after serve's."""
+
+    rate: float
+    rss: float
+    cpu: float
+    runs: tuple[float, float]
+
+
+def report(number: int, sink: Sink, client_cpu: float, served: Served) -> None:
     """One round's figures, and what the CPUs allow each side at most."""
     cpus = os.cpu_count() or 1
     serve_cpu = served.listener_cpu + served.workers_cpu
     print(f"round {number}   (load average {os.getloadavg()[0]:.1f} on {cpus} CPUs)")
     print(
-        f"  null sink (ceiling)      {sink_rate:8.0f} msg/s   peak RSS {sink_rss:6.1f} MB"
-        f"   CPU {sink_cpu * 1000:5.2f} ms/msg"
+        f"  null sink (ceiling)      {sink.rate:8.0f} msg/s   peak RSS {sink.rss:6.1f} MB"
+        f"   CPU {sink.cpu * 1000:5.2f} ms/msg"
+        f"   (before serve {sink.runs[0]:.0f}, after {sink.runs[1]:.0f})"
     )
     print(
         f"  SMTP client              {'':8}         {'':17}   CPU {client_cpu * 1000:5.2f} ms/msg"
@@ -411,13 +424,13 @@ def report(
     )
     # Client and server share the machine's CPUs: neither side can go faster
     # than the CPUs divided by what one message costs both processes.
-    sink_bound = cpus / (sink_cpu + client_cpu)
+    sink_bound = cpus / (sink.cpu + client_cpu)
     serve_bound = cpus / (serve_cpu + client_cpu)
     print(
         f"  CPU-bound rate at most   sink {sink_bound:6.0f}, serve {serve_bound:6.0f} msg/s"
         f"   (ratio of the bounds {serve_bound / sink_bound:.0%})"
     )
-    print(f"  end to end / sink        {served.rate / sink_rate:8.0%}")
+    print(f"  end to end / sink        {served.rate / sink.rate:8.0%}")
 
 
 if __name__ == "__main__":
