@@ -5,7 +5,8 @@ Line-based, in the forms real clients write (en, es, fr, pt, de):
 * attribution lines, also wrapped over two or three lines by Gmail:
   ``On ... wrote:``, ``El ... escribió:``, ``Le ... a écrit :``,
   ``Em ... escreveu:``, ``Am ... schrieb ...:``, Yahoo's ``Am ... hat ...
-  Folgendes geschrieben:``, Thunderbird's ``X wrote:``, and in any language
+  Folgendes geschrieben:``, Thunderbird's ``X wrote:``, Lotus Notes' ``X wrote
+  on <date>:``, and in any language
   Gmail's ``<date> Name <address>:`` when a quote follows;
 * Outlook header blocks (``From:/Sent:/To:/Subject:`` and their translations,
   ``De :/Envoyé :/À :/Objet :``, ``Von:/Gesendet:/An:/Betreff:``...), with or
@@ -35,7 +36,9 @@ _QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,3}>)+[ \t]?")
 _LEAD = r"(?:On|El|Le|Em|Am|No dia|Op|Il|Den|W dniu)\b"
 _WROTE = (
     r"(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb\b.{0,200}"
-    r"|(?:Folgendes )?geschrieben|ha scritto|schreef|skrev|napisa[łl])\s*:"
+    r"|(?:Folgendes )?geschrieben|ha scritto|schreef|skrev|napisa[łl]"
+    # Lotus/IBM Notes: "Ana Ruiz <a@b.c> wrote on 27/03/2020 10:00:00:"
+    r"|(?:wrote on|a [ée]crit le|escribi[óo] el|escreveu em)\s.{1,60})\s*:"
 )
 _ATTRIBUTION = re.compile(rf"^{_LEAD}.{{0,300}}{_WROTE}$", re.IGNORECASE)
 _ENDS_WROTE = re.compile(rf"^.{{1,200}}{_WROTE}$", re.IGNORECASE)

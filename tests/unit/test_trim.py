@@ -34,6 +34,10 @@ Q = "> Question 1: how has training changed?\n> Please share an example.\n"
         "2020年5月4日(月) 10:02 Skills and COVID-19 e-discussion <\nm@x.org>:",
         "пн, 4 мая 2020 г. в 10:02, Mod <m@x.org>:",
         "Op ma 4 mei 2020 om 10:02 schreef Mod <m@x.org>:",
+        # Lotus/IBM Notes
+        "Mod <m@x.org> wrote on 04/05/2020 10:02:11:",
+        "Mod <m@x.org> a écrit le 04/05/2020 10:02:11 :",
+        "Mod <m@x.org> schrieb am 04.05.2020 10:02:11:",
     ],
 )
 def test_attributions(attribution: str) -> None:
@@ -85,6 +89,7 @@ def test_gmx_puts_the_date_above_the_from_line() -> None:
         "Write to the office <office@x.org> before 5 May:\nthey answer within a day.",
         "Our numbers for 2020 <see table>:\n> a quote that is answered\nYes.",
         "\nThe deadline is 5 May, ask Ana <ana@x.org>:\n\nshe knows the rules.",
+        "The minister wrote on 4 May what the law says:\n\nevery apprentice keeps pay.",
     ],
 )
 def test_an_address_and_a_colon_alone_are_not_an_attribution(text: str) -> None:
