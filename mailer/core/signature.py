@@ -18,12 +18,16 @@ import unicodedata
 
 # A mobile client's footer ("Sent from my iPhone"): the reply ends above it.
 SENT_FROM = re.compile(
-    r"^(?:Sent from|Sent with|Sent via|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
+    r"^(?:Sent from|Sent with|Sent via|Sent using|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
     r"|Envoy[ée] (?:de|[àa] partir de) (?:ma|mon|Yahoo|Outlook|Courrier|Mail)\b"
     r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
     r"|Enviado (?:do|de) (?:meu|minha|Yahoo|Outlook|E-?mail|Correo)\b"
     r"|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
-    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen)\b.{0,100}$"
+    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen"
+    # GMX and WEB.DE's apps: "Diese Nachricht wurde von meinem Android-Mobiltelefon
+    # mit GMX Mail gesendet."
+    r"|Diese Nachricht wurde von .{1,80} gesendet|Ce message a [ée]t[ée] envoy[ée] (?:de|depuis)"
+    r"|Este mensaje (?:fue|ha sido) enviado desde)\b.{0,100}$"
     # Outlook mobile in every language: "Outlook für Android herunterladen",
     # "Outlook voor Android downloaden", each with its aka.ms link.
     r"|^(?:[\w'’-]+ ){0,2}Outlook (?:[\w'’-]+ ){0,2}(?:Android|iOS)(?: [\w'’-]+)?"

@@ -125,6 +125,9 @@ def test_a_from_line_in_the_text_is_not_a_header_block() -> None:
             " pour Windows 10"
         ),
         "\u200eSent from my iPhone",
+        "Sent using the mail.com mail app",
+        "Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.",
+        "Diese Nachricht wurde von meinem iPhone mit WEB.DE Mail gesendet.",
     ],
 )
 def test_mobile_footers(footer: str) -> None:
@@ -138,11 +141,13 @@ def test_mobile_footers(footer: str) -> None:
         "We use Outlook for Android and iOS in all our training centres.",
         "Enviado do escritório regional, o relatório chegou ontem.",
         "Envoyé de Paris par la poste, le dossier est arrivé.",
+        "Diese Nachricht wurde von meinem Kollegen im Ministerium geprüft.",
     ],
 )
 def test_sentences_that_start_like_a_footer_stay(line: str) -> None:
     text = f"First paragraph.\n\n{line}\n\nLast paragraph."
     assert trim_reply(text) == text
+    assert trim_reply(f"First paragraph.\n\n{line}") == f"First paragraph.\n\n{line}"
 
 
 def test_interleaved_answers_are_kept_with_their_questions() -> None:
