@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.models import InboundMessage, InboundState
+from store.prepared import PreparedInsert
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,35 @@ class StoredMessage:
 
 
 _INBOUND = cast(Table, InboundMessage.__table__)
+_KEYS = (
+    "dedupe_key",
+    "message_id",
+    "envelope_from",
+    "envelope_to",
+    "received_via",
+    "peer",
+    "raw",
+    "size",
+    "received_at",
+    "state",
+    "attempts",
+)
 # Built once: a statement made per message costs more than running it.
 _STORE = {
-    "postgresql": pg_insert(_INBOUND)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(_INBOUND.c.id),
-    "sqlite": sqlite_insert(_INBOUND)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(_INBOUND.c.id),
+    "postgresql": PreparedInsert(
+        pg_insert(_INBOUND)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_INBOUND.c.id),
+        _KEYS,
+    ),
+    "sqlite": PreparedInsert(
+        sqlite_insert(_INBOUND)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_INBOUND.c.id),
+        _KEYS,
+    ),
 }
-_STORE_PLAIN = insert(_INBOUND).returning(_INBOUND.c.id)  # other databases
+_STORE_PLAIN = PreparedInsert(insert(_INBOUND).returning(_INBOUND.c.id), _KEYS)
 _BY_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedupe_key == bindparam("key"))
 
 
@@ -77,8 +97,9 @@ def store_inbound(
         "attempts": 0,
     }
     connection = session if isinstance(session, Connection) else session.connection()
-    stmt = _STORE.get(connection.dialect.name, _STORE_PLAIN)
-    new_id = connection.execute(stmt, values).scalar()
+    new_id = _STORE.get(connection.dialect.name, _STORE_PLAIN).scalar(
+        connection, values
+    )
     if new_id is not None:
         return StoredMessage(new_id, duplicate=False)
     existing = connection.execute(_BY_KEY, {"key": dedupe_key}).scalar()

@@ -37,6 +37,7 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
 )
+from store.prepared import PreparedInsert
 
 MAX_ANCESTRY = 64  # deeper threads are cut here; a loop never walks forever
 
@@ -267,13 +268,31 @@ def _author_says(column: InstrumentedAttribute[str]) -> ColumnElement[str]:
 
 
 # A post keeps the organisation and constituency its author signed up with.
-_INSERT_POST = (
+_INSERT_POST = PreparedInsert(
     _POSTS.insert()
     .values(
         organisation=_author_says(Subscriber.organisation),
         constituency=_author_says(Subscriber.constituency),
     )
-    .returning(_POSTS.c.id)
+    .returning(_POSTS.c.id),
+    (
+        "discussion_id",
+        "question_id",
+        "parent_id",
+        "inbound_id",
+        "message_id",
+        "author_email",
+        "author_key",
+        "author_name",
+        "language",
+        "subject",
+        "body",
+        "full_text",
+        "status",
+        "hold_reason",
+        "received_at",
+        "approved_at",
+    ),
 )
 _INSERT_ATTACHMENT = cast(Table, Attachment.__table__).insert()
 
@@ -303,7 +322,8 @@ def add_post(session: Session, new: NewPost) -> int:
         "approved_at": new.received_at if new.approved else None,
     }
     connection = session.connection()
-    post_id = connection.execute(_INSERT_POST, values).scalar_one()
+    post_id = _INSERT_POST.scalar(connection, values)
+    assert post_id is not None
     if new.attachments:
         connection.execute(
             _INSERT_ATTACHMENT,
