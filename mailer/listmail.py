@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ListMail:
-    """What every copy of one list mail shares but the body: template, kind, headers."""
+    """What every copy of one list mail shares but the body: template, kind, headers.
+
+    *from_name*, when given, names the sender per language (a post's copy
+    comes from "Ana Ruiz via <discussion>"); *message_id* is then the same on
+    every copy, so that replies thread under the one message they answer.
+    """
 
     template: str
     kind: str
@@ -36,6 +41,9 @@ class ListMail:
     reply_to: str | None = None
     references: Sequence[str] = ()
     list_post: str | None = None
+    in_reply_to: str | None = None
+    message_id: str | None = None
+    from_name: Callable[[str], str] | None = None
 
     def copy_for(self, person: Recipient, language: str) -> Outgoing:
         """The copy for one subscriber, keyed ``<dedupe_prefix>:<subscription>``."""
@@ -49,9 +57,12 @@ class ListMail:
             context={},
             subscription_id=person.subscription_id,
             reply_to=self.reply_to,
+            in_reply_to=self.in_reply_to,
             references=self.references,
             as_list_mail=True,
             list_post=self.list_post,
+            from_name=self.from_name(language) if self.from_name else None,
+            message_id=self.message_id,
         )
 
 

@@ -1,8 +1,8 @@
 """Publishing an approved post: one copy to every subscriber who gets each post.
 
 Called by the inbound pipeline and by the moderators, inside their transaction,
-when a post becomes approved. The copy is rendered once per language
-(:mod:`mailer.outbound.bulk`) and queued per subscriber with the dedupe key
+when a post becomes approved. The copy is a list mail (:mod:`mailer.listmail`),
+rendered once per language and queued per subscriber with the dedupe key
 ``post:<post>:<subscription>``, so publishing twice sends once. The copy comes
 From the discussion's own address as "Ana Ruiz via <discussion>" (never the
 author's address: their domain may publish DMARC p=reject), keeps the post's
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -27,12 +27,10 @@ from mailer.links import (
     question_url,
     reply_address,
 )
-from mailer.outbound.bulk import SharedMail, queue_shared
+from mailer.listmail import ListMail, queue_list_mail
 from mailer.outbound.compose import message_id_safe
-from mailer.outbound.mailing import Outgoing
 from store.models import DeliveryMode, Post, PostStatus, Question
 from store.models import Discussion as DiscussionRow
-from store.outbox import Recipient
 
 if TYPE_CHECKING:
     from mailer.service import Runtime
@@ -107,59 +105,38 @@ def publish_post(
         "question_address": book.question(question.number),
         "reply_address": reply_to,
     }
-    shared_mails: dict[str, SharedMail] = {}
 
-    def shared_for(language: str) -> SharedMail:
-        # The copy is rendered and encoded once per language; only the
-        # headers and the unsubscribe lines are made per subscriber.
-        if language not in shared_mails:
-            shared_mails[language] = SharedMail(
-                settings,
-                discussion,
-                "post-copy",
-                language,
-                {
-                    **shared,
-                    "question_text": (
-                        conf_question.text.in_language(
-                            language, discussion.default_language
-                        )
-                        if conf_question
-                        else ""
-                    ),
-                },
-            )
-        return shared_mails[language]
-
-    def outgoing_for(person: Recipient, language: str) -> Outgoing:
-        name = discussion.name.in_language(language, discussion.default_language)
-        return Outgoing(
-            template="post-copy",
-            language=language,
-            to_address=person.email,
-            to_name=person.name,
-            dedupe_key=f"post:{post.id}:{person.subscription_id}",
-            kind="post",
-            context={},
-            subscription_id=person.subscription_id,
-            reply_to=reply_to,
-            in_reply_to=parent_mid or root,
-            references=references,
-            as_list_mail=True,
-            list_post=book.question(question.number),
-            from_name=from_name(post.author_name, name, language),
-            message_id=message_id,
+    def context_for(language: str) -> dict[str, Any]:
+        text = (
+            conf_question.text.in_language(language, discussion.default_language)
+            if conf_question
+            else ""
         )
+        return {**shared, "question_text": text}
 
-    queued = queue_shared(
+    def sender_for(language: str) -> str:
+        name = discussion.name.in_language(language, discussion.default_language)
+        return from_name(post.author_name, name, language)
+
+    mail = ListMail(
+        "post-copy",
+        "post",
+        f"post:{post.id}",
+        reply_to=reply_to,
+        references=references,
+        list_post=book.question(question.number),
+        in_reply_to=parent_mid or root,
+        message_id=message_id,
+        from_name=sender_for,
+    )
+    queued = queue_list_mail(
         session,
-        settings,
-        key,
+        runtime,
         discussion,
         post.discussion_id,
         [DeliveryMode.EACH],
-        shared_for,
-        outgoing_for,
+        mail,
+        context_for,
         now,
     )
     if queued:
