@@ -10,7 +10,7 @@ after a crash half-way, each subscriber still gets one digest for the day.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
+from mailer.core.errors import RoundStopped
 from mailer.core.schedule import DigestWindow, digest_instant, due_digest
 from mailer.links import post_url, question_url, reply_address
 from mailer.listmail import ListMail, queue_list_mail
@@ -163,8 +164,14 @@ def send_digest(
     discussion_id: int,
     window: DigestWindow,
     now: datetime,
+    stopping: Callable[[], bool] | None = None,
 ) -> DigestResult:
-    """Start (or resume) the digest run *window* and queue it to every digest reader."""
+    """Start (or resume) the digest run *window* and queue it to every digest reader.
+
+    A digest to thousands is queued in committed batches; when *stopping*
+    says so after one, :class:`RoundStopped` is raised: the run stays
+    unfinished and the next round resumes it with the same window.
+    """
     with runtime.sessions.begin() as session:
         run = start_run(
             session,
@@ -200,6 +207,10 @@ def send_digest(
             def committed() -> None:
                 session.commit()
                 _wake(runtime)
+                if stopping is not None and stopping():
+                    raise RoundStopped(
+                        f"digest {discussion.slug} {run.label} stopped after a batch"
+                    )
 
             queued = queue_list_mail(
                 session,
@@ -230,8 +241,13 @@ def _wake(runtime: Runtime) -> None:
     wake_outbox(runtime)
 
 
-def send_due_digests(runtime: Runtime, now: datetime) -> list[DigestResult]:
-    """Send every digest that is due at *now*: an interrupted one first, then today's."""
+def send_due_digests(
+    runtime: Runtime, now: datetime, stopping: Callable[[], bool] | None = None
+) -> list[DigestResult]:
+    """Send every digest that is due at *now*: an interrupted one first, then today's.
+
+    *stopping*: as for :func:`send_digest`.
+    """
     results = []
     for discussion in runtime.settings.discussions:
         calendar = calendar_of(discussion)
@@ -246,7 +262,9 @@ def send_due_digests(runtime: Runtime, now: datetime) -> list[DigestResult]:
                 break
             done.add(window.label)
             results.append(
-                send_digest(runtime, discussion, state.discussion_id, window, now)
+                send_digest(
+                    runtime, discussion, state.discussion_id, window, now, stopping
+                )
             )
     return results
 

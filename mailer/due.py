@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from mailer.core.errors import RoundStopped
 from mailer.core.schedule import Due, due, next_wakeup
 from mailer.digests import DigestResult, send_due_digests
 from mailer.releases import (
@@ -48,17 +49,24 @@ class Round:
 def _step(name: str, failed: list[str], default: T, work: Callable[[], T]) -> T:
     try:
         return work()
+    except RoundStopped:  # serve is stopping: no further step either
+        raise
     except Exception:  # one failing step must not stop the others
         log.exception("scheduled step failed: %s", name)
         failed.append(name)
         return default
 
 
-def run_due(runtime: Runtime, now: datetime) -> Round:
+def run_due(
+    runtime: Runtime, now: datetime, stopping: Callable[[], bool] | None = None
+) -> Round:
     """Do everything due at *now*, once, whatever was missed before.
 
     The store is read once to see what is due; a step with nothing to do is
-    skipped (each step checks again inside its own transaction).
+    skipped (each step checks again inside its own transaction). *stopping*,
+    asked between the batches of a long step (a digest to thousands), ends
+    the round there with :class:`RoundStopped`; what was committed stays and
+    the next round does the rest.
     """
     failed: list[str] = []
     todo = _due_now(runtime, now)
@@ -72,7 +80,7 @@ def run_due(runtime: Runtime, now: datetime) -> Round:
             return close_due(session, runtime, now)
 
     def digests() -> list[DigestResult]:
-        return send_due_digests(runtime, now)
+        return send_due_digests(runtime, now, stopping)
 
     def reminders() -> int:
         with runtime.sessions.begin() as session:

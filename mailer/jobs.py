@@ -15,7 +15,8 @@ runs what became due and plans the wake-ups again.
 
 On stop no round starts any more, and the one running (a release, a digest)
 is waited for, up to :data:`STOP_SECONDS`, so nothing writes to the store
-after ``serve`` has said it stopped.
+after ``serve`` has said it stopped. A digest to thousands stops after the
+batch in hand (each batch is committed) and the next start resumes it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailer.clock import clock_rate, on_advance, system_clock, system_time
+from mailer.core.errors import RoundStopped
 from mailer.due import anything_due, next_wakeups, run_due
 
 if TYPE_CHECKING:
@@ -63,8 +65,8 @@ class _Rounds:
             if self.stopped.is_set():  # handed to a thread before the stop
                 return
             runtime = self.runtime
-            run_due(runtime, runtime.clock())
-            self.plan_wakeups()
+            if self._run_due(runtime.clock()):
+                self.plan_wakeups()
 
     def replan(self) -> None:
         """The clock was moved on: a round if something is due now, else plan again."""
@@ -73,9 +75,18 @@ class _Rounds:
                 return
             runtime = self.runtime
             now = runtime.clock()
-            if anything_due(runtime, now):
-                run_due(runtime, now)
+            if anything_due(runtime, now) and not self._run_due(now):
+                return
             self.plan_wakeups()
+
+    def _run_due(self, now: datetime) -> bool:
+        """One round; False when it stopped between batches because serve stops."""
+        try:
+            run_due(self.runtime, now, stopping=self.stopped.is_set)
+        except RoundStopped as stopped:
+            log.info("round stopped, the next start does the rest: %s", stopped)
+            return False
+        return True
 
     def finish(self, seconds: float) -> bool:
         """Start no round any more; wait up to *seconds* for the one running.

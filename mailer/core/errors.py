@@ -6,7 +6,8 @@ EdiscussError
 ├── MalformedMessage       raw bytes that cannot be read as a message (ValueError)
 ├── BadToken               a token that is forged, expired or already used (ValueError)
 ├── UnusableCertificate    a TLS certificate or key that cannot be served (ValueError)
-└── StoreUnavailable       the database cannot take a write right now
+├── StoreUnavailable       the database cannot take a write right now
+└── RoundStopped           a scheduled round stopped between batches: serve is stopping
 """
 
 from __future__ import annotations
@@ -86,3 +87,8 @@ class UnusableCertificate(EdiscussError, ValueError):
 
 class StoreUnavailable(EdiscussError):
     """The store refused or failed a write; the sender should try again later."""
+
+
+class RoundStopped(EdiscussError):
+    """A scheduled round stopped between two committed batches because ``serve``
+    is stopping; what it committed stays, and the next start does the rest."""

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from mailer import digests as digests_module
+from mailer import jobs
 from mailer.digests import DigestResult, send_due_digests
 from mailer.due import run_due
 from mailer.service import Runtime
@@ -145,6 +151,67 @@ def test_a_crash_half_way_resumes_the_same_digest(
     day27 = [m for m in outbox(rt, ("digest",)) if ":2027-03-27:" in m.key]
     assert all("After." not in m.text for m in day27)
     assert runs(rt) == [("2027-03-27", True), ("2027-03-29", True)]
+
+
+def test_stopping_serve_stops_a_digest_after_the_batch_in_hand(
+    sim_runtime: Runtime,
+    sim_clock: MovableClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rt = sim_runtime
+    monkeypatch.setattr("mailer.outbound.bulk.BATCH_ROWS", 10)
+    subs = many_subscribers(rt, 35, DeliveryMode.DIGEST)
+    open_with_posts(rt, sim_clock)
+    sim_clock.set(DIGEST_27)
+    asked: list[Callable[[], bool]] = []  # the scheduler's "are we stopping?"
+    real_run_due, real_queue = jobs.run_due, digests_module.queue_list_mail
+
+    def run_due_seen(runtime: Runtime, now: datetime, stopping: Any = None) -> Any:
+        asked.append(stopping)
+        return real_run_due(runtime, now, stopping)
+
+    first_batch = threading.Event()
+
+    def queue_held(*args: Any, after_batch: Callable[[], None], **kwargs: Any) -> Any:
+        def after_the_stop() -> None:
+            # The first batch is queued; serve is told to stop now, and the
+            # commit goes on once the scheduler has asked the round to stop.
+            first_batch.set()
+            deadline = time.monotonic() + 15
+            while not asked[-1]() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            after_batch()
+
+        return real_queue(*args, after_batch=after_the_stop, **kwargs)
+
+    monkeypatch.setattr(jobs, "run_due", run_due_seen)
+    monkeypatch.setattr(digests_module, "queue_list_mail", queue_held)
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(jobs.scheduler_worker(rt, stop))
+        assert await asyncio.to_thread(first_batch.wait, 15), "no digest started"
+        stop.set()
+        start = time.monotonic()
+        await task
+        return time.monotonic() - start
+
+    with caplog.at_level(logging.INFO, logger="ediscuss.schedule"):
+        took = asyncio.run(scenario())
+    assert took < 10  # the batch in hand, not the 30 s bound
+    assert "scheduler stopped" in caplog.messages
+    assert any(m.startswith("round stopped, the next start") for m in caplog.messages)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sum(digest_keys(rt).values()) == 10  # the first batch, committed
+    assert runs(rt) == [("2027-03-27", False)]
+    # The next start finishes the same digest: each reader gets it once.
+    monkeypatch.setattr(digests_module, "queue_list_mail", real_queue)
+    done = send_due_digests(rt, DIGEST_27 + timedelta(minutes=10))
+    assert [(r.label, r.queued) for r in done] == [("2027-03-27", len(subs) - 10)]
+    keys = digest_keys(rt)
+    assert set(keys.values()) == {1} and len(keys) == len(subs)
+    assert runs(rt) == [("2027-03-27", True)]
 
 
 def test_downtime_coalesces_into_one_digest(

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -31,11 +31,16 @@ class HeldRounds:
         self.real = jobs.run_due
         monkeypatch.setattr(jobs, "run_due", self.run_due)
 
-    def run_due(self, runtime: Runtime, now: datetime) -> Round:
+    def run_due(
+        self,
+        runtime: Runtime,
+        now: datetime,
+        stopping: Callable[[], bool] | None = None,
+    ) -> Round:
         self.started.set()
         self.release.wait(30)
         try:
-            return self.real(runtime, now)
+            return self.real(runtime, now, stopping)
         finally:
             self.finished.set()
 
