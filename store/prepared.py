@@ -16,6 +16,7 @@ through ``Connection.execute``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,9 +43,7 @@ class _Plan:
         for name in self.order:
             value = values[name] if name in values else self.constants[name]
             processor = self.processors.get(name)
-            out.append(
-                value if processor is None or value is None else processor(value)
-            )
+            out.append(value if processor is None else processor(value))
         return tuple(out)
 
 
@@ -54,7 +53,9 @@ class PreparedInsert:
     def __init__(self, statement: Insert, keys: Sequence[str]) -> None:
         self.statement = statement
         self.keys = tuple(keys)
-        self._plans: dict[Dialect, _Plan] = {}
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _plan(self, dialect: Dialect) -> _Plan:
         plan = self._plans.get(dialect)
