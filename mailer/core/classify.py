@@ -8,8 +8,9 @@ can form (DESIGN.md). The signals, strongest first:
 * loop: ``X-Loop`` or ``List-Id`` naming our domain, a Message-ID we made, or
   more ``Received`` headers than any honest path has;
 * auto-reply: RFC 3834 ``Auto-Submitted`` (anything but ``no``),
-  ``X-Autoreply``, ``X-Autorespond``, ``Precedence: bulk|junk|list``, a read
-  receipt, a null sender, or an out-of-office subject in en/es/fr/pt/de.
+  ``X-Autoreply``, ``X-Autorespond``, ``X-Mail-Autoreply``, ``X-Autoreply-From``,
+  ``Precedence`` (or ``X-Precedence``) ``bulk|junk|list``, a read receipt, a
+  null sender, or an out-of-office subject in en/es/fr/pt/de (and it/nl/sv).
 """
 
 from __future__ import annotations
@@ -60,15 +61,21 @@ _FAILURE_SUBJECTS = (
 )
 # Out-of-office subject openings; a word that can begin an ordinary subject
 # ("Ausencia de formación...") counts only when a colon or the end follows it.
+# A subject in brackets ("[Auto-Reply] ...", as some gateways write it) counts too.
 _AUTO_SUBJECT = re.compile(
-    r"^(?:automatic reply|auto[- ]?reply|auto[- ]?response|out of (?:the )?office"
+    r"^\[?(?:automatic reply|auto[- ]?reply|auto[- ]?response|out of (?:the )?office"
     r"|away from (?:the office|my desk)|i(?: am|'m) out of the office|vacation reply"
-    r"|respuesta automatica|fuera de (?:la )?oficina|estoy fuera de"
+    r"|i(?: am|'m) on (?:vacation|holiday|annual leave)"
+    r"|respuesta automatica|fuera de (?:la )?oficina|estoy fuera de|estoy de vacaciones"
     r"|reponse automatique|absen(?:ce|t) du bureau|message d'absence|je suis absente?"
+    r"|je suis en (?:vacances|conges)"
     r"|resposta automatica|ausencia temporaria|fora do escritorio|ausente do escritorio"
-    r"|estou ausente|automatische (?:antwort|abwesenheitsnotiz)|abwesenheitsnotiz"
-    r"|(?:ich bin )?nicht im buro)"
-    r"|^(?:on vacation|ausente|ausencia|absence|absent|abwesend|abwesenheit|urlaub)\s*(?::|$)"
+    r"|estou ausente|estou de ferias|automatische (?:antwort|abwesenheitsnotiz)"
+    r"|abwesenheitsnotiz|ferienabwesenheit|(?:ich bin )?nicht im buro|ich bin im urlaub"
+    # it, nl, sv: not the discussion's languages, but their mail servers answer too
+    r"|risposta automatica|automatisch antwoord|autosvar)"
+    r"|^(?:on vacation|ausente|ausencia|absence|absent|abwesend|abwesenheit|urlaub"
+    r"|en vacances|en conges|conges|de vacaciones|de ferias|afwezig)\s*(?::|$)"
 )
 
 
@@ -247,11 +254,14 @@ def classify(
     auto_submitted = _first_of(index, "auto-submitted").lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return MessageClass.AUTO_REPLY
-    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder", "x-mail-autoreply"):
         value = _first_of(index, name).lower()
         if index.get(name) and value not in ("no", "false", "0"):
             return MessageClass.AUTO_REPLY
-    if _first_of(index, "precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
+    precedence = _first_of(index, "precedence") or _first_of(index, "x-precedence")
+    if precedence.lower() in ("bulk", "junk", "list", "auto_reply"):
+        return MessageClass.AUTO_REPLY
+    if index.get("x-autoreply-from"):  # vacation(1) style responders name the mailbox
         return MessageClass.AUTO_REPLY
     if (
         "multipart/report" in content_type

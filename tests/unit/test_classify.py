@@ -39,6 +39,9 @@ def test_a_person_writing_is_normal() -> None:
         ("Precedence", "bulk"),
         ("Precedence", "junk"),
         ("Precedence", "list"),
+        ("X-Precedence", "auto_reply"),
+        ("X-Mail-Autoreply", "yes"),
+        ("X-Autoreply-From", "ana@example.org"),
         ("Content-Type", "multipart/report; report-type=disposition-notification; b=x"),
     ],
 )
@@ -68,6 +71,21 @@ def test_auto_submitted_no_is_a_person() -> None:
         "Automatische Antwort: Frage 1",
         "AW: Abwesenheitsnotiz: Frage 1",
         "Abwesend: bis Montag",
+        "[Auto-Reply] Question 1",
+        "I am on vacation",
+        "I'm on annual leave until 6 April",
+        "Estoy de vacaciones",
+        "De vacaciones: Pregunta 1",
+        "Je suis en congés jusqu'au 6 avril",
+        "En vacances",
+        "Congés : Question 1",
+        "Estou de férias",
+        "Ferienabwesenheit",
+        "Ich bin im Urlaub",
+        "Risposta automatica: Domanda 1",
+        "Automatisch antwoord: Vraag 1",
+        "Afwezig: Vraag 1",
+        "Autosvar: Question 1",
     ],
 )
 def test_out_of_office_subjects(subject: str) -> None:
@@ -82,6 +100,11 @@ def test_out_of_office_subjects(subject: str) -> None:
         "Absence of funding for apprenticeships",
         "Urlaubsanspruch von Auszubildenden",
         "Re: Out-of-school youth",
+        "Congés de formation: the French model",
+        "De vacaciones y formación dual",
+        "En vacances scolaires, les centres ferment",
+        "I am on the board of a training provider",
+        "[Question 1] Our ministry's view",
     ],
 )
 def test_ordinary_subjects_are_not_out_of_office(subject: str) -> None:
