@@ -15,6 +15,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 _MSGID = re.compile(r"<([^<>\s]{1,400})>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_KEY = 380
 
 
@@ -27,12 +28,18 @@ class InboundKey:
 
 
 def normalise_message_id(value: str | None) -> str | None:
-    """``<id@host>`` from a header value, without folding or comments, or None."""
+    """``<id@host>`` from a header value, without folding or comments, or None.
+
+    An id holding a control character (a NUL, say) is no Message-ID (RFC 5322
+    allows printable characters only) and cannot be stored as text on every
+    database (PostgreSQL refuses NUL): None, and the message is known by the
+    hash of its bytes instead.
+    """
     if not value:
         return None
     flat = re.sub(r"[\r\n\t]+", " ", str(value))
     m = _MSGID.search(flat)
-    if not m or "@" not in m.group(1):
+    if not m or "@" not in m.group(1) or _CONTROL.search(m.group(1)):
         return None
     return f"<{m.group(1)}>"
 
@@ -72,8 +79,23 @@ def _message_id_field(block: bytes) -> str | None:
         m = _MESSAGE_ID_FIELD.search(block)
         return m.group(1).decode("ascii") if m else None
     headers = BytesHeaderParser(policy=compat32).parsebytes(block)
-    value = headers.get("Message-ID")
-    return None if value is None else str(value)
+    for name, value in headers.raw_items():
+        if name.lower() == "message-id":
+            return _as_read(value)
+    return None
+
+
+def _as_read(value: str) -> str:
+    """A header value as its bytes say: UTF-8 (RFC 6532), any other byte escaped.
+
+    compat32 gives 8-bit bytes as surrogates, and its ``str()`` made each a
+    U+FFFD: ``<café@x>`` and ``<cafè@x>`` read the same, and the second
+    message was taken for a copy of the first. Escaping keeps them apart.
+    """
+    if value.isascii():
+        return value
+    data = value.encode("ascii", "surrogateescape")
+    return data.decode("utf-8", "backslashreplace")
 
 
 def inbound_key(raw: bytes) -> InboundKey:

@@ -31,6 +31,29 @@ def test_bogus_message_ids() -> None:
     ).key.startswith("sha256:")
 
 
+def test_non_ascii_message_ids_stay_apart() -> None:
+    # compat32 reads each 8-bit byte as U+FFFD: <café@x> and <cafè@x> were one
+    # key, and the second message was dropped as a copy of the first.
+    def key(mid: bytes) -> str:
+        return inbound_key(
+            b"Message-ID: " + mid + b"\r\nSubject: \xc3\xa9\r\n\r\nb\r\n"
+        ).key
+
+    assert key("<café@example.org>".encode()) == "mid:<café@example.org>"
+    assert key("<cafè@example.org>".encode()) == "mid:<cafè@example.org>"
+    assert key(b"<caf\xe9@example.org>") == "mid:<caf\\xe9@example.org>"  # not UTF-8
+    assert key(b"<caf\xe8@example.org>") != key(b"<caf\xe9@example.org>")
+
+
+def test_a_message_id_with_a_control_character_is_none() -> None:
+    # PostgreSQL cannot store NUL in text: such a message is known by its hash.
+    for mid in (b"<a\x00b@x>", b"<a\x01b@x>", b"<a\x7fb@x>"):
+        raw = b"Message-ID: " + mid + b"\r\nSubject: x\r\n\r\nbody\r\n"
+        found = inbound_key(raw)
+        assert found.message_id is None and found.key.startswith("sha256:")
+    assert normalise_message_id("<a\x00b@x>") is None
+
+
 def test_the_header_block_gives_the_key_the_whole_message_gives() -> None:
     import random
     from email.parser import BytesHeaderParser
@@ -55,8 +78,14 @@ def test_the_quick_scan_finds_what_the_parser_finds() -> None:
     # folding, odd names, bare CR or LF, 8-bit bytes and misplaced "From "
     # lines, the Message-ID found must be the one the parser gives.
     def parsed(block: bytes) -> str | None:
-        value = BytesHeaderParser(policy=compat32).parsebytes(block).get("Message-ID")
-        return None if value is None else str(value)
+        # The first Message-ID the parser reads, its bytes read as UTF-8.
+        for name, value in (
+            BytesHeaderParser(policy=compat32).parsebytes(block).raw_items()
+        ):
+            if name.lower() == "message-id":
+                data = value.encode("ascii", "surrogateescape")
+                return data.decode("utf-8", "backslashreplace")
+        return None
 
     rng = random.Random(822)
     pieces = [
