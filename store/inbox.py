@@ -66,6 +66,19 @@ _STORE_PLAIN = PreparedInsert(insert(_INBOUND).returning(_INBOUND.c.id), _KEYS)
 _BY_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedupe_key == bindparam("key"))
 
 
+def _storable(text: str) -> str:
+    """*text* as every database can keep it: no NUL (PostgreSQL refuses it in
+    text) and no lone surrogate (not UTF-8); each becomes U+FFFD. The raw
+    bytes, a blob, keep what the sender sent."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return (
+        text.encode("utf-8", "surrogatepass")
+        .decode("utf-8", "replace")
+        .replace("\x00", "\ufffd")
+    )
+
+
 def store_inbound(
     session: Session | Connection,
     *,
@@ -81,15 +94,18 @@ def store_inbound(
     """Insert a received message unless its dedupe key is known; the caller commits.
 
     Uses INSERT ... ON CONFLICT DO NOTHING, so two sessions racing with the same
-    message (two MX hosts, SMTP and IMAP) both succeed and one row remains.
+    message (two MX hosts, SMTP and IMAP) both succeed and one row remains. The
+    envelope, as a hostile client or a mailbox's headers give it, is made
+    storable (:func:`_storable`): a NUL there must not make the store refuse
+    the message, which the sender would be told to send again for ever.
     """
     values = {
-        "dedupe_key": dedupe_key,
-        "message_id": message_id,
-        "envelope_from": envelope_from[:998],
-        "envelope_to": "\n".join(envelope_to),
+        "dedupe_key": _storable(dedupe_key),
+        "message_id": None if message_id is None else _storable(message_id),
+        "envelope_from": _storable(envelope_from[:998]),
+        "envelope_to": _storable("\n".join(envelope_to)),
         "received_via": received_via,
-        "peer": peer[:100],
+        "peer": _storable(peer[:100]),
         "raw": raw,
         "size": len(raw),
         "received_at": now,

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
-from mailer.inbound.smtp_paths import plain_path, routing_trick
+from mailer.inbound.smtp_paths import control_character, plain_path, routing_trick
 from mailer.tls import handshake_failure
 
 log = logging.getLogger("ediscuss.inbound")
@@ -273,6 +273,17 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
             if self.local_part_limit and len(local) > self.local_part_limit:
                 return None, None
             return plain
+
+        async def smtp_MAIL(self, arg: str | None) -> None:
+            if arg and control_character(arg):
+                log.info(
+                    "rejected mail-from=%s peer=%s reason=control character",
+                    _safe(arg),
+                    self._ed_ip,
+                )
+                await self.push("553 5.1.7 Bad sender address syntax")
+                return
+            await super().smtp_MAIL(arg)
 
         async def smtp_RCPT(self, arg: str | None) -> None:
             why = routing_trick(arg or "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab may separate parameters
 _PLAIN_PATH = re.compile(
     rf"[ \t]*<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>(.*)"
 )
@@ -41,8 +42,17 @@ def routing_trick(arg: str) -> str | None:
     refused here, on the text the client sent.
     """
     text = arg.partition(":")[2].strip() if ":" in arg[:3] else arg.strip()
+    if control_character(text):
+        return "control character"
     if text.startswith(("<@", "@")):
         return "source route"
     if "=?" in text:
         return "encoded word in the address"
     return None
+
+
+def control_character(arg: str) -> bool:
+    """True when an SMTP path or its parameters hold a control character (a NUL,
+    say): no address has one (RFC 5321 section 4.1.2), and it must not reach
+    the store, which could not keep it as text."""
+    return _CONTROL.search(arg) is not None

@@ -9,8 +9,14 @@ them into text never has one.
 
 from __future__ import annotations
 
-import pytest
+import socket
+from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import text
+
+from store.db import make_engine
+from store.inbox import store_inbound
 from store.models import InboundState
 from tests.fixtures.inbound import OPEN_POLICY, MailhostFactory, address
 
@@ -58,11 +64,86 @@ def test_a_nul_byte_is_stored_and_processed(
     assert row.raw == raw  # the bytes as received, NUL included
     assert row.state is InboundState.PROCESSED, (row.state, row.error)
     for post in host.posts():
-        for text in (
+        for value in (
             post.message_id,
             post.author_name,
             post.subject,
             post.body,
             post.full_text,
         ):
-            assert "\x00" not in text
+            assert "\x00" not in value
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        b"<an\x00a@example.net>",
+        b"<ana@exam\x00ple.net>",
+        b"<ana@example.net> SIZE=1\x00",
+    ],
+)
+def test_a_nul_in_the_envelope_is_refused_or_stored_never_deferred(
+    make_mailhost: MailhostFactory, mail_from: bytes
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    raw = _mail(b"Message-ID: <envelope-nul@example.net>")
+    with socket.create_connection(("127.0.0.1", host.port), 10) as sock:
+        f = sock.makefile("rwb")
+        f.readline()
+
+        def say(line: bytes) -> bytes:
+            f.write(line)
+            f.flush()
+            answer = f.readline()
+            while answer[3:4] == b"-":
+                answer = f.readline()
+            return answer
+
+        say(b"EHLO raw.example.net\r\n")
+        answer = say(b"MAIL FROM:" + mail_from + b"\r\n")
+        if answer.startswith(b"250"):
+            assert say(f"RCPT TO:<{TO}>\r\n".encode()).startswith(b"250")
+            assert say(b"DATA\r\n").startswith(b"354")
+            answer = say(raw + b"\r\n.\r\n")
+        say(b"QUIT\r\n")
+    assert answer[:1] in (b"2", b"5"), answer  # never 4xx: retrying cannot help
+    if answer.startswith(b"250"):
+        host.process()
+        [row] = host.inbound()
+        assert "\x00" not in row.envelope_from
+        assert row.state is InboundState.PROCESSED, (row.state, row.error)
+
+
+def test_the_store_keeps_an_envelope_it_could_not_hold_as_text(db_url: str) -> None:
+    # IMAP recovers the envelope from headers a sender wrote (Return-Path,
+    # To): a NUL or an undecodable byte there must not make the store refuse
+    # the message, or the poller would fetch it again at every poll.
+    engine = make_engine(db_url)
+    raw = b"Return-Path: <a\x00b@x.net>\r\nSubject: x\r\n\r\nbody\r\n"
+    try:
+        with engine.begin() as connection:
+            stored = store_inbound(
+                connection,
+                raw=raw,
+                dedupe_key="sha256:nul-envelope",
+                message_id=None,
+                envelope_from="a\x00b@x.net",
+                envelope_to=[TO, "caf\udce9@x.net"],
+                received_via="imap",
+                peer="imap.example.net\x00",
+                now=datetime.now(UTC),
+            )
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT envelope_from, envelope_to, peer, raw"
+                    " FROM inbound_messages WHERE id = :id"
+                ),
+                {"id": stored.inbound_id},
+            ).one()
+    finally:
+        engine.dispose()
+    assert row.envelope_from == "a\ufffdb@x.net"
+    assert row.envelope_to.splitlines()[0] == TO
+    assert "\x00" not in row.peer
+    assert bytes(row.raw) == raw
