@@ -8,11 +8,10 @@ attempt inside DATA never becomes a second message.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from store.models import PostStatus
+from tests.fixtures.inbound import raw_smtp
 from tests.fixtures.service import ServiceProcess, address
 
 pytestmark = [pytest.mark.hardening, pytest.mark.xdist_group("hardening-canonical")]
@@ -55,18 +54,7 @@ CASES = {
 
 def _deliver(port: int, envelope_from: str, data: bytes) -> bytes:
     """One transaction over a raw socket; the answer to the final dot."""
-    with socket.create_connection(("127.0.0.1", port), 30) as sock:
-        f = sock.makefile("rwb")
-        f.readline()
-
-        def say(line: bytes) -> bytes:
-            f.write(line)
-            f.flush()
-            answer = f.readline()
-            while answer[3:4] == b"-":
-                answer = f.readline()
-            return answer
-
+    with raw_smtp(port) as say:
         say(b"EHLO raw.example.net\r\n")
         assert say(f"MAIL FROM:<{envelope_from}>\r\n".encode()).startswith(b"250")
         assert say(f"RCPT TO:<{address('+q1')}>\r\n".encode()).startswith(b"250")

@@ -9,7 +9,6 @@ them into text never has one.
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +17,7 @@ from sqlalchemy import text
 from store.db import make_engine
 from store.inbox import store_inbound
 from store.models import InboundState
-from tests.fixtures.inbound import OPEN_POLICY, MailhostFactory, address
+from tests.fixtures.inbound import OPEN_POLICY, MailhostFactory, address, raw_smtp
 
 TO = address("+q1")
 
@@ -87,18 +86,7 @@ def test_a_nul_in_the_envelope_is_refused_or_stored_never_deferred(
 ) -> None:
     host = make_mailhost(**OPEN_POLICY)
     raw = _mail(b"Message-ID: <envelope-nul@example.net>")
-    with socket.create_connection(("127.0.0.1", host.port), 10) as sock:
-        f = sock.makefile("rwb")
-        f.readline()
-
-        def say(line: bytes) -> bytes:
-            f.write(line)
-            f.flush()
-            answer = f.readline()
-            while answer[3:4] == b"-":
-                answer = f.readline()
-            return answer
-
+    with raw_smtp(host.port, 10) as say:
         say(b"EHLO raw.example.net\r\n")
         answer = say(b"MAIL FROM:" + mail_from + b"\r\n")
         if answer.startswith(b"250"):
