@@ -122,9 +122,43 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+# Byte order marks: text a Windows program wrote as UTF-16 (or UTF-32) under
+# another label; read as that label it loses its NULs and starts with "ÿþ".
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _wide(data: bytes, codec: str | None) -> Decoded | None:
+    """*data* as the UTF-16 or UTF-32 its byte order mark says, when it decodes."""
+    for bom, wide in _BOMS:
+        if data.startswith(bom):
+            if codec is not None and codec.startswith(wide):
+                return None  # labelled right: the codec reads it
+            try:
+                text = data.decode(wide)
+            except UnicodeDecodeError:
+                return None
+            # Any even run of bytes reads as UTF-16: only text that reads as
+            # text (letters, digits, punctuation, spaces) is taken for it.
+            readable = sum(1 for c in text if c.isprintable() or c in "\r\n\t")
+            return Decoded(text, wide) if readable >= 0.95 * len(text) else None
+    return None
+
+
 def decode_bytes(data: bytes, declared: str | None) -> Decoded:
     """Decode *data* declared as *declared*; guess and say so when that is wrong."""
     codec = codec_for(declared)
+    if data[:1] in (b"\xff", b"\xfe", b"\x00"):
+        wide = _wide(data, codec)
+        if wide is not None:
+            said = f"declared charset {declared!r}" if declared else "no charset"
+            return Decoded(
+                wide.text, wide.codec, f"{said} but the text is {wide.codec.upper()}"
+            )
     eight_bit = not data.isascii()
     if (
         codec is not None

@@ -36,6 +36,36 @@ def test_iso_8859_1_is_read_as_windows_1252() -> None:
     assert decode_bytes(data, "ISO-8859-1").text == "it’s “fine”"
 
 
+@pytest.mark.parametrize("declared", ["utf-8", "iso-8859-1", None, "x-unknown"])
+@pytest.mark.parametrize("wide", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_or_utf32_with_a_byte_order_mark_under_another_label(
+    declared: str | None, wide: str
+) -> None:
+    text = "Formación en línea, ¿y la práctica?"
+    bom = {"utf-16": b"", "utf-16-be": b"\xfe\xff", "utf-32": b""}[wide]
+    decoded = decode_bytes(bom + text.encode(wide), declared)
+    assert decoded.text == text
+    assert "UTF-" in decoded.defect  # said, not silent
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe" + bytes(range(0x80, 0x100)) * 2,  # lone surrogates in UTF-16
+        b"\xff\xfe" + b"\x07\x00\x1b\x00" * 40,  # reads as control characters
+    ],
+)
+def test_bytes_that_only_start_like_a_byte_order_mark_are_not_utf16(
+    data: bytes,
+) -> None:
+    assert not decode_bytes(data, "iso-8859-1").codec.startswith("utf-16")
+
+
+def test_a_right_label_reads_utf16_without_a_defect() -> None:
+    decoded = decode_bytes("Formación".encode("utf-16"), "utf-16")
+    assert (decoded.text, decoded.defect) == ("Formación", "")
+
+
 def test_utf8_declared_as_latin1_is_recognised() -> None:
     decoded = decode_bytes("formación dual".encode(), "iso-8859-1")
     assert decoded.text == "formación dual"
