@@ -15,7 +15,6 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 _MSGID = re.compile(r"<([^<>\s]{1,400})>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_KEY = 380
 
 
@@ -30,16 +29,16 @@ class InboundKey:
 def normalise_message_id(value: str | None) -> str | None:
     """``<id@host>`` from a header value, without folding or comments, or None.
 
-    An id holding a control character (a NUL, say) is no Message-ID (RFC 5322
-    allows printable characters only) and cannot be stored as text on every
-    database (PostgreSQL refuses NUL): None, and the message is known by the
-    hash of its bytes instead.
+    An id holding a control or format character (a NUL, say) is no
+    Message-ID (RFC 5322 and 6532 allow printable characters only) and cannot
+    be stored as text on every database (PostgreSQL refuses NUL): None, and
+    the message is known by the hash of its bytes instead.
     """
     if not value:
         return None
     flat = re.sub(r"[\r\n\t]+", " ", str(value))
     m = _MSGID.search(flat)
-    if not m or "@" not in m.group(1) or _CONTROL.search(m.group(1)):
+    if not m or "@" not in m.group(1) or not m.group(1).isprintable():
         return None
     return f"<{m.group(1)}>"
 
