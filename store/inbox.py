@@ -99,8 +99,9 @@ def store_inbound(
     storable (:func:`_storable`): a NUL there must not make the store refuse
     the message, which the sender would be told to send again for ever.
     """
+    key = _storable(dedupe_key)  # the same text for the insert and the lookup
     values = {
-        "dedupe_key": _storable(dedupe_key),
+        "dedupe_key": key,
         "message_id": None if message_id is None else _storable(message_id),
         "envelope_from": _storable(envelope_from[:998]),
         "envelope_to": _storable("\n".join(envelope_to)),
@@ -118,7 +119,7 @@ def store_inbound(
     )
     if new_id is not None:
         return StoredMessage(new_id, duplicate=False)
-    existing = connection.execute(_BY_KEY, {"key": dedupe_key}).scalar()
+    existing = connection.execute(_BY_KEY, {"key": key}).scalar()
     assert existing is not None
     return StoredMessage(existing, duplicate=True)
 

@@ -135,3 +135,29 @@ def test_the_store_keeps_an_envelope_it_could_not_hold_as_text(db_url: str) -> N
     assert row.envelope_to.splitlines()[0] == TO
     assert "\x00" not in row.peer
     assert bytes(row.raw) == raw
+
+
+def test_a_key_made_storable_still_finds_its_duplicate(db_url: str) -> None:
+    # The insert and the duplicate lookup must use the same (storable) key:
+    # with the key as given, the second delivery found no row and raised.
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            first, again = (
+                store_inbound(
+                    connection,
+                    raw=b"Subject: x\r\n\r\nbody\r\n",
+                    dedupe_key="mid:<a\x00b@x.net>",
+                    message_id=None,
+                    envelope_from="a@x.net",
+                    envelope_to=[TO],
+                    received_via="smtp",
+                    peer="127.0.0.1",
+                    now=datetime.now(UTC),
+                )
+                for _ in range(2)
+            )
+    finally:
+        engine.dispose()
+    assert not first.duplicate and again.duplicate
+    assert again.inbound_id == first.inbound_id
