@@ -144,8 +144,9 @@ def _wide(data: bytes, codec: str | None) -> Decoded | None:
                 return None
             # Any even run of bytes reads as UTF-16: only text that reads as
             # text (letters, digits, punctuation, spaces) is taken for it.
-            readable = sum(1 for c in text if c.isprintable() or c in "\r\n\t")
-            return Decoded(text, wide) if readable >= 0.95 * len(text) else None
+            sample = text[:_GUESS_SAMPLE]  # a 10 MB part is judged by its start
+            readable = sum(1 for c in sample if c.isprintable() or c in "\r\n\t")
+            return Decoded(text, wide) if readable >= 0.95 * len(sample) else None
     return None
 
 
