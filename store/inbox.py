@@ -79,6 +79,43 @@ def _storable(text: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Received:
+    """A received message as the store keeps it, before it has a row."""
+
+    raw: bytes
+    dedupe_key: str
+    message_id: str | None
+    envelope_from: str
+    envelope_to: Sequence[str]
+    received_via: str
+    peer: str
+
+
+def _row(message: Received, now: datetime) -> dict[str, object]:
+    """The column values of *message*'s new row, storable on every database.
+
+    The envelope, as a hostile client or a mailbox's headers give it, is made
+    storable (:func:`_storable`): a NUL there must not make the store refuse
+    the message, which the sender would be told to send again for ever.
+    """
+    return {
+        "dedupe_key": _storable(message.dedupe_key),
+        "message_id": (
+            None if message.message_id is None else _storable(message.message_id)
+        ),
+        "envelope_from": _storable(message.envelope_from[:998]),
+        "envelope_to": _storable("\n".join(message.envelope_to)),
+        "received_via": message.received_via,
+        "peer": _storable(message.peer[:100]),
+        "raw": message.raw,
+        "size": len(message.raw),
+        "received_at": now,
+        "state": InboundState.NEW,
+        "attempts": 0,
+    }
+
+
 def store_inbound(
     session: Session | Connection,
     *,
@@ -94,34 +131,89 @@ def store_inbound(
     """Insert a received message unless its dedupe key is known; the caller commits.
 
     Uses INSERT ... ON CONFLICT DO NOTHING, so two sessions racing with the same
-    message (two MX hosts, SMTP and IMAP) both succeed and one row remains. The
-    envelope, as a hostile client or a mailbox's headers give it, is made
-    storable (:func:`_storable`): a NUL there must not make the store refuse
-    the message, which the sender would be told to send again for ever.
+    message (two MX hosts, SMTP and IMAP) both succeed and one row remains.
     """
-    key = _storable(dedupe_key)  # the same text for the insert and the lookup
-    values = {
-        "dedupe_key": key,
-        "message_id": None if message_id is None else _storable(message_id),
-        "envelope_from": _storable(envelope_from[:998]),
-        "envelope_to": _storable("\n".join(envelope_to)),
-        "received_via": received_via,
-        "peer": _storable(peer[:100]),
-        "raw": raw,
-        "size": len(raw),
-        "received_at": now,
-        "state": InboundState.NEW,
-        "attempts": 0,
-    }
+    values = _row(
+        Received(
+            raw, dedupe_key, message_id, envelope_from, envelope_to, received_via, peer
+        ),
+        now,
+    )
     connection = session if isinstance(session, Connection) else session.connection()
+    return _store_row(connection, values)
+
+
+def _store_row(connection: Connection, values: dict[str, object]) -> StoredMessage:
     new_id = _STORE.get(connection.dialect.name, _STORE_PLAIN).scalar(
         connection, values
     )
     if new_id is not None:
         return StoredMessage(new_id, duplicate=False)
-    existing = connection.execute(_BY_KEY, {"key": key}).scalar()
+    # the same text for the insert and the lookup
+    existing = connection.execute(_BY_KEY, {"key": values["dedupe_key"]}).scalar()
     assert existing is not None
     return StoredMessage(existing, duplicate=True)
+
+
+_STORE_MANY = {
+    "postgresql": PreparedInsert(
+        pg_insert(_INBOUND)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
+        _KEYS,
+    ),
+    "sqlite": PreparedInsert(
+        sqlite_insert(_INBOUND)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
+        _KEYS,
+    ),
+}
+_BY_KEYS = select(_INBOUND.c.dedupe_key, _INBOUND.c.id).where(
+    _INBOUND.c.dedupe_key.in_(bindparam("keys", expanding=True))
+)
+
+
+def store_inbound_many(
+    connection: Connection, messages: Sequence[Received], now: datetime
+) -> list[StoredMessage]:
+    """Insert *messages* in one statement, each unless its dedupe key is known;
+    where each landed, in order.
+
+    One INSERT ... VALUES (...), (...) ... ON CONFLICT DO NOTHING RETURNING for
+    the lot (:meth:`PreparedInsert.rows`): on a connection in autocommit
+    mode the statement is its own transaction, so SQLite's write lock is taken,
+    used and given back within one call into SQLite, and PostgreSQL answers in
+    one round trip. A message whose key was already stored, or that comes
+    twice in *messages*, is a duplicate with the id of the row that holds it.
+    """
+    if not messages:
+        return []
+    rows = [_row(message, now) for message in messages]
+    statement = _STORE_MANY.get(connection.dialect.name)
+    if statement is None:  # no ON CONFLICT here: one at a time
+        return [_store_row(connection, row) for row in rows]
+    inserted: dict[str, int] = {
+        key: inbound_id for inbound_id, key in statement.rows(connection, rows)
+    }
+    keys = [cast(str, row["dedupe_key"]) for row in rows]
+    missing = sorted(set(keys) - inserted.keys())
+    existing: dict[str, int] = {}
+    if missing:
+        existing = {
+            key: inbound_id
+            for key, inbound_id in connection.execute(_BY_KEYS, {"keys": missing})
+        }
+    out: list[StoredMessage] = []
+    for key in keys:
+        if key in inserted:
+            out.append(StoredMessage(inserted.pop(key), duplicate=False))
+            existing[key] = out[-1].inbound_id  # a second copy in this group
+        elif key in existing:
+            out.append(StoredMessage(existing[key], duplicate=True))
+        else:  # pragma: no cover - a conflicting row is there by definition
+            raise LookupError(f"inbound row for dedupe key {key!r} vanished")
+    return out
 
 
 def pending_inbound_ids(session: Session, limit: int = 100) -> list[int]:

@@ -26,7 +26,7 @@ from mailer.clock import Clock
 from mailer.core.dedupe import InboundKey, inbound_key
 from mailer.core.errors import StoreUnavailable
 from mailer.inbound.smtp import Accepted, Delivery
-from store.inbox import store_inbound
+from store.inbox import Received, store_inbound_many
 
 MAX_GROUP = 64  # messages in one commit at most
 IDLE_SECONDS = 1.0  # the committer thread ends after this long without work
@@ -135,15 +135,19 @@ def _commit(
     clock: Clock,
     slots: Sequence[_Slot],
 ) -> None:
-    """Store every slot's delivery in one transaction and fill in the results."""
-    with lock, connection.begin():
-        now = clock()
-        results = []
-        for slot in slots:
-            d, key = slot.delivery, slot.key
-            assert key is not None
-            stored = store_inbound(
-                connection,
+    """Store every slot's delivery in one statement and fill in the results.
+
+    *connection* is in autocommit mode: the one INSERT is its own transaction
+    (see :func:`store_inbound_many`). Everything else is done before the lock
+    is taken: while this thread holds SQLite's write lock, each call that lets
+    Python's other thread (the SMTP listener's) run costs a wait to get back.
+    """
+    messages = []
+    for slot in slots:
+        d, key = slot.delivery, slot.key
+        assert key is not None
+        messages.append(
+            Received(
                 raw=d.raw,
                 dedupe_key=key.key,
                 message_id=key.message_id,
@@ -151,13 +155,14 @@ def _commit(
                 envelope_to=d.rcpt_tos,
                 received_via=d.via,
                 peer=d.peer,
-                now=now,
             )
-            results.append(
-                Accepted(stored.inbound_id, stored.duplicate, key.message_id)
-            )
-    for slot, result in zip(slots, results, strict=True):
-        slot.result = result
+        )
+    with lock:
+        stored = store_inbound_many(connection, messages, clock())
+        connection.commit()  # ends SQLAlchemy's transaction; the rows are committed
+    for slot, landed in zip(slots, stored, strict=True):
+        assert slot.key is not None
+        slot.result = Accepted(landed.inbound_id, landed.duplicate, slot.key.message_id)
 
 
 class GroupCommit:
@@ -224,7 +229,9 @@ class GroupCommit:
         Returns the connection to use for the next group (None after a failure).
         """
         try:
-            connection = connection or self._engine.connect()
+            connection = connection or self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
             _commit(connection, self._lock, self._clock, slots)
             return connection
         except (OperationalError, DBAPIError) as exc:
