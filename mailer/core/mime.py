@@ -20,11 +20,14 @@ from mailer.core.headers import header_safe
 from mailer.core.html_text import html_to_text
 from mailer.core.message import Attachment, ParseLimits
 
+# Signatures, and the public key Thunderbird attaches to signed mail by
+# default: the machinery of signing, not what the sender wrote or shared.
 _SIGNATURES = frozenset(
     {
         "application/pgp-signature",
         "application/pkcs7-signature",
         "application/x-pkcs7-signature",
+        "application/pgp-keys",
     }
 )
 _RETURNED = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})

@@ -33,6 +33,7 @@ from mailer.core.message import (
     ParseLimits,
 )
 from mailer.core.mime import Body, read_body
+from mailer.core.openpgp import unwrap_clearsigned
 from mailer.core.policy import MAX_STRUCTURED_CHARS, PARSE_POLICY
 from mailer.core.trim import count_links, trim_reply
 
@@ -357,6 +358,7 @@ def parse_message(
     if repaired.defect:
         defects.append(repaired.defect)
         text = repaired.text
+    text = unwrap_clearsigned(text)
 
     safe_name = display_name_safe(from_name, commas=True)
     new_text = trim_reply(text, sender_name=safe_name)
