@@ -30,6 +30,9 @@ _SIGNATURES = frozenset(
         "application/pgp-keys",
     }
 )
+# S/MIME's "smime.p7m": the message itself, encrypted (enveloped-data) or
+# signed in a wrapper only a PKCS #7 reader opens (signed-data): no text here.
+_SMIME_WRAPPED = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 _RETURNED = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_PARAMS_CHARS = 2048  # as mailer.core.policy reads structured values
@@ -321,6 +324,9 @@ def _visit(
         _returned(part, info, body)
         return []
     if ctype in _SIGNATURES:
+        return []
+    if ctype in _SMIME_WRAPPED:  # S/MIME encrypted, or signed inside the wrapper
+        body.defects.append("S/MIME encrypted or wrapped message: no readable text")
         return []
     if (
         ctype in ("text/plain", "text/html")

@@ -17,6 +17,8 @@ import re
 _BEGIN = "-----BEGIN PGP SIGNED MESSAGE-----"
 _SIGNATURE = "-----BEGIN PGP SIGNATURE-----"
 _END = "-----END PGP SIGNATURE-----"
+_MESSAGE = "-----BEGIN PGP MESSAGE-----"
+_MESSAGE_END = "-----END PGP MESSAGE-----"
 _ARMOUR_HEADER = re.compile(
     r"(?:Hash|Charset|Version|Comment|MessageID): "
 )  # RFC 4880, 6.2
@@ -58,3 +60,25 @@ def unwrap_clearsigned(text: str) -> str:
     while out and not out[-1].strip():
         out.pop()
     return "\n".join(out)
+
+
+def without_encrypted(text: str) -> tuple[str, bool]:
+    """*text* without its OpenPGP encrypted blocks (``-----BEGIN PGP MESSAGE-----``
+    ... ``-----END PGP MESSAGE-----``, not quoted), and whether it had any.
+
+    Such a block is ciphertext: read as text it would be posted as a page of
+    letters. What is around it stays.
+    """
+    if _MESSAGE not in text:
+        return text, False
+    out: list[str] = []
+    found = False
+    inside = False
+    for line in text.split("\n"):
+        if not inside and line.rstrip() == _MESSAGE:
+            found = inside = True
+        elif inside:
+            inside = line.rstrip() != _MESSAGE_END
+        else:
+            out.append(line)
+    return ("\n".join(out) if found else text), found

@@ -33,7 +33,7 @@ from mailer.core.message import (
     ParseLimits,
 )
 from mailer.core.mime import Body, read_body
-from mailer.core.openpgp import unwrap_clearsigned
+from mailer.core.openpgp import unwrap_clearsigned, without_encrypted
 from mailer.core.policy import MAX_STRUCTURED_CHARS, PARSE_POLICY
 from mailer.core.trim import count_links, trim_reply
 
@@ -358,7 +358,9 @@ def parse_message(
     if repaired.defect:
         defects.append(repaired.defect)
         text = repaired.text
-    text = unwrap_clearsigned(text)
+    text, encrypted = without_encrypted(unwrap_clearsigned(text))
+    if encrypted:
+        defects.append("encrypted message: no readable text")
 
     safe_name = display_name_safe(from_name, commas=True)
     new_text = trim_reply(text, sender_name=safe_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.core.openpgp import unwrap_clearsigned
+from mailer.core.openpgp import unwrap_clearsigned, without_encrypted
 
 SIGNATURE = """-----BEGIN PGP SIGNATURE-----
 Comment: a comment line
@@ -66,3 +66,30 @@ def test_a_block_without_armour_headers_loses_no_text() -> None:
     assert unwrap_clearsigned(text) == "First line: of the text.\nSecond."
     plain = "-----BEGIN PGP SIGNED MESSAGE-----\nFirst line of the text.\nSecond.\n"
     assert unwrap_clearsigned(plain) == "First line of the text.\nSecond."
+
+
+def test_encrypted_blocks_are_taken_out_and_told() -> None:
+    text = (
+        "Hello,\n"
+        "-----BEGIN PGP MESSAGE-----\n"
+        "\n"
+        "hQEMA8x1b2Jk\n"
+        "=abcd\n"
+        "-----END PGP MESSAGE-----\n"
+        "Sent from my phone"
+    )
+    assert without_encrypted(text) == ("Hello,\nSent from my phone", True)
+    cut = "-----BEGIN PGP MESSAGE-----\nhQEMA8x1b2Jk\n"  # no end line: all of it
+    assert without_encrypted(cut) == ("", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain words.",
+        "> -----BEGIN PGP MESSAGE-----\n> hQEMA\n> -----END PGP MESSAGE-----",
+        "They wrote -----BEGIN PGP MESSAGE----- in a sentence.",
+    ],
+)
+def test_text_without_an_encrypted_block_is_left_alone(text: str) -> None:
+    assert without_encrypted(text) == (text, False)
