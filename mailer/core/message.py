@@ -96,6 +96,7 @@ class ParsedMessage:
     limit_reasons: tuple[str, ...] = field(default=())
     suspicious_reasons: tuple[str, ...] = field(default=())  # every reason, limits too
     text_from_html: bool = False  # text was converted from the HTML part
+    encrypted: bool = False  # S/MIME or OpenPGP encrypted: its text cannot be read
 
     def header(self, name: str) -> str | None:
         """The first value of header *name* (case-insensitive), or None."""

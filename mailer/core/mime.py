@@ -48,6 +48,7 @@ class Body:
     texts: list[str] = field(default_factory=list)
     html: str | None = None
     from_html: bool = False
+    encrypted: bool = False  # an encrypted part was met (and not read)
     attachments: list[Attachment] = field(default_factory=list)
     delivery_status: list[list[tuple[str, str]]] = field(default_factory=list)
     returned_message_id: str | None = None
@@ -311,6 +312,7 @@ def _visit(
             return _alternative(children, body, depth)
         if ctype == "multipart/encrypted":
             body.defects.append("encrypted message: no readable text")
+            body.encrypted = True
             return []
         report = ctype == "multipart/report"
         pieces: list[tuple[str, str]] = []
@@ -327,6 +329,7 @@ def _visit(
         return []
     if ctype in _SMIME_WRAPPED:  # S/MIME encrypted, or signed inside the wrapper
         body.defects.append("S/MIME encrypted or wrapped message: no readable text")
+        body.encrypted = True
         return []
     if (
         ctype in ("text/plain", "text/html")

@@ -413,6 +413,7 @@ def parse_message(
         limit_reasons=tuple(reasons),
         suspicious_reasons=tuple(untrusted),
         text_from_html=body.from_html,
+        encrypted=encrypted or body.encrypted,
     )
 
 

@@ -393,7 +393,9 @@ def _hold_reasons(
             "message not trusted: " + ", ".join(parsed.limit_reasons or ("suspicious",))
         )
     text = parsed.new_text.strip()
-    if not text and not parsed.attachments:
+    if parsed.encrypted:  # the moderator reads the raw message, or asks again
+        reasons.append("encrypted: its text cannot be read here")
+    elif not text and not parsed.attachments:
         reasons.append("no new text")
     links = count_links(parsed.new_text)
     if links > policy.max_links:

@@ -111,7 +111,7 @@ def test_corpus_message(message: CorpusMessage) -> None:
         assert any(fragment.lower() in d.lower() for d in parsed.defects), (
             parsed.defects
         )
-    for key in ("suspicious", "over_limits"):
+    for key in ("suspicious", "over_limits", "encrypted"):
         if key in exp:
             assert getattr(parsed, key) is exp[key], parsed.defects
     if "links" in exp:

@@ -272,6 +272,13 @@ def test_suspicious_and_empty_messages_are_held() -> None:
     assert d.post is not None and d.post.hold_reasons == ("no new text",)
 
 
+def test_an_encrypted_message_is_held_saying_so() -> None:
+    """Not "no new text": the moderator should know there may be words inside."""
+    d = route_message(to_q(3), msg(new_text="", encrypted=True), facts())
+    assert d.post is not None
+    assert d.post.hold_reasons == ("encrypted: its text cannot be read here",)
+
+
 def test_oversize_attachment_policy() -> None:
     big = Attachment("report.pdf", "application/pdf", 9_000_000, b"", kept=False)
     small = Attachment("a.png", "image/png", 10, b"0123456789", kept=True)
