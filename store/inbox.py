@@ -13,7 +13,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
-    insert,
     select,
     update,
 )
@@ -47,23 +46,20 @@ _KEYS = (
     "state",
     "attempts",
 )
-# Built once: a statement made per message costs more than running it.
+# Built once: a statement made per message costs more than running it. Both
+# databases the service runs on have INSERT ... ON CONFLICT DO NOTHING.
 _STORE = {
-    "postgresql": PreparedInsert(
-        pg_insert(_INBOUND)
+    name: PreparedInsert(
+        dialect_insert(_INBOUND)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id),
+        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
         _KEYS,
-    ),
-    "sqlite": PreparedInsert(
-        sqlite_insert(_INBOUND)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id),
-        _KEYS,
-    ),
+    )
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-_STORE_PLAIN = PreparedInsert(insert(_INBOUND).returning(_INBOUND.c.id), _KEYS)
-_BY_KEY = select(_INBOUND.c.id).where(_INBOUND.c.dedupe_key == bindparam("key"))
+_BY_KEYS = select(_INBOUND.c.dedupe_key, _INBOUND.c.id).where(
+    _INBOUND.c.dedupe_key.in_(bindparam("keys", expanding=True))
+)
 
 
 def _storable(text: str) -> str:
@@ -133,45 +129,11 @@ def store_inbound(
     Uses INSERT ... ON CONFLICT DO NOTHING, so two sessions racing with the same
     message (two MX hosts, SMTP and IMAP) both succeed and one row remains.
     """
-    values = _row(
-        Received(
-            raw, dedupe_key, message_id, envelope_from, envelope_to, received_via, peer
-        ),
-        now,
-    )
     connection = session if isinstance(session, Connection) else session.connection()
-    return _store_row(connection, values)
-
-
-def _store_row(connection: Connection, values: dict[str, object]) -> StoredMessage:
-    new_id = _STORE.get(connection.dialect.name, _STORE_PLAIN).scalar(
-        connection, values
+    message = Received(
+        raw, dedupe_key, message_id, envelope_from, envelope_to, received_via, peer
     )
-    if new_id is not None:
-        return StoredMessage(new_id, duplicate=False)
-    # the same text for the insert and the lookup
-    existing = connection.execute(_BY_KEY, {"key": values["dedupe_key"]}).scalar()
-    assert existing is not None
-    return StoredMessage(existing, duplicate=True)
-
-
-_STORE_MANY = {
-    "postgresql": PreparedInsert(
-        pg_insert(_INBOUND)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
-        _KEYS,
-    ),
-    "sqlite": PreparedInsert(
-        sqlite_insert(_INBOUND)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
-        _KEYS,
-    ),
-}
-_BY_KEYS = select(_INBOUND.c.dedupe_key, _INBOUND.c.id).where(
-    _INBOUND.c.dedupe_key.in_(bindparam("keys", expanding=True))
-)
+    return store_inbound_many(connection, [message], now)[0]
 
 
 def store_inbound_many(
@@ -190,9 +152,7 @@ def store_inbound_many(
     if not messages:
         return []
     rows = [_row(message, now) for message in messages]
-    statement = _STORE_MANY.get(connection.dialect.name)
-    if statement is None:  # no ON CONFLICT here: one at a time
-        return [_store_row(connection, row) for row in rows]
+    statement = _STORE[connection.dialect.name]
     inserted: dict[str, int] = {
         key: inbound_id for inbound_id, key in statement.rows(connection, rows)
     }

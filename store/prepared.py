@@ -10,9 +10,9 @@ processors of the column types (enums, UTC datetimes: the values stored are
 the ones ``Connection.execute`` would store, which a test compares), and on
 SQLite runs the SQL on the DBAPI cursor of the connection, inside its
 transaction. :meth:`PreparedInsert.rows` inserts many rows with one statement
-(the listener stores each group of waiting deliveries so). A driver error is raised as SQLAlchemy's (``OperationalError``
-for a locked or full database...), as the callers expect. Other databases go
-through ``Connection.execute``.
+(the listener stores each group of waiting deliveries so). A driver error is
+raised as SQLAlchemy's (``OperationalError`` for a locked or full database...),
+as the callers expect. PostgreSQL goes through ``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class _Plan:
 
 
 class PreparedInsert:
-    """An INSERT ... RETURNING of one value, with a fixed set of value keys."""
+    """An INSERT ... RETURNING with a fixed set of value keys, run for one row
+    (:meth:`scalar`) or many in one statement (:meth:`rows`)."""
 
     def __init__(self, statement: Insert, keys: Sequence[str]) -> None:
         self.statement = statement

@@ -19,9 +19,8 @@ _SIGNATURE = "-----BEGIN PGP SIGNATURE-----"
 _END = "-----END PGP SIGNATURE-----"
 _MESSAGE = "-----BEGIN PGP MESSAGE-----"
 _MESSAGE_END = "-----END PGP MESSAGE-----"
-_ARMOUR_HEADER = re.compile(
-    r"(?:Hash|Charset|Version|Comment|MessageID): "
-)  # RFC 4880, 6.2
+# The armour headers of RFC 4880, section 6.2.
+_ARMOUR_HEADER = re.compile(r"(?:Hash|Charset|Version|Comment|MessageID): ")
 
 
 def unwrap_clearsigned(text: str) -> str:

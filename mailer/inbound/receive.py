@@ -142,27 +142,25 @@ def _commit(
     is taken: while this thread holds SQLite's write lock, each call that lets
     Python's other thread (the SMTP listener's) run costs a wait to get back.
     """
-    messages = []
-    for slot in slots:
-        d, key = slot.delivery, slot.key
-        assert key is not None
-        messages.append(
-            Received(
-                raw=d.raw,
-                dedupe_key=key.key,
-                message_id=key.message_id,
-                envelope_from=d.mail_from,
-                envelope_to=d.rcpt_tos,
-                received_via=d.via,
-                peer=d.peer,
-            )
+    keys = [slot.key for slot in slots if slot.key is not None]
+    assert len(keys) == len(slots)
+    messages = [
+        Received(
+            raw=slot.delivery.raw,
+            dedupe_key=key.key,
+            message_id=key.message_id,
+            envelope_from=slot.delivery.mail_from,
+            envelope_to=slot.delivery.rcpt_tos,
+            received_via=slot.delivery.via,
+            peer=slot.delivery.peer,
         )
+        for slot, key in zip(slots, keys, strict=True)
+    ]
     with lock:
         stored = store_inbound_many(connection, messages, clock())
         connection.commit()  # ends SQLAlchemy's transaction; the rows are committed
-    for slot, landed in zip(slots, stored, strict=True):
-        assert slot.key is not None
-        slot.result = Accepted(landed.inbound_id, landed.duplicate, slot.key.message_id)
+    for slot, key, landed in zip(slots, keys, stored, strict=True):
+        slot.result = Accepted(landed.inbound_id, landed.duplicate, key.message_id)
 
 
 class GroupCommit:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from store.db import make_engine, upgrade
-from store.inbox import _KEYS, _STORE_MANY, Received, store_inbound_many
+from store.inbox import _KEYS, _STORE, Received, store_inbound_many
 from store.models import InboundState
 
 NOW = datetime(2027, 3, 28, 9, 30, 15, 123456, tzinfo=UTC)
@@ -136,7 +136,7 @@ def test_rows_store_what_sqlalchemy_would_store(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            prepared = _STORE_MANY[connection.dialect.name]
+            prepared = _STORE[connection.dialect.name]
             values = {
                 "dedupe_key": "mid:<fast@x>",
                 "message_id": None,

@@ -5,26 +5,24 @@ once through :class:`store.prepared.PreparedInsert`, once through
 ``Connection.execute``; the two rows, read back raw, must be equal column for
 column (enums, UTC datetimes, NULLs, the organisation a subscriber gave).
 Driver errors must come out as SQLAlchemy's, which the listener turns into
-451 and 452 answers.
+451 and 452 answers. The received message's many-row INSERT is checked the
+same way in ``test_inbound_groups.py``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.db import make_engine
-from store.inbox import _KEYS, _STORE, _STORE_PLAIN, store_inbound
 from store.models import (
     Discussion,
     DiscussionState,
-    InboundState,
     PostStatus,
     Question,
     Subscriber,
@@ -115,38 +113,8 @@ def test_a_post_row_is_the_same_either_way(db_url: str) -> None:
         engine.dispose()
 
 
-def test_an_inbound_row_is_the_same_either_way(db_url: str) -> None:
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            prepared = _STORE.get(connection.dialect.name, _STORE_PLAIN)
-            values = {
-                "dedupe_key": "mid:<one@x>",
-                "message_id": None,
-                "envelope_from": "",
-                "envelope_to": "skills+q1@discuss.example.org",
-                "received_via": "smtp",
-                "peer": "127.0.0.1",
-                "raw": b"Subject: x\r\n\r\n\x00\xff\xfe body\r\n",
-                "size": 25,
-                "received_at": WHEN.astimezone(UTC),
-                "state": InboundState.NEW,
-                "attempts": 0,
-            }
-            assert set(values) == set(_KEYS)
-            fast, slow = _both(connection, prepared, values, dedupe_key="mid:<two@x>")
-            got = _row(connection, "inbound_messages", fast)
-            want = _row(connection, "inbound_messages", slow)
-            for row in (got, want):
-                del row["id"], row["dedupe_key"]
-            assert got == want
-            # The same key again: nothing inserted, no error (ON CONFLICT DO NOTHING)
-            assert prepared.scalar(connection, values) is None
-    finally:
-        engine.dispose()
-
-
-def test_driver_errors_come_out_as_sqlalchemys(db_url: str, backend: str) -> None:
+def test_driver_errors_come_out_as_sqlalchemys(db_url: str) -> None:
+    """IntegrityError here; OperationalError for a locked database: test_inbound_groups."""
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
@@ -172,30 +140,4 @@ def test_driver_errors_come_out_as_sqlalchemys(db_url: str, backend: str) -> Non
             with pytest.raises(IntegrityError):
                 _INSERT_POST.scalar(connection, values)
     finally:
-        engine.dispose()
-    if backend != "sqlite":
-        return
-    # A database another writer holds: OperationalError ("database is locked"),
-    # which the listener answers with 451, as before.
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
-    engine = make_engine(db_url, connect_args={"timeout": 0.1})
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA busy_timeout=100")
-            with pytest.raises(OperationalError, match="locked"):
-                store_inbound(
-                    connection,
-                    raw=b"Subject: y\r\n\r\nz\r\n",
-                    dedupe_key="mid:<locked@x>",
-                    message_id="<locked@x>",
-                    envelope_from="a@x",
-                    envelope_to=["skills@discuss.example.org"],
-                    received_via="smtp",
-                    peer="127.0.0.1",
-                    now=WHEN,
-                )
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
         engine.dispose()
