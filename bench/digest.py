@@ -57,7 +57,7 @@ from mailer.outbound.bulk import BATCH_BYTES, BATCH_ROWS, reader_language
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, build_row
 from mailer.releases import release_questions
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from store.digests import release_times
 from store.models import (
     DeliveryMode,

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, update
 
 from mailer.config import parse_settings
-from mailer.service import open_runtime
+from mailer.runtime import open_runtime
 from store.models import InboundMessage, InboundState, Post, Question
 
 SINK = """

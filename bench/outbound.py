@@ -38,7 +38,7 @@ from mailer.config import parse_settings
 from mailer.outbound.dkim import generate_key
 from mailer.outbound.worker import OutboxSender
 from mailer.publish import publish_post
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from mailer.settings import DkimSettings, RelaySettings
 from store.models import (
     DeliveryMode,

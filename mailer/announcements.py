@@ -25,15 +25,15 @@ from mailer.settings import Discussion
 from store.models import DeliveryMode, Post, PostStatus, Question
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 EVERY_MODE = (DeliveryMode.EACH, DeliveryMode.DIGEST, DeliveryMode.ANNOUNCEMENTS)
 
 
 def _wake_after_commit(session: Session, runtime: Runtime) -> None:
-    from mailer.outbound.worker import wake_outbox
-
-    event.listen(session, "after_commit", lambda _s: wake_outbox(runtime), once=True)
+    event.listen(
+        session, "after_commit", lambda _s: runtime.wakes.outbox.ring(), once=True
+    )
 
 
 def _open_questions(

@@ -38,7 +38,7 @@ from store.digests import (
 from store.models import DeliveryMode
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.digest")
 
@@ -236,9 +236,7 @@ def send_digest(
 
 
 def _wake(runtime: Runtime) -> None:
-    from mailer.outbound.worker import wake_outbox
-
-    wake_outbox(runtime)
+    runtime.wakes.outbox.ring()
 
 
 def send_due_digests(

@@ -27,7 +27,7 @@ from mailer.subscriptions.schedule import expire_pending, send_confirmation_remi
 from mailer.timetable import calendar_of, load_state
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.schedule")
 

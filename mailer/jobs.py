@@ -38,7 +38,7 @@ from mailer.core.errors import RoundStopped
 from mailer.due import anything_due, next_wakeups, run_due
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.schedule")
 

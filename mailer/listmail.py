@@ -23,7 +23,7 @@ from store.models import DeliveryMode
 from store.outbox import Recipient
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 
 @dataclass(frozen=True)

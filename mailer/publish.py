@@ -33,7 +33,7 @@ from store.models import DeliveryMode, Post, PostStatus, Question
 from store.models import Discussion as DiscussionRow
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 _VIA = {"en": "{author} via {name}", "es": "{author} vía {name}"}
 _SOMEONE = {
@@ -146,6 +146,6 @@ def publish_post(
 
 def _wake_after_commit(session: Session, runtime: Runtime) -> None:
     """Let this process's outbox workers send the copies as soon as they are committed."""
-    from mailer.outbound.worker import wake_outbox
-
-    event.listen(session, "after_commit", lambda _s: wake_outbox(runtime), once=True)
+    event.listen(
+        session, "after_commit", lambda _s: runtime.wakes.outbox.ring(), once=True
+    )

@@ -33,7 +33,7 @@ from store.models import AuditEntry, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.schedule")
 

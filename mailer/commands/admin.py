@@ -6,7 +6,7 @@ import argparse
 
 from mailer.commands.base import Context, Subparsers
 from mailer.config import Settings
-from mailer.service import head_revision
+from mailer.runtime import head_revision
 from store.db import current_revision, make_engine, upgrade
 
 

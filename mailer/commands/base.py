@@ -9,7 +9,7 @@ from typing import Any
 
 from mailer.clock import Clock, system_clock
 from mailer.config import Discussion, Settings, load_settings
-from mailer.service import Runtime, SchemaOutOfDate, open_runtime
+from mailer.runtime import Runtime, SchemaOutOfDate, open_runtime
 
 Handler = Callable[["Context", argparse.Namespace], int]
 Subparsers = Any  # argparse's _SubParsersAction is private

@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from mailer.commands.base import Context, Subparsers
-from mailer.service import serve
+from mailer.serve import serve
 
 
 def register(sub: Subparsers) -> None:

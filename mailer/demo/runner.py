@@ -34,7 +34,8 @@ from mailer.demo.script import Contribute, Step
 from mailer.demo.stage import Stage
 from mailer.demo.story_late import STORY
 from mailer.links import discussion_url
-from mailer.service import Runtime, open_runtime, serve
+from mailer.runtime import Runtime, open_runtime
+from mailer.serve import serve
 from mailer.settings import DatabaseSettings, Discussion, HostPort, Settings
 
 PACE_SECONDS = 40.0  # how long the three weeks take on the compressed clock

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from mailer.clock import ScaledClock
 from mailer.core.schedule import due
 from mailer.due import next_wakeups
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from mailer.timetable import calendar_of, load_state
 from store.models import (
     InboundMessage,

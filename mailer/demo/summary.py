@@ -9,7 +9,7 @@ from typing import TextIO
 from sqlalchemy import select
 
 from mailer.demo.mailboxes import Mailboxes
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     InboundMessage,
     OutboxMessage,

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 from mailer.core.addresses import AddressKind, Recipient, parse_recipient
 from mailer.core.errors import UnknownRecipient
 from mailer.core.headers import stable_message_id
+from mailer.core.incoming import Incoming
 from mailer.core.message import ParsedMessage
 from mailer.core.route import POST_ADDRESSES, Action, route_message
 from mailer.inbound.effects import apply_decision, handoff_facts
-from mailer.inbound.handlers import Incoming, handler_for
+from mailer.inbound.handlers import handler_for
 from mailer.inbound.lookups import Lookups
 from store.processing import InboundItem
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 
 class Parked(Exception):

@@ -12,23 +12,23 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_skeleton
-from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
 from mailer.core.message import ParsedMessage
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
-from mailer.inbound.handlers import lazy_function
 from mailer.inbound.lookups import DiscussionView, Lookups
 from mailer.links import question_url
+from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
+from mailer.publish import publish_post
 from mailer.settings import Discussion
 from store.models import AuditEntry
 from store.posts import NewAttachment, NewPost, add_post
 from store.processing import InboundItem
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -162,29 +162,10 @@ def _create_post(
         # Publishing queues a copy for each reader of every post; with none
         # (most discussions read digests) there is nothing to queue.
         if lookups.has_each_readers(view.row.id):
-            _call_later_stage(
-                "mailer.publish", "publish_post", session, runtime, post_id, now
-            )
+            publish_post(session, runtime, post_id, now)
         return "post", f"post {post_id}: {decision.reason}"
-    _call_later_stage(
-        "mailer.moderation", "notify_held", session, runtime, post_id, now
-    )
+    notify_held(session, runtime, post_id, now)
     return "held", f"post {post_id}: {decision.reason}"
-
-
-def _call_later_stage(
-    module: str,
-    name: str,
-    session: Session,
-    runtime: Runtime,
-    post_id: int,
-    now: datetime,
-) -> None:
-    function = lazy_function(module, name)
-    if function is None:
-        log.warning("post %d: %s.%s is not available; skipped", post_id, module, name)
-        return
-    function(session, runtime, post_id, now)
 
 
 def _queue_notice(

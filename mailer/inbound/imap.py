@@ -33,7 +33,7 @@ from mailer.inbound.smtp import Accept, Delivery
 from mailer.settings import ImapSettings
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.imap")
 

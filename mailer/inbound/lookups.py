@@ -54,7 +54,7 @@ from store.posts import (
 )
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.inbound")
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -43,7 +42,6 @@ from mailer.core.route import POST_ADDRESSES
 from mailer.inbound.apply import Parked, apply_message, recipients_of
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
-from mailer.outbound.worker import wake_outbox
 from store.models import InboundState
 from store.processing import (
     InboundItem,
@@ -61,7 +59,7 @@ from store.processing import (
 )
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -350,55 +348,37 @@ def _due_failures(runtime: Runtime, limit: int) -> list[int]:
     return due[:limit]
 
 
-# The in-process workers of each runtime, woken when received mail is committed.
-_wakers: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-_wakers_lock = threading.Lock()
-
-
-def wake_inbound(runtime: Runtime) -> None:
-    """Ask this process's in-process inbound workers to look at once (any thread)."""
-    with _wakers_lock:
-        targets = list(_wakers.get(id(runtime), ()))
-    for loop, wake in targets:
-        try:
-            loop.call_soon_threadsafe(wake.set)
-        except RuntimeError:  # loop closed
-            pass
-
-
 async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Process stored messages promptly, in a thread, until *stop* is set.
 
-    It looks when :func:`wake_inbound` says mail was committed, and every
+    It looks when the runtime's inbound bell rings (mail was committed), and every
     ``POLL_SECONDS`` anyway (mail stored by another process, retries); after a
     pass that took messages it wakes the outbox workers for what they queued.
     """
-    entry = (asyncio.get_running_loop(), asyncio.Event())
-    with _wakers_lock:
-        _wakers.setdefault(id(runtime), []).append(entry)
     from mailer.inbound.workers import release_parked_when_possible
 
     releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     try:
-        while not stop.is_set():
-            entry[1].clear()  # a wake during the pass below is kept for the next
-            try:
-                taken = await asyncio.to_thread(process_pending, runtime, 200)
-            except Exception:  # the store is away, or a bug: log, wait, try again
-                log.exception("inbound processing paused for 5 s")
-                taken, pause = 0, 5.0
-            else:
-                pause = POLL_SECONDS
-            if taken:  # answers, notices, copies may be queued: as a child's news does
-                wake_outbox(runtime)
-            else:
-                await _first_of(stop, entry[1], pause)
+        with runtime.wakes.inbound.listen() as wake:
+            await _work(runtime, stop, wake)
     finally:
         releasing.cancel()
-        with _wakers_lock:
-            _wakers[id(runtime)].remove(entry)
-            if not _wakers[id(runtime)]:
-                del _wakers[id(runtime)]
+
+
+async def _work(runtime: Runtime, stop: asyncio.Event, wake: asyncio.Event) -> None:
+    while not stop.is_set():
+        wake.clear()  # a wake during the pass below is kept for the next
+        try:
+            taken = await asyncio.to_thread(process_pending, runtime, 200)
+        except Exception:  # the store is away, or a bug: log, wait, try again
+            log.exception("inbound processing paused for 5 s")
+            taken, pause = 0, 5.0
+        else:
+            pause = POLL_SECONDS
+        if taken:  # answers, notices, copies may be queued: as a child's news does
+            runtime.wakes.outbox.ring()
+        else:
+            await _first_of(stop, wake, pause)
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

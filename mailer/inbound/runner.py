@@ -141,7 +141,7 @@ def run_child(
     from mailer.clock import system_clock
     from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
     from mailer.keys import load_signing_key
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
     from store.db import make_engine, make_sessionmaker
     from store.models import OutboxMessage
 

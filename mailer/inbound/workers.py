@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime, Worker
+    from mailer.runtime import Runtime, Worker
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -50,23 +50,6 @@ STOP_SECONDS = 15.0  # a stopping child finishes its batch within this, or is ki
 FIRST_PAUSE = 1.0
 MAX_PAUSE = 60.0
 STEADY_SECONDS = 60.0  # a child that ran this long before dying starts again at once
-
-# Wake pipes of the children running for each runtime in this process.
-_wakes: dict[int, list[int]] = {}
-_wakes_lock = threading.Lock()
-
-
-def wake_processing(runtime: Runtime) -> None:
-    """Tell this process's processing children (or thread) that mail was committed."""
-    from mailer.inbound.pipeline import wake_inbound
-
-    wake_inbound(runtime)
-    with _wakes_lock:  # held while writing: a pipe is closed only under it
-        for fd in _wakes.get(id(runtime), ()):
-            try:
-                os.write(fd, b"w")
-            except OSError:  # full (it will look anyway) or gone
-                pass
 
 
 @dataclass
@@ -119,8 +102,7 @@ def _spawn(runtime: Runtime, child: _Child) -> None:
     ).start()
     child.proc, child.wake_w, child.news_r = proc, wake_w, news_r
     child.started = time.monotonic()
-    with _wakes_lock:
-        _wakes.setdefault(id(runtime), []).append(wake_w)
+    runtime.wakes.inbound.add_pipe(wake_w)
     log.info("processing worker %d started pid=%d", child.index, proc.pid)
 
 
@@ -136,14 +118,8 @@ def _hand_over(proc: subprocess.Popen[bytes], settings: bytes) -> None:
 
 def _forget(runtime: Runtime, child: _Child, loop: asyncio.AbstractEventLoop) -> None:
     """Close the parent's ends of *child*'s pipes."""
-    with _wakes_lock:
-        fds = _wakes.get(id(runtime), [])
-        if child.wake_w in fds:
-            fds.remove(child.wake_w)
-        if not fds:
-            _wakes.pop(id(runtime), None)
-        if child.wake_w >= 0:  # under the lock: no wake is written to it meanwhile
-            os.close(child.wake_w)
+    if child.wake_w >= 0:
+        runtime.wakes.inbound.close_pipe(child.wake_w)
     if child.news_r >= 0:
         loop.remove_reader(child.news_r)
         os.close(child.news_r)
@@ -174,8 +150,6 @@ def _stop_children(children: list[_Child]) -> None:
 
 async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run ``inbound.workers`` processing children until *stop*; restart the dead."""
-    from mailer.outbound.worker import wake_outbox
-
     loop = asyncio.get_running_loop()
     releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     children = [_Child(i) for i in range(runtime.settings.inbound.workers)]
@@ -191,7 +165,7 @@ async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
             _forget(runtime, child, loop)
             return
         if data.strip(b"R"):  # "R": ready; anything else: it queued mail, maybe
-            wake_outbox(runtime)
+            runtime.wakes.outbox.ring()
 
     def start(child: _Child) -> None:
         try:

@@ -41,7 +41,7 @@ from store.discussions import discussion_by_slug, questions_of
 from store.models import Ban
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
+from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.modcommands import Command, commands_from_json
 from mailer.moderation.actions import Actor, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
 from mailer.moderation.replies import (
-    IncomingMail,
     moderator_of,
     reply_to_moderator,
     results_context,
@@ -31,7 +31,7 @@ from store.models import Discussion as DiscussionRow
 from store.models import Token
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.moderation")
 
@@ -51,7 +51,7 @@ def _consume(session: Session, token_row: Token, now: datetime) -> bool:
 
 
 def confirm_command(
-    runtime: Runtime, session: Session, token_row: Token, incoming: IncomingMail
+    runtime: Runtime, session: Session, token_row: Token, incoming: Incoming
 ) -> str:
     """Run the commands waiting in a ``command`` token, once; say so when it is used or expired.
 

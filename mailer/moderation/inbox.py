@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.errors import BadToken
+from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.modauth import (
     AuthOutcome,
@@ -39,7 +40,6 @@ from mailer.moderation.audit import record_audit
 from mailer.moderation.confirm import COMMAND_PURPOSE
 from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
 from mailer.moderation.replies import (
-    IncomingMail,
     moderator_of,
     reply_to_moderator,
     results_context,
@@ -49,7 +49,7 @@ from store.discussions import discussion_by_slug
 from store.models import OutboxMessage, Token
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.moderation")
 
@@ -71,7 +71,7 @@ def _held_post(runtime: Runtime, recipient: Recipient) -> tuple[int | None, bool
 
 
 def handle_moderator_mail(
-    runtime: Runtime, session: Session, incoming: IncomingMail
+    runtime: Runtime, session: Session, incoming: Incoming
 ) -> str:
     """Authenticate and run (or ask to confirm) the commands of one mail; returns what was done.
 
@@ -193,7 +193,7 @@ def _ask_confirmation(
     discussion: Discussion,
     discussion_id: int,
     moderator: Moderator,
-    incoming: IncomingMail,
+    incoming: Incoming,
     commands: ParsedCommands,
     bad_token: bool,
     now: datetime,

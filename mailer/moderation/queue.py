@@ -28,7 +28,7 @@ from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.moderation")
 

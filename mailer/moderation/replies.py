@@ -7,11 +7,10 @@ or a Sender, so a forged mail can at most make a moderator read a notice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from mailer.core.addresses import Recipient
 from mailer.core.message import ParsedMessage
 from mailer.core.modcommands import ParsedCommands
 from mailer.moderation.actions import ResultLine
@@ -19,22 +18,7 @@ from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Discussion, Moderator
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
-
-
-class IncomingMail(Protocol):
-    """What the inbound pipeline hands over: the parsed mail, its bytes and envelope."""
-
-    @property
-    def inbound_id(self) -> int: ...
-    @property
-    def parsed(self) -> ParsedMessage: ...
-    @property
-    def recipient(self) -> Recipient: ...
-    @property
-    def envelope_from(self) -> str: ...
-    @property
-    def raw(self) -> bytes: ...
+    from mailer.runtime import Runtime
 
 
 def moderator_of(discussion: Discussion, address: str) -> Moderator | None:

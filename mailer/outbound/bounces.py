@@ -12,11 +12,12 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from mailer.core.errors import BadToken
+from mailer.core.incoming import Incoming
 from mailer.links import verp_value
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.settings import Settings
@@ -24,8 +25,7 @@ from store.bounces import HARD_POINTS, BounceResult, record_bounce
 from store.models import Discussion as DiscussionRow
 
 if TYPE_CHECKING:
-    from mailer.core.message import ParsedMessage
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.bounces")
 
@@ -41,23 +41,7 @@ class BounceOutcome(enum.StrEnum):
     AUTO_REPLY = "bounce-auto-reply"
 
 
-class _Recipient(Protocol):
-    @property
-    def detail(self) -> str: ...
-
-
-class _Incoming(Protocol):
-    """What the inbound pipeline hands over (``mailer.inbound.handlers.Incoming``)."""
-
-    @property
-    def inbound_id(self) -> int: ...
-    @property
-    def parsed(self) -> ParsedMessage: ...
-    @property
-    def recipient(self) -> _Recipient: ...
-
-
-def handle_bounce_mail(runtime: Runtime, session: Session, incoming: _Incoming) -> str:
+def handle_bounce_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
     """Count the bounce that reached a VERP address; returns a :class:`BounceOutcome`."""
     token = incoming.recipient.detail
     parsed = incoming.parsed

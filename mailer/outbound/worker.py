@@ -4,7 +4,7 @@ Each message's outcome is committed before the next one is sent, so a crash
 (power cut, ``kill -9``) re-sends at most the one message that was on the wire:
 rows already sent are marked, rows not yet tried go back to the queue when
 their lease runs out. Inside ``serve`` the blocking work runs in a thread; the
-loop wakes every ``outbox.poll_seconds`` or when :func:`wake_outbox` is called.
+loop wakes every ``outbox.poll_seconds`` or when the runtime's outbox bell rings.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from store.outbox import (
 )
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.outbox")
 
@@ -328,35 +328,15 @@ class OutboxSender:
             unclaim(session, [m.id for m in rest])
 
 
-# Wakers of the workers running in this process, per runtime.
-_wakers: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-_wakers_lock = threading.Lock()
-
-
-def wake_outbox(runtime: Runtime) -> None:
-    """Ask this process's outbox workers to look for due mail now (any thread)."""
-    with _wakers_lock:
-        targets = list(_wakers.get(id(runtime), ()))
-    for loop, waker in targets:
-        try:
-            loop.call_soon_threadsafe(waker.set)
-        except RuntimeError:  # loop closed
-            pass
-
-
 async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Send due mail until *stop* is set; a cancelled worker finishes its message first."""
     loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
-    entry = (loop, wake)
     try:
         sender = OutboxSender(runtime)
     except OSError as exc:  # the DKIM key file is configured but unreadable
         log.error("outbox worker cannot start, stopping the service: %s", exc)
         stop.set()
         return
-    with _wakers_lock:
-        _wakers.setdefault(id(runtime), []).append(entry)
     executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
 
     async def blocking(fn: Callable[[], _T]) -> _T:
@@ -369,35 +349,34 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             raise
 
     try:
-        while not stop.is_set():
-            wake.clear()  # a wake during the pass below means: look again
-            try:
-                report = await blocking(sender.run_once)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox pass failed; retrying after the poll interval")
-                report = PassReport()
-            if report.claimed >= runtime.settings.outbox.batch_size:
-                continue  # more is waiting
-            if report.claimed == 0:
-                await blocking(sender.transport.close)  # idle: free the relay
-            waiter = asyncio.ensure_future(wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait(
-                    {waiter, stopper},
-                    timeout=runtime.settings.outbox.poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                waiter.cancel()
-                stopper.cancel()
+        with runtime.wakes.outbox.listen() as wake:
+            while not stop.is_set():
+                wake.clear()  # a wake during the pass below means: look again
+                try:
+                    report = await blocking(sender.run_once)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception(
+                        "outbox pass failed; retrying after the poll interval"
+                    )
+                    report = PassReport()
+                if report.claimed >= runtime.settings.outbox.batch_size:
+                    continue  # more is waiting
+                if report.claimed == 0:
+                    await blocking(sender.transport.close)  # idle: free the relay
+                waiter = asyncio.ensure_future(wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                try:
+                    await asyncio.wait(
+                        {waiter, stopper},
+                        timeout=runtime.settings.outbox.poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    waiter.cancel()
+                    stopper.cancel()
     finally:
         sender.stopping.set()
-        with _wakers_lock:
-            _wakers[id(runtime)].remove(entry)
-            if not _wakers[id(runtime)]:
-                del _wakers[id(runtime)]
         await loop.run_in_executor(executor, sender.close)
         executor.shutdown(wait=False)

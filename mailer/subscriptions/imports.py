@@ -39,7 +39,7 @@ from store.models import DeliveryMode, SubscriptionStatus
 from store.subscribers import Person, ensure_many
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 COLUMNS = (
     "email",

@@ -46,7 +46,7 @@ from store.subscribers import (
 )
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.subscribers")
 

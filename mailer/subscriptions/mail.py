@@ -40,6 +40,7 @@ from mailer.core.commands import (
     parse_commands,
 )
 from mailer.core.errors import BadToken
+from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubscribe
@@ -57,8 +58,7 @@ from store.subscribers import (
 )
 
 if TYPE_CHECKING:
-    from mailer.inbound.handlers import Incoming
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.subscribers")
 

@@ -29,7 +29,7 @@ from store.models import Question, Subscriber, Subscription
 from store.subscribers import add_token
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.subscribers")
 

@@ -19,7 +19,7 @@ from store.models import Discussion, Subscriber, Subscription
 from store.subscribers import due_reminders, expire_unconfirmed, mark_reminded
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.subscribers")
 

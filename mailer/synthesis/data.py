@@ -20,7 +20,7 @@ from mailer.synthesis.labels import labels_for
 from store.reports import ReportPost, report_posts
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 CONSTITUENCY_ORDER = (
     "government",

@@ -41,7 +41,7 @@ from mailer.web.security import (
 from mailer.web.text import display_name, render_post_text
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.web")
 

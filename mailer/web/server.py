@@ -16,7 +16,7 @@ import uvicorn
 from mailer.web.app import build_app
 
 if TYPE_CHECKING:
-    from mailer.service import Runtime
+    from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.web")
 

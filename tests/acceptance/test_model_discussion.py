@@ -24,7 +24,7 @@ from mailer.demo.cast import EVERYONE, Person
 from mailer.demo.mailboxes import Mailboxes
 from mailer.demo.runner import moderators_of
 from mailer.demo.story_late import STORY
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from store.models import (
     AuditEntry,
     Discussion,

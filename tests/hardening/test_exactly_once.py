@@ -18,7 +18,7 @@ from email.parser import BytesHeaderParser
 import pytest
 from sqlalchemy import insert, select, update
 
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     DeliveryMode,
     Discussion,

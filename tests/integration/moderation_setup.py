@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from sqlalchemy import select, update
 
 from mailer.inbound.pipeline import process_pending
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     AuditEntry,
     DeliveryMode,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from mailer.settings import RelaySettings
 from store.models import (
     DeliveryMode,

@@ -10,7 +10,7 @@ from mailer.core.message import BounceReport, ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.links import verp_address
 from mailer.outbound.bounces import BounceOutcome, handle_bounce_mail
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import OutboxState, SubscriptionStatus
 from tests.fixtures.settings import SettingsFactory
 from tests.integration.outbound_setup import (

@@ -19,7 +19,7 @@ from mailer import digests as digests_module
 from mailer import jobs
 from mailer.digests import DigestResult, send_due_digests
 from mailer.due import run_due
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     DeliveryMode,
     DigestRun,

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from mailer.inbound import apply, pipeline
 from mailer.inbound.pipeline import process_pending
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     DeliveryMode,
     Discussion,

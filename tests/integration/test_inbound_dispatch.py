@@ -54,10 +54,7 @@ def test_a_missing_handler_parks_the_message_until_the_next_start(
 ) -> None:
     host = make_mailhost(**OPEN_POLICY)
     # As in a version whose subscriber commands are not written yet.
-    monkeypatch.setitem(
-        handlers.SOURCES, AddressKind.REQUEST, ("mailer.not_written_yet", "handle")
-    )
-    monkeypatch.delitem(handlers.HANDLERS, AddressKind.REQUEST, raising=False)
+    monkeypatch.delitem(handlers.HANDLERS, AddressKind.REQUEST)
     request = address("-request")
     host.send(mail(to=request, message_id="<wait@example.net>"), [request])
     host.send(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mailer.core.addresses import AddressBook
 from mailer.inbound.pipeline import process_one, process_pending
 from mailer.links import question_message_id, reply_address
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import (
     Attachment,
     AuditEntry,

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from mailer.clock import ScaledClock
 from mailer.inbound import pipeline
-from mailer.service import open_runtime, serve
+from mailer.runtime import open_runtime
+from mailer.serve import serve
 from store.models import InboundMessage, InboundState, OutboxMessage
 from tests.fixtures.settings import SettingsFactory
 

@@ -19,7 +19,7 @@ import pytest
 from mailer.clock import system_clock
 from mailer.inbound.pipeline import inbound_worker
 from mailer.inbound.workers import processing_worker_for, processing_workers
-from mailer.service import open_runtime
+from mailer.runtime import open_runtime
 from store.models import InboundState
 from tests.fixtures.service import (
     ServiceFactory,

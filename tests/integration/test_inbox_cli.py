@@ -13,7 +13,7 @@ from mailer.config import load_settings
 from mailer.inbound.pipeline import process_pending
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Delivery
-from mailer.service import open_runtime
+from mailer.runtime import open_runtime
 from store.models import InboundMessage, InboundState, Post, Question
 from tests.fixtures.inbound import address, mail
 from tests.fixtures.settings import SHIPPED_CONFIG

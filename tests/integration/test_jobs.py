@@ -14,7 +14,8 @@ from mailer.clock import system_clock
 from mailer.config import Settings
 from mailer.due import next_wakeups
 from mailer.jobs import JOB_DEFAULTS, build_scheduler
-from mailer.service import Runtime, open_runtime, serve
+from mailer.runtime import Runtime, open_runtime
+from mailer.serve import serve
 from store.models import DeliveryMode, OutboxMessage, Question
 from tests.fixtures.schedule import subscribe
 from tests.fixtures.settings import SettingsFactory

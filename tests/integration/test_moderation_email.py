@@ -16,7 +16,7 @@ from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import parse_commands
 from mailer.inbound.pipeline import process_pending
 from mailer.moderation import Actor, run_commands
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import Discussion, PostStatus, Token
 from tests.fixtures.moderation import (
     MOD_DOMAIN,

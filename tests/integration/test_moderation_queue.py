@@ -12,7 +12,7 @@ from mailer.core.addresses import AddressBook
 from mailer.inbound.pipeline import process_pending
 from mailer.links import held_post_address
 from mailer.moderation import notify_held
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import Ban, InboundMessage, Post, PostStatus
 from tests.fixtures.moderation import (
     DOMAIN,

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import select
 
 import mailer.inbound.lookups
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from store.models import Post, PostStatus
 from tests.fixtures.moderation import (
     DOMAIN,

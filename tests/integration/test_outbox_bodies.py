@@ -16,7 +16,7 @@ from mailer.outbound.bulk import SharedMail
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row
 from mailer.outbound.worker import OutboxSender
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from mailer.settings import Discussion, Settings
 from store.bodies import SharedBody, prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mailer.outbound.worker import LEASE, OutboxSender, PassReport
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from store.models import OutboxState
 from store.outbox import OutgoingRow, enqueue
 from tests.fixtures.relay import CapturingRelay

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailer.cli import main
-from mailer.outbound.worker import wake_outbox
-from mailer.service import serve
+from mailer.serve import serve
 from mailer.settings import DkimSettings
 from store.models import OutboxState
 from store.outbox import mark_failed
@@ -47,7 +46,7 @@ def test_serve_sends_when_woken_and_stops_cleanly(
         await asyncio.sleep(0.3)  # the worker's first (empty) pass
         queue_hello(rt, "ana@example.net", "hello:serve")
         started = time.monotonic()
-        wake_outbox(rt)
+        rt.wakes.outbox.ring()
         await asyncio.to_thread(_wait_for_mail, relay, 10.0)
         elapsed = time.monotonic() - started
         stop.set()

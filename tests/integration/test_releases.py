@@ -24,7 +24,7 @@ from mailer.releases import (
     release_week,
     reopen_discussion,
 )
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from mailer.subscriptions.notices import place_for
 from mailer.subscriptions.signup import send_confirmation
 from store.models import (

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mailer.cli import main
-from mailer.service import Runtime
+from mailer.runtime import Runtime
 from mailer.synthesis import build_report, load_report, to_html, to_markdown
 from mailer.synthesis.chart import participation_png
 from store.models import Post, PostStatus, Subscriber

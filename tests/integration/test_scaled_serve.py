@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from mailer.clock import ScaledClock
-from mailer.service import Runtime, open_runtime, serve
+from mailer.runtime import Runtime, open_runtime
+from mailer.serve import serve
 from store.models import DeliveryMode, DigestRun, OutboxMessage, Question
 from tests.fixtures.schedule import add_post, subscribe
 from tests.fixtures.service import START_SECONDS

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from mailer import jobs
 from mailer.clock import system_clock
 from mailer.due import Round
-from mailer.service import Runtime, open_runtime, serve
+from mailer.runtime import Runtime, open_runtime
+from mailer.serve import serve
 from store.models import Question
 from tests.fixtures.settings import SettingsFactory
 from tests.integration.test_jobs import shifted

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from mailer.service import head_revision
+from mailer.runtime import head_revision
 from store.db import current_revision, make_engine, make_sessionmaker, upgrade
 from store.discussions import (
     DiscussionSpec,

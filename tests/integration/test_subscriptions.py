@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.errors import BadToken
+from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.parse import parse_message
-from mailer.inbound.handlers import Incoming
 from mailer.links import subscription_from_unsubscribe_token
 from mailer.subscriptions import (
     ConfirmOutcome,

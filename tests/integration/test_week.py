@@ -18,7 +18,7 @@ from mailer.core.tokens import verify_token
 from mailer.due import run_due
 from mailer.links import REPLY, question_message_id
 from mailer.releases import ReleaseOutcome, release_questions
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from store.models import DeliveryMode, SubscriptionStatus
 from tests.fixtures.schedule import (
     SLUG,

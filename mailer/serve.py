@@ -1,7 +1,7 @@
-"""Wiring: the store, the listeners and the background workers of ``ediscuss serve``.
+"""Wiring: the listeners and the background workers of ``ediscuss serve``.
 
-Only this module and the CLI put the pieces together; each piece receives the
-part of :class:`Settings` it needs and a session factory.
+Only this module and the commands put the pieces together around one
+:class:`~mailer.runtime.Runtime`; each piece receives the part of it it needs.
 """
 
 from __future__ import annotations
@@ -9,91 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
-
-from mailer.clock import Clock, system_clock
-from mailer.config import Settings
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import InboundHandler, make_server_factory
-from mailer.inbound.workers import wake_processing
-from mailer.keys import load_signing_key
+from mailer.runtime import Runtime, Worker
 from mailer.tls import ServerCertificate
-from store.db import current_revision, make_engine, make_sessionmaker, upgrade
-from store.discussions import DiscussionSpec, QuestionSpec, sync_discussions
 
 log = logging.getLogger("ediscuss.service")
-
-
-class SchemaOutOfDate(RuntimeError):
-    """The database is behind the code's migrations; ``ediscuss db upgrade`` fixes it."""
-
-
-@dataclass
-class Runtime:
-    """What every command and worker shares: settings, the store, the key and the clock."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    key: bytes
-    clock: Clock = field(default=system_clock)
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self.engine.dispose()
-
-
-def head_revision() -> str:
-    """The newest migration the code knows."""
-    from alembic.script import ScriptDirectory
-
-    from store.db import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
-
-
-def open_runtime(
-    settings: Settings, *, clock: Clock = system_clock, migrate: bool | None = None
-) -> Runtime:
-    """Connect to the store, migrate or check the schema, and sync the configured discussions.
-
-    *migrate* None means: migrate SQLite automatically (the embedded default),
-    and insist that PostgreSQL was upgraded with ``ediscuss db upgrade``.
-    """
-    settings.service.state_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database.url)
-    is_sqlite = make_url(settings.database.url).get_backend_name() == "sqlite"
-    if migrate or (migrate is None and is_sqlite):
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
-        engine.dispose()
-        raise SchemaOutOfDate(
-            "the database schema is not up to date: run `ediscuss db upgrade`"
-        )
-    sessions = make_sessionmaker(engine)
-    specs = [
-        DiscussionSpec(
-            d.slug, [QuestionSpec(q.number, q.week, q.release_at) for q in d.questions]
-        )
-        for d in settings.discussions
-    ]
-    with sessions.begin() as session:
-        sync_discussions(session, specs, clock())
-    return Runtime(
-        settings, engine, sessions, load_signing_key(settings.service), clock
-    )
-
-
-# A background worker: runs until *stop* is set.
-Worker = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def start_inbound(runtime: Runtime) -> asyncio.Server:
@@ -107,9 +30,7 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
     handler = InboundHandler(
         domain=s.service.domain,
         slugs=s.slugs,
-        accept=make_accept(
-            runtime.sessions, runtime.clock, lambda: wake_processing(runtime)
-        ),
+        accept=make_accept(runtime.sessions, runtime.clock, runtime.wakes.inbound.ring),
         max_recipients=s.inbound.max_recipients,
         protocol=s.inbound.protocol,
     )
