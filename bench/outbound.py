@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select
 
 from mailer.config import parse_settings
+from mailer.config.settings import DkimSettings, RelaySettings
 from mailer.outbound.dkim import generate_key
 from mailer.outbound.worker import OutboxSender
 from mailer.publish import publish_post
 from mailer.runtime import Runtime, open_runtime
-from mailer.settings import DkimSettings, RelaySettings
 from store.models import (
     DeliveryMode,
     Discussion,

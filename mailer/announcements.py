@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import OpenQuestion
 from mailer.links import question_message_id, question_url
 from mailer.listmail import ListMail, queue_list_mail
 from mailer.outbound.dates import LocalDates
-from mailer.settings import Discussion
 from store.models import DeliveryMode, Post, PostStatus, Question
 
 if TYPE_CHECKING:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
+from mailer.config.timetable import calendar_of, load_state
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
 from mailer.core.errors import RoundStopped
@@ -26,8 +28,6 @@ from mailer.listmail import ListMail, queue_list_mail
 from mailer.outbound.bulk import normalise_text, reader_language
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import base_context, templates_for
-from mailer.settings import Discussion
-from mailer.timetable import calendar_of, load_state
 from store.digests import (
     approved_posts,
     finish_run,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from mailer.config.timetable import calendar_of, load_state
 from mailer.core.errors import RoundStopped
 from mailer.core.schedule import Due, due, next_wakeup
 from mailer.digests import DigestResult, send_due_digests
@@ -24,7 +25,6 @@ from mailer.releases import (
     release_due_questions,
 )
 from mailer.subscriptions.schedule import expire_pending, send_confirmation_reminders
-from mailer.timetable import calendar_of, load_state
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

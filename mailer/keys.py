@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from mailer.settings import ServiceSettings
+from mailer.config.settings import ServiceSettings
 
 
 def load_signing_key(service: ServiceSettings) -> bytes:

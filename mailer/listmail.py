@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Settings
 from mailer.outbound.bulk import SharedMail, queue_shared
 from mailer.outbound.mailing import Outgoing
-from mailer.settings import Discussion, Settings
 from store.models import DeliveryMode
 from store.outbox import Recipient
 

@@ -25,10 +25,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailer.announcements import announce_closing, announce_release
+from mailer.config.settings import Discussion
+from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import close_due as schedule_close_due
 from mailer.core.schedule import due
-from mailer.settings import Discussion
-from mailer.timetable import calendar_of, load_state
 from store.models import AuditEntry, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
 

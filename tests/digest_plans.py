@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from mailer.config.settings import Discussion, Settings
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
 from mailer.outbound.mailing import Outgoing
-from mailer.settings import Discussion, Settings
 
 AWKWARD_BODIES = (
     "Línea con acentos: áéíóú ñ, «comillas» y un guion largo — además = y =3D.",

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mailer.clock import Clock, system_clock
-from mailer.config import Discussion, Settings, load_settings
+from mailer.config import Settings, load_settings
+from mailer.config.settings import Discussion
 from mailer.runtime import Runtime, SchemaOutOfDate, open_runtime
 
 Handler = Callable[["Context", argparse.Namespace], int]

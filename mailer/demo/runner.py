@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mailer.clock import ScaledClock
+from mailer.config.settings import DatabaseSettings, Discussion, HostPort, Settings
 from mailer.demo import cast, summary
 from mailer.demo.account import Account
 from mailer.demo.dkimkey import DemoKey, KeyServer, make_key
@@ -36,7 +37,6 @@ from mailer.demo.story_late import STORY
 from mailer.links import discussion_url
 from mailer.runtime import Runtime, open_runtime
 from mailer.serve import serve
-from mailer.settings import DatabaseSettings, Discussion, HostPort, Settings
 
 PACE_SECONDS = 40.0  # how long the three weeks take on the compressed clock
 CLIENTS = ("thunderbird", "thunderbird", "plain")  # the moderators' mail clients

@@ -18,10 +18,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from mailer.clock import ScaledClock
+from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import due
 from mailer.due import next_wakeups
 from mailer.runtime import Runtime
-from mailer.timetable import calendar_of, load_state
 from store.models import (
     InboundMessage,
     InboundState,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_skeleton
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
 from mailer.core.message import ParsedMessage
@@ -22,7 +23,6 @@ from mailer.links import question_url
 from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.publish import publish_post
-from mailer.settings import Discussion
 from store.models import AuditEntry
 from store.posts import NewAttachment, NewPost, add_post
 from store.processing import InboundItem

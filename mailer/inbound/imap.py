@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from mailer.config.settings import ImapSettings
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Accept, Delivery
-from mailer.settings import ImapSettings
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

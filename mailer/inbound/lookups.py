@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
@@ -40,7 +41,6 @@ from mailer.core.route import (
 )
 from mailer.core.threads import KnownPost, candidate_ids
 from mailer.links import post_from_reply_token
-from mailer.settings import Discussion
 from store.models import DeliveryMode, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
 from store.posts import (

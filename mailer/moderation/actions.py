@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Moderator
 from mailer.core.modcommands import Command, Verb
 from mailer.moderation.audit import record_audit
 from mailer.moderation.queue import (
@@ -36,7 +37,6 @@ from mailer.releases import (
     release_questions,
     reopen_discussion,
 )
-from mailer.settings import Discussion, Moderator
 from store.discussions import discussion_by_slug, questions_of
 from store.models import Ban
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.modcommands import Command, commands_from_json
@@ -26,7 +27,6 @@ from mailer.moderation.replies import (
     reply_to_moderator,
     results_context,
 )
-from mailer.settings import Discussion
 from store.models import Discussion as DiscussionRow
 from store.models import Token
 

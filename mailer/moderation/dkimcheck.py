@@ -33,8 +33,8 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
+from mailer.config.settings import HostPort
 from mailer.core.modauth import aligned
-from mailer.settings import HostPort
 
 log = logging.getLogger("ediscuss.moderation")
 

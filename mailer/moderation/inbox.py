@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Moderator
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
@@ -44,7 +45,6 @@ from mailer.moderation.replies import (
     reply_to_moderator,
     results_context,
 )
-from mailer.settings import Discussion, Moderator
 from store.discussions import discussion_by_slug
 from store.models import OutboxMessage, Token
 

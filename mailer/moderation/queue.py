@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Moderator
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import held_post_address
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.publish import publish_post
-from mailer.settings import Discussion, Moderator
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
 

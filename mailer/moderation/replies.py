@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Moderator
 from mailer.core.message import ParsedMessage
 from mailer.core.modcommands import ParsedCommands
 from mailer.moderation.actions import ResultLine
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.settings import Discussion, Moderator
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Settings
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.links import verp_value
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.settings import Settings
 from store.bounces import HARD_POINTS, BounceResult, record_bounce
 from store.models import Discussion as DiscussionRow
 

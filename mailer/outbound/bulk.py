@@ -34,6 +34,7 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Settings
 from mailer.links import unsubscribe_url
 from mailer.outbound.compose import SMTP_POLICY
 from mailer.outbound.mailing import (
@@ -43,7 +44,6 @@ from mailer.outbound.mailing import (
     templates_for,
 )
 from mailer.outbound.templates import RenderedMail
-from mailer.settings import Discussion, Settings
 from store.bodies import SharedBody
 from store.models import DeliveryMode
 from store.outbox import OutgoingRow, Recipient, enqueue, iter_recipients

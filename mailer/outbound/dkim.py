@@ -26,7 +26,7 @@ import dkim
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from mailer.settings import DkimSettings
+from mailer.config.settings import DkimSettings
 
 # Every header a reader or a filter relies on; a header listed but absent is
 # signed as absent, so nobody can add it later. From, Subject, Reply-To and the

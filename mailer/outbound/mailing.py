@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion, Settings
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import discussion_url, unsubscribe_url, verp_address
 from mailer.outbound.compose import ListHeaders, Mail, render
 from mailer.outbound.templates import RenderedMail, Templates
-from mailer.settings import Discussion, Settings
 from store.outbox import OutgoingRow, enqueue
 
 

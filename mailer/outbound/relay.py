@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from mailer.settings import RelaySettings
+from mailer.config.settings import RelaySettings
 
 
 class Outcome(enum.Enum):

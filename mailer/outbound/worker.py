@@ -28,11 +28,11 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.config.settings import Settings
 from mailer.outbound.bounces import count_bounce
 from mailer.outbound.dkim import DkimSigner, load_signer
 from mailer.outbound.maildir import MaildirTransport
 from mailer.outbound.relay import Outcome, SendResult, SmtpRelay, Transport
-from mailer.settings import Settings
 from store.bodies import BodyCache
 from store.bounces import decay_scores, with_bounces
 from store.db import make_engine, make_sessionmaker

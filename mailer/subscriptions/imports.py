@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from mailer.settings import Discussion
+from mailer.config.settings import Discussion
 from mailer.subscriptions.notices import place_for
 from mailer.subscriptions.signup import SignupOutcome, settle
 from mailer.subscriptions.values import (

@@ -18,12 +18,12 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token, random_token
 from mailer.links import confirm_url, question_url, unsubscribe_url
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.settings import Discussion
 from store.discussions import discussion_by_slug
 from store.models import Question, Subscriber, Subscription
 from store.subscribers import add_token

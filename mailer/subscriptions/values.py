@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email_validator
 
+from mailer.config.settings import Discussion
 from mailer.core.command_values import (
     CONSTITUENCIES,
     Mode,
@@ -21,7 +22,6 @@ from mailer.core.command_values import (
 )
 from mailer.core.errors import EdiscussError
 from mailer.core.headers import header_safe
-from mailer.settings import Discussion
 from store.models import DeliveryMode
 
 TEXT_LIMIT = 200

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_date, format_datetime
 
-from mailer.settings import Discussion
+from mailer.config.settings import Discussion
 from mailer.synthesis.labels import labels_for
 from store.reports import ReportPost, report_posts
 

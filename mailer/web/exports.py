@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.links import post_url, question_url, reply_address
-from mailer.settings import Discussion
 from mailer.web.app import Web
 from mailer.web.i18n import Translator
 from mailer.web.pages import MAX_ID

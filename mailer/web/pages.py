@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
 from mailer.links import reply_address
-from mailer.settings import Discussion
 from mailer.web.app import Page, Web
 from store.archive import (
     ArchivePost,

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mailer.config.settings import Discussion
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.errors import BadToken
 from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
-from mailer.settings import Discussion
 from mailer.subscriptions import (
     ConfirmOutcome,
     confirm_token,

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mailer.config.settings import RelaySettings
 from mailer.outbound.mailing import Outgoing, queue_mail
 from mailer.runtime import Runtime, open_runtime
-from mailer.settings import RelaySettings
 from store.models import (
     DeliveryMode,
     Discussion,

@@ -39,6 +39,21 @@ def test_config_check_reports_key_path(
     )
 
 
+def test_config_check_refuses_a_language_without_templates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = SHIPPED_CONFIG.read_text("utf-8").replace(
+        'languages = ["en", "es", "fr"]', 'languages = ["en", "es", "fr", "pt"]', 1
+    )
+    code = main(["--config", str(write_config(tmp_path, text)), "config", "check"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "discussions[0].languages: unsupported language 'pt' (supported: en, es, fr)"
+        in err
+    )
+
+
 def test_db_upgrade_questions_and_export(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from mailer.config.settings import ImapSettings
 from mailer.core.errors import StoreUnavailable
 from mailer.inbound.imap import Mailbox, connect, envelope_of, poll_once, run_poller
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Accepted, Delivery
-from mailer.settings import ImapSettings
 from store.models import InboundState
 from tests.fixtures.dovecot import DovecotServer
 from tests.fixtures.inbound import (

@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import event, func, insert, select, text
 
+from mailer.config.settings import Discussion, Settings
 from mailer.core.digest import DigestPlan
 from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
@@ -17,7 +18,6 @@ from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row
 from mailer.outbound.worker import OutboxSender
 from mailer.runtime import Runtime
-from mailer.settings import Discussion, Settings
 from store.bodies import SharedBody, prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade
 from store.models import OutboxBody, OutboxMessage, OutboxState

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mailer.cli import main
+from mailer.config.settings import DkimSettings
 from mailer.serve import serve
-from mailer.settings import DkimSettings
 from store.models import OutboxState
 from store.outbox import mark_failed
 from tests.fixtures.relay import CapturingRelay

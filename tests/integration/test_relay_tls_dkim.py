@@ -12,10 +12,10 @@ import dkim
 import pytest
 
 from mailer.cli import main
+from mailer.config.settings import DkimSettings
 from mailer.outbound.dkim import DkimSigner, generate_key
 from mailer.outbound.relay import Outcome, SmtpRelay
 from mailer.outbound.worker import OutboxSender
-from mailer.settings import DkimSettings
 from tests.fixtures.relay import RelayFactory, TlsFiles
 from tests.fixtures.settings import SHIPPED_CONFIG, SettingsFactory
 from tests.integration.outbound_setup import (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mailer.config.settings import Settings
 from mailer.core.digest import DigestPlan
 from mailer.core.texts import Texts
 from mailer.digests import digest_context
@@ -17,7 +18,6 @@ from mailer.links import unsubscribe_url
 from mailer.outbound.bulk import SharedMail, normalise_text
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row
-from mailer.settings import Settings
 from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.settings import SettingsFactory
 

@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from mailer.config import load_settings, parse_settings
+from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.core.errors import ConfigError
+from mailer.outbound.templates import SHIPPED
+from mailer.web.messages import MESSAGES
 from tests.fixtures.settings import SHIPPED_CONFIG, shipped_raw
 
 
@@ -136,3 +139,16 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(bad, {})
     assert "(syntax)" in str(info.value)
+
+
+def test_a_discussion_names_only_languages_with_templates_and_pages() -> None:
+    raw = shipped_raw()
+    raw["discussions"][0]["languages"] = ["en", "es", "fr", "pt"]
+    assert problems(raw)[0] == (
+        "discussions[0].languages: unsupported language 'pt' (supported: en, es, fr)"
+    )
+
+
+def test_supported_languages_are_those_with_templates_and_web_pages() -> None:
+    folders = {p.name for p in SHIPPED.iterdir() if p.is_dir()}
+    assert set(SUPPORTED_LANGUAGES) == folders == set(MESSAGES)

@@ -9,8 +9,8 @@ import dkim
 import dns.resolver
 import pytest
 
+from mailer.config.settings import HostPort
 from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
-from mailer.settings import HostPort
 from tests.fixtures.moderation import (
     MOD_DOMAIN,
     SELECTOR,

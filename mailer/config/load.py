@@ -4,7 +4,7 @@
 ``EDISCUSS_<SECTION>_<KEY>`` variables from *environ*, checks every value and
 returns a frozen :class:`Settings`, or raises :class:`ConfigError` listing every
 problem with its key path. No other module reads the file or the environment.
-The ``[[discussions]]`` tables are read by :mod:`mailer.config_discussions`.
+The ``[[discussions]]`` tables are read by :mod:`mailer.config.discussions`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mailer.config_discussions import read_discussions
-from mailer.config_reader import FieldReader
-from mailer.core.errors import ConfigError, ConfigProblem, UnusableCertificate
-from mailer.settings import (
+from mailer.config.discussions import read_discussions
+from mailer.config.reader import FieldReader
+from mailer.config.settings import (
     ENV_PREFIX,
     DatabaseSettings,
     Discussion,
@@ -34,6 +33,7 @@ from mailer.settings import (
     SubscriberSettings,
     WebSettings,
 )
+from mailer.core.errors import ConfigError, ConfigProblem, UnusableCertificate
 from mailer.tls import load_certificate
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The typed settings: frozen values that every part of the service receives.
 
-Built and checked only by :mod:`mailer.config`; no module reads the file or the
+Built and checked only by :mod:`mailer.config.load`; no module reads the file or the
 environment itself.
 """
 
@@ -16,7 +16,10 @@ from mailer.core.texts import Texts
 ENV_PREFIX = "EDISCUSS_"
 MODERATION_POLICIES = ("none", "first-post", "all")
 UNKNOWN_SENDER_POLICIES = ("accept", "hold", "reject")
-SUPPORTED_LANGUAGES = ("en", "es", "fr", "pt", "de", "ar", "ru", "zh")
+# The languages whose mail templates (digest_templates/<lang>/) and web pages
+# (mailer/web/messages.py) exist: a discussion may name only these. A test keeps
+# the three lists equal.
+SUPPORTED_LANGUAGES = ("en", "es", "fr")
 
 
 @dataclass(frozen=True)

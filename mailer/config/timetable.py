@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import Discussion
 from mailer.core.schedule import Calendar, DigestWindow, Phase, ScheduleState
-from mailer.settings import Discussion
 from store.digests import RunRecord, timetable_state
 from store.models import DiscussionState
 

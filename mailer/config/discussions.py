@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailer.config_reader import FieldReader, kind_of
-from mailer.core.addresses import SLUG_RE, reserved_local_parts
-from mailer.core.texts import Texts
-from mailer.settings import (
+from mailer.config.reader import FieldReader, kind_of
+from mailer.config.settings import (
     MODERATION_POLICIES,
     SUPPORTED_LANGUAGES,
     UNKNOWN_SENDER_POLICIES,
@@ -25,6 +23,8 @@ from mailer.settings import (
     Moderator,
     Question,
 )
+from mailer.core.addresses import SLUG_RE, reserved_local_parts
+from mailer.core.texts import Texts
 
 
 def read_discussions(

@@ -7,9 +7,9 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mailer.config.settings import HostPort
 from mailer.core.errors import ConfigProblem
 from mailer.core.texts import Texts
-from mailer.settings import HostPort
 
 
 class FieldReader:
