@@ -5,7 +5,7 @@ One SQLite store seeded with the model discussion, N digest subscribers
 posts (default 300, over the six week-one questions, a third of them replies,
 200 to 1,200 characters each) in one day's window. Then, in the same run:
 
-* shared: the production path, :func:`mailer.digests.send_due_digests`: the
+* shared: the production path, :func:`mailer.mailings.digests.send_due_digests`: the
   digest is planned and rendered once per language, its bodies encoded once,
   and per subscriber only the headers and the unsubscribe line are made;
 * naive: the same plan, but the templates rendered and the whole message
@@ -46,17 +46,17 @@ from sqlalchemy import func, insert, select
 
 from mailer.config import parse_settings
 from mailer.core.digest import plan_digest
-from mailer.digests import (
+from mailer.links import unsubscribe_url
+from mailer.mailings.digests import (
     digest_context,
     post_items,
     question_items,
     send_due_digests,
 )
-from mailer.links import unsubscribe_url
+from mailer.mailings.releases import release_questions
 from mailer.outbound.bulk import BATCH_BYTES, BATCH_ROWS, reader_language
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, build_row
-from mailer.releases import release_questions
 from mailer.runtime import Runtime, open_runtime
 from store.digests import release_times
 from store.models import (

@@ -36,9 +36,9 @@ from sqlalchemy import select
 
 from mailer.config import parse_settings
 from mailer.config.settings import DkimSettings, RelaySettings
+from mailer.mailings.publish import publish_post
 from mailer.outbound.dkim import generate_key
 from mailer.outbound.worker import OutboxSender
-from mailer.publish import publish_post
 from mailer.runtime import Runtime, open_runtime
 from store.models import (
     DeliveryMode,

@@ -61,7 +61,7 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
 def background_workers(runtime: Runtime) -> list[Worker]:
     """The workers ``serve`` runs beside the listener."""
     from mailer.inbound.workers import processing_worker_for
-    from mailer.jobs import scheduler_worker
+    from mailer.mailings.jobs import scheduler_worker
     from mailer.outbound.worker import outbox_worker
 
     workers: list[Worker] = [processing_worker_for(runtime), scheduler_worker]

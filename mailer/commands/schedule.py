@@ -12,8 +12,8 @@ import sys
 from datetime import date
 
 from mailer.commands.base import CommandError, Context, Subparsers
-from mailer.digests import preview_digest
-from mailer.releases import (
+from mailer.mailings.digests import preview_digest
+from mailer.mailings.releases import (
     ReleaseOutcome,
     StateOutcome,
     close_discussion,

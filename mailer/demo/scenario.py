@@ -20,7 +20,7 @@ from mailer.demo import script
 from mailer.demo.account import Account, excerpt, plural
 from mailer.demo.player import Player, Sent
 from mailer.demo.stage import SentRow, Stage
-from mailer.due import next_wakeups
+from mailer.mailings.due import next_wakeups
 from store.models import DigestRun
 
 _HOW = {

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from mailer.clock import ScaledClock
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import due
-from mailer.due import next_wakeups
+from mailer.mailings.due import next_wakeups
 from mailer.runtime import Runtime
 from store.models import (
     InboundMessage,

@@ -20,9 +20,9 @@ from mailer.core.message import ParsedMessage
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.inbound.lookups import DiscussionView, Lookups
 from mailer.links import question_url
+from mailer.mailings.publish import publish_post
 from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.publish import publish_post
 from store.models import AuditEntry
 from store.posts import NewAttachment, NewPost, add_post
 from store.processing import InboundItem

@@ -19,6 +19,14 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
 from mailer.core.modcommands import Command, Verb
+from mailer.mailings.releases import (
+    ReleaseOutcome,
+    StateOutcome,
+    StateResult,
+    close_discussion,
+    release_questions,
+    reopen_discussion,
+)
 from mailer.moderation.audit import record_audit
 from mailer.moderation.queue import (
     Decision,
@@ -29,14 +37,6 @@ from mailer.moderation.queue import (
     tell_other_moderators,
 )
 from mailer.moderation.stats import discussion_stats, subscriber_counts
-from mailer.releases import (
-    ReleaseOutcome,
-    StateOutcome,
-    StateResult,
-    close_discussion,
-    release_questions,
-    reopen_discussion,
-)
 from store.discussions import discussion_by_slug, questions_of
 from store.models import Ban
 

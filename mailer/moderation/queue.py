@@ -22,8 +22,8 @@ from mailer.config.settings import Discussion, Moderator
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import held_post_address
+from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
-from mailer.publish import publish_post
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
 

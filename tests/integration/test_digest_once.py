@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mailer import digests as digests_module
-from mailer import jobs
-from mailer.digests import DigestResult, send_due_digests
-from mailer.due import run_due
+from mailer.mailings import digests as digests_module
+from mailer.mailings import jobs
+from mailer.mailings.digests import DigestResult, send_due_digests
+from mailer.mailings.due import run_due
 from mailer.runtime import Runtime
 from store.models import (
     DeliveryMode,

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from mailer.clock import system_clock
 from mailer.config import Settings
-from mailer.due import next_wakeups
-from mailer.jobs import JOB_DEFAULTS, build_scheduler
+from mailer.mailings.due import next_wakeups
+from mailer.mailings.jobs import JOB_DEFAULTS, build_scheduler
 from mailer.runtime import Runtime, open_runtime
 from mailer.serve import serve
 from store.models import DeliveryMode, OutboxMessage, Question

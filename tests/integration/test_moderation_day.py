@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from mailer.releases import release_questions
+from mailer.mailings.releases import release_questions
 from mailer.runtime import Runtime
 from store.models import Discussion, DiscussionState, OutboxMessage, PostStatus
 from tests.fixtures.moderation import (

@@ -11,8 +11,8 @@ from sqlalchemy import event, func, insert, select, text
 
 from mailer.config.settings import Discussion, Settings
 from mailer.core.digest import DigestPlan
-from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
+from mailer.mailings.digests import digest_context
 from mailer.outbound.bulk import SharedMail
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row

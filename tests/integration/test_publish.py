@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mailer.core.tokens import verify_token
 from mailer.links import REPLY, UNSUBSCRIBE, question_message_id
-from mailer.publish import clean_subject, from_name, publish_post
+from mailer.mailings.publish import clean_subject, from_name, publish_post
 from store.models import (
     DeliveryMode,
     Post,

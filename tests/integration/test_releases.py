@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mailer.due import run_due
-from mailer.releases import (
+from mailer.mailings.due import run_due
+from mailer.mailings.releases import (
     ReleaseOutcome,
     ReleaseResult,
     StateOutcome,

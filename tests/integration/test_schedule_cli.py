@@ -18,8 +18,8 @@ import pytest
 
 from mailer.cli import main
 from mailer.config import load_settings
-from mailer.due import run_due
-from mailer.releases import release_questions
+from mailer.mailings.due import run_due
+from mailer.mailings.releases import release_questions
 from mailer.runtime import Runtime, open_runtime
 from store.models import DeliveryMode
 from tests.fixtures.schedule import SLUG, WEEK_POSTS, MovableClock, add_post, subscribe

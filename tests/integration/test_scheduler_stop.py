@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mailer import jobs
 from mailer.clock import system_clock
-from mailer.due import Round
+from mailer.mailings import jobs
+from mailer.mailings.due import Round
 from mailer.runtime import Runtime, open_runtime
 from mailer.serve import serve
 from store.models import Question

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from mailer.core.tokens import verify_token
-from mailer.due import run_due
 from mailer.links import REPLY, question_message_id
-from mailer.releases import ReleaseOutcome, release_questions
+from mailer.mailings.due import run_due
+from mailer.mailings.releases import ReleaseOutcome, release_questions
 from mailer.runtime import Runtime, open_runtime
 from store.models import DeliveryMode, SubscriptionStatus
 from tests.fixtures.schedule import (

@@ -13,8 +13,8 @@ import pytest
 from mailer.config.settings import Settings
 from mailer.core.digest import DigestPlan
 from mailer.core.texts import Texts
-from mailer.digests import digest_context
 from mailer.links import unsubscribe_url
+from mailer.mailings.digests import digest_context
 from mailer.outbound.bulk import SharedMail, normalise_text
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row

@@ -1,7 +1,7 @@
 """Publishing an approved post: one copy to every subscriber who gets each post.
 
 Called by the inbound pipeline and by the moderators, inside their transaction,
-when a post becomes approved. The copy is a list mail (:mod:`mailer.listmail`),
+when a post becomes approved. The copy is a list mail (:mod:`mailer.mailings.listmail`),
 rendered once per language and queued per subscriber with the dedupe key
 ``post:<post>:<subscription>``, so publishing twice sends once. The copy comes
 From the discussion's own address as "Ana Ruiz via <discussion>" (never the
@@ -27,7 +27,7 @@ from mailer.links import (
     question_url,
     reply_address,
 )
-from mailer.listmail import ListMail, queue_list_mail
+from mailer.mailings.listmail import ListMail, queue_list_mail
 from mailer.outbound.compose import message_id_safe
 from store.models import DeliveryMode, Post, PostStatus, Question
 from store.models import Discussion as DiscussionRow

@@ -24,7 +24,7 @@ from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
 from mailer.core.errors import RoundStopped
 from mailer.core.schedule import DigestWindow, digest_instant, due_digest
 from mailer.links import post_url, question_url, reply_address
-from mailer.listmail import ListMail, queue_list_mail
+from mailer.mailings.listmail import ListMail, queue_list_mail
 from mailer.outbound.bulk import normalise_text, reader_language
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import base_context, templates_for

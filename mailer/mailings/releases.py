@@ -4,7 +4,7 @@ Called by the scheduler (``release_due_questions``, ``close_due``), by the
 moderators' commands (``release <n>``, ``release week <w>``, ``close``,
 ``reopen``) and by the CLI. Each function works inside the caller's
 transaction: the state change and its announcements
-(:mod:`mailer.announcements`) commit together.
+(:mod:`mailer.mailings.announcements`) commit together.
 
 Every state change is a conditional ``UPDATE`` (``released_at IS NULL``,
 ``state <> 'closed'``...), so when two nodes or a node and a moderator act at
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailer.announcements import announce_closing, announce_release
 from mailer.config.settings import Discussion
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import close_due as schedule_close_due
 from mailer.core.schedule import due
+from mailer.mailings.announcements import announce_closing, announce_release
 from store.models import AuditEntry, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
 

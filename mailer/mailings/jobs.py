@@ -6,7 +6,7 @@ every round, from the configuration and the store: a ``tick`` every minute
 whatever was missed while the service was down runs once; and one wake-up per
 discussion at the next release, closing or digest instant. A restart
 therefore neither loses nor duplicates a job, and every job calls
-:func:`mailer.due.run_due`, which does only what is due and does it once.
+:func:`mailer.mailings.due.run_due`, which does only what is due and does it once.
 
 The jobs follow the runtime's clock: on a :class:`mailer.clock.ScaledClock`
 (``ediscuss demo``) a wake-up fires when the scaled clock reaches its instant,
@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mailer.clock import clock_rate, on_advance, system_clock, system_time
 from mailer.core.errors import RoundStopped
-from mailer.due import anything_due, next_wakeups, run_due
+from mailer.mailings.due import anything_due, next_wakeups, run_due
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

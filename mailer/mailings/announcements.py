@@ -20,7 +20,7 @@ from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import OpenQuestion
 from mailer.links import question_message_id, question_url
-from mailer.listmail import ListMail, queue_list_mail
+from mailer.mailings.listmail import ListMail, queue_list_mail
 from mailer.outbound.dates import LocalDates
 from store.models import DeliveryMode, Post, PostStatus, Question
 
