@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.assembly import SharedBody, assemble, parse_offsets
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime kept as naive UTC, the same on SQLite and PostgreSQL."""
@@ -412,8 +414,6 @@ class OutboxMessage(Base):
 
         LookupError for a sent row whose shared body was pruned since.
         """
-        from store.bodies import SharedBody, assemble, parse_offsets
-
         body = (
             SharedBody.from_stored(self.body.content, self.body.cuts)
             if self.body is not None

@@ -26,15 +26,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from store.bodies import (
-    BodyCache,
-    SharedBody,
-    assemble,
-    ensure_bodies,
-    format_offsets,
-    load_bodies,
-    parse_offsets,
-)
+from store.assembly import SharedBody, assemble, format_offsets, parse_offsets
+from store.bodies import BodyCache, ensure_bodies, load_bodies
 from store.models import (
     DeliveryMode,
     OutboxMessage,

@@ -1,4 +1,4 @@
-"""Subscribers, their subscriptions and the one-time tokens that confirm them.
+"""Subscribers and their subscriptions (the one-time tokens that confirm them: :mod:`store.tokens`).
 
 Addresses arrive here already checked and normalised (lowercase); this module
 only stores and finds. Creating a subscriber or a subscription is an INSERT
@@ -8,7 +8,6 @@ web at once, two nodes) both succeed and one row remains.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +25,7 @@ from store.models import (
     SubscriptionStatus,
     Token,
 )
-
-SUBSCRIBE = "subscribe"
-UNSUBSCRIBE = "unsubscribe"
+from store.tokens import SUBSCRIBE
 
 
 def _insert_ignoring_duplicates(
@@ -390,75 +387,6 @@ def iter_subscriptions(
     if status is not None:
         stmt = stmt.where(Subscription.status == status)
     yield from ((sub, person) for sub, person in session.execute(stmt))
-
-
-def add_token(
-    session: Session,
-    *,
-    token_hash: str,
-    purpose: str,
-    discussion_id: int | None,
-    email: str,
-    payload: Mapping[str, Any],
-    now: datetime,
-    expires_at: datetime,
-) -> Token:
-    """Store a one-time token by its hash (the token itself only travels by mail)."""
-    row = Token(
-        token_hash=token_hash,
-        purpose=purpose,
-        discussion_id=discussion_id,
-        email=email,
-        payload=json.dumps(dict(payload), sort_keys=True),
-        created_at=now,
-        expires_at=expires_at,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def token_by_hash(session: Session, token_hash: str) -> Token | None:
-    """The token whose SHA-256 is *token_hash*, or None."""
-    return session.scalar(select(Token).where(Token.token_hash == token_hash))
-
-
-def token_payload(token: Token) -> dict[str, Any]:
-    """The token's JSON payload as a dict ({} when unreadable)."""
-    try:
-        value = json.loads(token.payload or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def use_token(session: Session, token_id: int, now: datetime) -> bool:
-    """Mark a token used, atomically: True for exactly one caller, and only before expiry."""
-    result = session.execute(
-        update(Token)
-        .where(Token.id == token_id, Token.used_at.is_(None), Token.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(cast(CursorResult[Any], result).rowcount) == 1
-
-
-def latest_live_token(
-    session: Session, discussion_id: int, email: str, purpose: str, now: datetime
-) -> Token | None:
-    """The newest unused, unexpired token of *purpose* for an address, or None."""
-    return session.scalar(
-        select(Token)
-        .where(
-            Token.discussion_id == discussion_id,
-            Token.email == email,
-            Token.purpose == purpose,
-            Token.used_at.is_(None),
-            Token.expires_at > now,
-        )
-        .order_by(Token.created_at.desc(), Token.id.desc())
-        .limit(1)
-    )
 
 
 def _token_of(purpose: str) -> Any:

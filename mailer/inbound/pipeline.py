@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
@@ -355,8 +355,6 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     ``POLL_SECONDS`` anyway (mail stored by another process, retries); after a
     pass that took messages it wakes the outbox workers for what they queued.
     """
-    from mailer.inbound.workers import release_parked_when_possible
-
     releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     try:
         with runtime.wakes.inbound.listen() as wake:
@@ -399,3 +397,20 @@ def release_parked_messages(runtime: Runtime) -> int:
     if released:
         log.info("released %d parked message(s) for another try", released)
     return released
+
+
+async def release_parked_when_possible(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Release parked messages at start-up, and again every 30 s until it could.
+
+    The store may be locked or away just then: processing starts anyway.
+    """
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(release_parked_messages, runtime)
+            return
+        except SQLAlchemyError:
+            log.warning("parked messages not released yet: the store is busy or away")
+        try:
+            await asyncio.wait_for(stop.wait(), 30)
+        except TimeoutError:
+            pass

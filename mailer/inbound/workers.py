@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailer.clock import system_clock
+from mailer.inbound.pipeline import inbound_worker, release_parked_when_possible
+
 if TYPE_CHECKING:
     from mailer.runtime import Runtime, Worker
 
@@ -264,33 +267,9 @@ def processing_worker_for(runtime: Runtime) -> Worker:
     A thread when ``inbound.workers`` is 0, or when the runtime runs on a clock
     set in code (tests): the children would read the system clock instead.
     """
-    from mailer.clock import system_clock
-    from mailer.inbound.pipeline import inbound_worker
-
     if runtime.settings.inbound.workers == 0:
         return inbound_worker
     if runtime.clock is not system_clock:
         log.info("processing in a thread of serve: this runtime has its own clock")
         return inbound_worker
     return processing_workers
-
-
-async def release_parked_when_possible(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Release parked messages at start-up, and again every 30 s until it could.
-
-    The store may be locked or away just then: processing starts anyway.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from mailer.inbound.pipeline import release_parked_messages
-
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(release_parked_messages, runtime)
-            return
-        except SQLAlchemyError:
-            log.warning("parked messages not released yet: the store is busy or away")
-        try:
-            await asyncio.wait_for(stop.wait(), 30)
-        except TimeoutError:
-            pass

@@ -44,7 +44,7 @@ from mailer.outbound.mailing import (
     templates_for,
 )
 from mailer.outbound.templates import RenderedMail
-from store.bodies import SharedBody
+from store.assembly import SharedBody
 from store.models import DeliveryMode
 from store.outbox import OutgoingRow, Recipient, enqueue, iter_recipients
 

@@ -34,11 +34,10 @@ from store.models import (
     SubscriptionStatus,
     Token,
 )
-from store.subscribers import (
+from store.subscribers import activate, end_subscription
+from store.tokens import (
     SUBSCRIBE,
     UNSUBSCRIBE,
-    activate,
-    end_subscription,
     latest_live_token,
     token_by_hash,
     token_payload,

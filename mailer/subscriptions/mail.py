@@ -48,14 +48,8 @@ from mailer.subscriptions.notices import Place, place_for, send
 from mailer.subscriptions.signup import SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
 from store.models import DeliveryMode, OutboxMessage, Subscription, SubscriptionStatus
-from store.subscribers import (
-    SUBSCRIBE,
-    UNSUBSCRIBE,
-    subscriber_by_email,
-    subscription_of,
-    token_by_hash,
-    token_payload,
-)
+from store.subscribers import subscriber_by_email, subscription_of
+from store.tokens import SUBSCRIBE, UNSUBSCRIBE, token_by_hash, token_payload
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

@@ -26,7 +26,7 @@ from mailer.links import confirm_url, question_url, unsubscribe_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.discussions import discussion_by_slug
 from store.models import Question, Subscriber, Subscription
-from store.subscribers import add_token
+from store.tokens import add_token
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

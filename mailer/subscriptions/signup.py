@@ -37,14 +37,8 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
 )
-from store.subscribers import (
-    SUBSCRIBE,
-    activate,
-    ensure_subscriber,
-    ensure_subscription,
-    latest_live_token,
-    reopen,
-)
+from store.subscribers import activate, ensure_subscriber, ensure_subscription, reopen
+from store.tokens import SUBSCRIBE, latest_live_token
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime

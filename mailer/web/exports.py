@@ -29,7 +29,7 @@ from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.links import post_url, question_url, reply_address
-from mailer.web.app import Web
+from mailer.web.context import Web
 from mailer.web.i18n import Translator
 from mailer.web.pages import MAX_ID
 from mailer.web.text import clean_text, display_name, hide_addresses
@@ -301,11 +301,6 @@ def atom_feed(
         updated=_atom_date(updated),
         entries=entries,
     )
-
-
-def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:
-    """Where an attachment is downloaded from."""
-    return f"/d/{quote(slug)}/posts/{post_id}/attachments/{attachment_id}"
 
 
 def _atom_date(moment: datetime) -> str:

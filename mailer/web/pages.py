@@ -18,7 +18,7 @@ from mailer.core.addresses import AddressBook
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
 from mailer.links import reply_address
-from mailer.web.app import Page, Web
+from mailer.web.context import Page, Web
 from store.archive import (
     ArchivePost,
     DiscussionView,

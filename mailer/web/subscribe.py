@@ -29,7 +29,7 @@ from mailer.subscriptions import (
     request_subscription,
     unsubscribe_subscription,
 )
-from mailer.web.app import Page, Web
+from mailer.web.context import Page, Web
 from mailer.web.pages import MODES, render_discussion
 from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
 from store.archive import TokenView, discussion_state, subscription_view, token_view

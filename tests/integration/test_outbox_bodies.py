@@ -18,7 +18,8 @@ from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row
 from mailer.outbound.worker import OutboxSender
 from mailer.runtime import Runtime
-from store.bodies import SharedBody, prune_bodies
+from store.assembly import SharedBody
+from store.bodies import prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade
 from store.models import OutboxBody, OutboxMessage, OutboxState
 from store.outbox import OutgoingRow, claim_due, enqueue, mark_failed, mark_sent

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from store.bodies import SharedBody, prune_bodies
+from store.assembly import SharedBody
+from store.bodies import prune_bodies
 from store.db import make_engine, make_sessionmaker
 from store.models import OutboxBody, OutboxMessage
 from store.outbox import OutgoingRow, enqueue, mark_sent

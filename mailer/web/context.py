@@ -1,0 +1,206 @@
+"""What every route of the web archive shares: the :class:`Web` object and a request's :class:`Page`.
+
+:class:`Web` renders templates and runs store queries in the thread pool, so no
+database call ever blocks the event loop; the routes in :mod:`mailer.web.pages`,
+:mod:`mailer.web.subscribe` and :mod:`mailer.web.exports` each receive it, and
+:mod:`mailer.web.app` assembles them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode
+
+import jinja2
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from mailer.config.settings import Discussion
+from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
+from mailer.web.security import (
+    CSRF_COOKIE,
+    RateLimiter,
+    csrf_form_token,
+    new_csrf_cookie,
+)
+from mailer.web.text import display_name, render_post_text
+
+if TYPE_CHECKING:
+    from mailer.runtime import Runtime
+
+log = logging.getLogger("ediscuss.web")
+
+HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    """The language of one request and what templates need to write links in it."""
+
+    language: str
+    explicit: bool  # chosen with ?lang=, so links carry it on
+    t: Translator
+    languages: tuple[str, ...]
+
+    def url(self, path: str, **params: str | int) -> str:
+        """*path* with ``?lang=`` when the reader chose the language, and *params*."""
+        query = {"lang": self.language} if self.explicit else {}
+        query.update({k: str(v) for k, v in params.items()})
+        return f"{path}?{urlencode(query)}" if query else path
+
+
+class Web:
+    """What every route shares: the runtime, the templates and the sign-up limiter."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.https = self.settings.service.base_url.startswith("https://")
+        self.limiter = RateLimiter(self.settings.web.signup_per_hour)
+        css = (HERE / "static" / "style.css").read_bytes()
+        self.static_url = f"/static/style.css?v={hashlib.sha256(css).hexdigest()[:10]}"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        domain = self.settings.service.domain
+        self.env.filters["post_text"] = lambda text: render_post_text(text, domain)
+        self.env.filters["person"] = lambda text: display_name(text, domain)
+        self.env.filters["paragraphs"] = _paragraphs
+        self.env.globals["attachment_path"] = attachment_path
+
+    async def read(self, query: Callable[[Session], T]) -> T:
+        """Run *query* in a read session on a worker thread."""
+        return await run_in_threadpool(self._run, query, False)
+
+    async def write(self, change: Callable[[Session], T]) -> T:
+        """Run *change* in a transaction on a worker thread; commits when it returns."""
+        return await run_in_threadpool(self._run, change, True)
+
+    def _run(self, work: Callable[[Session], T], commit: bool) -> T:
+        if commit:
+            with self.runtime.sessions.begin() as session:
+                return work(session)
+        with self.runtime.sessions() as session:
+            return work(session)
+
+    def discussion(self, slug: str) -> Discussion:
+        """The configured discussion *slug*, or a 404."""
+        found = self.settings.discussion(slug)
+        if found is None:
+            raise HTTPException(404)
+        return found
+
+    def page(
+        self,
+        request: Request,
+        discussion: Discussion | None = None,
+        prefer: str | None = None,
+    ) -> Page:
+        """The language of *request*: ``?lang=``, then *prefer*, then Accept-Language."""
+        if discussion is not None:
+            available = tuple(discussion.languages)
+            default = discussion.default_language
+            zone = discussion.time_zone
+        else:
+            available = UI_LANGUAGES
+            default = self.settings.discussions[0].default_language
+            zone = self.settings.discussions[0].time_zone
+        requested = request.query_params.get("lang")
+        language, explicit = negotiate_language(
+            requested,
+            None if prefer in available else request.headers.get("accept-language"),
+            available,
+            prefer if prefer in available else default,
+        )
+        return Page(language, explicit, Translator(language, zone), available)
+
+    async def render(
+        self,
+        request: Request,
+        page: Page,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        status: int = 200,
+        form: bool = False,
+        cache: str = "no-cache",
+    ) -> Response:
+        """Render *template*; with *form*, a CSRF cookie is set and a token passed in."""
+        cookie = request.cookies.get(CSRF_COOKIE)
+        fresh_cookie = None
+        csrf = ""
+        if form:
+            if not cookie or len(cookie) > 64:
+                cookie = fresh_cookie = new_csrf_cookie()
+            csrf = csrf_form_token(self.runtime.key, cookie)
+            cache = "private, no-store"
+        # Rendering a long thread is CPU work: off the event loop, like the queries.
+        html = await run_in_threadpool(
+            self.env.get_template(template).render,
+            page=page,
+            t=page.t,
+            lang=page.language,
+            language_names=LANGUAGE_NAMES,
+            static_url=self.static_url,
+            request_path=quote(request.url.path),
+            csrf=csrf,
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["cache-control"] = cache
+        response.headers["vary"] = (
+            "Accept-Language, Cookie" if form else "Accept-Language"
+        )
+        if fresh_cookie is not None:
+            response.set_cookie(
+                CSRF_COOKIE,
+                fresh_cookie,
+                httponly=True,
+                secure=self.https,
+                samesite="strict",
+                path="/",
+            )
+        return response
+
+    async def message(
+        self,
+        request: Request,
+        page: Page,
+        title: str,
+        body: str,
+        *,
+        status: int = 200,
+        discussion: Discussion | None = None,
+    ) -> Response:
+        """A short page with a title and a sentence (results and errors)."""
+        return await self.render(
+            request,
+            page,
+            "message.html",
+            {"title": title, "body": body, "discussion": discussion},
+            status=status,
+            cache="no-store",
+        )
+
+
+def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:
+    """Where an attachment is downloaded from."""
+    return f"/d/{quote(slug)}/posts/{post_id}/attachments/{attachment_id}"
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Configured text split at blank lines."""
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
