@@ -1,11 +1,13 @@
 """Where a reply's signature starts: mobile footers, ``-- `` and sign-off blocks.
 
-The forms real clients and people write (en, es, fr, pt, de): ``Sent from my
-iPhone`` and the like, Outlook mobile's ``Get Outlook for Android`` in any
-language, ``-- `` signatures, sign-off blocks (``Best regards,``, ``Saludos
-cordiales,``, ``Cordialement,``, ``Mit freundlichen Grüßen``...) with the
-sender's name, title, address and a confidentiality notice, and a last line
-that is only the sender's name. :mod:`mailer.core.trim` cuts the reply there.
+The forms real clients and people write, in the languages of
+:data:`mailer.core.reply_forms.FORMS`: ``Sent from my iPhone`` and the like
+(``Sendt fra min iPad``, ``Wysłane z iPhone'a``, ``iPhoneから送信``), Outlook
+mobile's ``Get Outlook for Android`` in any language, ``-- `` signatures,
+sign-off blocks (``Best regards,``, ``Saludos cordiales,``, ``Mit freundlichen
+Grüßen``, ``Pozdrawiam``, ``С уважением``...) with the sender's name, title,
+address and a confidentiality notice, and a last line that is only the
+sender's name. :mod:`mailer.core.trim` cuts the reply there.
 
 Every pattern is anchored to one line, so the work is linear in the size of
 the text.
@@ -16,18 +18,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# A mobile client's footer ("Sent from my iPhone"): the reply ends above it.
+from mailer.core.reply_forms import alternation
+
+# A mobile client's footer ("Sent from my iPhone", "Wysłane z iPhone'a",
+# "iPhoneから送信"), in every language of reply_forms.FORMS: the reply ends above it.
 SENT_FROM = re.compile(
-    r"^(?:Sent from|Sent with|Sent via|Sent using|Get Outlook for|Envoy[ée] de mon|Envoy[ée] depuis"
-    r"|Envoy[ée] (?:de|[àa] partir de) (?:ma|mon|Yahoo|Outlook|Courrier|Mail)\b"
-    r"|T[ée]l[ée]charger Outlook pour|Enviado desde|Obtener Outlook para"
-    r"|Enviado (?:do|de) (?:meu|minha|Yahoo|Outlook|E-?mail|Correo)\b"
-    r"|Enviado a partir d|Obter o Outlook para|Von meinem .{1,60} gesendet"
-    r"|Gesendet von|Outlook f[üu]r .{1,30} beziehen"
-    # GMX and WEB.DE's apps: "Diese Nachricht wurde von meinem Android-Mobiltelefon
-    # mit GMX Mail gesendet."
-    r"|Diese Nachricht wurde von .{1,80} gesendet|Ce message a [ée]t[ée] envoy[ée] (?:de|depuis)"
-    r"|Este mensaje (?:fue|ha sido) enviado desde)\b.{0,100}$"
+    rf"^{alternation('footers', bounded=False)}[.!。]?$"
     # Outlook mobile in every language: "Outlook für Android herunterladen",
     # "Outlook voor Android downloaden", each with its aka.ms link.
     r"|^(?:[\w'’-]+ ){0,2}Outlook (?:[\w'’-]+ ){0,2}(?:Android|iOS)(?: [\w'’-]+)?"
@@ -54,13 +50,14 @@ _CLOSINGS = (
     # de
     r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
     r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
-    r"|gr[üu](?:ß|ss) gott"
+    r"|gr[üu](?:ß|ss) gott|" + alternation("closings", bounded=False)
+    # and every other language of reply_forms.FORMS
 )
 # A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
 # The name after a bare space must be capitalised, so "Merci pour tout" is text.
 _CLOSING = re.compile(
-    rf"^(?i:{_CLOSINGS})[,.!;:]*"
-    r"(?P<name>\s*[-–—,]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!]?$"
+    rf"^(?i:{_CLOSINGS})[,.!;:。！、，]*"
+    r"(?P<name>\s*[-–—,，]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!。]?$"
 )
 _MAX_SIGNATURE_LINES = 7
 # After a closing and the sender's name: title, organisation, address, phones...
@@ -116,6 +113,8 @@ def _closing_start(lines: list[str], content: list[int], name_words: set[str]) -
 def signature_start(lines: list[str], sender_name: str) -> int:
     """Where the signature starts in *lines* (``len(lines)`` when there is none)."""
     content = [i for i, line in enumerate(lines) if line.strip()]
+    if content and SIG_DELIMITER.match(lines[content[0]].strip()):
+        return content[0]  # nothing but a signature
     if len(content) < 2:
         return len(lines)
     first = content[0]

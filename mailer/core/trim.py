@@ -1,76 +1,80 @@
 """The new text of a reply: quoted history, mobile footers and signature trimmed away.
 
-Line-based, in the forms real clients write (en, es, fr, pt, de):
+Line-based, in the forms real clients write in some forty interface languages
+(the table is :data:`mailer.core.reply_forms.FORMS`):
 
-* attribution lines, also wrapped over two or three lines by Gmail:
-  ``On ... wrote:``, ``El ... escribió:``, ``Le ... a écrit :``,
-  ``Em ... escreveu:``, ``Am ... schrieb ...:``, Yahoo's ``Am ... hat ...
-  Folgendes geschrieben:``, Thunderbird's ``X wrote:``, Lotus Notes' ``X wrote
-  on <date>:``, and in any language
-  Gmail's ``<date> Name <address>:`` when a quote follows;
+* attribution lines, also wrapped over two or three lines by Gmail: with lead
+  words and a date (``On ... wrote:``, ``Am ... schrieb ...:``, ``W dniu ...
+  pisze:``, ``在 ... 写道：``), or ending in the verb above a quote (``...
+  napisał(a):``, ``... kirjoitti:``, ``... 님이 작성:``, ``... のメッセージ:``),
+  Thunderbird's ``X wrote:``, Lotus Notes' ``X wrote on <date>:``, Zoho's
+  ``---- On ... wrote ----``, and in any language Gmail's, Mail.ru's and
+  Yandex's ``<date> Name <address>:`` when a quote follows; Outlook's
+  ``<mailto:...>`` copies in names are read through;
 * Outlook header blocks (``From:/Sent:/To:/Subject:`` and their translations,
-  ``De :/Envoyé :/À :/Objet :``, ``Von:/Gesendet:/An:/Betreff:``...), with or
-  without ``-----Original Message-----`` or an underscore rule above them, and
-  GMX's, which puts ``Gesendet:`` first;
+  ``Von/Gesendet/An/Betreff``, ``Od/Wysłano/Do/Temat``, ``От/Отправлено/Кому/Тема``,
+  ``发件人/发送时间/收件人/主题``...), with or without ``-----Original Message-----``
+  (in any language, with emphasis around it) or an underscore rule above them,
+  and GMX's, which puts ``Gesendet:`` first; forwarded-message markers;
 * ``>`` quoting: a trailing quote goes, answers written between quotes stay
   (with the quoted lines they answer, so they still make sense);
 * mobile footers, ``-- `` signatures and sign-off blocks, found by
-  :mod:`mailer.core.signature`.
+  :mod:`mailer.core.signature`, and the lone glyph Gmail's tracking add-ons leave.
 
-A reply that adds nothing to the history it quotes has no new text: "" (the
-flow holds it, full text kept, rather than post a copy of the quote).
+A line in the middle of a paragraph is never an attribution, so a participant's
+"as the minister wrote:" stays. A reply that adds nothing to the history it
+quotes, or holds nothing but a signature, has no new text: "" (the flow holds
+it, full text kept, rather than post a copy of the quote).
 
-Every pattern is anchored to one line (or three joined lines at most), so the
-work is linear in the size of the text.
+Every pattern is anchored to one line (or three joined lines at most) and
+bounded, so the work is linear in the size of the text.
 """
 
 from __future__ import annotations
 
 import re
 
+from mailer.core.reply_forms import alternation
 from mailer.core.signature import SENT_FROM, SIG_DELIMITER, signature_start
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,3}>)+[ \t]?")
-_LEAD = r"(?:On|El|Le|Em|Am|No dia|Op|Il|Den|W dniu)\b"
-_WROTE = (
-    r"(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb\b.{0,200}"
-    r"|(?:Folgendes )?geschrieben|ha scritto|schreef|skrev|napisa[łl]"
-    # Lotus/IBM Notes: "Ana Ruiz <a@b.c> wrote on 27/03/2020 10:00:00:"
-    r"|(?:wrote on|a [ée]crit le|escribi[óo] el|escreveu em)\s.{1,60})\s*:"
-)
-_ATTRIBUTION = re.compile(rf"^{_LEAD}.{{0,300}}{_WROTE}$", re.IGNORECASE)
-_ENDS_WROTE = re.compile(rf"^.{{1,200}}{_WROTE}$", re.IGNORECASE)
-_STARTS_LEAD = re.compile(rf"^{_LEAD}", re.IGNORECASE)
+_LEAD = alternation("leads", bounded=False)
+# An attribution starts with its lead words ("Am", "W dniu"), not a longer word.
+_STARTS_LEAD = re.compile(rf"^{_LEAD}(?![^\W\d])", re.IGNORECASE)
+# ... and ends with its verb and a colon: "napisał(a):", "写道：", "님이 작성:".
+_ENDS_VERB = re.compile(rf"{alternation('wrote')}\s?[:：]$", re.IGNORECASE)
+# ... or the verb comes first and the name or the date follows: "skrev Ola <o@x.no>:",
+# Lotus Notes' "wrote on 27/03/2020 10:00:00:", "ezt írta (időpont: 2020. máj. 4.):".
+_VERB_THEN = re.compile(alternation("wrote_then"), re.IGNORECASE)
+_MAX_ATTRIBUTION = 400
+_MAX_AFTER_VERB = 200
 # Gmail in any interface language: "2020年5月4日(月) 17:02 Name <a@b.c>:",
 # "пн, 4 мая 2020 г. в 10:02, Name <a@b.c>:". Only with a quote below it.
 _ANGLE_ADDRESS = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>")
 _DIGIT = re.compile(r"\d")
+_TIME = re.compile(r"\d{1,2}[:.h]\d\d")
+# Outlook copies a link into a name: "Ana <a@x.org<mailto:a@x.org>>", "Ana [mailto:a@x.org]".
+_MAILTO_COPY = re.compile(r"<mailto:[^<>\s]{1,320}>", re.IGNORECASE)
+_MAILTO_SQUARE = re.compile(r"\[mailto:([^\[\]\s]{1,320})\]", re.IGNORECASE)
 
-# Outlook's labels; in Japanese and Chinese too (差出人/送信日時/宛先/件名...).
+# Outlook's header labels in every language it ships (reply_forms.FORMS).
 _FROM_LABEL = re.compile(
-    r"^[*\s]*(?:From|De|Von|Van|Da|Fra|Från|Od|差出人|发件人|寄件者)\s?[:：]\s*\S",
-    re.IGNORECASE,
+    rf"^[*\s]*{alternation('from_labels')}[ \t*]{{0,3}}[:：]\s*\S", re.IGNORECASE
 )
 _OTHER_LABEL = re.compile(
-    r"^[*\s]*(?:Sent|Date|To|Subject|Cc|Enviado(?: el)?|Enviada(?: em)?|Fecha|Para|Asunto"
-    r"|Assunto|Data|Envoy[ée](?: le)?|[ÀA]|Objet|Gesendet|Datum|An|Betreff|Verzonden|Aan"
-    r"|Onderwerp|Inviato|Oggetto|送信日時|宛先|件名|发送时间|收件人|主题|抄送|寄件日期"
-    r"|收件者|主旨|副本)\s?[:：]",
-    re.IGNORECASE,
+    rf"^[*\s]*{alternation('labels')}[ \t*]{{0,3}}[:：]", re.IGNORECASE
 )
+# "-----Original Message-----", "*-------- Пересылаемое сообщение --------*",
+# "Begin forwarded message:"; with any emphasis around them.
 _SEPARATOR = re.compile(
-    r"^[-_=\s]*(?:Original Message|Mensaje original|Message d'origine|Mensagem original"
-    r"|Urspr[üu]ngliche Nachricht|Messaggio originale|Forwarded message"
-    r"|Mensaje reenviado|Message transf[ée]r[ée]|Mensagem encaminhada"
-    r"|Weitergeleitete Nachricht|Reply message|Mensaje de respuesta|元のメッセージ"
-    r"|原始邮件|原始郵件)[-_=\s]*$"
-    r"|^(?:Begin forwarded message|D[ée]but du message r[ée]exp[ée]di[ée]"
-    r"|Inicio del mensaje reenviado|In[íi]cio da mensagem reencaminhada"
-    r"|Anfang der weitergeleiteten Nachricht)\s?:\s*$",
+    rf"^[-_=*~\s]*{alternation('separators')}[-_=*~\s]*$"
+    rf"|^[*_]?{alternation('forward_intros')}[*_]?\s?[:：]\s*$",
     re.IGNORECASE,
 )
+# Zoho's attribution between rules: "---- On Mon, 04 May 2020 Ana <a@x.org> wrote ----".
+_DECORATION = "-=*_~ \t"
 _RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
 _BLANK = -1  # in a list of line numbers: an empty line between two kept parts
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
@@ -85,7 +89,12 @@ _INVISIBLE = (
     ("\u200f", ""),
     ("\u2060", ""),
     ("\ufeff", ""),
+    ("\u061c", ""),
+    *((chr(c), "") for c in range(0x202A, 0x202F)),  # bidi embeddings (Gmail in ar, he)
+    *((chr(c), "") for c in range(0x2066, 0x206A)),  # bidi isolates
 )
+# What Gmail's tracking add-ons leave in the text part: a line of one "ᐧ".
+_TRACKING_GLYPH = "\u1427"
 
 
 def count_links(text: str) -> int:
@@ -97,56 +106,104 @@ def _is_quote(line: str) -> bool:
     return bool(_QUOTE.match(line))
 
 
-def _addressed(lines: list[str], i: int) -> int:
-    """The end of a paragraph of 1-3 lines at *i* that is ``... <address>:`` above a quote."""
-    if i > 0 and lines[i - 1].strip():
-        return -1
-    for j in range(i, min(i + 3, len(lines))):
-        part = lines[j].rstrip()
-        if not part or _is_quote(part):
-            return -1
-        if part.endswith((":", "：")):
-            break
-    else:
-        return -1
+def _paragraph_start(lines: list[str], i: int) -> bool:
+    """True when line *i* starts a paragraph: text mid-paragraph is never an attribution."""
+    if i == 0:
+        return True
+    above = lines[i - 1]
+    return not above.strip() or _is_quote(above) or bool(_RULE.match(above))
+
+
+def _quote_below(lines: list[str], end: int) -> bool:
+    """True when the first of the next two non-empty lines from *end* is quoted."""
+    for k in range(end, min(end + 2, len(lines))):
+        if lines[k].strip():
+            return _is_quote(lines[k])
+    return False
+
+
+def _unmangled(text: str) -> str:
+    """*text* without the copies of an address Outlook adds to a name."""
+    if "mailto:" not in text.lower():
+        return text
+    return _MAILTO_SQUARE.sub(r"<\1>", _MAILTO_COPY.sub("", text))
+
+
+def _is_attribution(text: str, *, quote_below: bool, joined: bool) -> bool:
+    """True when *text* (a line, or up to three joined, ending in a colon) says who wrote.
+
+    With its lead words (``Am ... schrieb ...:``, ``W dniu ... pisze:``) it is
+    one wherever it stands. Without them (``... napisał(a):``, ``... 写道：``,
+    ``... skrev Ola <o@x.no>:``) a quote must follow it; a wrapped one must hold
+    a time too, and one whose verb comes first a time or an address after it.
+    """
+    if len(text) > _MAX_ATTRIBUTION:
+        return False
+    # Every attribution with lead words carries a date: "On" alone is only a word.
+    lead = _STARTS_LEAD.match(text) is not None and _DIGIT.search(text) is not None
+    if _ENDS_VERB.search(text):
+        return lead or (quote_below and (not joined or _TIME.search(text) is not None))
+    verb = _VERB_THEN.search(text)
+    if verb is None:
+        return False
+    after = text[verb.end() :]
+    if len(after) > _MAX_AFTER_VERB:
+        return False
+    return lead or (quote_below and ("@" in after or _TIME.search(after) is not None))
+
+
+def _joined(lines: list[str], i: int) -> tuple[str, int]:
+    """Lines *i*.. joined up to the first that ends in a colon (at most three), and
+    the index after it; ("", -1) when none does. Gmail wraps after an address's "<"."""
     joined = ""
-    for part in lines[i : j + 1]:  # Gmail wraps after the "<"
-        part = part.strip()
-        joined = f"{joined}{part}" if joined.endswith("<") else f"{joined} {part}"
+    for j in range(i, min(i + 3, len(lines))):
+        part = lines[j].strip()
+        if not part or (j > i and _is_quote(lines[j])):
+            return "", -1
+        joined = (
+            f"{joined}{part}"
+            if joined.endswith("<") or not joined
+            else f"{joined} {part}"
+        )
+        if part.endswith((":", "：")):
+            return _unmangled(joined), j + 1
+    return "", -1
+
+
+def _addressed(joined: str, end: int, lines: list[str]) -> bool:
+    """True when *joined* is ``<date> ... <address>:`` above a quote (Gmail's form in
+    the languages it writes no verb in, Mail.ru's, Yandex's)."""
     head = joined[:-1].rstrip().removesuffix(")")
     address = head[head.rfind("<") :]
-    if len(head) > 400 or not (
-        _ANGLE_ADDRESS.fullmatch(address) and _DIGIT.search(head)
-    ):
-        return -1
-    for k in range(j + 1, min(j + 3, len(lines))):
-        if lines[k].strip():
-            return j + 1 if _is_quote(lines[k]) else -1
-    return -1
+    return (
+        len(head) <= _MAX_ATTRIBUTION
+        and bool(_ANGLE_ADDRESS.fullmatch(address) and _DIGIT.search(head))
+        and _quote_below(lines, end)
+    )
+
+
+def _decorated_attribution(line: str) -> bool:
+    """Zoho's ``---- On ... wrote ----``: an attribution between two rules."""
+    inner = line.strip(_DECORATION)
+    if len(line) - len(line.lstrip(_DECORATION)) < 2 or not inner:
+        return False
+    if len(line) - len(line.rstrip(_DECORATION)) < 2:
+        return False
+    return _is_attribution(f"{inner}:", quote_below=True, joined=False)
 
 
 def _attribution_end(lines: list[str], i: int) -> int:
     """The index after an attribution starting at line *i*, or -1 when there is none."""
     line = lines[i].strip()
-    if not line or _is_quote(lines[i]):
+    if not line or _is_quote(lines[i]) or not _paragraph_start(lines, i):
         return -1
-    ends_colon = line.endswith(":")  # as every one-line form does
-    if ends_colon and _ATTRIBUTION.match(line):
-        return i + 1
-    if _STARTS_LEAD.match(line):
-        joined = line
-        for j in range(i + 1, min(i + 3, len(lines))):
-            nxt = lines[j].strip()
-            if not nxt or _is_quote(lines[j]):
-                break
-            joined = f"{joined} {nxt}"
-            if joined.endswith(":") and _ATTRIBUTION.match(joined):
-                return j + 1
-    if ends_colon and _ENDS_WROTE.match(line):  # "Ana Ruiz wrote:" above a quote
-        for j in range(i + 1, min(i + 3, len(lines))):
-            if lines[j].strip():
-                return i + 1 if _is_quote(lines[j]) else -1
-    return _addressed(lines, i)
+    joined, end = _joined(lines, i)
+    if end < 0:
+        return i + 1 if line[0] in _DECORATION and _decorated_attribution(line) else -1
+    below = _quote_below(lines, end)
+    if _is_attribution(joined, quote_below=below, joined=end > i + 1):
+        return end
+    return end if _addressed(joined, end, lines) else -1
 
 
 def _header_block(lines: list[str], i: int) -> bool:
@@ -254,6 +311,10 @@ def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
     return order[:end]
 
 
+def _first_content(lines: list[str]) -> int:
+    return next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+
+
 def trim_reply(text: str, *, sender_name: str = "") -> str:
     """Only the words the sender wrote now: no quoted history, no signature.
 
@@ -263,6 +324,10 @@ def trim_reply(text: str, *, sender_name: str = "") -> str:
     never emptied: when only a sign-off would remain, it is kept.
     """
     text = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    if _TRACKING_GLYPH in text:
+        text = "\n".join(
+            "" if line.strip() == _TRACKING_GLYPH else line for line in text.split("\n")
+        )
     original = text.split("\n")
     if not text.isascii():  # the patterns see plain spaces and no invisible marks
         for invisible, visible in _INVISIBLE:
@@ -281,4 +346,6 @@ def trim_reply(text: str, *, sender_name: str = "") -> str:
         return result
     if start < len(lines) or any(_is_quote(line) for line in lines):
         return ""  # nothing but quoted history (and perhaps a mobile footer)
+    if signature_start(lines, sender_name) == _first_content(lines):
+        return ""  # nothing but a signature: "--\nAna Ruiz"
     return _tidy(original)
