@@ -147,6 +147,12 @@ FORMS: dict[str, Forms] = {
             rf"(?:Verstuurd|Verzonden) (?:vanaf|vanuit|met|via|van) (?:mijn {_ANY}|{_DEV})",
             rf"Outlook voor {_ANY} downloaden",
         ),
+        closings=(
+            "(?:met )?vriendelijke groet(?:en)?",
+            "(?:hartelijke )?groet(?:en|jes)?",
+            "bedankt",
+            "dank je wel",
+        ),
     ),
     "it": Forms(
         leads=("Il", "Il giorno"),
@@ -156,6 +162,13 @@ FORMS: dict[str, Forms] = {
         separators=("Messaggio originale", "Messaggio inoltrato"),
         forward_intros=("Inizio messaggio inoltrato",),
         footers=(rf"Inviato (?:da|dal|dal mio|con|tramite) {_DEV}",),
+        closings=(
+            "(?:cordiali|distinti|cari) saluti",
+            "saluti",
+            "un (?:caro )?saluto",
+            "grazie(?: mille)?",
+            "a presto",
+        ),
     ),
     "pl": Forms(
         leads=("W dniu", "Dnia"),
@@ -165,12 +178,15 @@ FORMS: dict[str, Forms] = {
         labels=("Wys[łl]ano", "Data", "Do", "DW", "Temat"),
         separators=(
             "Oryginalna wiadomo[śs][ćc]",
+            "Tre[śs][ćc] oryginalnej wiadomo[śs]ci",
             "Wiadomo[śs][ćc] oryginalna",
             "Przekazana wiadomo[śs][ćc]",
             "Wiadomo[śs][ćc] przekazana dalej",
         ),
         forward_intros=("Pocz[ąa]tek przekazywanej wiadomo[śs]ci",),
-        footers=(rf"Wys[łl]ane (?:z|ze|przy u[żz]yciu) (?:moj\w{1, 3} {_ANY}|{_DEV})",),
+        footers=(
+            rf"Wys[łl]ane (?:z|ze|przy u[żz]yciu) (?:moj\w{{1,3}} {_ANY}|{_DEV})",
+        ),
         closings=(
             "pozdrawiam(?: serdecznie)?",
             "z powa[żz]aniem",

@@ -56,7 +56,7 @@ _CLOSINGS = (
 # A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
 # The name after a bare space must be capitalised, so "Merci pour tout" is text.
 _CLOSING = re.compile(
-    rf"^(?i:{_CLOSINGS})[,.!;:。！、，]*"
+    rf"^(?i:{_CLOSINGS})[,.!;:。！、，،]*"
     r"(?P<name>\s*[-–—,，]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!。]?$"
 )
 _MAX_SIGNATURE_LINES = 7

@@ -306,8 +306,11 @@ def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
         (i for i, line in enumerate(kept) if SENT_FROM.match(line.strip())), len(kept)
     )
     end = _trailing_quote_end(kept[:end])
-    end = signature_start(kept[:end], sender_name)
-    end = _trailing_quote_end(kept[:end])
+    for _ in range(3):  # a sign-off above a "-- " signature: "Regards,\nAna\n-- \n..."
+        cut = _trailing_quote_end(kept[: signature_start(kept[:end], sender_name)])
+        if cut >= end:
+            break
+        end = cut
     return order[:end]
 
 

@@ -101,6 +101,7 @@ def test_attributions_in_many_languages(attribution: str) -> None:
         "---- On Mon, 04 May 2020 10:02:11 +0200 Mod <m@x.org> wrote ----",
         "---- Am Mo, 04 Mai 2020 10:02:11 +0200 schrieb Mod <m@x.org> ----",
         "Początek przekazywanej wiadomości:\n\nOd: Mod <m@x.org>",
+        "-- Treść oryginalnej wiadomości --\nOd: Mod <m@x.org>",
     ],
 )
 def test_header_blocks_and_separators_in_many_languages(block: str) -> None:
@@ -134,6 +135,7 @@ def test_header_blocks_and_separators_in_many_languages(block: str) -> None:
         "Poslano s mog iPhonea",
         "Verzonden vanaf mijn Samsung Galaxy-smartphone.",
         "Wysłane z mojego Galaxy",
+        "Wysłane z mojego telefonu",
         "Надіслано з iPhone",
         "Dikirim dari iPhone saya",
         "iPhone-ról küldve",
@@ -178,6 +180,11 @@ def test_wrote_in_the_middle_of_a_paragraph_stays() -> None:
 )
 def test_signature_or_footer_only_has_no_new_text(text: str) -> None:
     assert trim_reply(text, sender_name="Ana Ruiz") == ""
+
+
+def test_a_sign_off_above_a_signature_goes_too() -> None:
+    text = f"{ANSWER}\n\nС уважением,\nИван Петров\n\n--\nОтправлено из мобильной Почты Mail.ru"
+    assert trim_reply(text, sender_name="Иван Петров") == ANSWER
 
 
 def test_the_tracking_glyph_goes() -> None:
