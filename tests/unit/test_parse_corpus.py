@@ -57,6 +57,26 @@ def test_corpus_is_large_and_complete() -> None:
     } <= kinds
 
 
+def test_corpus_covers_forty_client_languages() -> None:
+    """Replies written by clients in forty interface languages, each tagged."""
+    replies = [m.expected() for m in MESSAGES if "new_text" in m.expected()]
+    for exp in replies:
+        assert exp.get("locale") and exp.get("client"), exp
+    locales = {exp["locale"] for exp in replies if exp["new_text"]}
+    assert len(locales) >= 40, sorted(locales)
+    clients = {exp["client"] for exp in replies}
+    assert {
+        "gmail",
+        "outlook-desktop",
+        "ios-mail",
+        "thunderbird",
+        "zoho",
+        "mailru",
+    } <= clients
+    nothing_new = [exp for exp in replies if not exp["new_text"]]
+    assert len({exp["locale"] for exp in nothing_new}) >= 5
+
+
 def assert_safe(parsed: ParsedMessage) -> None:
     """Nothing exposed as a header-like value holds a control character."""
     for name, value in parsed.headers:
