@@ -50,7 +50,9 @@ _CLOSINGS = (
     # de
     r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
     r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
-    r"|gr[üu](?:ß|ss) gott|" + alternation("closings", bounded=False)
+    r"|gr[üu](?:ß|ss) gott|mit (?:besten|herzlichen|lieben|kollegialen|sonnigen) gr[üu](?:ß|ss)en"
+    r"|mit freundlichem gru(?:ß|ss)|(?:liebe|beste|viele|herzliche) gr[üu](?:ß|ss)e aus [\w -]{1,30}|"
+    + alternation("closings", bounded=False)
     # and every other language of reply_forms.FORMS
 )
 # A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".

@@ -50,6 +50,8 @@ _ENDS_VERB = re.compile(rf"{alternation('wrote')}\s?[:：]$", re.IGNORECASE)
 _VERB_THEN = re.compile(alternation("wrote_then"), re.IGNORECASE)
 _MAX_ATTRIBUTION = 400
 _MAX_AFTER_VERB = 200
+# Clients wrap an attribution at 72-78 characters (Gmail also after an address's "<").
+_MIN_WRAPPED = 40
 # Gmail in any interface language: "2020年5月4日(月) 17:02 Name <a@b.c>:",
 # "пн, 4 мая 2020 г. в 10:02, Name <a@b.c>:". Only with a quote below it.
 _ANGLE_ADDRESS = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>")
@@ -153,8 +155,9 @@ def _is_attribution(text: str, *, quote_below: bool, joined: bool) -> bool:
 
 
 def _joined(lines: list[str], i: int) -> tuple[str, int]:
-    """Lines *i*.. joined up to the first that ends in a colon (at most three), and
-    the index after it; ("", -1) when none does. Gmail wraps after an address's "<"."""
+    """Lines *i*.. joined up to the first that ends in a colon (at most three, each
+    but the last long, as wrapped lines are), and the index after it; ("", -1)
+    when none does. Gmail wraps after an address's "<"."""
     joined = ""
     for j in range(i, min(i + 3, len(lines))):
         part = lines[j].strip()
@@ -167,6 +170,8 @@ def _joined(lines: list[str], i: int) -> tuple[str, int]:
         )
         if part.endswith((":", "：")):
             return _unmangled(joined), j + 1
+        if len(part) < _MIN_WRAPPED and not part.endswith("<"):
+            break  # a short line ends a paragraph's line: it was not wrapped
     return "", -1
 
 
@@ -195,8 +200,19 @@ def _decorated_attribution(line: str) -> bool:
 def _attribution_end(lines: list[str], i: int) -> int:
     """The index after an attribution starting at line *i*, or -1 when there is none."""
     line = lines[i].strip()
-    if not line or _is_quote(lines[i]) or not _paragraph_start(lines, i):
+    if not line or _is_quote(lines[i]):
         return -1
+    if not _paragraph_start(lines, i):
+        # Right under a line of text only the strongest form, on one line above a
+        # quote: lead words, a time and the verb ("Am 04.05.20 um 10:02 schrieb X:").
+        strong = (
+            line.endswith((":", "："))
+            and _STARTS_LEAD.match(line) is not None
+            and _TIME.search(line) is not None
+            and _quote_below(lines, i + 1)
+            and _is_attribution(_unmangled(line), quote_below=True, joined=False)
+        )
+        return i + 1 if strong else -1
     joined, end = _joined(lines, i)
     if end < 0:
         return i + 1 if line[0] in _DECORATION and _decorated_attribution(line) else -1

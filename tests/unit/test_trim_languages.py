@@ -66,7 +66,10 @@ def test_the_table_covers_forty_languages() -> None:
         "सोम, 4 मई 2020 को 10:02 am को राज <r@x.in> ने लिखा:",
         # ISO dates, GMT offsets, Outlook's mailto copies, wrapped over three lines
         "On 2020-05-04 10:02 GMT+01:00, Ana <a@x.org<mailto:a@x.org>> wrote:",
-        "On Mon, 4 May 2020 at 10:02, Skills and COVID-19\ne-discussion <m@x.org>\nwrote:",
+        (
+            "On Mon, 4 May 2020 at 10:02, Skills and COVID-19 e-discussion of the\n"
+            "International Training Centre <skills-covid19+q1@discuss.example.org>\nwrote:"
+        ),
         "pon., 4 maj 2020 o 10:02 E-dyskusja Umiejętności <\nm@x.org> napisał(a):",
     ],
 )
@@ -161,6 +164,11 @@ def test_mobile_footers_in_many_languages(footer: str) -> None:
 def test_text_that_looks_like_a_form_stays(line: str) -> None:
     text = f"First.\n\n{line}\n\nLast."
     assert trim_reply(text) == text
+
+
+def test_a_dated_attribution_right_under_a_signature_goes() -> None:
+    text = f"{ANSWER}\n\nPozdrawiam\nJan Kowalski\nW dniu 4.05.2020 o 10:02, Mod pisze:\n{Q}"
+    assert trim_reply(text, sender_name="Jan Kowalski") == ANSWER
 
 
 def test_wrote_in_the_middle_of_a_paragraph_stays() -> None:
