@@ -150,6 +150,7 @@ FORMS: dict[str, Forms] = {
         closings=(
             "(?:met )?vriendelijke groet(?:en)?",
             "(?:hartelijke )?groet(?:en|jes)?",
+            "mvg",
             "bedankt",
             "dank je wel",
         ),
@@ -172,7 +173,7 @@ FORMS: dict[str, Forms] = {
     ),
     "pl": Forms(
         leads=("W dniu", "Dnia"),
-        wrote=(r"napisa[łl]\(a\)", "napisa[łl]a?", "pisze"),
+        wrote=(r"napisa[łl]\(-?a\)", "napisa[łl]a?", "pisze"),
         wrote_then=("napisana przez",),
         from_labels=("Od",),
         labels=("Wys[łl]ano", "Data", "Do", "DW", "Temat"),
@@ -193,6 +194,8 @@ FORMS: dict[str, Forms] = {
             "pozdrowienia",
             "dzi[ęe]kuj[ęe]",
             "serdecznie pozdrawiam",
+            "serdeczne pozdrowienia",
+            "dzi[ęe]kuj[ęe] i pozdrawiam",
         ),
     ),
     "cs": Forms(
@@ -226,7 +229,7 @@ FORMS: dict[str, Forms] = {
             "Vidarebefordrat meddelande",
         ),
         forward_intros=("Vidarebefordrat brev",),
-        footers=(rf"Skickat fr[åa]n (?:min {_ANY}|{_DEV})",),
+        footers=(rf"(?:Skickat|Skickades) fr[åa]n (?:min {_ANY}|{_DEV})",),
         closings=("(?:med )?v[äa]nliga h[äa]lsningar", "h[äa]lsningar", "mvh", "tack"),
     ),
     "da": Forms(
@@ -312,7 +315,7 @@ FORMS: dict[str, Forms] = {
         closings=("pagarbiai", "a[čc]i[ūu]", "linkiu s[ėe]km[ėe]s"),
     ),
     "ru": Forms(
-        wrote=(r"написал(?:\(а\)|а)?", "пишет"),
+        wrote=(r"написал(?:\(-?а\)|а)?", "пишет"),
         from_labels=("От",),
         labels=("Отправлено", "Дата", "Кому", "Копия", "Тема"),
         separators=(
@@ -395,7 +398,7 @@ FORMS: dict[str, Forms] = {
             "T[áa]rgy",
         ),
         separators=("Eredeti [üu]zenet", "Tov[áa]bb[íi]tott (?:lev[ée]l|[üu]zenet)"),
-        footers=(rf"{_DEV}(?:k[üu]ldve|k[üu]ldtem)", rf"K[üu]ldve {_DEV}"),
+        footers=(rf"{_DEV}(?:k[üu]ldve|k[üu]ldtem)", rf"K[üu]ld(?:ve|[ée]s) {_DEV}"),
         closings=("[üu]dv[öo]zlettel", "tisztelettel", "k[öo]sz[öo]n[öo]m", "[üu]dv"),
     ),
     "ro": Forms(
@@ -446,6 +449,7 @@ FORMS: dict[str, Forms] = {
     ),
     "tr": Forms(
         wrote=("(?:şunu |şunları )?yazd[ıi]",),
+        wrote_then=(r"yazd[ıi] \(",),
         from_labels=("Kimden",),
         labels=("G[öo]nderildi", "Tarih", "Kime", "Bilgi", "Konu"),
         separators=("[ÖO]zg[üu]n [İI]leti", "Orijinal mesaj", "Y[öo]nlendirilen ileti"),
@@ -536,7 +540,7 @@ FORMS: dict[str, Forms] = {
         ),
         forward_intros=("以下是转发的邮件", "開始轉寄的郵件"),
         footers=(
-            rf"(?:发自|來自|来自|從){_DEV}",
+            rf"(?:发自|來自|来自|從|从){_DEV}",
             r"(?:发自|来自)网易邮箱大师",
         ),
         closings=("谢谢", "謝謝", "此致敬礼", "祝好"),

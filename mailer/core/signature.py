@@ -51,7 +51,7 @@ _CLOSINGS = (
     r"|mit freundlichen gr[üu](?:ß|ss)en|(?:freundliche|viele|beste|liebe|herzliche"
     r"|sch[öo]ne) gr[üu](?:ß|ss)e|gr[üu](?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|vielen dank|danke"
     r"|gr[üu](?:ß|ss) gott|mit (?:besten|herzlichen|lieben|kollegialen|sonnigen) gr[üu](?:ß|ss)en"
-    r"|mit freundlichem gru(?:ß|ss)|(?:liebe|beste|viele|herzliche) gr[üu](?:ß|ss)e aus [\w -]{1,30}|"
+    r"|mit freundlichem gru(?:ß|ss)|sch[öo]nen gru(?:ß|ss)|(?:liebe|beste|viele|herzliche) gr[üu](?:ß|ss)e aus [\w -]{1,30}|"
     + alternation("closings", bounded=False)
     # and every other language of reply_forms.FORMS
 )
@@ -59,6 +59,8 @@ _CLOSINGS = (
 # The name after a bare space must be capitalised, so "Merci pour tout" is text.
 _CLOSING = re.compile(
     rf"^(?i:{_CLOSINGS})[,.!;:。！、，،]*"
+    # in two languages: "Mit freundlichen Grüßen / Kind regards"
+    rf"(?:\s?/\s?(?i:{_CLOSINGS})[,.!;:]*)?"
     r"(?P<name>\s*[-–—,，]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!。]?$"
 )
 _MAX_SIGNATURE_LINES = 7

@@ -64,6 +64,13 @@ def test_the_table_covers_forty_languages() -> None:
         "Pada tanggal Sen, 4 Mei 2020 pukul 10.02 Budi <b@x.id> menulis:",
         "เมื่อ จ. 4 พ.ค. 2020 เวลา 10:02 สมชาย <s@x.th> เขียนว่า:",
         "सोम, 4 मई 2020 को 10:02 am को राज <r@x.in> ने लिखा:",
+        # Gmail's Android app, Yahoo, Thunderbird in Japanese
+        "Mod <m@x.org> şunu yazdı (4 May 2020 Pzt 10:02):",
+        "понедельник, 4 мая 2020 г., 10:02:11 GMT+3, Mod <m@x.org> написал(-а):",
+        "W poniedziałek, 4 maja 2020 10:02:11 CEST, Mod <m@x.org> napisał(-a):",
+        "Am Mo., 4. Mai 2020, 10:02 hat Mod <m@x.org> geschrieben:",
+        "Den mandag den 4. maj 2020 10.02.11 CEST skrev Mod <m@x.org>:",
+        "(2020/05/04 10:02), Mod wrote:",
         # ISO dates, GMT offsets, Outlook's mailto copies, wrapped over three lines
         "On 2020-05-04 10:02 GMT+01:00, Ana <a@x.org<mailto:a@x.org>> wrote:",
         (
@@ -142,6 +149,10 @@ def test_header_blocks_and_separators_in_many_languages(block: str) -> None:
         "Надіслано з iPhone",
         "Dikirim dari iPhone saya",
         "iPhone-ról küldve",
+        "Skickades från E-post för Windows 10",
+        "Küldés a Windows 10 Posta alkalmazásából",
+        "从 Windows 10 版邮件发送",
+        "Odesláno z Pošty pro Windows 10",
     ],
 )
 def test_mobile_footers_in_many_languages(footer: str) -> None:
@@ -193,6 +204,24 @@ def test_signature_or_footer_only_has_no_new_text(text: str) -> None:
 def test_a_sign_off_above_a_signature_goes_too() -> None:
     text = f"{ANSWER}\n\nС уважением,\nИван Петров\n\n--\nОтправлено из мобильной Почты Mail.ru"
     assert trim_reply(text, sender_name="Иван Петров") == ANSWER
+
+
+@pytest.mark.parametrize(
+    "sign_off",
+    [
+        "Mit freundlichen Grüßen / Kind regards\nJürgen Weber",
+        "Schönen Gruß\nJürgen",
+        "Mvg,\nSanne",
+        "Serdeczne pozdrowienia\nJan",
+        "С уважением,\nИван Петров",
+        "Vennlig hilsen\nOla Haugen\nRådgiver",
+        "Üdvözlettel:\nNagy Péter",
+        "よろしくお願いいたします。\n山田",
+        "مع خالص التحيات،\nأحمد",
+    ],
+)
+def test_sign_offs_in_many_languages(sign_off: str) -> None:
+    assert trim_reply(f"{ANSWER}\n\n{sign_off}", sender_name="Jürgen Weber") == ANSWER
 
 
 def test_the_tracking_glyph_goes() -> None:
