@@ -136,13 +136,16 @@ def _is_attribution(text: str, *, quote_below: bool, joined: bool) -> bool:
 
     With its lead words (``Am ... schrieb ...:``, ``W dniu ... pisze:``) it is
     one wherever it stands. Without them (``... napisał(a):``, ``... 写道：``,
-    ``... skrev Ola <o@x.no>:``) a quote must follow it; a wrapped one must hold
-    a time too, and one whose verb comes first a time or an address after it.
+    ``... skrev Ola <o@x.no>:``) a quote must follow it, unless it names an
+    address and a time (Yahoo quotes without ``>``); a wrapped one must hold a
+    time too, and one whose verb comes first a time or an address after it.
     """
     if len(text) > _MAX_ATTRIBUTION:
         return False
     # Every attribution with lead words carries a date: "On" alone is only a word.
     lead = _STARTS_LEAD.match(text) is not None and _DIGIT.search(text) is not None
+    if not quote_below:
+        quote_below = bool(_ANGLE_ADDRESS.search(text) and _TIME.search(text))
     if _ENDS_VERB.search(text):
         return lead or (quote_below and (not joined or _TIME.search(text) is not None))
     verb = _VERB_THEN.search(text)

@@ -182,6 +182,18 @@ def test_a_dated_attribution_right_under_a_signature_goes() -> None:
     assert trim_reply(text, sender_name="Jan Kowalski") == ANSWER
 
 
+def test_yahoo_quotes_without_marks_below_an_address_and_a_time() -> None:
+    text = (
+        f"{ANSWER}\n\n    понедельник, 4 мая 2020 г., 10:02:11 GMT+3, Mod <m@x.org>"
+        " написал(-а):  \n \n \n Dear participants,\n Question 1.\n"
+    )
+    assert trim_reply(text) == ANSWER
+    without_time = (
+        "Para.\n\nOur office <office@x.org> wrote yesterday:\nthe deadline moved."
+    )
+    assert trim_reply(without_time) == without_time
+
+
 def test_wrote_in_the_middle_of_a_paragraph_stays() -> None:
     text = "Para.\nI think, as Ana Ruiz <a@x.org> wrote on 4 May:\n> text\n\nYes."
     assert trim_reply(text) == text
