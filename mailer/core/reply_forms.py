@@ -37,13 +37,14 @@ class Forms:
     """One interface language's forms; each entry is a regex fragment."""
 
     leads: tuple[str, ...] = ()  # an attribution's first words: "Am", "W dniu"
-    wrote: tuple[str, ...] = ()  # its verb, just before the colon: "napisał(a)"
+    wrote: tuple[str, ...] = ()  # its verb before the colon, as written: "napisał(a)"
     wrote_then: tuple[str, ...] = ()  # a verb the name or date follows: "skrev"
     from_labels: tuple[str, ...] = ()  # Outlook's "From:"
     labels: tuple[str, ...] = ()  # Outlook's "Sent:", "To:", "Cc:", "Subject:", "Date:"
     separators: tuple[str, ...] = ()  # "-----Original Message-----", forwarded
     forward_intros: tuple[str, ...] = ()  # Apple Mail's "Begin forwarded message:"
     footers: tuple[str, ...] = ()  # a whole footer line: "Sent from my iPhone"
+    footer_ends: tuple[str, ...] = ()  # how one ends that names a device: "から送信"
     closings: tuple[str, ...] = ()  # sign-offs: "Best regards", "Pozdrawiam"
 
 
@@ -69,7 +70,7 @@ FORMS: dict[str, Forms] = {
     ),
     "es": Forms(
         leads=("El",),
-        wrote=("escribi[óo]",),
+        wrote=("escribió", "escribio"),
         wrote_then=("escribi[óo] el",),
         from_labels=("De",),
         labels=("Enviado(?: el)?", "Fecha", "Para", "Asunto", "CC"),
@@ -83,7 +84,7 @@ FORMS: dict[str, Forms] = {
     ),
     "fr": Forms(
         leads=("Le",),
-        wrote=("a [ée]crit",),
+        wrote=("a écrit", "a ecrit"),
         wrote_then=("a [ée]crit le",),
         from_labels=("De",),
         labels=("Envoy[ée](?: le)?", "Date", "[ÀA]", "Objet", "Cc"),
@@ -111,7 +112,7 @@ FORMS: dict[str, Forms] = {
     ),
     "de": Forms(
         leads=("Am",),
-        wrote=("(?:Folgendes )?geschrieben", "schrieb"),
+        wrote=("geschrieben", "schrieb"),
         wrote_then=("schrieb",),
         from_labels=("Von",),
         labels=("Gesendet", "Datum", "An", "Betreff", "Cc", "Kopie"),
@@ -133,7 +134,7 @@ FORMS: dict[str, Forms] = {
     ),
     "nl": Forms(
         leads=("Op",),
-        wrote=("schreef", "(?:het volgende )?geschreven"),
+        wrote=("schreef", "geschreven"),
         wrote_then=("schreef",),
         from_labels=("Van",),
         labels=("Verzonden", "Datum", "Aan", "Onderwerp", "CC"),
@@ -173,7 +174,15 @@ FORMS: dict[str, Forms] = {
     ),
     "pl": Forms(
         leads=("W dniu", "Dnia"),
-        wrote=(r"napisa[łl]\(-?a\)", "napisa[łl]a?", "pisze"),
+        wrote=(
+            "napisał(a)",
+            "napisał(-a)",
+            "napisal(a)",
+            "napisał",
+            "napisała",
+            "napisal",
+            "pisze",
+        ),
         wrote_then=("napisana przez",),
         from_labels=("Od",),
         labels=("Wys[łl]ano", "Data", "Do", "DW", "Temat"),
@@ -200,7 +209,7 @@ FORMS: dict[str, Forms] = {
     ),
     "cs": Forms(
         leads=("Dne",),
-        wrote=(r"napsal(?:\(a\)|a)?",),
+        wrote=("napsal(a)", "napsal", "napsala"),
         wrote_then=("odes[íi]latel",),
         from_labels=("Od",),
         labels=("Odesl[áa]no", "Datum", "Komu", "Kopie", "P[řr]edm[ěe]t"),
@@ -210,7 +219,7 @@ FORMS: dict[str, Forms] = {
     ),
     "sk": Forms(
         leads=("D[ňn]a",),
-        wrote=(r"nap[íi]sal(?:\(a\)|a)?",),
+        wrote=("napísal(a)", "napísal", "napísala", "napisal(a)"),
         from_labels=("Od",),
         labels=("Odoslan[ée]", "D[áa]tum", "Komu", "K[óo]pia", "Predmet"),
         separators=("P[ôo]vodn[áa] spr[áa]va", "Preposlan[áa] spr[áa]va"),
@@ -281,7 +290,7 @@ FORMS: dict[str, Forms] = {
         closings=("yst[äa]v[äa]llisin terveisin", "terveisin", "kiitos"),
     ),
     "is": Forms(
-        wrote=("skrifa[ðd]i",),
+        wrote=("skrifaði", "skrifadi"),
         wrote_then=("skrifa[ðd]i",),
         from_labels=("Fr[áa]",),
         labels=("Sent", "Dagsetning", "Til", "Efni"),
@@ -298,7 +307,7 @@ FORMS: dict[str, Forms] = {
         closings=("lugupidamisega", "parimate soovidega", "tervitades", "ait[äa]h"),
     ),
     "lv": Forms(
-        wrote=("rakst[īi]ja",),
+        wrote=("rakstīja", "rakstija"),
         wrote_then=("lietot[āa]js",),
         from_labels=("No",),
         labels=("Nos[ūu]t[īi]ts", "Datums", "Kam", "Kopija", "T[ēe]ma"),
@@ -307,7 +316,7 @@ FORMS: dict[str, Forms] = {
         closings=("ar cie[ņn]u", "paldies"),
     ),
     "lt": Forms(
-        wrote=("ra[šs][ėe]",),
+        wrote=("rašė", "rase"),
         from_labels=("Nuo",),
         labels=("I[šs]si[ųu]sta", "Data", "Kam", "Kopija", "Tema"),
         separators=("Pradinis lai[šs]kas", "Persi[ųu]stas lai[šs]kas"),
@@ -315,7 +324,7 @@ FORMS: dict[str, Forms] = {
         closings=("pagarbiai", "a[čc]i[ūu]", "linkiu s[ėe]km[ėe]s"),
     ),
     "ru": Forms(
-        wrote=(r"написал(?:\(-?а\)|а)?", "пишет"),
+        wrote=("написал(а)", "написал(-а)", "написал", "написала", "пишет"),
         from_labels=("От",),
         labels=("Отправлено", "Дата", "Кому", "Копия", "Тема"),
         separators=(
@@ -334,7 +343,7 @@ FORMS: dict[str, Forms] = {
         ),
     ),
     "uk": Forms(
-        wrote=(r"написав(?:\(-?ла\))?", "написала", "пише"),
+        wrote=("написав(-ла)", "написав(ла)", "написав", "написала", "пише"),
         from_labels=("Від",),
         labels=("Надіслано", "Дата", "Кому", "Копія", "Тема"),
         separators=(
@@ -356,9 +365,11 @@ FORMS: dict[str, Forms] = {
     ),
     "sr": Forms(
         wrote=(
-            "(?:је )?написао(?:/ла)?",
-            "(?:je )?napisao(?:/la)?",
+            "написао/ла",
+            "написао",
             "написала",
+            "napisao/la",
+            "napisao",
             "napisala",
         ),
         from_labels=("Шаље", "Šalje", "Од"),
@@ -369,7 +380,7 @@ FORMS: dict[str, Forms] = {
     ),
     "hr": Forms(
         leads=("Dana",),
-        wrote=("(?:je )?napisao(?: je)?", "napisala(?: je)?", "je napisao/la"),
+        wrote=("napisao je", "napisala je", "napisao/la", "napisao", "napisala"),
         from_labels=("[ŠS]alje", "Od"),
         labels=("Poslano", "Datum", "Prima", "Predmet", "Kopija", "Za"),
         separators=("Izvorna poruka", "Proslije[đd]ena poruka"),
@@ -378,7 +389,7 @@ FORMS: dict[str, Forms] = {
     ),
     "sl": Forms(
         leads=("V",),
-        wrote=(r"napisal(?:\(a\)|a)?",),
+        wrote=("napisal(a)", "napisal", "napisala"),
         wrote_then=("je oseba",),
         from_labels=("Od",),
         labels=("Poslano", "Datum", "Za", "Zadeva", "Kp"),
@@ -387,7 +398,7 @@ FORMS: dict[str, Forms] = {
         closings=("lep pozdrav", "lp", "hvala"),
     ),
     "hu": Forms(
-        wrote=("[íi]rta",),
+        wrote=("írta", "irta"),
         wrote_then=(r"ezt [íi]rta \(id[őo]pont", "[íi]rta"),
         from_labels=("Felad[óo]",),
         labels=(
@@ -398,7 +409,8 @@ FORMS: dict[str, Forms] = {
             "T[áa]rgy",
         ),
         separators=("Eredeti [üu]zenet", "Tov[áa]bb[íi]tott (?:lev[ée]l|[üu]zenet)"),
-        footers=(rf"{_DEV}(?:k[üu]ldve|k[üu]ldtem)", rf"K[üu]ld(?:ve|[ée]s) {_DEV}"),
+        footers=(rf"K[üu]ld(?:ve|[ée]s) {_DEV}",),
+        footer_ends=("k[üu]ldve", "k[üu]ldtem"),
         closings=("[üu]dv[öo]zlettel", "tisztelettel", "k[öo]sz[öo]n[öo]m", "[üu]dv"),
     ),
     "ro": Forms(
@@ -448,12 +460,12 @@ FORMS: dict[str, Forms] = {
         closings=("με εκτίμηση", "ευχαριστώ", "φιλικά", "χαιρετισμούς"),
     ),
     "tr": Forms(
-        wrote=("(?:şunu |şunları )?yazd[ıi]",),
+        wrote=("yazdı", "yazdi"),
         wrote_then=(r"yazd[ıi] \(",),
         from_labels=("Kimden",),
         labels=("G[öo]nderildi", "Tarih", "Kime", "Bilgi", "Konu"),
         separators=("[ÖO]zg[üu]n [İI]leti", "Orijinal mesaj", "Y[öo]nlendirilen ileti"),
-        footers=(rf"{_DEV}(?:g[öo]nderildi|g[öo]nderilmi[şs]tir)",),
+        footer_ends=("g[öo]nderildi", "g[öo]nderilmi[şs]tir"),
         closings=("sayg[ıi]lar[ıi]mla", "iyi [çc]al[ıi][şs]malar", "te[şs]ekk[üu]rler"),
     ),
     "ar": Forms(
@@ -472,7 +484,7 @@ FORMS: dict[str, Forms] = {
     ),
     "he": Forms(
         leads=("בתאריך", "ב-", "ב־"),
-        wrote=("כתב(?:/ה|ה)?",),
+        wrote=("כתב", "כתב/ה", "כתבה"),
         wrote_then=("מאת",),
         from_labels=("מאת",),
         labels=("נשלח", "תאריך", "אל", "עותק", "נושא"),
@@ -490,15 +502,15 @@ FORMS: dict[str, Forms] = {
         closings=("با احترام", "ممنون", "سپاس"),
     ),
     "hi": Forms(
-        wrote=("ने लिखा", "लिखा"),
+        wrote=("लिखा",),
         from_labels=("प्रेषक",),
         labels=("भेजा गया", "दिनांक", "प्रति", "विषय"),
         separators=("मूल संदेश", "अग्रेषित संदेश"),
-        footers=(rf"{_DEV}से भेजा गया",),
+        footer_ends=("से भेजा गया",),
         closings=("धन्यवाद", "सादर"),
     ),
     "ja": Forms(
-        wrote=("のメッセージ", "のメール", "さんは書きました", "は書きました", "wrote"),
+        wrote=("のメッセージ", "のメール", "は書きました", "wrote"),
         from_labels=("差出人", "送信者"),
         labels=("送信日時", "日時", "宛先", "件名", "CC"),
         separators=(
@@ -508,7 +520,7 @@ FORMS: dict[str, Forms] = {
             "転送されたメッセージ",
         ),
         forward_intros=("転送されたメッセージ",),
-        footers=(rf"{_DEV}から送信",),
+        footer_ends=("から送信",),
         closings=(
             "よろしくお願い(?:いた)?します",
             "以上、?よろしくお願いします",
@@ -546,7 +558,7 @@ FORMS: dict[str, Forms] = {
         closings=("谢谢", "謝謝", "此致敬礼", "祝好"),
     ),
     "ko": Forms(
-        wrote=("님이 작성", "작성", "쓴 글", "님이 씀"),
+        wrote=("작성", "쓴 글", "님이 씀"),
         from_labels=("보낸 ?사람",),
         labels=("보낸 ?날짜", "날짜", "받는 ?사람", "참조", "제목"),
         separators=(
@@ -557,12 +569,12 @@ FORMS: dict[str, Forms] = {
             "전달된 메시지",
         ),
         forward_intros=("전달된 메일",),
-        footers=(rf"{_DEV}에서 보냄", rf"{_DEV}에서 보낸 메일"),
+        footer_ends=("에서 보냄", "에서 보낸 메일"),
         closings=("감사합니다", "고맙습니다"),
     ),
     "vi": Forms(
         leads=("Vào",),
-        wrote=("đã viết", "viết"),
+        wrote=("viết",),
         from_labels=("Từ",),
         labels=("Đã gửi", "Ngày", "Đến", "Chủ đề", "Cc"),
         separators=("Thư gốc", "Thư đã chuyển tiếp"),

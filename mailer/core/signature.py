@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from mailer.core.reply_forms import alternation
+from mailer.core.reply_forms import DEVICE, alternation
 
 # A mobile client's footer ("Sent from my iPhone", "Wysłane z iPhone'a",
 # "iPhoneから送信"), in every language of reply_forms.FORMS: the reply ends above it.
+# Each form starts with its words, so a line that is not one fails at once.
 SENT_FROM = re.compile(
     rf"^{alternation('footers', bounded=False)}[.!。]?$"
     # Outlook mobile in every language: "Outlook für Android herunterladen",
@@ -30,6 +31,25 @@ SENT_FROM = re.compile(
     r"\s?(?:<https?://aka\.ms/\w+>)?$",
     re.IGNORECASE,
 )
+# The forms that name the device first ("iPhone에서 보냄"): their end, then the device.
+_FOOTER_END = re.compile(
+    rf"{alternation('footer_ends', bounded=False)}[.!。]?$", re.IGNORECASE
+)
+_DEVICE = re.compile(DEVICE, re.IGNORECASE)
+_MAX_FOOTER = 160
+_FOOTER_END_TAIL = 24  # past the longest footer end
+
+
+def is_footer(line: str) -> bool:
+    """True when *line* (stripped) is a mobile client's footer."""
+    if len(line) > _MAX_FOOTER:
+        return False
+    if SENT_FROM.match(line):
+        return True
+    end = _FOOTER_END.search(line, max(0, len(line) - _FOOTER_END_TAIL))
+    return bool(end and _DEVICE.search(line))
+
+
 # A signature delimiter line: "-- " (RFC 3676 section 4.3), "--" or an em dash.
 SIG_DELIMITER = re.compile(r"^(?:-- ?|—)$")
 _CLOSINGS = (
@@ -125,7 +145,7 @@ def signature_start(lines: list[str], sender_name: str) -> int:
     for i in content[1:]:
         if SIG_DELIMITER.match(lines[i].strip()):
             return i
-        if SENT_FROM.match(lines[i].strip()):
+        if is_footer(lines[i].strip()):
             return i
     name_words = _name_words(sender_name)
     closing = _closing_start(lines, content, name_words)

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import re
 
-from mailer.core.reply_forms import alternation
-from mailer.core.signature import SENT_FROM, SIG_DELIMITER, signature_start
+from mailer.core.reply_forms import alternation, fragments
+from mailer.core.signature import SIG_DELIMITER, is_footer, signature_start
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
@@ -44,7 +44,7 @@ _LEAD = alternation("leads", bounded=False)
 # An attribution starts with its lead words ("Am", "W dniu"), not a longer word.
 _STARTS_LEAD = re.compile(rf"^{_LEAD}(?![^\W\d])", re.IGNORECASE)
 # ... and ends with its verb and a colon: "napisał(a):", "写道：", "님이 작성:".
-_ENDS_VERB = re.compile(rf"{alternation('wrote')}\s?[:：]$", re.IGNORECASE)
+_VERBS = tuple(verb.casefold() for verb in fragments("wrote"))
 # ... or the verb comes first and the name or the date follows: "skrev Ola <o@x.no>:",
 # Lotus Notes' "wrote on 27/03/2020 10:00:00:", "ezt írta (időpont: 2020. máj. 4.):".
 _VERB_THEN = re.compile(alternation("wrote_then"), re.IGNORECASE)
@@ -75,6 +75,8 @@ _SEPARATOR = re.compile(
     rf"|^[*_]?{alternation('forward_intros')}[*_]?\s?[:：]\s*$",
     re.IGNORECASE,
 )
+_MAX_SEPARATOR = 40
+_SEPARATOR_ENDS = frozenset("-_=*~:：")
 # Zoho's attribution between rules: "---- On Mon, 04 May 2020 Ana <a@x.org> wrote ----".
 _DECORATION = "-=*_~ \t"
 _RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
@@ -146,7 +148,7 @@ def _is_attribution(text: str, *, quote_below: bool, joined: bool) -> bool:
     lead = _STARTS_LEAD.match(text) is not None and _DIGIT.search(text) is not None
     if not quote_below:
         quote_below = bool(_ANGLE_ADDRESS.search(text) and _TIME.search(text))
-    if _ENDS_VERB.search(text):
+    if _ends_with_verb(text):
         return lead or (quote_below and (not joined or _TIME.search(text) is not None))
     verb = _VERB_THEN.search(text)
     if verb is None:
@@ -155,6 +157,20 @@ def _is_attribution(text: str, *, quote_below: bool, joined: bool) -> bool:
     if len(after) > _MAX_AFTER_VERB:
         return False
     return lead or (quote_below and ("@" in after or _TIME.search(after) is not None))
+
+
+def _ends_with_verb(text: str) -> bool:
+    """True when *text*, which ends in a colon, has a verb of FORMS just before it,
+    starting a word (except in the scripts written without spaces)."""
+    head = text[:-1].rstrip().casefold()
+    if not head.endswith(_VERBS):
+        return False
+    for verb in _VERBS:
+        if head.endswith(verb):
+            before = head[-len(verb) - 1 : -len(verb)]
+            if verb[0] >= "\u3000" or not before.isalpha():
+                return True
+    return False
 
 
 def _joined(lines: list[str], i: int) -> tuple[str, int]:
@@ -225,6 +241,13 @@ def _attribution_end(lines: list[str], i: int) -> int:
     return end if _addressed(joined, end, lines) else -1
 
 
+def _is_separator(line: str) -> bool:
+    """True when *line* (stripped) is an Original Message or forwarded marker."""
+    if not line or (len(line) > _MAX_SEPARATOR and line[-1] not in _SEPARATOR_ENDS):
+        return False  # a line of text: most are long and end in a letter or a stop
+    return _SEPARATOR.match(line) is not None
+
+
 def _header_block(lines: list[str], i: int) -> bool:
     """True when an Outlook-style From/Sent/To/Subject block starts at line *i*."""
     if not _FROM_LABEL.match(lines[i]):
@@ -241,7 +264,7 @@ def _history_start(lines: list[str]) -> tuple[int, int]:
         end = _attribution_end(lines, i)
         if end >= 0:
             return i, end
-        if _SEPARATOR.match(line.strip()) or _header_block(lines, i):
+        if _is_separator(line.strip()) or _header_block(lines, i):
             # GMX writes "Gesendet:" above "Von:"; other labels may come first too.
             first = i
             while i > max(first - 3, 0) and _OTHER_LABEL.match(lines[i - 1]):
@@ -269,9 +292,9 @@ def _interleaved(lines: list[str], after: int) -> bool:
             continue
         if not seen_quote:
             return False
-        if SENT_FROM.match(stripped) or SIG_DELIMITER.match(stripped):
+        if is_footer(stripped) or SIG_DELIMITER.match(stripped):
             return False
-        return _attribution_end([stripped], 0) < 0 and not _SEPARATOR.match(stripped)
+        return _attribution_end([stripped], 0) < 0 and not _is_separator(stripped)
     return False
 
 
@@ -321,9 +344,7 @@ def _without_quoted_attributions(lines: list[str], order: list[int]) -> list[int
 def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
     """*order* without the mobile footer, trailing quote and signature at its end."""
     kept = [lines[i] for i in order]
-    end = next(
-        (i for i, line in enumerate(kept) if SENT_FROM.match(line.strip())), len(kept)
-    )
+    end = next((i for i, line in enumerate(kept) if is_footer(line.strip())), len(kept))
     end = _trailing_quote_end(kept[:end])
     for _ in range(3):  # a sign-off above a "-- " signature: "Regards,\nAna\n-- \n..."
         cut = _trailing_quote_end(kept[: signature_start(kept[:end], sender_name)])
