@@ -56,6 +56,7 @@ _MIN_WRAPPED = 40
 # "пн, 4 мая 2020 г. в 10:02, Name <a@b.c>:". Only with a quote below it.
 _ANGLE_ADDRESS = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}>")
 _DIGIT = re.compile(r"\d")
+_BARE_ADDRESS = re.compile(r"[^<>\s@]{1,64}@[^<>\s@]{1,255}\.[^\W\d_]{2,63}")
 _TIME = re.compile(r"\d{1,2}[:.h]\d\d")
 # Outlook copies a link into a name: "Ana <a@x.org<mailto:a@x.org>>", "Ana [mailto:a@x.org]".
 _MAILTO_COPY = re.compile(r"<mailto:[^<>\s]{1,320}>", re.IGNORECASE)
@@ -196,14 +197,16 @@ def _joined(lines: list[str], i: int) -> tuple[str, int]:
 
 def _addressed(joined: str, end: int, lines: list[str]) -> bool:
     """True when *joined* is ``<date> ... <address>:`` above a quote (Gmail's form in
-    the languages it writes no verb in, Mail.ru's, Yandex's)."""
+    the languages it writes no verb in, Mail.ru's, Yandex's), or ``<date> <time>
+    ... address:`` with the address bare (Tutanota's "4. Mai 2020, 10:02 von a@b.c:")."""
     head = joined[:-1].rstrip().removesuffix(")")
+    if len(head) > _MAX_ATTRIBUTION or not _quote_below(lines, end):
+        return False
     address = head[head.rfind("<") :]
-    return (
-        len(head) <= _MAX_ATTRIBUTION
-        and bool(_ANGLE_ADDRESS.fullmatch(address) and _DIGIT.search(head))
-        and _quote_below(lines, end)
-    )
+    if _ANGLE_ADDRESS.fullmatch(address):
+        return _DIGIT.search(head) is not None
+    bare = head[head.rfind(" ") + 1 :]
+    return bool(_BARE_ADDRESS.fullmatch(bare) and _TIME.search(head))
 
 
 def _decorated_attribution(line: str) -> bool:

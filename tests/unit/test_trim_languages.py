@@ -71,6 +71,7 @@ def test_the_table_covers_forty_languages() -> None:
         "Am Mo., 4. Mai 2020, 10:02 hat Mod <m@x.org> geschrieben:",
         "Den mandag den 4. maj 2020 10.02.11 CEST skrev Mod <m@x.org>:",
         "(2020/05/04 10:02), Mod wrote:",
+        "4. Mai 2020, 10:02 von mod@x.org:",  # Tutanota
         # ISO dates, GMT offsets, Outlook's mailto copies, wrapped over three lines
         "On 2020-05-04 10:02 GMT+01:00, Ana <a@x.org<mailto:a@x.org>> wrote:",
         (
@@ -111,6 +112,8 @@ def test_attributions_in_many_languages(attribution: str) -> None:
         "---- On Mon, 04 May 2020 10:02:11 +0200 Mod <m@x.org> wrote ----",
         "---- Am Mo, 04 Mai 2020 10:02:11 +0200 schrieb Mod <m@x.org> ----",
         "Początek przekazywanej wiadomości:\n\nOd: Mod <m@x.org>",
+        "---------- Yönlendirilmiş ileti ----------\nKimden: Mod <m@x.org>",
+        "---------- Pesan terusan ---------\nDari: Mod <m@x.org>",
         "-- Treść oryginalnej wiadomości --\nOd: Mod <m@x.org>",
     ],
 )
@@ -168,6 +171,7 @@ def test_mobile_footers_in_many_languages(footer: str) -> None:
         "Inviato da Roma il documento finale.",
         "Отправлено с задержкой письмо министра.",
         "Ich habe geschrieben:",
+        "Write to ana@x.org on 5 May:\n> the rule\n\nThat is all.",
         "As the minister\nwrote:\n> Something\n\nI agree.",
         "In his report he wrote on page 4:\n> Something\n\nI agree.",
     ],
