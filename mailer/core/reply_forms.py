@@ -205,6 +205,7 @@ FORMS: dict[str, Forms] = {
             "serdecznie pozdrawiam",
             "serdeczne pozdrowienia",
             "dzi[ęe]kuj[ęe] i pozdrawiam",
+            "dzi[ęe]ki",
         ),
     ),
     "cs": Forms(

@@ -75,13 +75,16 @@ _CLOSINGS = (
     + alternation("closings", bounded=False)
     # and every other language of reply_forms.FORMS
 )
+# A capital letter in the scripts names are written in ("Danke Jürgen", "Спасибо Иван").
+_CAPITAL = "[A-ZÀ-ÝĄĆĘŁŃŚŹŻČĎĚŇŘŠŤŮŽŐŰА-ЯЁІЇЄΑ-Ω]"
 # A closing alone, or followed by a name: "Best, Ana", "Cheers – Li", "Thanks Nadia".
 # The name after a bare space must be capitalised, so "Merci pour tout" is text.
 _CLOSING = re.compile(
     rf"^(?i:{_CLOSINGS})[,.!;:。！、，،]*"
     # in two languages: "Mit freundlichen Grüßen / Kind regards"
     rf"(?:\s?/\s?(?i:{_CLOSINGS})[,.!;:]*)?"
-    r"(?P<name>\s*[-–—,，]\s*[\w .'-]{1,40}|\s+[A-ZÀ-Ý][\w'-]*(?:\s+[A-ZÀ-Ý][\w'-]*)?)?[.!。]?$"
+    rf"(?P<name>\s*[-–—,，]\s*[\w .'-]{{1,40}}|\s+{_CAPITAL}[\w'-]*(?:\s+{_CAPITAL}[\w'-]*)?)?"
+    r"[.!。]?$"
 )
 _MAX_SIGNATURE_LINES = 7
 # After a closing and the sender's name: title, organisation, address, phones...

@@ -234,6 +234,8 @@ def test_a_sign_off_above_a_signature_goes_too() -> None:
         "Üdvözlettel:\nNagy Péter",
         "よろしくお願いいたします。\n山田",
         "مع خالص التحيات،\nأحمد",
+        "Спасибо Иван",
+        "Dzięki Łukasz",
     ],
 )
 def test_sign_offs_in_many_languages(sign_off: str) -> None:
