@@ -195,7 +195,8 @@ FORMS: dict[str, Forms] = {
         ),
         forward_intros=("Pocz[ąa]tek przekazywanej wiadomo[śs]ci",),
         footers=(
-            rf"Wys[łl]ane (?:z|ze|przy u[żz]yciu) (?:moj\w{{1,3}} {_ANY}|{_DEV})",
+            rf"Wys[łl]an[eo] (?:z|ze|przy u[żz]yciu) (?:moj\w{{1,3}} {_ANY}|{_DEV})",
+            rf"Wiadomo[śs][ćc] wys[łl]ana (?:z|ze) {_DEV}",
         ),
         closings=(
             "pozdrawiam(?: serdecznie)?",
@@ -250,6 +251,8 @@ FORMS: dict[str, Forms] = {
         labels=("Sendt", "Dato", "Til", "Cc", "Emne"),
         separators=(
             "Oprindelig meddelelse",
+            "Originalmeddelelse",
+            "Oprindelig besked",
             "Original meddelelse",
             "Videresendt (?:besked|meddelelse)",
         ),
@@ -312,7 +315,11 @@ FORMS: dict[str, Forms] = {
         wrote_then=("lietot[āa]js",),
         from_labels=("No",),
         labels=("Nos[ūu]t[īi]ts", "Datums", "Kam", "Kopija", "T[ēe]ma"),
-        separators=("Ori[ģg]in[āa]l[āa] zi[ņn]a", "P[āa]rs[ūu]t[īi]t[āa] zi[ņn]a"),
+        separators=(
+            "Ori[ģg]in[āa]l[āa] zi[ņn]a",
+            "P[āa]rs[ūu]t[īi]t[āa] zi[ņn]a",
+            "S[āa]kotn[ēe]j(?:[āa] zi[ņn]a|ais zi[ņn]ojums)",
+        ),
         footers=(rf"Nos[ūu]t[īi]ts (?:no|ar) {_DEV}",),
         closings=("ar cie[ņn]u", "paldies"),
     ),
@@ -320,7 +327,11 @@ FORMS: dict[str, Forms] = {
         wrote=("rašė", "rase"),
         from_labels=("Nuo",),
         labels=("I[šs]si[ųu]sta", "Data", "Kam", "Kopija", "Tema"),
-        separators=("Pradinis lai[šs]kas", "Persi[ųu]stas lai[šs]kas"),
+        separators=(
+            "Pradinis lai[šs]kas",
+            "Originalus lai[šs]kas",
+            "Persi[ųu]stas lai[šs]kas",
+        ),
         footers=(rf"I[šs]si[ųu]sta i[šs] {_DEV}",),
         closings=("pagarbiai", "a[čc]i[ūu]", "linkiu s[ėe]km[ėe]s"),
     ),
@@ -556,6 +567,8 @@ FORMS: dict[str, Forms] = {
         ),
         separators=(
             "原始邮件",
+            "原始信息",
+            "原始訊息",
             "原始郵件",
             "原始消息",
             "转发的邮件",

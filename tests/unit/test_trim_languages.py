@@ -114,6 +114,9 @@ def test_attributions_in_many_languages(attribution: str) -> None:
         "Początek przekazywanej wiadomości:\n\nOd: Mod <m@x.org>",
         "---------- Yönlendirilmiş ileti ----------\nKimden: Mod <m@x.org>",
         "---------- Pesan terusan ---------\nDari: Mod <m@x.org>",
+        "-------- Originalmeddelelse --------\nFra: Mod <m@x.org>",
+        "-----Originalus laiškas-----\nNuo: Mod <m@x.org>",
+        "-------- 原始信息 --------\n发件人: Mod <m@x.org>",
         "-- Treść oryginalnej wiadomości --\nOd: Mod <m@x.org>",
     ],
 )
@@ -149,6 +152,7 @@ def test_header_blocks_and_separators_in_many_languages(block: str) -> None:
         "Verzonden vanaf mijn Samsung Galaxy-smartphone.",
         "Wysłane z mojego Galaxy",
         "Wysłane z mojego telefonu",
+        "Wysłano z aplikacji Onet Poczta na Androida",
         "Надіслано з iPhone",
         "Dikirim dari iPhone saya",
         "iPhone-ról küldve",
