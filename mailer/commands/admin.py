@@ -53,6 +53,7 @@ def describe(settings: Settings) -> list[str]:
         f"  relay       {f'{s.relay.host}:{s.relay.port} ({s.relay.security})' if s.relay else 'none: Maildir at ' + str(s.service.state_dir / 'outbox')}",
         f"  imap        {f'{s.imap.host}:{s.imap.port} {s.imap.folder}' if s.imap else 'off'}",
         f"  dkim        {f'selector {s.dkim.selector}' if s.dkim else 'off'}",
+        f"  digest      at most {s.digest.max_bytes} bytes a message",
         f"  secret      {'from environment' if s.service.secret else 'key file in ' + str(s.service.state_dir)}",
     ]
     for d in s.discussions:

@@ -19,6 +19,7 @@ from mailer.config.reader import FieldReader
 from mailer.config.settings import (
     ENV_PREFIX,
     DatabaseSettings,
+    DigestSettings,
     Discussion,
     DkimSettings,
     HostPort,
@@ -56,6 +57,7 @@ _SECTIONS = (
     "web",
     "dkim",
     "subscribers",
+    "digest",
 )
 
 
@@ -329,6 +331,16 @@ def parse_settings(
         ),
     )
 
+    t = r.table(raw, "digest", "digest") or {}
+    r.unknown(t, set(DigestSettings.__dataclass_fields__), "digest")
+    digest = DigestSettings(
+        # Below 20,000 bytes the open questions and the footer alone may not
+        # fit; above 25 MiB most providers refuse a message outright.
+        max_bytes=r.integer(
+            t, "max_bytes", "digest", DigestSettings.max_bytes, 20_000, 25 << 20
+        ),
+    )
+
     discussions = read_discussions(r, raw, base)
     if r.problems:
         raise ConfigError(r.problems, source)
@@ -344,6 +356,7 @@ def parse_settings(
         subscribers,
         tuple(discussions),
         source,
+        digest,
     )
 
 

@@ -147,6 +147,19 @@ class SubscriberSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """How large a daily digest may be, measured on the whole message as sent.
+
+    100,000 bytes: Gmail shows a message of more than 102 KB only in part
+    ("[Message clipped]"), whether 102 KB means 102,000 or 104,448 bytes; the
+    relays on the way add their own headers (Received, Authentication-Results,
+    ARC: one to two kilobytes) after the digest has been measured.
+    """
+
+    max_bytes: int = 100_000
+
+
+@dataclass(frozen=True)
 class Moderator:
     """A moderator of one discussion."""
 
@@ -222,6 +235,7 @@ class Settings:
     subscribers: SubscriberSettings
     discussions: tuple[Discussion, ...]
     source: str = "config.toml"
+    digest: DigestSettings = DigestSettings()
 
     def discussion(self, slug: str) -> Discussion | None:
         """The discussion with *slug*, or None."""

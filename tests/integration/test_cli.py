@@ -22,6 +22,7 @@ def test_config_check_shipped(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(SHIPPED_CONFIG), "config", "check"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("OK: 1 discussion(s), 11 questions, 3 languages (en, es, fr)")
+    assert "  digest      at most 100000 bytes a message" in out.splitlines()
 
 
 def test_config_check_reports_key_path(
@@ -52,6 +53,21 @@ def test_config_check_refuses_a_language_without_templates(
         "discussions[0].languages: unsupported language 'pt' (supported: en, es, fr)"
         in err
     )
+
+
+def test_a_bad_digest_size_stops_start_up_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = SHIPPED_CONFIG.read_text("utf-8").replace(
+        "max_bytes = 100000", "max_bytes = -1", 1
+    )
+    assert "max_bytes = -1" in text
+    cfg = str(write_config(tmp_path, text))
+    for command in (["config", "check"], ["serve"]):
+        assert main(["--config", cfg, *command]) == 2
+        assert "digest.max_bytes: expected an integer from 20000" in (
+            capsys.readouterr().err
+        )
 
 
 def test_db_upgrade_questions_and_export(

@@ -152,3 +152,21 @@ def test_a_discussion_names_only_languages_with_templates_and_pages() -> None:
 def test_supported_languages_are_those_with_templates_and_web_pages() -> None:
     folders = {p.name for p in SHIPPED.iterdir() if p.is_dir()}
     assert set(SUPPORTED_LANGUAGES) == folders == set(MESSAGES)
+
+
+def test_digest_max_bytes_default_environment_and_bounds() -> None:
+    raw = shipped_raw()
+    assert parse_settings(raw, {}, Path("/srv")).digest.max_bytes == 100_000
+    raw.pop("digest", None)
+    assert parse_settings(raw, {}, Path("/srv")).digest.max_bytes == 100_000
+    env = {"EDISCUSS_DIGEST_MAX_BYTES": "250000"}
+    assert parse_settings(shipped_raw(), env, Path("/srv")).digest.max_bytes == 250_000
+    raw = shipped_raw()
+    raw["digest"] = {"max_bytes": 5000, "max_posts": 3}
+    assert problems(raw) == [
+        "digest.max_posts: unknown key",
+        "digest.max_bytes: expected an integer from 20000 to 26214400, got 5000",
+    ]
+    assert problems(shipped_raw(), {"EDISCUSS_DIGEST_MAX_BYTES": "100 KB"}) == [
+        "digest.max_bytes: expected an integer, got a string"
+    ]
