@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from mailer.core.texts import Texts
 
 MAX_DEPTH = 3  # deeper replies are shown at this depth: narrow screens
 MAX_BODY_CHARS = 4000  # longer posts end with a link to the rest
+ABRIDGED_CHARS = 150  # an abridged entry's first lines: two lines of a narrow screen
 
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -67,13 +68,19 @@ class OpenQuestion:
 
 @dataclass(frozen=True)
 class DigestEntry:
-    """One post in its place: how deep it sits, and its (possibly shortened) text."""
+    """One post in its place: how deep it sits, and its (possibly shortened) text.
+
+    An *abridged* entry shows only the first lines of the post (its body is
+    the excerpt) and sends the reader to the web for the rest: a digest too
+    large for a mailbox is made to fit so (see :mod:`mailer.core.digest_fit`).
+    """
 
     post: PostItem
     depth: int
     body: str
     shortened: bool
     in_reply_to: str  # author of a parent that is not in this digest, or ""
+    abridged: bool = False
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
@@ -124,6 +131,31 @@ class DigestPlan:
         """True when there is nothing new: no digest is sent."""
         return not self.sections
 
+    @property
+    def entries(self) -> tuple[DigestEntry, ...]:
+        """Every entry in the order the digest shows them."""
+        return tuple(e for s in self.sections for e in s.entries)
+
+    @property
+    def abridged_count(self) -> int:
+        """How many entries show only their first lines."""
+        return sum(e.abridged for e in self.entries)
+
+    def abridge(self, whole: Sequence[bool]) -> DigestPlan:
+        """The plan with each entry whole where *whole* (in :attr:`entries` order)
+        says so, and abridged to its first lines where not."""
+        if len(whole) != self.count:
+            raise ValueError(f"{len(whole)} flags for {self.count} entries")
+        flags = iter(whole)
+        sections = tuple(
+            replace(
+                s,
+                entries=tuple(e if next(flags) else _abridged(e) for e in s.entries),
+            )
+            for s in self.sections
+        )
+        return replace(self, sections=sections)
+
 
 def clean_body(text: str, limit: int = MAX_BODY_CHARS) -> tuple[str, bool]:
     """The body tidied for a digest (no trailing spaces or runs of blank lines).
@@ -142,6 +174,29 @@ def clean_body(text: str, limit: int = MAX_BODY_CHARS) -> tuple[str, bool]:
             cut = cut[:at]
             break
     return cut.rstrip() + " …", True
+
+
+def abridge_body(text: str, limit: int = ABRIDGED_CHARS) -> str:
+    """The first words of *text*, on one line, at most *limit* characters and "…".
+
+    Lines are joined with spaces (an abridged entry is a glance, not a layout)
+    and the cut falls between words unless one word alone is longer.
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit + 1]
+    at = cut.rfind(" ")
+    cut = cut[:at] if at > limit // 2 else flat[:limit]
+    return cut.rstrip(" ,;:.-–—") + " …"
+
+
+def _abridged(entry: DigestEntry) -> DigestEntry:
+    if entry.abridged:
+        return entry
+    return replace(
+        entry, body=abridge_body(entry.post.body), shortened=False, abridged=True
+    )
 
 
 def _thread(posts: Sequence[PostItem]) -> list[tuple[PostItem, int]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from mailer.core.digest import (
     MAX_BODY_CHARS,
     MAX_DEPTH,
@@ -147,3 +149,24 @@ def test_author_and_affiliation() -> None:
     nameless = plan([dataclasses.replace(anonymous, author_name="")]).sections[0]
     assert nameless.entries[0].author == "Org 1"
     assert nameless.entries[0].organisation == ""
+
+
+def test_abridge_keeps_order_addresses_and_links() -> None:
+    long = "First line of a long contribution.\n\n" + "More words here. " * 50
+    posts = [post(1, 1, 0, body=long), post(2, 2, 1, body=long), post(3, 1, 2)]
+    p = plan(posts)
+    assert p.abridged_count == 0
+    assert [e.post.id for e in p.entries] == [1, 3, 2]  # by question, then time
+    short = p.abridge([False, False, True])
+    assert [e.post.id for e in short.entries] == [1, 3, 2]
+    assert [e.abridged for e in short.entries] == [True, True, False]
+    first = short.entries[0]
+    assert first.body.startswith("First line of a long contribution. More words")
+    assert first.body.endswith(" …") and not first.shortened
+    assert first.post.reply_address == "d+r-1@x.org"
+    assert short.entries[1].body == "text"  # short: all of it shows anyway
+    assert short.entries[2] == p.entries[2]
+    assert short.abridged_count == 2 and short.count == p.count
+    assert short.abridge([False] * 3).entries == p.abridge([False] * 3).entries
+    with pytest.raises(ValueError):
+        p.abridge([True])
