@@ -19,7 +19,9 @@ from mailer.core.texts import Texts
 
 MAX_DEPTH = 3  # deeper replies are shown at this depth: narrow screens
 MAX_BODY_CHARS = 4000  # longer posts end with a link to the rest
-ABRIDGED_CHARS = 150  # an abridged entry's first lines: two lines of a narrow screen
+# An abridged entry's first lines: two lines of a narrow screen, or one when
+# a day is so large that even two lines each would not fit.
+ABRIDGED_CHARS = (150, 70)
 
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -141,16 +143,20 @@ class DigestPlan:
         """How many entries show only their first lines."""
         return sum(e.abridged for e in self.entries)
 
-    def abridge(self, whole: Sequence[bool]) -> DigestPlan:
+    def abridge(
+        self, whole: Sequence[bool], chars: int = ABRIDGED_CHARS[0]
+    ) -> DigestPlan:
         """The plan with each entry whole where *whole* (in :attr:`entries` order)
-        says so, and abridged to its first lines where not."""
+        says so, and abridged to its first *chars* characters where not."""
         if len(whole) != self.count:
             raise ValueError(f"{len(whole)} flags for {self.count} entries")
         flags = iter(whole)
         sections = tuple(
             replace(
                 s,
-                entries=tuple(e if next(flags) else _abridged(e) for e in s.entries),
+                entries=tuple(
+                    e if next(flags) else _abridged(e, chars) for e in s.entries
+                ),
             )
             for s in self.sections
         )
@@ -176,7 +182,7 @@ def clean_body(text: str, limit: int = MAX_BODY_CHARS) -> tuple[str, bool]:
     return cut.rstrip() + " …", True
 
 
-def abridge_body(text: str, limit: int = ABRIDGED_CHARS) -> str:
+def abridge_body(text: str, limit: int = ABRIDGED_CHARS[0]) -> str:
     """The first words of *text*, on one line, at most *limit* characters and "…".
 
     Lines are joined with spaces (an abridged entry is a glance, not a layout)
@@ -191,11 +197,12 @@ def abridge_body(text: str, limit: int = ABRIDGED_CHARS) -> str:
     return cut.rstrip(" ,;:.-–—") + " …"
 
 
-def _abridged(entry: DigestEntry) -> DigestEntry:
-    if entry.abridged:
-        return entry
+def _abridged(entry: DigestEntry, chars: int) -> DigestEntry:
     return replace(
-        entry, body=abridge_body(entry.post.body), shortened=False, abridged=True
+        entry,
+        body=abridge_body(entry.post.body, chars),
+        shortened=False,
+        abridged=True,
     )
 
 

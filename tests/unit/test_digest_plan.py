@@ -168,5 +168,7 @@ def test_abridge_keeps_order_addresses_and_links() -> None:
     assert short.entries[2] == p.entries[2]
     assert short.abridged_count == 2 and short.count == p.count
     assert short.abridge([False] * 3).entries == p.abridge([False] * 3).entries
+    shorter = p.abridge([False] * 3, 20).entries[0].body
+    assert shorter == "First line of a long …"
     with pytest.raises(ValueError):
         p.abridge([True])
