@@ -27,6 +27,7 @@ from mailer.links import post_url, question_url, reply_address
 from mailer.mailings.listmail import ListMail, queue_list_mail
 from mailer.outbound.bulk import normalise_text, reader_language
 from mailer.outbound.dates import LocalDates
+from mailer.outbound.digest_size import FittedDigest, compose_digest
 from mailer.outbound.mailing import base_context, templates_for
 from store.digests import (
     approved_posts,
@@ -57,13 +58,18 @@ class DigestResult:
 
 @dataclass(frozen=True)
 class DigestPreview:
-    """A digest as readers of one language receive it (personal link left generic)."""
+    """A digest as readers of one language receive it (personal link left generic),
+    and its size: the widest reader's copy, within ``digest.max_bytes`` or not."""
 
     subject: str
     text: str
     html: str | None
     language: str
     posts: int
+    size: int  # bytes of the widest reader's copy, before DKIM signing
+    limit: int  # digest.max_bytes
+    abridged: int  # entries showing only their first lines
+    fits: bool
 
 
 def digest_context(plan: DigestPlan, dates: LocalDates) -> dict[str, Any]:
@@ -154,8 +160,70 @@ class _Plans:
 
     def context(self, language: str) -> dict[str, Any]:
         """What the digest templates of *language* receive besides the discussion's texts."""
-        dates = LocalDates(language, self.discussion.time_zone)
-        return digest_context(self.plan(language), dates)
+        return digest_context(self.plan(language), self.dates(language))
+
+    def dates(self, language: str) -> LocalDates:
+        """Dates and times as readers of *language* read them."""
+        return LocalDates(language, self.discussion.time_zone)
+
+    def fitted(
+        self,
+        runtime: Runtime,
+        discussion_id: int,
+        mail: ListMail,
+        now: datetime,
+    ) -> Callable[[str], FittedDigest]:
+        """Each language's digest composed within ``digest.max_bytes``, once."""
+        cache: dict[str, FittedDigest] = {}
+
+        def fitted(language: str) -> FittedDigest:
+            if language not in cache:
+                dates = self.dates(language)
+                cache[language] = compose_digest(
+                    runtime.settings,
+                    runtime.key,
+                    self.discussion,
+                    discussion_id,
+                    language,
+                    self.plan(language),
+                    dates,
+                    lambda plan: digest_context(plan, dates),
+                    mail.copy_for,
+                    now,
+                )
+                _log_size(self.discussion.slug, self.window.label, cache[language])
+            return cache[language]
+
+        return fitted
+
+
+def _log_size(slug: str, label: str, fitted: FittedDigest) -> None:
+    """One line per language: how large the digest is and what was abridged."""
+    log.log(
+        logging.INFO if fitted.fits else logging.WARNING,
+        "digest size discussion=%s label=%s language=%s bytes=%d limit=%d "
+        "entries=%d abridged=%d html=%s%s",
+        slug,
+        label,
+        fitted.shared.language,
+        fitted.size,
+        fitted.limit,
+        fitted.plan.count,
+        fitted.abridged,
+        "yes" if fitted.html else "no",
+        "" if fitted.fits else " over the limit even with every entry abridged",
+    )
+
+
+def _digest_mail(discussion: Discussion, domain: str, label: str) -> ListMail:
+    """The digest of *label* as a list mail: what every reader's copy shares."""
+    book = AddressBook(discussion.slug, domain)
+    return ListMail(
+        "digest",
+        "digest",
+        f"digest:{discussion.slug}:{label}",
+        list_post=book.discussion(),
+    )
 
 
 def send_digest(
@@ -193,16 +261,11 @@ def send_digest(
         )
     questions = question_items(runtime, discussion, released, fixed.until)
     plans = _Plans(discussion, posts, questions, fixed)
-    book = AddressBook(discussion.slug, runtime.settings.service.domain)
-    mail = ListMail(
-        "digest",
-        "digest",
-        f"digest:{discussion.slug}:{run.label}",
-        list_post=book.discussion(),
-    )
+    mail = _digest_mail(discussion, runtime.settings.service.domain, run.label)
     queued = 0
     with runtime.sessions() as session:
         if not plans.plan(discussion.default_language).empty:
+            fitted = plans.fitted(runtime, discussion_id, mail, now)
 
             def committed() -> None:
                 session.commit()
@@ -222,6 +285,7 @@ def send_digest(
                 plans.context,
                 now,
                 after_batch=committed,
+                shared_for=lambda language: fitted(language).shared,
             )
         finish_run(session, run.id, posts=len(posts), recipients=queued, now=now)
         session.commit()
@@ -309,13 +373,19 @@ def preview_digest(
     if plan.empty:
         return None
     settings = runtime.settings
+    mail = _digest_mail(discussion, settings.service.domain, window.label)
+    fitted = plans.fitted(runtime, state.discussion_id, mail, runtime.clock())(language)
     context = {
         **base_context(settings, discussion, language),
-        **plans.context(language),
+        **digest_context(fitted.plan, plans.dates(language)),
         "unsubscribe_url": settings.service.base_url + PREVIEW_UNSUBSCRIBE,
     }
     rendered = templates_for(discussion).render(
-        "digest", language, context, fallbacks=(discussion.default_language, "en")
+        "digest",
+        language,
+        context,
+        fallbacks=(discussion.default_language, "en"),
+        html=fitted.html,
     )
     return DigestPreview(
         rendered.subject,
@@ -323,4 +393,8 @@ def preview_digest(
         rendered.html,
         rendered.language,
         plan.count,
+        fitted.size,
+        fitted.limit,
+        fitted.abridged,
+        fitted.fits,
     )

@@ -95,14 +95,20 @@ def queue_list_mail(
     context_for: Callable[[str], Mapping[str, Any]],
     now: datetime,
     after_batch: Callable[[], None] | None = None,
+    shared_for: Callable[[str], SharedMail] | None = None,
 ) -> int:
     """Queue *mail* to every active subscriber in *modes*; returns how many copies were new.
 
     *context_for(language)* is asked once per language read, for what the
     template needs besides the discussion's texts; *after_batch* is as for
-    :func:`queue_shared`.
+    :func:`queue_shared`. *shared_for(language)*, when given, makes each
+    language's body instead (a digest fitted to its size limit).
     """
     settings = runtime.settings
+    if shared_for is None:
+        shared_for = _shared_per_language(
+            settings, discussion, mail.template, context_for
+        )
     return queue_shared(
         session,
         settings,
@@ -110,7 +116,7 @@ def queue_list_mail(
         discussion,
         discussion_id,
         modes,
-        _shared_per_language(settings, discussion, mail.template, context_for),
+        shared_for,
         mail.copy_for,
         now,
         after_batch=after_batch,

@@ -129,6 +129,7 @@ class SharedMail:
         language: str,
         context: Mapping[str, Any],
         personal: Sequence[str] = ("unsubscribe_url",),
+        html: bool = True,
     ) -> None:
         self.personal = tuple(personal)
         nonce = secrets.token_hex(8).upper()
@@ -145,6 +146,7 @@ class SharedMail:
             language,
             full,
             fallbacks=(discussion.default_language, "en"),
+            html=html,
         )
         markers = list(self._markers.values())
         if any(m in rendered.subject for m in markers):
@@ -153,6 +155,7 @@ class SharedMail:
             )
         self.language = rendered.language
         self.subject = rendered.subject
+        self.has_html = rendered.html is not None
         self._text = _Body.split(normalise_text(rendered.text), markers, html=False)
         self._html = (
             _Body.split(rendered.html, markers, html=True)
@@ -245,11 +248,7 @@ def queue_shared(
     for person in iter_recipients(session, discussion_id, modes):
         language = reader_language(discussion, person.language)
         out = outgoing_for(person, language)
-        values = {
-            "unsubscribe_url": unsubscribe_url(
-                settings.service.base_url, key, person.subscription_id
-            )
-        }
+        values = personal_values(settings, key, person.subscription_id)
         row = shared_for(language).row(
             settings, key, discussion, discussion_id, out, values, now
         )
@@ -265,6 +264,17 @@ def queue_shared(
         if after_batch is not None:
             after_batch()
     return queued
+
+
+def personal_values(
+    settings: Settings, key: bytes, subscription_id: int
+) -> dict[str, str]:
+    """What differs in a shared mail from one subscriber to the next: their links."""
+    return {
+        "unsubscribe_url": unsubscribe_url(
+            settings.service.base_url, key, subscription_id
+        )
+    }
 
 
 def reader_language(discussion: Discussion, language: str) -> str:

@@ -188,6 +188,15 @@ def _qp_body(text: str) -> bytes:
     return encoded.replace("\n", "\r\n").encode("ascii")
 
 
+def encoded_size(text: str) -> int:
+    """Bytes of *text* as a quoted-printable body on the wire (UTF-8, CRLF).
+
+    Lines are encoded one by one, so a run of whole lines costs the same
+    alone as inside a body: an accented letter is six bytes (``=C3=A9``).
+    """
+    return len(_qp_body(text))
+
+
 def _fold(
     name: str, value: str | Address, pol: policy.EmailPolicy[EmailMessage]
 ) -> str:

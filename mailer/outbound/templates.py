@@ -101,6 +101,22 @@ class Templates:
         env = _environment(self.search, html)
         return env.get_template(f"{language}/{name}.{part}.j2")
 
+    def macros(self, name: str, language: str, html: bool = False) -> Any:
+        """The macros of the shared template ``<language>/<name>.j2``, callable from Python.
+
+        The same file the templates import, from the same environment (HTML
+        ones escape), so a piece rendered here is byte for byte the piece the
+        whole template writes: the digest measures its entries so.
+        """
+        env = _environment(self.search, html)
+        return env.get_template(f"{language}/{name}.j2").module
+
+    def language_of(
+        self, name: str, language: str, fallbacks: Sequence[str] = ("en",)
+    ) -> str:
+        """The language :meth:`render` uses for *name* asked in *language*."""
+        return self._pick_language(name, [language, *fallbacks])
+
     def has_html(self, name: str, language: str) -> bool:
         """Whether *name* has an HTML part in *language*."""
         return any(
@@ -113,13 +129,17 @@ class Templates:
         language: str,
         context: Mapping[str, Any],
         fallbacks: Sequence[str] = ("en",),
+        html: bool = True,
     ) -> RenderedMail:
-        """Render the subject, text and HTML of *name* in the best available language."""
+        """Render the subject, text and HTML of *name* in the best available language.
+
+        With *html* false the mail is text alone even where an HTML template exists.
+        """
         lang = self._pick_language(name, [language, *fallbacks])
         ctx = {**context, "language": lang}
         subject = self.template(name, "subject", lang).render(ctx)
         text = self.template(name, "txt", lang).render(ctx)
-        html = None
-        if self.has_html(name, lang):
-            html = self.template(name, "html", lang, html=True).render(ctx)
-        return RenderedMail(" ".join(subject.split()), text, html, lang)
+        markup = None
+        if html and self.has_html(name, lang):
+            markup = self.template(name, "html", lang, html=True).render(ctx)
+        return RenderedMail(" ".join(subject.split()), text, markup, lang)

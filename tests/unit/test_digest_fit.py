@@ -6,6 +6,7 @@ import pytest
 
 from mailer.core.digest import ABRIDGED_CHARS, abridge_body
 from mailer.core.digest_fit import DigestFit, Layout, fit_digest
+from mailer.outbound.compose import encoded_size
 
 
 def layout(
@@ -100,3 +101,16 @@ def test_abridged_text_counts_characters_and_cuts_between_words() -> None:
     assert abridge_body("one two, three four", 12) == "one two …"
     # A word longer than half the excerpt is cut inside.
     assert abridge_body("Fin. " + "x" * 300, 20) == "Fin. " + "x" * 15 + " …"
+
+
+def test_sizes_are_bytes_on_the_wire_not_characters() -> None:
+    """Two posts of 300 characters: the English one fits whole, the French one not."""
+    english = "The learners lost their workshop time. " * 8
+    french = "Élèves privés d'atelier, évaluées à côté. " * 8
+    assert abs(len(english) - len(french)) < 30
+    sizes = [encoded_size(t) for t in (english, french)]
+    assert sizes[0] < 340 and sizes[1] > 470  # é is =C3=A9 on the wire: six bytes
+    assert encoded_size("字" * 5) == 45 + 2  # three bytes, nine characters each
+    text = layout(sizes, [120, 120], fixed=1000, note=60)
+    fit = fit_digest([text], 1000 + 60 + sizes[0] + 120)
+    assert fit.whole == (True, False)
