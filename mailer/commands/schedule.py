@@ -12,7 +12,7 @@ import sys
 from datetime import date
 
 from mailer.commands.base import CommandError, Context, Subparsers
-from mailer.mailings.digests import preview_digest
+from mailer.mailings.digests import DigestPreview, preview_digest
 from mailer.mailings.releases import (
     ReleaseOutcome,
     StateOutcome,
@@ -117,7 +117,10 @@ def cmd_discussion_reopen(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_digest_preview(ctx: Context, args: argparse.Namespace) -> int:
-    """Print the subject and text (or the HTML) of a date's digest; exit 1 if none."""
+    """Print the subject and text (or the HTML) of a date's digest; exit 1 if none.
+
+    Its size goes to standard error, so that standard output is the digest alone.
+    """
     disc = ctx.discussion(args.discussion)
     preview = preview_digest(ctx.runtime(), disc.slug, args.date, args.language)
     if preview is None:
@@ -127,4 +130,30 @@ def cmd_digest_preview(ctx: Context, args: argparse.Namespace) -> int:
         sys.stdout.write(preview.html or "")
     else:
         sys.stdout.write(f"Subject: {preview.subject}\n\n{preview.text}")
+    print(describe_size(preview, args.date.isoformat()), file=sys.stderr)
     return 0
+
+
+def describe_size(preview: DigestPreview, day: str) -> str:
+    """One line: how large the digest is, against digest.max_bytes, and what was cut."""
+    n = preview.posts
+    contributions = f"{n} contribution{'' if n == 1 else 's'}"
+    if preview.abridged == 0:
+        entries = f"{contributions}, all whole"
+    elif preview.abridged == n:
+        entries = f"{contributions}, all abridged to their first lines"
+    else:
+        entries = (
+            f"{contributions}: {n - preview.abridged} whole, "
+            f"{preview.abridged} abridged to their first lines"
+        )
+    parts = "text and HTML" if preview.html is not None else "text alone"
+    verdict = (
+        f"within digest.max_bytes {preview.limit:,}"
+        if preview.fits
+        else f"OVER digest.max_bytes {preview.limit:,} even so"
+    )
+    return (
+        f"digest of {day} in {preview.language}: at most {preview.size:,} bytes "
+        f"a copy, {verdict}; {entries}; {parts}"
+    )

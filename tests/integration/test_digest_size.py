@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mailer.commands.schedule import describe_size
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import clean_body
-from mailer.digests import send_due_digests
+from mailer.digests import preview_digest, send_due_digests
 from mailer.due import run_due
 from mailer.links import post_url, reply_address
 from mailer.outbound.digest_size import DKIM_ALLOWANCE, WIDEST_READER
@@ -250,6 +251,34 @@ def test_text_alone_before_any_contribution_is_abridged(
             assert flat(clean_body(body)[0].removesuffix(" …")) in flat(text)
     finally:
         rt.close()
+
+
+def test_preview_states_the_size_and_shows_what_readers_get(
+    sim_runtime: Runtime, sim_clock: MovableClock
+) -> None:
+    rt = sim_runtime
+    subscribe(rt, "lector@example.net", language="es")
+    seed_day(rt, 300)
+    preview = preview_digest(rt, SLUG, DIGEST_27.date(), "es")
+    assert preview is not None and preview.posts == 300
+    assert preview.fits and preview.size <= LIMIT and preview.limit == LIMIT
+    assert 250 < preview.abridged < 300 and preview.html is None
+    assert preview.text.count(REST["es"]) == preview.abridged
+    assert NOTE["es"].format(preview.abridged) in flat(preview.text)
+    line = describe_size(preview, "2027-03-27")
+    assert re.fullmatch(
+        r"digest of 2027-03-27 in es: at most (9\d|\d\d),\d{3} bytes a copy, "
+        r"within digest.max_bytes 100,000; 300 contributions: \d+ whole, "
+        rf"{preview.abridged} abridged to their first lines; text alone",
+        line,
+    ), line
+    # The preview is the digest queued, but for the personal link.
+    send_due_digests(rt, DIGEST_27)
+    [(_, msg)] = digests(rt).values()
+    queued = re.sub(
+        r"/unsubscribe/\S+", "/unsubscribe/(personal-link)", part(msg, "plain") or ""
+    )
+    assert queued == preview.text
 
 
 def test_the_dkim_allowance_holds_a_4096_bit_signature(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ the text on an 80-column terminal, the HTML in a browser.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,7 +121,14 @@ def test_digest_preview_matches_the_checked_in_samples(
             args = [*base, "digest", "preview", "--date", "2027-03-28"]
             args += ["--language", language] + (["--html"] if html else [])
             assert main(args) == 0
-            rendered = capsys.readouterr().out
+            rendered, said = capsys.readouterr()
+            # The size goes to standard error: the day is small, so it is whole.
+            assert re.fullmatch(
+                f"digest of 2027-03-28 in {language}: at most [0-9]{{2}},[0-9]{{3}} "
+                "bytes a copy, within digest.max_bytes 100,000; "
+                "3 contributions, all whole; text and HTML\n",
+                said,
+            ), said
             sample = (
                 SAMPLES / f"digest-2027-03-28.{language}.{'html' if html else 'txt'}"
             )
