@@ -20,8 +20,9 @@ from mailer.core.texts import Texts
 MAX_DEPTH = 3  # deeper replies are shown at this depth: narrow screens
 MAX_BODY_CHARS = 4000  # longer posts end with a link to the rest
 # An abridged entry's first lines: two lines of a narrow screen, or one when
-# a day is so large that even two lines each would not fit.
-ABRIDGED_CHARS = (150, 70)
+# a day is so large that even two lines each would not fit (60 characters
+# and "…" stay on one line at the deepest indentation).
+ABRIDGED_CHARS = (150, 60)
 
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -183,7 +184,7 @@ def clean_body(text: str, limit: int = MAX_BODY_CHARS) -> tuple[str, bool]:
 
 
 def abridge_body(text: str, limit: int = ABRIDGED_CHARS[0]) -> str:
-    """The first words of *text*, on one line, at most *limit* characters and "…".
+    """The first words of *text* on one line, at most *limit* characters, then "…".
 
     Lines are joined with spaces (an abridged entry is a glance, not a layout)
     and the cut falls between words unless one word alone is longer.
@@ -194,7 +195,7 @@ def abridge_body(text: str, limit: int = ABRIDGED_CHARS[0]) -> str:
     cut = flat[: limit + 1]
     at = cut.rfind(" ")
     cut = cut[:at] if at > limit // 2 else flat[:limit]
-    return cut.rstrip(" ,;:.-–—") + " …"
+    return cut.rstrip(" ,;:.-–—") + "…"  # glued: a wrapped line never starts with it
 
 
 def _abridged(entry: DigestEntry, chars: int) -> DigestEntry:

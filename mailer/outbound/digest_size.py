@@ -46,6 +46,7 @@ WIDEST_READER = Recipient(
 # service signs (mailer.outbound.dkim.SIGNED_HEADERS) is 1,291 bytes for
 # discuss.example.org; a longer domain and selector add their length twice.
 DKIM_ALLOWANCE = 1_500
+_PLAIN_READER = Recipient(1, "a@b.example", "", "")
 ROUNDS = 4
 
 
@@ -90,15 +91,23 @@ def compose_digest(
     """
     limit = settings.digest.max_bytes
     budget = limit - (DKIM_ALLOWANCE if settings.dkim is not None else 0)
+    values = personal_values(settings, key, WIDEST_READER.subscription_id)
+    widest: list[int] = []  # bytes the widest reader's copy has over the plain one
 
     def compose(p: DigestPlan, html: bool) -> tuple[SharedMail, int]:
         shared = SharedMail(
             settings, discussion, "digest", language, context_for(p), html=html
         )
-        copy = outgoing_for(WIDEST_READER, shared.language)
-        values = personal_values(settings, key, WIDEST_READER.subscription_id)
-        row = shared.row(settings, key, discussion, discussion_id, copy, values, now)
-        return shared, len(row.whole())
+
+        def size(reader: Recipient, links: Mapping[str, str]) -> int:
+            copy = outgoing_for(reader, shared.language)
+            row = shared.row(settings, key, discussion, discussion_id, copy, links, now)
+            return len(row.whole())
+
+        plain = size(_PLAIN_READER, personal_values(settings, key, 1))
+        if not widest:  # folding the widest name is slow: once is enough
+            widest.append(size(WIDEST_READER, values) - plain)
+        return shared, plain + widest[0]
 
     shared, size = compose(plan, True)
     has_html = shared.has_html
@@ -122,11 +131,16 @@ def compose_digest(
             # entry macros makes these estimates wrong, never negative; the
             # composed result is what is checked.
             fixed = max(0, all_whole[html] - sum(whole[html]))
-            note = max(0, compose(short, html)[1] - sum(abridged) - fixed)
+            least = fixed + sum(map(min, whole[html], abridged))
+            note = 0  # unmeasured: this layout is over the budget without it
+            if least <= budget:
+                note = max(0, compose(short, html)[1] - sum(abridged) - fixed)
             layouts.append((html, Layout(fixed, note, whole[html], abridged)))
         target = budget
         for _ in range(ROUNDS):
             decision = fit_digest([lay for _, lay in layouts], target)
+            if not decision.fits and chars != ABRIDGED_CHARS[-1]:
+                break  # try shorter excerpts
             html = layouts[decision.layout][0]
             chosen = plan.abridge(decision.whole, chars)
             shared, size = compose(chosen, html)

@@ -162,13 +162,13 @@ def test_abridge_keeps_order_addresses_and_links() -> None:
     assert [e.abridged for e in short.entries] == [True, True, False]
     first = short.entries[0]
     assert first.body.startswith("First line of a long contribution. More words")
-    assert first.body.endswith(" …") and not first.shortened
+    assert first.body.endswith("…") and not first.shortened
     assert first.post.reply_address == "d+r-1@x.org"
     assert short.entries[1].body == "text"  # short: all of it shows anyway
     assert short.entries[2] == p.entries[2]
     assert short.abridged_count == 2 and short.count == p.count
     assert short.abridge([False] * 3).entries == p.abridge([False] * 3).entries
     shorter = p.abridge([False] * 3, 20).entries[0].body
-    assert shorter == "First line of a long …"
+    assert shorter == "First line of a long…"
     with pytest.raises(ValueError):
         p.abridge([True])
