@@ -115,7 +115,7 @@ def compose_digest(
     if size <= budget or plan.empty:
         return fitted
 
-    sizes = _EntrySizes(discussion, shared.language, dates)
+    sizes = EntrySizes(discussion, shared.language, dates)
     variants = (True, False) if has_html else (False,)
     whole = {html: tuple(sizes.of(e, html) for e in plan.entries) for html in variants}
     all_whole = {has_html: size}
@@ -153,8 +153,12 @@ def compose_digest(
     return fitted
 
 
-class _EntrySizes:
-    """Bytes of one entry on the wire, in the text or the HTML part."""
+class EntrySizes:
+    """Bytes of one entry on the wire, in the text part and, if asked, the HTML part.
+
+    Rendered by the entry macros the digest templates write their entries
+    with, so that an entry costs alone what it adds to the whole digest.
+    """
 
     def __init__(
         self, discussion: Discussion, language: str, dates: LocalDates
