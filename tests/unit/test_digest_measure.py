@@ -15,8 +15,9 @@ import pytest
 from mailer.core.digest import DigestPlan
 from mailer.digests import digest_context
 from mailer.outbound.bulk import SharedMail, personal_values
+from mailer.outbound.compose import Mail, render
 from mailer.outbound.dates import LocalDates
-from mailer.outbound.digest_size import EntrySizes
+from mailer.outbound.digest_size import WIDEST_READER, EntrySizes
 from mailer.outbound.mailing import templates_for
 from mailer.settings import Settings
 from tests.digest_plans import awkward_plan, digest_outgoing
@@ -77,3 +78,33 @@ def test_an_abridged_entry_in_html_keeps_its_reply_address_and_link(
         assert f'href="mailto:{entry.post.reply_address}"' in html
         assert f'href="{entry.post.url}"' in html
         assert html.count("<div") == html.count("</div>") == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "é " * 40,
+        "a é " * 20,
+        "\U0001d504 a " * 27,
+        "é=?_" * 20,
+        "字 " * 40,
+        "😀a" * 40,
+        '"é" ' * 20,
+        "x" * 200,
+    ],
+)
+def test_no_name_makes_a_longer_header_than_the_widest_reader(name: str) -> None:
+    def to_header(display: str) -> int:
+        mail = Mail(
+            from_name="Skills",
+            from_address="skills-covid19@discuss.example.org",
+            to_address=WIDEST_READER.email,
+            to_name=display,
+            subject="Digest",
+            text="text",
+            date=NOW,
+            message_id="<d.1@discuss.example.org>",
+        )
+        return len(render(mail).split(b"\r\nSubject:")[0])
+
+    assert to_header(name) <= to_header(WIDEST_READER.name)
