@@ -253,6 +253,35 @@ def test_text_alone_before_any_contribution_is_abridged(
         rt.close()
 
 
+def test_one_contribution_larger_than_the_limit_is_abridged(
+    db_url: str, make_settings: SettingsFactory, sim_clock: MovableClock
+) -> None:
+    """4,000 characters of Chinese are 36,000 bytes quoted-printable, in each part."""
+    settings = make_settings(db_url, {"digest": {"max_bytes": 20_000}})
+    rt = open_runtime(settings, clock=sim_clock, migrate=True)
+    try:
+        subscribe(rt, "reader@example.net", language="en")
+        run_due(rt, OPENED)
+        body = "在线学习改变了培训。" * 400
+        pid = add_post(rt, 2, OPENED + timedelta(hours=1), author="Li Wei", body=body)
+        send_due_digests(rt, DIGEST_27)
+        [(raw, msg)] = digests(rt).values()
+        # Abridged either way, so the HTML part stays: it costs no whole entry.
+        assert len(raw) <= 20_000
+        assert msg.get_content_type() == "multipart/alternative"
+        text, html = part(msg, "plain"), part(msg, "html")
+        assert text is not None and html is not None
+        book = AddressBook(SLUG, settings.service.domain)
+        address = reply_address(book, rt.key, pid)
+        url = post_url(settings.service.base_url, SLUG, pid)
+        assert f"Reply: {address}" in text and f"{REST['en']}{url}" in text
+        assert f'href="mailto:{address}"' in html and f'href="{url}"' in html
+        assert "To fit in a mailbox, 1 of them shows only its first lines" in flat(text)
+        assert "在线学习改变了培训。在线学习" in text and body not in text
+    finally:
+        rt.close()
+
+
 def test_preview_states_the_size_and_shows_what_readers_get(
     sim_runtime: Runtime, sim_clock: MovableClock
 ) -> None:
