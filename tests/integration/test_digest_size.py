@@ -22,12 +22,12 @@ from sqlalchemy import select
 from mailer.commands.schedule import describe_size
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import clean_body
-from mailer.digests import preview_digest, send_due_digests
-from mailer.due import run_due
 from mailer.links import post_url, reply_address
+from mailer.mailings.digests import preview_digest, send_due_digests
+from mailer.mailings.due import run_due
 from mailer.outbound.digest_size import DKIM_ALLOWANCE, WIDEST_READER
 from mailer.outbound.dkim import DkimSigner, generate_key
-from mailer.service import Runtime, open_runtime
+from mailer.runtime import Runtime, open_runtime
 from store.models import OutboxMessage
 from tests.fixtures.schedule import SLUG, MovableClock, add_post, subscribe
 from tests.fixtures.settings import SettingsFactory

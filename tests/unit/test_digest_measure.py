@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mailer.config.settings import Settings
 from mailer.core.digest import DigestPlan
-from mailer.digests import digest_context
+from mailer.mailings.digests import digest_context
 from mailer.outbound.bulk import SharedMail, personal_values
 from mailer.outbound.compose import Mail, render
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.digest_size import WIDEST_READER, EntrySizes
 from mailer.outbound.mailing import templates_for
-from mailer.settings import Settings
 from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.settings import SettingsFactory
 
