@@ -15,10 +15,22 @@ import bisect
 import html
 import re
 import threading
+from dataclasses import dataclass
 
-from inscriptis import get_annotated_text
 from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_engine import Inscriptis
 from inscriptis.model.config import ParserConfig
+from lxml.html import HtmlElement, document_fromstring
+
+from mailer.core.html_quotes import (
+    BLANK,
+    CUT,
+    MARKS,
+    OWN_QUOTE,
+    SKIP_CLOSE,
+    SKIP_OPEN,
+    mark_history,
+)
 
 _MAX_HTML = 2 * 1024 * 1024  # beyond this, the rest is not worth converting
 
@@ -30,6 +42,23 @@ _LINK = re.compile(r"\[([^\]\n]{0,500})\]\(([^()\s]{1,2000})\)")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _BLANKS = re.compile(r"\n{3,}")
 _QUOTE = "quote"
+_OWN = "own"
+_NO_MARKS = str.maketrans("", "", MARKS)
+_SKIPPED = re.compile(f"{SKIP_OPEN}[^{SKIP_OPEN}{SKIP_CLOSE}]*{SKIP_CLOSE}")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml [^>]{0,2000}\?>")
+
+
+@dataclass(frozen=True)
+class HtmlText:
+    """The text of an HTML body, and the part of it its writer wrote now.
+
+    ``reply`` is ``text`` without the quoted history and the signatures the
+    HTML marks; ``cut`` says whether a quoted history was found there.
+    """
+
+    text: str
+    reply: str
+    cut: bool = False
 
 
 _LOCAL = threading.local()
@@ -45,7 +74,10 @@ def _config() -> ParserConfig:
             css=CSS_PROFILES["strict"].copy(),
             display_links=True,
             display_anchors=False,
-            annotation_rules={"blockquote": [_QUOTE]},
+            annotation_rules={
+                "blockquote": [_QUOTE],
+                f"blockquote#{OWN_QUOTE}": [_OWN],
+            },
         )
         _LOCAL.config = config
     return config
@@ -128,18 +160,38 @@ def _strip_tags(markup: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
-def html_to_text(markup: str) -> str:
-    """The readable text of *markup*: paragraphs, lists, tables, links as ``text (url)``."""
-    markup = _CONTROL.sub("", _drop_hidden(markup[:_MAX_HTML]))
-    try:
-        result = get_annotated_text(markup, _config())
-        text = str(result.get("text", ""))
-        spans = [(int(s), int(e)) for s, e, *_ in result.get("label", [])]
-        text = _mark_quotes(text, spans)
-    except Exception:  # noqa: BLE001 - lxml or inscriptis on hostile markup
-        text = ""
-    if not text.strip():  # libxml2 also drops what lies deeper than 255 elements
-        text = _strip_tags(markup)
+def _tree(markup: str) -> HtmlElement | None:
+    markup = _XML_DECLARATION.sub("", markup, count=1).strip()
+    if not markup:
+        return None
+    return document_fromstring(markup)
+
+
+def _converted(markup: str) -> tuple[str, str, bool]:
+    """The text of *markup* with every blockquote marked ``>``, the same with
+    only quoted history marked (the writer's own quotations left plain), both
+    with the history marks in them, and whether a history start was marked."""
+    tree = _tree(markup)
+    if tree is None:
+        return "", "", False
+    cut = mark_history(tree)
+    engine = Inscriptis(tree, _config())
+    text = engine.get_text()
+    quotes: list[tuple[int, int]] = []
+    own: list[tuple[int, int]] = []
+    for annotation in engine.get_annotations():
+        span = (int(annotation.start), int(annotation.end))
+        (own if annotation.metadata == _OWN else quotes).append(span)
+    if not own:
+        marked = _mark_quotes(text, quotes)
+        return marked, marked, cut
+    history = list(quotes)
+    for span in own:
+        history.remove(span)
+    return _mark_quotes(text, quotes), _mark_quotes(text, history), cut
+
+
+def _finish(text: str) -> str:
     text = _LINK.sub(_link, text)
     text = text.replace("\u00a0", " ")
     # Line by line: a regex for trailing blanks retries every blank of a long
@@ -147,3 +199,48 @@ def html_to_text(markup: str) -> str:
     text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
     text = _BLANKS.sub("\n\n", text)
     return text.strip("\n")
+
+
+def _unmarked(text: str) -> str:
+    """*text* without the marks; a line that held only marks goes with them."""
+    out = []
+    for line in text.split("\n"):
+        bare = line.translate(_NO_MARKS)
+        if bare != line and not bare.strip(" >"):
+            if BLANK in line:
+                out.append("")
+            continue
+        out.append(bare)
+    return "\n".join(out)
+
+
+def _before_cut(text: str) -> str:
+    """*text* up to the history mark, less the ``>`` of the quote it opens."""
+    head, cut, _ = text.partition(CUT)
+    if cut:
+        above, _, line = head.rpartition("\n")
+        if not line.strip(" >"):
+            return above
+    return head
+
+
+def read_html(markup: str) -> HtmlText:
+    """The readable text of *markup* (paragraphs, lists, tables, links as
+    ``text (url)``), and the same without quoted history and signatures."""
+    markup = _CONTROL.sub("", _drop_hidden(markup[:_MAX_HTML])).translate(_NO_MARKS)
+    try:
+        text, reply, cut = _converted(markup)
+    except Exception:  # noqa: BLE001 - lxml or inscriptis on hostile markup
+        text, reply, cut = "", "", False
+    if not text.strip(
+        MARKS + " \n>"
+    ):  # libxml2 drops what lies deeper than 255 elements
+        plain = _finish(_strip_tags(markup))
+        return HtmlText(plain, plain)
+    reply = _SKIPPED.sub("", _before_cut(reply))
+    return HtmlText(_finish(_unmarked(text)), _finish(_unmarked(reply)), cut)
+
+
+def html_to_text(markup: str) -> str:
+    """The readable text of *markup*: paragraphs, lists, tables, links as ``text (url)``."""
+    return read_html(markup).text

@@ -17,7 +17,7 @@ from email.utils import collapse_rfc2231_value
 from mailer.core.charsets import decode_bytes, decode_header_text
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.headers import header_safe
-from mailer.core.html_text import html_to_text
+from mailer.core.html_text import read_html
 from mailer.core.message import Attachment, ParseLimits
 
 # Signatures, and the public key Thunderbird attaches to signed mail by
@@ -46,6 +46,7 @@ class Body:
     limits: ParseLimits
     max_attachment_bytes: int
     texts: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # texts less HTML's quoted history
     html: str | None = None
     from_html: bool = False
     encrypted: bool = False  # an encrypted part was met (and not read)
@@ -60,6 +61,11 @@ class Body:
     def text(self) -> str:
         """Every readable piece, in order, as one text."""
         return "\n\n".join(t.strip("\n") for t in self.texts if t.strip())
+
+    @property
+    def reply_text(self) -> str:
+        """:attr:`text` without the quoted history and signatures HTML parts mark."""
+        return "\n\n".join(t.strip("\n") for t in self.replies if t.strip())
 
     def over(self, reason: str) -> None:
         """Record that a limit was passed (once per reason)."""
@@ -346,15 +352,42 @@ def _visit(
     return []
 
 
+# What a sender writes into a text/plain part it does not mean to be read:
+# "This is an HTML message", "Your mail client does not support HTML"...
+_STUB = re.compile(
+    r"\bhtml\b.{0,80}\b(?:message|mail|format|version|view|client|program|reader"
+    r"|support|display|browser|enable)|\b(?:view|read|display|open|support)\w*\b"
+    r".{0,80}\bhtml\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_WORD = re.compile(r"[^\W_]")
+
+
+def _says_something(text: str, has_html: bool) -> bool:
+    """True when a text/plain rendition holds words that are not a stub."""
+    if not _WORD.search(text):  # empty, blank, invisible characters, "&nbsp;"?
+        return False
+    if has_html and len(text) <= 300 and _STUB.search(text):
+        return False
+    return _WORD.search(text.replace("&nbsp;", "")) is not None
+
+
 def _alternative(
     children: list[Message], body: Body, depth: int
 ) -> list[tuple[str, str]]:
-    """One rendition: plain text when it says something, else HTML."""
+    """One rendition: plain text when it says something (not a stub that points
+    to the HTML), else HTML."""
     renditions = [_walk(child, body, depth + 1, False) for child in children]
-    for kind in ("plain", "html"):
-        for pieces in renditions:
-            if any(k == kind and t.strip() for k, t in pieces):
-                return pieces
+    has_html = any(k == "html" and t.strip() for p in renditions for k, t in p)
+    for pieces in renditions:
+        if any(k == "plain" and _says_something(t, has_html) for k, t in pieces):
+            return pieces
+    for pieces in renditions:
+        if any(k == "html" and t.strip() for k, t in pieces):
+            return pieces
+    for pieces in renditions:
+        if any(k == "plain" and t.strip() for k, t in pieces):
+            return pieces
     return next((p for p in renditions if p), [])
 
 
@@ -371,7 +404,10 @@ def read_body(
     for kind, text in pieces:
         if kind == "html":
             body.from_html = True
-            body.texts.append(clean_text(html_to_text(text)))
+            read = read_html(text)
+            body.texts.append(clean_text(read.text))
+            body.replies.append(clean_text(read.reply))
         else:
             body.texts.append(text)
+            body.replies.append(text)
     return body

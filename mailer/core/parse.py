@@ -353,17 +353,23 @@ def parse_message(
     text = body.text
     if len(text) > limits.max_text_chars:
         defects.append(f"text over {limits.max_text_chars} characters; cut")
-        text = text[: limits.max_text_chars]
-    repaired = repair_mojibake(text)
-    if repaired.defect:
-        defects.append(repaired.defect)
-        text = repaired.text
+    text, mojibake = _readable(text, limits, None)
+    if mojibake:
+        defects.append(mojibake)
     text, encrypted = without_encrypted(unwrap_clearsigned(text))
     if encrypted:
         defects.append("encrypted message: no readable text")
+    # HTML marks its quoted history: the reply is trimmed without it.
+    reply = body.reply_text if body.from_html else body.text
+    if reply != body.text:
+        reply = without_encrypted(
+            unwrap_clearsigned(_readable(reply, limits, mojibake)[0])
+        )[0]
+    else:
+        reply = text
 
     safe_name = display_name_safe(from_name, commas=True)
-    new_text = trim_reply(text, sender_name=safe_name)
+    new_text = trim_reply(reply, sender_name=safe_name)
     language = language_from_header(
         next((v for k, v in headers if k.lower() == "content-language"), None)
     ) or guess_language(new_text or text)
@@ -415,6 +421,17 @@ def parse_message(
         text_from_html=body.from_html,
         encrypted=encrypted or body.encrypted,
     )
+
+
+def _readable(text: str, limits: ParseLimits, mojibake: str | None) -> tuple[str, str]:
+    """*text* within the size limit and repaired when it is mojibake, and the
+    defect that says so ("" when it is not). *mojibake* given, the repair is
+    made only when the full text needed it."""
+    text = text[: limits.max_text_chars]
+    if mojibake == "":
+        return text, ""
+    repaired = repair_mojibake(text)
+    return (repaired.text if repaired.defect else text), repaired.defect or ""
 
 
 def _bounce(

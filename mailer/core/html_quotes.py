@@ -1,0 +1,457 @@
+"""Where the quoted history and the signature of an HTML reply lie, found in its tree.
+
+Mail clients write the history they quote into containers of their own, and
+those say more than the text they become: Gmail's ``div.gmail_quote``,
+Outlook's ``#divRplyFwdMsg``, ``#appendonsend`` and the bordered
+From/Sent/To/Subject block (its labels in any language), Thunderbird's
+``moz-cite-prefix``, Yahoo's ``yahoo_quoted``, Apple Mail's
+``AppleOriginalContents`` and ``blockquote type="cite"``, Zimbra's
+``hr#zwchr``, Zoho's ``zmail_extra``, ProtonMail's ``protonmail_quote``,
+Samsung's ``-------- Original message --------`` block, and a blockquote
+below an attribution line (Yandex, Mail.ru, Roundcube...).
+
+:func:`mark_history` does not cut anything: it writes private-use marks into
+the tree (:data:`CUT` where the history starts, :data:`SKIP_OPEN` and
+:data:`SKIP_CLOSE` around a signature), so that one conversion to text gives
+both the full text and the new one (:mod:`mailer.core.html_text`). A
+blockquote that no attribution introduces is the writer's own quotation (a
+passage of a report) and stays part of the new text, without ``>`` marks.
+Answers written between quoted parts stay too, with the parts they answer,
+as in a plain-text reply.
+
+Every search is one compiled XPath or a walk bounded by a small count, so a
+hostile document costs no more than its size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import NamedTuple
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+CUT = "\ue000"  # the quoted history starts here
+SKIP_OPEN = "\ue001"  # a signature, or an attribution between answers, starts
+SKIP_CLOSE = "\ue002"  # ... and ends here
+BLANK = (
+    "\ue003"  # an empty line a browser shows (a block holding only a no-break space)
+)
+MARKS = CUT + SKIP_OPEN + SKIP_CLOSE + BLANK
+OWN_QUOTE = "data-ediscuss-own-quote"  # set on a blockquote of the new text
+
+# Ids (Outlook gives received ids an "x_" prefix when it quotes them again).
+_HISTORY_ID = re.compile(
+    r"(?:x_)*(?:divRplyFwdMsg|appendonsend|mail-editor-reference-message-container"
+    r"|OLK_SRC_BODY_SECTION|stopSpelling|zwchr|replySplit|isForwardContent"
+    r"|isReplyContent|origbody|reply139content|oriMsgHtmlSeperator)",
+    re.IGNORECASE,
+)
+_SIGNATURE_ID = re.compile(
+    r"(?:x_)*(?:Signature|ms-outlook-mobile-signature|Zm-_Id_-Sgn|_rc_sig"
+    r"|ymail_android_signature)",
+    re.IGNORECASE,
+)
+# Classes whose element holds the history (Yahoo prefixes "ydp1234" when it
+# quotes a Yahoo mail again: "ydp1234yahoo_quoted").
+_HISTORY_CLASS = re.compile(
+    r"(?:^|\s)(?:gmail_quote|gmail_quote_container|gmail_attr|\w*yahoo_quoted"
+    r"|moz-cite-prefix|moz-forward-container|zmail_extra|zmail_extra_hr"
+    r"|protonmail_quote|tutanota_quote|OutlookMessageHeader|elided-text"
+    r"|AppleOriginalContents|iosymail)(?:\s|$)",
+    re.IGNORECASE,
+)
+# The containers whose quote is a blockquote: answers may be written between.
+_CITING_CLASS = re.compile(
+    r"(?:^|\s)(?:gmail_quote|gmail_quote_container|gmail_attr|moz-cite-prefix"
+    r"|protonmail_quote|tutanota_quote|AppleOriginalContents)(?:\s|$)",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_CLASS = re.compile(r"(?:^|\s)(?:gmail_attr|moz-cite-prefix)(?:\s|$)")
+_SIGNATURE_CLASS = re.compile(
+    r"(?:^|\s)(?:gmail_signature|gmail_signature_prefix|moz-signature"
+    r"|protonmail_signature_block|yahoo-signature)(?:\s|$)",
+    re.IGNORECASE,
+)
+# Outlook (desktop, Mac, Windows Mail) draws a line above the header block
+# of the message it quotes: border-top:solid #E1E1E1 1.0pt and the like.
+_BORDER_TOP = re.compile(r"border-top(?:-style)?\s*:[^;\"]*solid", re.IGNORECASE)
+# "-------- Original message --------", "---------- Forwarded message ---------",
+# "-----Ursprüngliche Nachricht-----": words between dashes, in any language.
+_DASHED = re.compile(r"[-_=–—\s*]{2,}[^\W\d_][^\n\d]{1,60}?[-_=–—\s*]{2,}")
+_LABEL_LINE = re.compile(r"\s*[^\s:：<>][^:：<>\n]{0,30}[:：]\s*\S")
+_LABEL = re.compile(r"[^\s:：<>\d][^:：<>\n\d]{0,30}[:：]")
+_ADDRESS = re.compile(r"[^\s<>()\"'@:,;]+@[^\s<>()\"'@:,;]+\.[^\s<>()\"'@:,;]+")
+_TIME = re.compile(r"(?<!\d)\d{1,2}[:h.]\d{2}(?!\d)")
+_WROTE = re.compile(
+    r"\b(?:wrote|writes|escribi[óo]|a [ée]crit|escreveu|schrieb)\b", re.IGNORECASE
+)
+
+_CANDIDATES = etree.XPath(
+    "//*[@id or @name='quote' or @class or self::hr or self::blockquote"
+    " or contains(translate(@style, 'BORDETP', 'bordetp'), 'border-top')"
+    " or (self::div and starts-with(normalize-space(text()), '-'))]"
+    " | //comment()[contains(., 'originalMessage')]"
+)
+# <div>&nbsp;</div>: the empty line webmails (Yandex, GMX...) put between paragraphs.
+_BLANK_LINES = etree.XPath(
+    "//div[not(*)][contains(text(), '\u00a0')][not(normalize-space(translate(., '\u00a0', ' ')))]"
+)
+_BLOCK = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "center", "dd", "div", "dl",
+        "dt", "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "hr", "html", "li", "main", "nav", "ol", "p", "pre", "section", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+_MAX_CANDIDATES = 400
+_MAX_WALK = 60  # text pieces looked at around a blockquote
+
+
+def _class(el: HtmlElement) -> str:
+    return str(el.get("class") or "")
+
+
+def _id(el: HtmlElement) -> str:
+    return str(el.get("id") or "")
+
+
+def _is_block(el: object) -> bool:
+    return isinstance(el, HtmlElement) and str(el.tag).lower() in _BLOCK
+
+
+def _block_of(owner: HtmlElement, tail: bool) -> HtmlElement | None:
+    """The nearest block element that shows a text (its owner's text, or its tail)."""
+    el: HtmlElement | None = owner.getparent() if tail else owner
+    while el is not None and not _is_block(el):
+        el = el.getparent()
+    return el
+
+
+class _Piece(NamedTuple):
+    """A text of the tree: the ``text`` or the ``tail`` of its owner element."""
+
+    text: str
+    owner: HtmlElement
+    tail: bool
+
+
+def _forward(el: HtmlElement) -> Iterator[_Piece | HtmlElement]:
+    """What *el* holds in document order: element starts and texts."""
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            if isinstance(node, HtmlElement):
+                yield node
+                if node.text:
+                    yield _Piece(node.text, node, False)
+        elif node is not el and node.tail:
+            yield _Piece(node.tail, node, True)
+
+
+def _backward(el: HtmlElement) -> Iterator[_Piece | HtmlElement]:
+    """What comes before *el*, in reverse document order: texts and element starts.
+
+    Walked by hand, one node at a time, so a reader that stops early pays
+    only for what it read (the XPath ``preceding`` axis builds it all).
+    """
+    node = el
+    while True:
+        previous = node.getprevious()
+        if previous is not None:
+            yield from _reversed(previous)
+            node = previous
+            continue
+        parent = node.getparent()
+        if parent is None:
+            return
+        if parent.text:
+            yield _Piece(parent.text, parent, False)
+        node = parent
+
+
+def _reversed(top: HtmlElement) -> Iterator[_Piece | HtmlElement]:
+    """*top* with its tail, in reverse document order (the tail first)."""
+    stack: list[tuple[HtmlElement, bool]] = [(top, False)]
+    while stack:
+        node, done = stack.pop()
+        element = isinstance(node, HtmlElement)  # else a comment: only its tail shows
+        if not done:
+            if node.tail:
+                yield _Piece(node.tail, node, True)
+            stack.append((node, True))
+            if element:
+                try:
+                    stack.append((node[-1], False))
+                except IndexError:
+                    pass
+            continue
+        if element:
+            if node.text:
+                yield _Piece(node.text, node, False)
+            yield node
+        if node is not top:
+            previous = node.getprevious()
+            if previous is not None:
+                stack.append((previous, False))
+
+
+def _line(
+    pieces: Iterable[_Piece | HtmlElement], backwards: bool = False
+) -> tuple[str, _Piece | None]:
+    """The first line of *pieces*, and the piece where it starts.
+
+    A line ends at a ``<br>`` or where the text moves to another block; blank
+    pieces and line breaks before the first words are passed over. Read
+    *backwards*, the pieces give the last line before a point, and its start
+    is the last piece read.
+    """
+    words: list[str] = []
+    first: _Piece | None = None
+    block: HtmlElement | None = None
+    for piece in islice(pieces, _MAX_WALK):
+        if not isinstance(piece, _Piece):
+            if str(piece.tag).lower() == "br" and words:
+                break
+            continue
+        if not piece.text.strip():
+            continue
+        here = _block_of(piece.owner, piece.tail)
+        if words and here is not block:
+            break
+        block = here
+        words.append(piece.text)
+        if backwards or first is None:
+            first = piece
+    if backwards:
+        words.reverse()
+    return " ".join(" ".join(words).split()), first
+
+
+def looks_like_attribution(line: str) -> bool:
+    """True for the line a client writes above a quote: it ends with a colon and
+    names an address or a time ("On 4 May 2020, at 10:02, Ana <a@b.org> wrote:",
+    "04.05.2020, 10:02, "Ana" <a@b.org>:"), or says someone wrote."""
+    line = line.strip()
+    if not 6 <= len(line) <= 400 or not line.endswith((":", "：")):
+        return False
+    return bool(_ADDRESS.search(line) or _TIME.search(line) or _WROTE.search(line))
+
+
+def _before(el: HtmlElement) -> tuple[str, _Piece | None]:
+    """The last line of text before *el*, and the piece where it starts."""
+    return _line(_backward(el), backwards=True)
+
+
+def _header_block(el: HtmlElement) -> bool:
+    """True when *el* starts with three or more bold labels ("From:", "Von:", "От:"...)."""
+    labels = 0
+    for node in islice(el.iterdescendants(), 200):
+        if str(node.tag).lower() not in ("b", "strong"):
+            continue
+        text = (node.text_content() or "").strip()
+        if len(text) <= 32 and _LABEL.fullmatch(text):
+            labels += 1
+            if labels >= 3:
+                return True
+    return False
+
+
+def _dashed_header(el: HtmlElement) -> bool:
+    """True for Samsung's and others' "-------- Original message --------" line
+    with "Label: value" lines after it."""
+    own = " ".join((el.text or "").split())
+    if not _DASHED.fullmatch(own) or len(el):
+        return False
+    following = el.getnext()
+    if not isinstance(following, HtmlElement):
+        return False
+    return bool(_LABEL_LINE.match(_line(_forward(following))[0]))
+
+
+def _mark_before(node: object, mark: str) -> None:
+    """Write *mark* just before a text piece, an element or a comment."""
+    if isinstance(node, _Piece):
+        if node.tail:
+            node.owner.tail = mark + (node.owner.tail or "")
+        else:
+            node.owner.text = mark + (node.owner.text or "")
+    elif isinstance(node, HtmlElement):
+        node.text = mark + (node.text or "")
+    else:  # Samsung's <!-- originalMessage -->
+        node.tail = mark + (node.tail or "")  # type: ignore[attr-defined]
+
+
+def _skip(el: HtmlElement) -> None:
+    """Mark everything *el* shows as not part of the new text."""
+    el.text = SKIP_OPEN + (el.text or "")
+    closing = etree.SubElement(el, "span")
+    closing.text = SKIP_CLOSE
+
+
+def _with_rule_above(el: HtmlElement) -> HtmlElement:
+    """*el*, or the ``<hr>`` right above it (Outlook's line over its reply header)."""
+    previous = el.getprevious()
+    if (
+        isinstance(previous, HtmlElement)
+        and str(previous.tag).lower() == "hr"
+        and not (previous.tail or "").strip()
+    ):
+        return previous
+    return el
+
+
+def _first_line_inside(el: HtmlElement) -> str:
+    return _line(_forward(el))[0]
+
+
+class _Start:
+    """Where the history starts: a node to mark, and whether answers may follow."""
+
+    def __init__(self, node: object, citing: bool, attribution: object | None) -> None:
+        self.node = node
+        self.citing = citing  # its quote is a blockquote: look for answers after it
+        self.attribution = attribution  # an element to skip instead, when interleaved
+
+
+def _classify(el: object) -> _Start | None:
+    """The history start *el* is, or None."""
+    if isinstance(el, etree._Comment):
+        return _Start(el, False, None)
+    if not isinstance(el, HtmlElement):
+        return None
+    tag = str(el.tag).lower()
+    identifier = _id(el)
+    if identifier and _HISTORY_ID.fullmatch(identifier):
+        return _Start(_with_rule_above(el), False, None)
+    if tag == "blockquote":  # Gmail's quote button writes class="gmail_quote" too
+        return _blockquote(el)
+    classes = _class(el)
+    if classes and _HISTORY_CLASS.search(classes):
+        if _ATTRIBUTION_CLASS.search(classes):
+            return _Start(el, True, el)
+        attribution = next(
+            (
+                a
+                for a in el.iterdescendants("div", "span", "p")
+                if _ATTRIBUTION_CLASS.search(_class(a))
+            ),
+            None,
+        )
+        if attribution is not None and "gmail_quote" in classes:
+            # Gmail's container may hold a forward's note above its attribution.
+            return _Start(attribution, True, attribution)
+        return _Start(_with_rule_above(el), bool(_CITING_CLASS.search(classes)), None)
+    if el.get("name") == "quote":  # GMX, WEB.DE
+        return _Start(el, False, None)
+    if tag == "hr":
+        following = el.getnext()
+        if isinstance(following, HtmlElement) and _header_block(following):
+            return _Start(el, False, None)
+        return None
+    style = str(el.get("style") or "")
+    if style and _BORDER_TOP.search(style) and _header_block(el):
+        return _Start(_with_rule_above(el), False, None)
+    if tag == "div" and _dashed_header(el):
+        return _Start(el, False, None)
+    return None
+
+
+def _blockquote(el: HtmlElement) -> _Start | None:
+    """A blockquote is quoted history when an attribution line introduces it
+    (above it, or as its first line: Apple Mail) or Thunderbird's ``cite="mid:"``."""
+    line, first = _before(el)
+    if first is not None and looks_like_attribution(line):
+        return _Start(first, True, None)
+    if str(el.get("cite") or "").startswith("mid:"):
+        return _Start(el, True, None)
+    if looks_like_attribution(_first_line_inside(el)):
+        return _Start(el, True, None)
+    return None
+
+
+def _answered(start: _Start) -> bool:
+    """True when words outside any quote follow the first quote after *start*:
+    an answer written between (or below) quoted parts."""
+    anchor = start.node
+    around = "descendant-or-self::blockquote[1] | following::blockquote[1]"
+    if isinstance(anchor, _Piece):
+        if anchor.tail:
+            around = "following::blockquote[1]"  # the text follows its owner
+        anchor = anchor.owner
+    if not isinstance(anchor, HtmlElement):
+        return False
+    quotes = anchor.xpath(around)
+    if not quotes:
+        return False
+    after = quotes[0].xpath(
+        "following::text()[normalize-space()][not(ancestor::blockquote)]"
+        "[position() <= 40]"
+    )
+    for piece in after:
+        owner = piece.getparent()
+        if owner is None:
+            continue
+        hidden = False
+        for ancestor in (
+            owner.iterancestors() if piece.is_tail else [owner, *owner.iterancestors()]
+        ):
+            if _SIGNATURE_CLASS.search(_class(ancestor)) or _SIGNATURE_ID.fullmatch(
+                _id(ancestor)
+            ):
+                hidden = True
+                break
+        if not hidden and piece.strip().strip(MARKS):
+            return True
+    return False
+
+
+def mark_history(root: HtmlElement) -> bool:
+    """Mark where *root*'s quoted history starts and which parts are signatures.
+
+    Returns True when a history start was marked. Blockquotes of the new text
+    that no attribution introduces get the :data:`OWN_QUOTE` attribute, so
+    that they are not mistaken for quoted history later.
+    """
+    start: _Start | None = None
+    own_quotes: list[HtmlElement] = []
+    signatures: list[HtmlElement] = []
+    for count, el in enumerate(_CANDIDATES(root)):
+        if count >= _MAX_CANDIDATES:
+            break
+        if isinstance(el, HtmlElement) and any(
+            True for _ in el.iterancestors("blockquote")
+        ):
+            continue  # inside a quote: what the quoted mail itself held
+        if isinstance(el, HtmlElement) and (
+            _SIGNATURE_CLASS.search(_class(el)) or _SIGNATURE_ID.fullmatch(_id(el))
+        ):
+            if not any(s in signatures for s in el.iterancestors()):
+                signatures.append(el)
+            continue
+        found = _classify(el)
+        if found is not None:
+            start = found
+            break
+        if isinstance(el, HtmlElement) and str(el.tag).lower() == "blockquote":
+            own_quotes.append(el)
+    for count, blank in enumerate(_BLANK_LINES(root)):
+        if count >= _MAX_CANDIDATES:
+            break
+        blank.text = BLANK
+    for marked in root.xpath(f"//*[@{OWN_QUOTE}]"):  # the sender's, not ours
+        del marked.attrib[OWN_QUOTE]
+    for quote in own_quotes:
+        quote.set(OWN_QUOTE, "")
+    for signature in signatures:
+        _skip(signature)
+    if start is None:
+        return False
+    if start.citing and _answered(start):
+        if start.attribution is not None:
+            _skip(start.attribution)
+        return False
+    _mark_before(start.node, CUT)
+    return True
