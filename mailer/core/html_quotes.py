@@ -246,10 +246,15 @@ def _before(el: HtmlElement) -> tuple[str, _Piece | None]:
 
 
 def _header_block(el: HtmlElement) -> bool:
-    """True when *el* starts with three or more bold labels ("From:", "Von:", "От:"...)."""
+    """True when *el* starts with three or more bold labels ("From:", "Von:", "От:"...);
+    Outlook for Mac makes them bold with a style."""
     labels = 0
     for node in islice(el.iterdescendants(), 200):
-        if str(node.tag).lower() not in ("b", "strong"):
+        tag = str(node.tag).lower()
+        bold = tag in ("b", "strong") or (
+            tag == "span" and "bold" in str(node.get("style") or "").lower()
+        )
+        if not bold:
             continue
         text = (node.text_content() or "").strip()
         if len(text) <= 32 and _LABEL.fullmatch(text):

@@ -65,6 +65,11 @@ CONTAINERS = {
         '<span id="OLK_SRC_BODY_SECTION"><div style="BORDER-TOP: #b5c4df 1pt solid">'
         f"{header_block('From', 'Date', 'To', 'Subject')}</div>{OLD}</span>"
     ),
+    "outlook mac 2011": (
+        '<div style="border-top: #b5c4df 1pt solid"><span style="font-weight:bold">From: </span>'
+        'X<br><span style="font-weight:bold">Date: </span>4 May<br><span style="font-weight:'
+        f'bold">To: </span>Y<br><span style="font-weight:bold">Subject: </span>Q1</div>{OLD}'
+    ),
     "windows mail": (
         '<div style="padding-top: 5px; border-top-color: rgb(229, 229, 229);'
         ' border-top-width: 1px; border-top-style: solid;">'
