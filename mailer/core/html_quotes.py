@@ -49,9 +49,11 @@ _HISTORY_ID = re.compile(
     r"|isReplyContent|origbody|reply139content|oriMsgHtmlSeperator)",
     re.IGNORECASE,
 )
+# Signatures: OWA's "Signature", "ms-outlook-mobile-signature", Samsung's
+# "composer_signature", Yahoo's "ymail_android_signature", Zoho's, Roundcube's.
+# Not iOS's "AppleMailSignature": what is typed at the top may land in it.
 _SIGNATURE_ID = re.compile(
-    r"(?:x_)*(?:Signature|ms-outlook-mobile-signature|Zm-_Id_-Sgn|_rc_sig"
-    r"|ymail_android_signature)",
+    r"(?:x_)*(?!AppleMailSignature)(?:[\w-]*signature|Zm-_Id_-Sgn|_rc_sig)",
     re.IGNORECASE,
 )
 # Classes whose element holds the history (Yahoo prefixes "ydp1234" when it
@@ -70,11 +72,15 @@ _CITING_CLASS = re.compile(
     re.IGNORECASE,
 )
 _ATTRIBUTION_CLASS = re.compile(r"(?:^|\s)(?:gmail_attr|moz-cite-prefix)(?:\s|$)")
+# gmail_signature (and its "-- " prefix), moz-signature, Proton's block,
+# Yahoo's "ydp1234signature": a class that ends in "signature".
 _SIGNATURE_CLASS = re.compile(
-    r"(?:^|\s)(?:gmail_signature|gmail_signature_prefix|moz-signature"
-    r"|protonmail_signature_block|yahoo-signature)(?:\s|$)",
+    r"(?:^|\s)(?:[\w-]*signature|gmail_signature_prefix|protonmail_signature_block)"
+    r"(?:\s|$)",
     re.IGNORECASE,
 )
+# Apple Mail starts the signature with this line break; the rest of its block is it.
+_APPLE_SIGNATURE = "lineBreakAtBeginningOfSignature"
 # Outlook (desktop, Mac, Windows Mail) draws a line above the header block
 # of the message it quotes: border-top:solid #E1E1E1 1.0pt and the like.
 _BORDER_TOP = re.compile(r"border-top(?:-style)?\s*:[^;\"]*solid", re.IGNORECASE)
@@ -372,6 +378,8 @@ def _blockquote(el: HtmlElement) -> _Start | None:
         return _Start(first, True, None)
     if str(el.get("cite") or "").startswith("mid:"):
         return _Start(el, True, None)
+    if str(el.get("type") or "").lower() == "cite" and _header_block(el):
+        return _Start(el, False, None)  # Apple's "Begin forwarded message:"
     if looks_like_attribution(_first_line_inside(el)):
         return _Start(el, True, None)
     return None
@@ -421,6 +429,7 @@ def mark_history(root: HtmlElement) -> bool:
     that they are not mistaken for quoted history later.
     """
     start: _Start | None = None
+    apple_signature: HtmlElement | None = None
     own_quotes: list[HtmlElement] = []
     signatures: list[HtmlElement] = []
     for count, el in enumerate(_CANDIDATES(root)):
@@ -430,6 +439,9 @@ def mark_history(root: HtmlElement) -> bool:
             True for _ in el.iterancestors("blockquote")
         ):
             continue  # inside a quote: what the quoted mail itself held
+        if isinstance(el, HtmlElement) and _id(el) == _APPLE_SIGNATURE:
+            apple_signature = el
+            continue
         if isinstance(el, HtmlElement) and (
             _SIGNATURE_CLASS.search(_class(el)) or _SIGNATURE_ID.fullmatch(_id(el))
         ):
@@ -452,6 +464,10 @@ def mark_history(root: HtmlElement) -> bool:
         quote.set(OWN_QUOTE, "")
     for signature in signatures:
         _skip(signature)
+    if apple_signature is not None and apple_signature.getparent() is not None:
+        apple_signature.tail = SKIP_OPEN + (apple_signature.tail or "")
+        closing = etree.SubElement(apple_signature.getparent(), "span")
+        closing.text = SKIP_CLOSE
     if start is None:
         return False
     if start.citing and _answered(start):
