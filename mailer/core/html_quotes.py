@@ -33,6 +33,8 @@ from typing import NamedTuple
 from lxml import etree
 from lxml.html import HtmlElement
 
+from mailer.core.trim import trim_reply
+
 CUT = "\ue000"  # the quoted history starts here
 SKIP_OPEN = "\ue001"  # a signature, or an attribution between answers, starts
 SKIP_CLOSE = "\ue002"  # ... and ends here
@@ -96,7 +98,7 @@ _WROTE = re.compile(
 )
 
 _CANDIDATES = etree.XPath(
-    "//*[@id or @name='quote' or @class or self::hr or self::blockquote"
+    "//*[@id or @name or @class or self::hr or self::blockquote"
     " or contains(translate(@style, 'BORDETP', 'bordetp'), 'border-top')"
     " or (self::div and starts-with(normalize-space(text()), '-'))]"
     " | //comment()[contains(., 'originalMessage')]"
@@ -204,51 +206,93 @@ def _reversed(top: HtmlElement) -> Iterator[_Piece | HtmlElement]:
                 stack.append((previous, False))
 
 
-def _line(
-    pieces: Iterable[_Piece | HtmlElement], backwards: bool = False
-) -> tuple[str, _Piece | None]:
-    """The first line of *pieces*, and the piece where it starts.
+def _lines(
+    pieces: Iterable[_Piece | HtmlElement], count: int, backwards: bool = False
+) -> list[tuple[str, _Piece]]:
+    """The first *count* lines of *pieces*, each with the piece where it starts.
 
     A line ends at a ``<br>`` or where the text moves to another block; blank
-    pieces and line breaks before the first words are passed over. Read
-    *backwards*, the pieces give the last line before a point, and its start
-    is the last piece read.
+    pieces and line breaks between lines are passed over. Read *backwards*,
+    the pieces give the last lines before a point (the nearest first), and a
+    line starts at the last piece read of it.
     """
+    lines: list[tuple[str, _Piece]] = []
     words: list[str] = []
-    first: _Piece | None = None
+    start: _Piece | None = None
     block: HtmlElement | None = None
+
+    def close() -> None:
+        if words and start is not None:
+            ordered = reversed(words) if backwards else words
+            lines.append((" ".join(" ".join(ordered).split()), start))
+        words.clear()
+
     for piece in islice(pieces, _MAX_WALK):
         if not isinstance(piece, _Piece):
             if str(piece.tag).lower() == "br" and words:
-                break
+                close()
+                if len(lines) >= count:
+                    break
             continue
         if not piece.text.strip():
             continue
         here = _block_of(piece.owner, piece.tail)
         if words and here is not block:
-            break
+            close()
+            if len(lines) >= count:
+                break
         block = here
         words.append(piece.text)
-        if backwards or first is None:
-            first = piece
-    if backwards:
-        words.reverse()
-    return " ".join(" ".join(words).split()), first
+        if backwards or len(words) == 1:
+            start = piece
+    if len(lines) < count:
+        close()
+    return lines
+
+
+def _line(pieces: Iterable[_Piece | HtmlElement]) -> str:
+    """The first line of *pieces*."""
+    found = _lines(pieces, 1)
+    return found[0][0] if found else ""
 
 
 def looks_like_attribution(line: str) -> bool:
     """True for the line a client writes above a quote: it ends with a colon and
     names an address or a time ("On 4 May 2020, at 10:02, Ana <a@b.org> wrote:",
-    "04.05.2020, 10:02, "Ana" <a@b.org>:"), or says someone wrote."""
+    "04.05.2020, 10:02, "Ana" <a@b.org>:"), says someone wrote, or is one the
+    reply trimmer knows (in every language it has been taught)."""
     line = line.strip()
     if not 6 <= len(line) <= 400 or not line.endswith((":", "：")):
         return False
-    return bool(_ADDRESS.search(line) or _TIME.search(line) or _WROTE.search(line))
+    if _ADDRESS.search(line) or _TIME.search(line) or _WROTE.search(line):
+        return True
+    return trim_reply(f"{line}\n> …") == ""
 
 
-def _before(el: HtmlElement) -> tuple[str, _Piece | None]:
-    """The last line of text before *el*, and the piece where it starts."""
-    return _line(_backward(el), backwards=True)
+def _attribution(lines: list[tuple[str, _Piece]], backwards: bool) -> _Piece | None:
+    """Where an attribution of one to three of *lines* starts (Yahoo's Android
+    app and others wrap it: "On Mon, 4 May 2020 at 10:02, Ana" / "<a@b.org> wrote:").
+    Read *backwards*, the lines are the nearest first, and the attribution takes
+    in the lines above its colon line that do not end a sentence."""
+    found: _Piece | None = None
+    for size in range(1, len(lines) + 1):
+        taken = lines[:size]
+        ordered = list(reversed(taken) if backwards else taken)
+        if size > 1:
+            colon_line = ordered[-1][0]
+            if len(colon_line) > 60 or not (
+                _ADDRESS.search(colon_line) or _WROTE.search(colon_line)
+            ):
+                break  # a wrapped attribution ends with "<a@b.org> wrote:"
+            if backwards and ordered[0][0].endswith((".", "!", "?", ";")):
+                break
+        if looks_like_attribution(" ".join(text for text, _ in ordered)):
+            found = ordered[0][1]
+            if not backwards:
+                return found
+        elif found is not None:
+            break
+    return found
 
 
 def _header_block(el: HtmlElement) -> bool:
@@ -279,7 +323,7 @@ def _dashed_header(el: HtmlElement) -> bool:
     following = el.getnext()
     if not isinstance(following, HtmlElement):
         return False
-    return bool(_LABEL_LINE.match(_line(_forward(following))[0]))
+    return bool(_LABEL_LINE.match(_line(_forward(following))))
 
 
 def _mark_before(node: object, mark: str) -> None:
@@ -312,10 +356,6 @@ def _with_rule_above(el: HtmlElement) -> HtmlElement:
     ):
         return previous
     return el
-
-
-def _first_line_inside(el: HtmlElement) -> str:
-    return _line(_forward(el))[0]
 
 
 class _Start:
@@ -355,7 +395,7 @@ def _classify(el: object) -> _Start | None:
             # Gmail's container may hold a forward's note above its attribution.
             return _Start(attribution, True, attribution)
         return _Start(_with_rule_above(el), bool(_CITING_CLASS.search(classes)), None)
-    if el.get("name") == "quote":  # GMX, WEB.DE
+    if el.get("name") in ("quote", "messageReplySection"):  # GMX and WEB.DE; Spark
         return _Start(el, False, None)
     if tag == "hr":
         following = el.getnext()
@@ -373,14 +413,14 @@ def _classify(el: object) -> _Start | None:
 def _blockquote(el: HtmlElement) -> _Start | None:
     """A blockquote is quoted history when an attribution line introduces it
     (above it, or as its first line: Apple Mail) or Thunderbird's ``cite="mid:"``."""
-    line, first = _before(el)
-    if first is not None and looks_like_attribution(line):
-        return _Start(first, True, None)
+    above = _attribution(_lines(_backward(el), 3, backwards=True), backwards=True)
+    if above is not None:
+        return _Start(above, True, None)
     if str(el.get("cite") or "").startswith("mid:"):
         return _Start(el, True, None)
     if str(el.get("type") or "").lower() == "cite" and _header_block(el):
         return _Start(el, False, None)  # Apple's "Begin forwarded message:"
-    if looks_like_attribution(_first_line_inside(el)):
+    if _attribution(_lines(_forward(el), 3), backwards=False) is not None:
         return _Start(el, True, None)
     return None
 
@@ -443,7 +483,9 @@ def mark_history(root: HtmlElement) -> bool:
             apple_signature = el
             continue
         if isinstance(el, HtmlElement) and (
-            _SIGNATURE_CLASS.search(_class(el)) or _SIGNATURE_ID.fullmatch(_id(el))
+            _SIGNATURE_CLASS.search(_class(el))
+            or _SIGNATURE_ID.fullmatch(_id(el))
+            or el.get("name") == "messageSignatureSection"  # Spark
         ):
             if not any(s in signatures for s in el.iterancestors()):
                 signatures.append(el)

@@ -162,6 +162,19 @@ CONTAINERS = {
         f'<div style="margin:0 0 10px 0;">{header_block("Gesendet", "Von", "An", "Betreff")}'
         f'</div><div name="quoted-content">{OLD}</div></div>'
     ),
+    "yahoo android": (
+        '<blockquote style="margin: 0 0 20px 0;"><div style="color:#6D00F6;"><div>On Mon, May 4,'
+        f" 2020 at 10:02, Skills e-discussion</div><div>&lt;{LIST}&gt; wrote:</div></div>"
+        f'<div style="padding: 10px 0 0 20px;">{OLD}</div></blockquote>'
+    ),
+    "wrapped above": (
+        f"<div>On Mon, 4 May 2020 at 10:02, Skills e-discussion<br>&lt;{LIST}&gt; wrote:</div>"
+        f"<blockquote>{OLD}</blockquote>"
+    ),
+    "spark": (
+        '<div name="messageReplySection">On 4 May 2020, 10:02 +0200, Skills, wrote:<br>'
+        f'<blockquote type="cite">{OLD}</blockquote></div>'
+    ),
     "qq mail": f'<div id="isReplyContent"><div>{ATTRIBUTION}</div>{OLD}</div>',
     "elided": f'<div class="elided-text">{ATTRIBUTION}<blockquote>{OLD}</blockquote></div>',
 }
@@ -196,6 +209,7 @@ SIGNATURES = {
     ),
     "yahoo": '<div class="ydp2f3a4b5csignature"><div>Ana Ruiz, Example VET</div></div>',
     "samsung": '<div id="composer_signature"><div>Enviado do meu Galaxy</div></div>',
+    "spark": '<div name="messageSignatureSection"><br>Ana Ruiz, Example VET</div>',
 }
 
 
@@ -240,6 +254,10 @@ OWN_QUOTES = {
     "apple quote level": (
         '<div>From the 2020 report:</div><blockquote type="cite">Skills need practice time.'
         "</blockquote>"
+    ),
+    "after a sentence with a time": (
+        "<p>We met at 10:30 with the chamber of crafts.</p><p>The report puts it well:</p>"
+        "<blockquote>Skills need practice time.</blockquote>"
     ),
     "in the middle": (
         "<p>The report says</p><blockquote>Skills need practice time.</blockquote><p>I agree.</p>"
