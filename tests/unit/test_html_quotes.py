@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailer.core.html_quotes import MARKS, looks_like_attribution
 from mailer.core.html_text import read_html
@@ -419,3 +421,29 @@ def test_a_plain_part_that_says_something_is_still_preferred() -> None:
     )
     assert not parsed.text_from_html
     assert parsed.new_text == "From the plain part, which mentions HTML once."
+
+
+_FRAGMENTS = [
+    *CONTAINERS.values(),
+    *SIGNATURES.values(),
+    *OWN_QUOTES.values(),
+    *NOT_HISTORY.values(),
+    NEW,
+    "<blockquote>",
+    "</blockquote>",
+    "<div>",
+    "</div>",
+    "<br>",
+    "<p>Plain words, 10:02.</p>",
+    "\ue000\ue001",
+    "<table><tr><td>cell</td><td>",
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_any_arrangement_reads_without_error_or_leaked_marks(parts: list[str]) -> None:
+    read = read_html("".join(parts))
+    assert not set(read.text + read.reply) & set(MARKS)
+    for line in read.reply.split("\n"):  # nothing is made up: every line is shown
+        assert line.lstrip("> ") in read.text
