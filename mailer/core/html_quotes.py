@@ -502,19 +502,60 @@ def mark_history(root: HtmlElement) -> bool:
         blank.text = BLANK
     for marked in root.xpath(f"//*[@{OWN_QUOTE}]"):  # the sender's, not ours
         del marked.attrib[OWN_QUOTE]
-    for quote in own_quotes:
-        quote.set(OWN_QUOTE, "")
     for signature in signatures:
         _skip(signature)
     if apple_signature is not None and apple_signature.getparent() is not None:
         apple_signature.tail = SKIP_OPEN + (apple_signature.tail or "")
         closing = etree.SubElement(apple_signature.getparent(), "span")
         closing.text = SKIP_CLOSE
-    if start is None:
-        return False
-    if start.citing and _answered(start):
+        signatures.append(apple_signature.getparent())
+    cut = start is not None
+    if start is not None and start.citing and _answered(start):
         if start.attribution is not None:
             _skip(start.attribution)
-        return False
-    _mark_before(start.node, CUT)
-    return True
+        cut = False
+    elif start is not None:
+        _mark_before(start.node, CUT)
+    for quote in own_quotes:
+        if not _words_after(quote, signatures):
+            quote.set(OWN_QUOTE, "")
+    return cut
+
+
+def _words_after(quote: HtmlElement, signatures: list[HtmlElement]) -> bool:
+    """True when the writer's words follow *quote* before the history starts:
+    then it stays marked as a quote (in the middle of a text, or answered
+    inline with its attribution deleted); only a quotation that ends the new
+    text loses its marks, lest the trimmer take it for a trailing quote."""
+    shown: list[_Piece | HtmlElement] = []
+    for piece in islice(_after(quote), _MAX_WALK):
+        if not isinstance(piece, _Piece):
+            shown.append(piece)
+            continue
+        text, history, _ = piece.text.partition(CUT)
+        holder = piece.owner.getparent() if piece.tail else piece.owner
+        inside = holder is None or any(
+            str(a.tag).lower() == "blockquote" or any(a is s for s in signatures)
+            for a in (holder, *holder.iterancestors())
+        )
+        if not inside:
+            shown.append(piece._replace(text=text))
+        if history:
+            break
+    following = "\n".join(line for line, _ in _lines(shown, 12)).strip()
+    return bool(following) and trim_reply(f"x\n\n{following}") != "x"
+
+
+def _after(el: HtmlElement) -> Iterator[_Piece | HtmlElement]:
+    """What comes after *el* (its tail first), in document order."""
+    node: HtmlElement | None = el
+    while node is not None:
+        if node.tail:
+            yield _Piece(node.tail, node, True)
+        sibling = node.getnext()
+        while sibling is not None:
+            yield from _forward(sibling)
+            if sibling.tail:
+                yield _Piece(sibling.tail, sibling, True)
+            sibling = sibling.getnext()
+        node = node.getparent()

@@ -265,9 +265,38 @@ OWN_QUOTES = {
         "<p>The report says</p><blockquote>Skills need practice time.</blockquote><p>I agree.</p>"
     ),
 }
+TRAILING_OWN_QUOTES = [k for k in OWN_QUOTES if k != "in the middle"]
 
 
-@pytest.mark.parametrize("html", OWN_QUOTES.values(), ids=list(OWN_QUOTES))
+def test_a_quotation_that_ends_the_text_keeps_its_place_before_a_signature() -> None:
+    html = OWN_QUOTES["plain at the end"] + "<p>-- <br>Grace Okafor</p>"
+    raw = (
+        "From: Grace Okafor <grace@example.org>\r\nTo: list@discuss.example.org\r\n"
+        "Subject: Re: Q1\r\nMessage-ID: <own2@example.org>\r\n"
+        "Date: Tue, 5 May 2020 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n" + html
+    ).encode()
+    assert parse_message(raw).new_text == (
+        "The report puts it well:\n\nSkills need practice time."
+    )
+
+
+def test_quotes_answered_inline_without_their_attribution_stay_quotes() -> None:
+    html = (
+        '<blockquote type="cite">Question 1: what changed?</blockquote>'
+        "<div>Everything moved online.</div>"
+        '<blockquote type="cite">What would you keep?</blockquote>'
+        "<div>The recorded lessons.</div>"
+    )
+    assert read_html(html).reply == (
+        "> Question 1: what changed?\nEverything moved online.\n"
+        "> What would you keep?\nThe recorded lessons."
+    )
+
+
+@pytest.mark.parametrize(
+    "html", [OWN_QUOTES[k] for k in TRAILING_OWN_QUOTES], ids=TRAILING_OWN_QUOTES
+)
 def test_a_blockquote_without_attribution_is_the_writers_own(html: str) -> None:
     read = read_html(html)
     assert not read.cut
@@ -292,7 +321,7 @@ def test_an_own_quotation_survives_parsing_at_the_end_of_the_new_text() -> None:
 def test_own_quotation_above_a_real_quote_stays_and_the_history_goes() -> None:
     read = read_html(OWN_QUOTES["in the middle"] + CONTAINERS["thunderbird"])
     assert read.cut
-    assert read.reply == "The report says\n\nSkills need practice time.\n\nI agree."
+    assert read.reply == "The report says\n\n> Skills need practice time.\n\nI agree."
 
 
 def test_answers_between_quoted_parts_stay_with_what_they_answer() -> None:
