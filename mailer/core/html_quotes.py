@@ -15,7 +15,8 @@ the tree (:data:`CUT` where the history starts, :data:`SKIP_OPEN` and
 :data:`SKIP_CLOSE` around a signature), so that one conversion to text gives
 both the full text and the new one (:mod:`mailer.core.html_text`). A
 blockquote that no attribution introduces is the writer's own quotation (a
-passage of a report) and stays part of the new text, without ``>`` marks.
+passage of a report) and stays part of the new text; when it ends the text
+it loses its ``>`` marks, lest the trimmer drop it as a trailing quote.
 Answers written between quoted parts stay too, with the parts they answer,
 as in a plain-text reply.
 
@@ -38,9 +39,8 @@ from mailer.core.trim import trim_reply
 CUT = "\ue000"  # the quoted history starts here
 SKIP_OPEN = "\ue001"  # a signature, or an attribution between answers, starts
 SKIP_CLOSE = "\ue002"  # ... and ends here
-BLANK = (
-    "\ue003"  # an empty line a browser shows (a block holding only a no-break space)
-)
+# An empty line a browser shows: a block that holds only a no-break space.
+BLANK = "\ue003"
 MARKS = CUT + SKIP_OPEN + SKIP_CLOSE + BLANK
 OWN_QUOTE = "data-ediscuss-own-quote"  # set on a blockquote of the new text
 
