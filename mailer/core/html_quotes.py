@@ -104,8 +104,10 @@ _CANDIDATES = etree.XPath(
     " | //comment()[contains(., 'originalMessage')]"
 )
 # <div>&nbsp;</div>: the empty line webmails (Yandex, GMX...) put between paragraphs.
+# Outlook's is <p class=MsoNormal><o:p>&nbsp;</o:p></p> (a plain block by then).
 _BLANK_LINES = etree.XPath(
-    "//div[not(*)][contains(text(), '\u00a0')][not(normalize-space(translate(., '\u00a0', ' ')))]"
+    "//div[not(*[not(self::span or self::font or name()='o:p')])]"
+    "[contains(., '\u00a0')][not(normalize-space(translate(., '\u00a0', ' ')))]"
 )
 _BLOCK = frozenset(
     {

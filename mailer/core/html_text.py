@@ -15,7 +15,9 @@ import bisect
 import html
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.html_engine import Inscriptis
@@ -45,6 +47,11 @@ _QUOTE = "quote"
 _OWN = "own"
 _MARK = re.compile(f"[{MARKS}]")  # str.translate was the slowest step of a conversion
 _SKIPPED = re.compile(f"{SKIP_OPEN}[^{SKIP_OPEN}{SKIP_CLOSE}]*{SKIP_CLOSE}")
+_STYLE_OPEN = re.compile(r"<style\b[^>]{0,2000}>", re.IGNORECASE)
+_P_SELECTOR = re.compile(r"p(?:\.([\w-]{1,100}))?", re.IGNORECASE)
+_NO_MARGIN = re.compile(r"(?:^|;)margin:0[a-z%]*(?:;|$)")
+_NO_TOP = re.compile(r"(?:^|;)margin-top:0[a-z%]*(?:;|$)")
+_NO_BOTTOM = re.compile(r"(?:^|;)margin-bottom:(?:0|0?\.0*1)[a-z%]*(?:;|$)")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml [^>]{0,2000}\?>")
 
 
@@ -167,13 +174,83 @@ def _tree(markup: str) -> HtmlElement | None:
     return document_fromstring(markup)
 
 
-def _converted(markup: str) -> tuple[str, str, bool]:
+def _flat_paragraphs(markup: str) -> tuple[bool, frozenset[str]]:
+    """Whether the sender's style sheet takes the margins off every ``<p>``
+    (Outlook on the web: ``P {margin-top:0;margin-bottom:0;}``), and the
+    classes of ``<p>`` it takes them off (Outlook: ``p.MsoNormal {margin:0cm}``).
+
+    Its clients show such paragraphs line under line; the style sheet is
+    dropped with the rest of the head, so this is read from it first.
+    """
+    every = False
+    classes: set[str] = set()
+    for sheet in islice(_style_sheets(markup), 20):
+        rules = _without_css_comments(sheet)
+        # Split, not a regex: "selectors { declarations }" found by a pattern
+        # backtracked over every character of a sheet without braces.
+        for rule in islice(rules.split("}"), 500):
+            selectors, brace, body = rule.rpartition("{")
+            if not brace:
+                continue
+            declarations = "".join(body.split()).lower()
+            if not (
+                _NO_MARGIN.search(declarations)
+                or (_NO_TOP.search(declarations) and _NO_BOTTOM.search(declarations))
+            ):
+                continue
+            for selector in selectors[-2000:].split(","):
+                found = _P_SELECTOR.fullmatch(selector.strip())
+                if found and found.group(1):
+                    classes.add(found.group(1))
+                elif found:
+                    every = True
+    return every, frozenset(classes)
+
+
+def _style_sheets(markup: str) -> Iterator[str]:
+    """The text of each ``<style>`` element, read in one pass: a sheet left
+    open ends the reading (thousands of unclosed ones cost one search)."""
+    position = 0
+    while (opening := _STYLE_OPEN.search(markup, position)) is not None:
+        closing = _HIDDEN_CLOSE["style"].search(markup, opening.end())
+        if closing is None:
+            return
+        yield markup[opening.end() : min(closing.start(), opening.end() + 100_000)]
+        position = closing.end()
+
+
+def _without_css_comments(sheet: str) -> str:
+    """*sheet* without ``/* */`` comments and the ``<!-- -->`` around it; found
+    with str.find, so an unclosed comment costs one search."""
+    out: list[str] = []
+    position = 0
+    while (start := sheet.find("/*", position)) >= 0:
+        out.append(sheet[position:start])
+        end = sheet.find("*/", start + 2)
+        if end < 0:
+            position = len(sheet)
+            break
+        position = end + 2
+    out.append(sheet[position:])
+    return " ".join(out).replace("<!--", " ").replace("-->", " ")
+
+
+def _unmargin(tree: HtmlElement, every: bool, classes: frozenset[str]) -> None:
+    """Make the paragraphs the sender's style sheet shows line under line plain blocks."""
+    for paragraph in tree.iter("p"):
+        if every or classes.intersection(str(paragraph.get("class") or "").split()):
+            paragraph.tag = "div"
+
+
+def _converted(markup: str, flat: tuple[bool, frozenset[str]]) -> tuple[str, str, bool]:
     """The text of *markup* with every blockquote marked ``>``, the same with
     only quoted history marked (the writer's own quotations left plain), both
     with the history marks in them, and whether a history start was marked."""
     tree = _tree(markup)
     if tree is None:
         return "", "", False
+    if flat[0] or flat[1]:
+        _unmargin(tree, *flat)
     cut = mark_history(tree)
     engine = Inscriptis(tree, _config())
     text = engine.get_text()
@@ -229,9 +306,11 @@ def _before_cut(text: str) -> str:
 def read_html(markup: str) -> HtmlText:
     """The readable text of *markup* (paragraphs, lists, tables, links as
     ``text (url)``), and the same without quoted history and signatures."""
-    markup = _MARK.sub("", _CONTROL.sub("", _drop_hidden(markup[:_MAX_HTML])))
+    markup = markup[:_MAX_HTML]
+    flat = _flat_paragraphs(markup)
+    markup = _MARK.sub("", _CONTROL.sub("", _drop_hidden(markup)))
     try:
-        text, reply, cut = _converted(markup)
+        text, reply, cut = _converted(markup, flat)
     except Exception:  # noqa: BLE001 - lxml or inscriptis on hostile markup
         text, reply, cut = "", "", False
     if not text.strip(

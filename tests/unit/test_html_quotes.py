@@ -476,3 +476,46 @@ def test_any_arrangement_reads_without_error_or_leaked_marks(parts: list[str]) -
     assert not set(read.text + read.reply) & set(MARKS)
     for line in read.reply.split("\n"):  # nothing is made up: every line is shown
         assert line.lstrip("> ") in read.text
+
+
+WORD_STYLE = (
+    "<head><style><!--\n/* Font Definitions */\n@font-face {font-family:Calibri;}\n"
+    "p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm; margin-bottom:.0001pt;"
+    " font-size:11.0pt;}\n--></style></head>"
+)
+
+
+def test_outlook_paragraphs_show_line_under_line_as_in_outlook() -> None:
+    html = (
+        f"<html>{WORD_STYLE}<body><p class=MsoNormal>Kind regards,<o:p></o:p></p>"
+        "<p class=MsoNormal>Ana Ruiz<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<p class=MsoNormal>PS: the report is attached.</p><p>A plain paragraph.</p></body></html>"
+    )
+    assert read_html(html).text == (
+        "Kind regards,\nAna Ruiz\n\nPS: the report is attached.\n\nA plain paragraph."
+    )
+
+
+def test_outlook_web_paragraphs_without_margins() -> None:
+    html = (
+        '<html><head><style type="text/css" style="display:none;"> P {margin-top:0;'
+        "margin-bottom:0;} </style></head><body><p>Hello</p><p><br></p><p>Line a</p>"
+        "<p>Line b</p></body></html>"
+    )
+    assert read_html(html).text == "Hello\n\nLine a\nLine b"
+
+
+def test_paragraphs_keep_their_margins_without_such_a_style_sheet() -> None:
+    html = "<style>p.other {margin:0}</style><p class=MsoNormal>A</p><p class=MsoNormal>B</p>"
+    assert read_html(html).text == "A\n\nB"
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    ["/* " * 33_000, "a" * 100_000, "a{" * 50_000, "}" * 100_000, "<style>" * 20_000],
+)
+def test_hostile_style_sheets_cost_linear_time(sheet: str) -> None:
+    html = f"<style>{sheet}</style>" * 5 + "<p>x</p>"
+    started = time.perf_counter()
+    assert read_html(html).text.endswith("x")
+    assert time.perf_counter() - started < 3  # a comment pattern took 24 s on one
