@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # aiosmtpd logs every SMTP command; ours is one line per message.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # flufl.bounce logs each detector it runs, and the tracebacks we catch.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     ctx = base.Context(args.config, os.environ)
     try:
         return int(handler(ctx, args))

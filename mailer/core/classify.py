@@ -10,7 +10,8 @@ can form (DESIGN.md). The signals, strongest first:
 * auto-reply: RFC 3834 ``Auto-Submitted`` (anything but ``no``),
   ``X-Autoreply``, ``X-Autorespond``, ``X-Mail-Autoreply``, ``X-Autoreply-From``,
   ``Precedence`` (or ``X-Precedence``) ``bulk|junk|list``, a read receipt, a
-  null sender, or an out-of-office subject in en/es/fr/pt/de (and it/nl/sv).
+  ``X-Auto-Response-Suppress`` (Exchange), a null sender, or an out-of-office
+  subject in en/es/fr/pt/de and the other languages mail servers answer in.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ _SMTP_CODE = re.compile(r"\b([45])\d\d\b")
 _ADDRESS = re.compile(
     r"<?([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63})>?"
 )
+_LOCAL_USER = re.compile(
+    r"(?m)^\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3} )?<?([^\s@<>]{1,64})>?\.\.\. "
+)
 _REPLY_PREFIX = re.compile(
     r"^(?:\s*(?:re|aw|wg|fw|fwd|tr|rv|enc|sv|antw)\s?:\s*)+", re.IGNORECASE
 )
@@ -45,6 +49,10 @@ _FAILURE_SUBJECTS = (
     "failure notice",
     "returned mail",
     "delayed mail",
+    "delivery delayed",
+    "mail could not be delivered",
+    "message status - undeliverable",
+    "permanent delivery failure",
     "warning: could not send",
     "mail system error",
     "non remis",
@@ -72,10 +80,18 @@ _AUTO_SUBJECT = re.compile(
     r"|resposta automatica|ausencia temporaria|fora do escritorio|ausente do escritorio"
     r"|estou ausente|estou de ferias|automatische (?:antwort|abwesenheitsnotiz)"
     r"|abwesenheitsnotiz|ferienabwesenheit|(?:ich bin )?nicht im buro|ich bin im urlaub"
-    # it, nl, sv: not the discussion's languages, but their mail servers answer too
-    r"|risposta automatica|automatisch antwoord|autosvar)"
+    # Other languages: not the discussion's, but their mail servers answer too
+    r"|risposta automatica|fuori (?:sede|ufficio)|automatisch antwoord|afwezigheidsbericht"
+    r"|autosvar|automatisk svar|frav(?:ae|æ)rsbesked|automaattinen vastaus"
+    r"|odpowiedz automatyczna|automatyczna odpowiedz|automaticka odpoved"
+    r"|automatikus valasz|raspuns automat|otomatik yan[iı]t|ofiste degilim"
+    r"|automatska poruka|αυτοματη απαντηση|εκτος γραφειου"
+    r"|автоответ|автоматически\w ответ|автоматичн\w* відповідь|автовідповідь|меня нет в офисе"
+    r"|رد تلقائي|תשובה אוטומטית|自動返信|自動応答|不在通知|自动回复|自動回覆|자동 ?응답|부재중 ?자동"
+    r"|balasan otomatis|tra loi tu (?:d|đ)ong)"
     r"|^(?:on vacation|ausente|ausencia|absence|absent|abwesend|abwesenheit|urlaub"
-    r"|en vacances|en conges|conges|de vacaciones|de ferias|afwezig)\s*(?::|$)"
+    r"|en vacances|en conges|conges|de vacaciones|de ferias|afwezig|frav(?:ae|æ)r|nieobecnosc"
+    r"|absencia|poissaolo|休假|부재중)\s*(?::|$)"
 )
 
 
@@ -161,7 +177,8 @@ def parse_text_bounce(
 ) -> BounceReport:
     """What a plain-text failure notice (Exim, qmail, Exchange text) says, as well as can be read."""
     head = re.split(
-        r"(?im)^.*(?:copy of the message|below this line|original message|message d'origine"
+        r"(?im)^.*(?:copy of the message|below this line|original message(?! was received)"
+        r"|message d'origine"
         r"|mensaje original|urspr[üu]ngliche nachricht|text/rfc822-headers).*$",
         text,
         maxsplit=1,
@@ -185,6 +202,17 @@ def parse_text_bounce(
             recipients.append(address)
             if len(recipients) >= 20:
                 break
+    if (
+        not recipients
+    ):  # sendmail's local delivery names the user only: "jo... User unknown"
+        for m in _LOCAL_USER.finditer(head):
+            local = m.group(1).lower()
+            recipients.extend(
+                a.group(1).lower()
+                for a in _ADDRESS.finditer(text[:50_000])
+                if a.group(1).lower().split("@", 1)[0] == local
+            )
+        recipients = list(dict.fromkeys(recipients))[:20]
     status_match = _STATUS.search(head)
     status = status_match.group(0) if status_match else ""
     folded = head.lower()
@@ -258,6 +286,11 @@ def classify(
         value = _first_of(index, name).lower()
         if index.get(name) and value not in ("no", "false", "0"):
             return MessageClass.AUTO_REPLY
+    # Exchange marks its own out-of-office and other automatic answers so that
+    # they are not answered in turn; a person's Outlook never sends it.
+    suppress = _first_of(index, "x-auto-response-suppress").lower()
+    if any(w in suppress for w in ("all", "oof", "autoreply")):
+        return MessageClass.AUTO_REPLY
     precedence = _first_of(index, "precedence") or _first_of(index, "x-precedence")
     if precedence.lower() in ("bulk", "junk", "list", "auto_reply"):
         return MessageClass.AUTO_REPLY

@@ -20,21 +20,20 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 from mailer.core.charsets import decode_header_text, has_surrogates, repair_mojibake
-from mailer.core.classify import classify, parse_dsn, parse_text_bounce
+from mailer.core.classify import classify
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.errors import MalformedMessage
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.core.language import guess_language, language_from_header
 from mailer.core.message import (
     DEFAULT_LIMITS,
-    BounceReport,
-    MessageClass,
     ParsedMessage,
     ParseLimits,
 )
 from mailer.core.mime import Body, read_body
 from mailer.core.openpgp import unwrap_clearsigned, without_encrypted
 from mailer.core.policy import MAX_STRUCTURED_CHARS, PARSE_POLICY
+from mailer.core.robots import read_robot
 from mailer.core.trim import count_links, trim_reply
 
 __all__ = ["count_links", "parse_message"]
@@ -384,7 +383,23 @@ def parse_message(
         own_domain=own_domain.lower(),
         max_received=limits.max_received,
     )
-    bounce = _bounce(message_class, body, text, headers, own_domain)
+    message_class, bounce = read_robot(
+        None if headers_only else msg,
+        message_class=message_class,
+        headers=headers,
+        subject=subject,
+        from_name=from_name,
+        from_address=from_address,
+        null_sender=envelope_from == ""
+        or any(
+            k.lower() == "return-path" and v.replace(" ", "") == "<>"
+            for k, v in headers
+        ),
+        text=text,
+        delivery_status=body.delivery_status,
+        returned_message_id=body.returned_message_id,
+        own_domain=own_domain.lower(),
+    )
     defects.extend(f"over limit: {r}" for r in reasons)
     untrusted = [
         *reasons,
@@ -433,26 +448,3 @@ def _readable(text: str, limits: ParseLimits, mojibake: str | None) -> tuple[str
     repaired = repair_mojibake(text)
     return (repaired.text if repaired.defect else text), repaired.defect or ""
 
-
-def _bounce(
-    message_class: MessageClass,
-    body: Body,
-    text: str,
-    headers: list[tuple[str, str]],
-    own_domain: str,
-) -> BounceReport | None:
-    if message_class is not MessageClass.BOUNCE:
-        return None
-    report = parse_dsn(
-        body.delivery_status, original_message_id=body.returned_message_id
-    )
-    if report is not None and report.recipients:
-        return report
-    from_text = parse_text_bounce(text, headers, own_domain=own_domain.lower())
-    return BounceReport(
-        from_text.recipients,
-        from_text.permanent,
-        (report.status if report else "") or from_text.status,
-        (report.diagnostic if report else "") or from_text.diagnostic,
-        body.returned_message_id,
-    )

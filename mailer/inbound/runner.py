@@ -222,6 +222,8 @@ def main() -> int:
         level=settings.service.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # flufl.bounce logs each detector it runs, and the tracebacks we catch.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     return run_child(settings, wake_fd, news_fd, index, signals)
 
 

@@ -52,6 +52,7 @@ def test_corpus_is_large_and_complete() -> None:
         "attachment",
         "autoreply",
         "dsn",
+        "bounce",
         "loop",
         "malformed",
     } <= kinds

@@ -1,0 +1,317 @@
+"""Bounces the header rules miss: flufl.bounce's detectors and the layouts they miss.
+
+:func:`mailer.core.classify.classify` decides from headers alone. A failure
+notice can come without any of its signals (a sender named ``Postmaster`` at
+a Japanese carrier, an InterScan gateway writing as the original recipient's
+domain, an old Exchange NDR with a subject in the user's language), so for
+mail that *looks machine-made* two more readers run on the body:
+
+* flufl.bounce (the detectors GNU Mailman uses, PyPI ``flufl.bounce``): DSN,
+  Exim, qmail, Postfix, Exchange, GroupWise, Yahoo and a dozen heuristic
+  layouts. It does no I/O, but it costs milliseconds a message, which is why
+  it runs only behind :func:`looks_machine_made`;
+* :data:`_LAYOUTS`: the opening sentences of the failure notices flufl does not
+  know (DragonFly, Apache James, OpenSMTPD, Courier, Domino, InterScan, FML,
+  KDDI and the other Japanese carriers, Amazon SES, old Exchange, ...).
+
+The failed recipients are the union of what the DSN fields, ``X-Failed-Recipients``
+and flufl name; the addresses read from a notice's free text count only when
+none of those named any (free text names the postmaster, the host and the
+sender too). Only plausible addresses are kept: never our own domain's, never
+a daemon's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from email.message import Message
+
+from flufl.bounce import all_failures
+
+from mailer.core.classify import parse_dsn, parse_text_bounce
+from mailer.core.message import BounceReport, MessageClass
+
+Headers = Sequence[tuple[str, str]]
+
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+"
+)
+_DAEMON_LOCALS = frozenset(
+    {
+        "mailer-daemon", "mail-daemon", "maildaemon", "mailerdaemon", "postmaster",
+        "noreply", "no-reply", "do-not-reply", "donotreply", "bounce", "bounces",
+        "root", "nobody",
+    }
+)  # fmt: skip
+
+# A sender that is a machine: the local part or the display name says so.
+_ROBOT_SENDER = re.compile(
+    r"mailer-?daemon|mail-?daemon|postmaster|post\s?master|mail\s?delivery|delivery\s?(?:sub)?system"
+    r"|mail\s?system|mail\s?administrator|system\s?administrator|mail\s?admin|mailadmin"
+    r"|bounce|interscan|\bfml\b|-admin@|-owner@|owner-|\bmta\b|\bsmtp\b|no-?reply|notification"
+    r"|auto-?reply|autoresponder|\bdaemon\b",
+    re.IGNORECASE,
+)
+# Subjects of failure and delay notices, in the languages their servers write.
+_ROBOT_SUBJECT = re.compile(
+    r"undeliver|not delivered|delivery (?:status|fail|notif|report|problem|delay|error|incomplete)"
+    r"|returned mail|return(?:ed|ing)(?: message)? to sender|failure notice|delivery failure"
+    r"|mail system error|could not be delivered|mail delivery|\[bounce\]|^bounce"
+    r"|non remis|non distribu|[ée]chec de (?:la )?remise|no se puede entregar|no entregado"
+    r"|unzustellbar|nicht zustellbar|n[aã]o entregue|n[aã]o foi poss[ií]vel entregar|non consegnato"
+    r"|onbestelbaar|ikke levert|kunde inte levereras|niedostarczon|недостав|не доставлен"
+    r"|ошибка доставки|配信|送信エラー|エラー|返送|退信|退回|未送达|발송 실패|전송 실패|반송",
+    re.IGNORECASE,
+)
+_REPORT_TYPES = ("multipart/report", "message/delivery-status")
+
+# The opening words of failure notices, as each MTA writes them. Each is
+# specific enough that a person's mail never begins with it; they are searched
+# in the notice's first few kilobytes only.
+_LAYOUT_SENTENCES = (
+    r"this is the qmail-send program",  # qmail, netqmail, vpopmail
+    r"i'?m afraid i wasn'?t able to deliver your message",  # qmail, James
+    r"this is the james mail server",  # Apache James
+    r"this is the dragonfly mail agent",  # dma
+    r"there was an error delivering your mail to",  # dma
+    r"this is the mailer-daemon, please do not reply",  # OpenSMTPD
+    r"an error has occurred while attempting to deliver a message",  # OpenSMTPD
+    r"this is the mail system at host",  # Postfix
+    r"this message was created automatically by mail delivery software",  # Exim
+    r"a message that you sent could not be delivered",  # Exim, GMX, Mail.ru
+    r"-{3,} ?transcript of session follows ?-{3,}",  # sendmail
+    r"the following addresses had permanent fatal errors",  # sendmail
+    r"the original message was received at",  # sendmail
+    r"your message did not reach some or all of the intended recipients",
+    r"delivery has failed to these recipients or groups",  # Exchange 2007+
+    r"your message to .{1,200} couldn'?t be delivered",  # Office 365
+    r"the following recipient\(s\) cannot be reached",  # Exchange 2003
+    r"was not delivered to:.{0,200}because:",  # Lotus Domino
+    r"not listed in (?:domino directory|public name & address book)",
+    r"an error occurred while trying to deliver the mail to the following",  # SES
+    r"sent <<< rcpt to:",  # InterScan MSS
+    r"received >>> [45]\d\d",  # InterScan MSS
+    r"the attached message had permanent fatal delivery errors",  # MDaemon
+    r"running the courier mail server",  # Courier
+    r"delivery to the following recipients? failed",  # Exchange 5.5, Notes
+    r"sorry, we were unable to deliver your message",  # Yahoo
+    r"the following message to <?[^>\s]+>? was undeliverable",  # Comcast style
+    r"the message that you sent was undeliverable to the following",  # GroupWise
+    r"your mail sent on:",  # KDDI au
+    r"could not be delivered to the following recipients?",  # carriers
+    r"message could not be delivered to the following recipients?",
+    r"the user\(s\) account is (?:disabled|temporarily over quota)",  # QQ English
+    r"you are not a member of this mailing list",  # FML, list managers
+    r"your message (?:was|has been) rejected by the mailing list",
+    r"mail delivery failed: returning message to sender",  # Exim subject in body
+    r"delivery to the following recipient has been delayed",  # Gmail delay
+    r"this is an automatically generated delivery status notification",
+)
+_LAYOUTS = re.compile("|".join(_LAYOUT_SENTENCES), re.IGNORECASE | re.DOTALL)
+# Words any notice in a language may use, but so may a person: they count
+# only from a sender that is a machine.
+_NOTICE_PHRASES = (
+    r"送信に失敗しました|配信できませんでした|宛先不明|届きませんでした",  # ja
+    r"邮件被退回|系统退信|无法发送到|投递失败|退信原因",  # zh (QQ, 163)
+    r"메일 전송에 실패|메일을 전달하지 못|받는 사람을 찾을 수 없",  # ko (Naver)
+    r"не может быть доставлено|не удалось доставить|сообщение не доставлено",  # ru
+    r"konnte nicht zugestellt werden|unzustellbar",  # de
+    r"n'a pas pu (?:être|etre) remis|impossible de remettre",  # fr
+    r"no se ha podido entregar|no pudo ser entregado",  # es
+    r"não pôde ser entregue|nao pode ser entregue",  # pt
+)
+_NOTICE_WORDS = re.compile("|".join(_NOTICE_PHRASES), re.IGNORECASE)
+# A notice that only says the mail is late: it is still being tried.
+_DELAY = re.compile(
+    r"delivery (?:to the following recipients? )?(?:has been |is )?delayed|will (?:continue to )?be retried"
+    r"|will keep trying|not yet been delivered|no action is required on your part"
+    r"|warning: message .{0,80} delayed|this is a warning message only",
+    re.IGNORECASE,
+)
+_LAYOUT_WINDOW = 6_000
+# Senders that never write as a person (postmaster may: the operator does).
+_NEVER_A_PERSON = re.compile(
+    r"^(?:mailer-?daemon|mail-?daemon|no-?reply|do-?not-?reply|auto-?reply|autoresponder)[@+.-]",
+    re.IGNORECASE,
+)
+# A read receipt in text (Outlook without MDN): "Read: <subject>" and a body
+# that says when it was read.
+_READ_SUBJECT = re.compile(
+    r"^(?:read|lu|gelesen|le[ií]do|lido|letto|gelezen|l[äa]st|przeczytane|прочитано|已读|읽음)\s?:",
+    re.IGNORECASE,
+)
+_READ_BODY = re.compile(
+    r"was read on|a été lu le|wurde am .{0,60} gelesen|fue leído|foi lido|è stato letto|is gelezen op",
+    re.IGNORECASE,
+)
+# Challenge-response systems: "confirm you are a person before I accept your mail".
+_CHALLENGE_SUBJECT = re.compile(
+    r"please confirm (?:your|that you)|verification required|confirm your (?:message|e-?mail)"
+    r"|awaiting (?:your )?confirmation|requires? (?:your )?(?:confirmation|verification)"
+    r"|spam ?arrest|boxbe|is waiting for your approval",
+    re.IGNORECASE,
+)
+
+
+def robot_sender(from_name: str, from_address: str) -> bool:
+    """True when the From names a program: MAILER-DAEMON, Postmaster, Mail Delivery System."""
+    return _ROBOT_SENDER.search(f"{from_name} {from_address}") is not None
+
+
+def looks_machine_made(
+    headers: Headers, *, subject: str, robot: bool, text: str
+) -> bool:
+    """True for mail a program may have written: worth the cost of reading its body.
+
+    *robot* is a null sender or a program's From. A person's mail with an
+    ordinary subject and none of these signs skips the detectors, so the bulk
+    of the traffic costs nothing more.
+    """
+    if robot:
+        return True
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "content-type" and value.lower().startswith(_REPORT_TYPES):
+            return True
+        if lower in ("x-failed-recipients", "auto-submitted", "x-mlserver"):
+            return True
+    if _ROBOT_SUBJECT.search(subject):
+        return True
+    return layout_of(text) is not None
+
+
+def layout_of(text: str) -> str | None:
+    """The failure notice sentence *text* opens with (in its first kilobytes), or None."""
+    found = _LAYOUTS.search(text, 0, _LAYOUT_WINDOW)
+    return found.group(0) if found else None
+
+
+def notice_words(text: str) -> bool:
+    """True when *text* says, in some language, that mail could not be delivered."""
+    return _NOTICE_WORDS.search(text, 0, _LAYOUT_WINDOW) is not None
+
+
+def is_delay(text: str) -> bool:
+    """True when a notice says the mail is only late (RFC 3464 ``Action: delayed``)."""
+    return _DELAY.search(text, 0, _LAYOUT_WINDOW) is not None
+
+
+def detector_failures(msg: Message) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """flufl.bounce's (temporary, permanent) failed recipients of *msg*, lower case.
+
+    A detector that fails on odd input (some read headers as plain strings)
+    stops the scan; that is "nothing found", never an error of ours.
+    """
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:  # noqa: BLE001 - a third-party heuristic on hostile mail
+        return (), ()
+    return _decoded(temporary), _decoded(permanent)
+
+
+def _decoded(found: Iterable[bytes | str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in found:
+        value = item.decode("ascii", "replace") if isinstance(item, bytes) else item
+        value = value.strip().strip("<>").lower()
+        if value and value not in out:
+            out.append(value)
+    return tuple(sorted(out))
+
+
+def plausible(address: str, own_domain: str) -> bool:
+    """True for an address a failed message could have gone to."""
+    if len(address) > 254 or not _ADDRESS.fullmatch(address):
+        return False
+    local, _, domain = address.lower().rpartition("@")
+    if local in _DAEMON_LOCALS or local.startswith("mailer-daemon"):
+        return False
+    own = own_domain.lower()
+    return not own or (domain != own and not domain.endswith("." + own))
+
+
+def read_robot(
+    msg: Message | None,
+    *,
+    message_class: MessageClass,
+    headers: Headers,
+    subject: str,
+    from_name: str,
+    from_address: str,
+    null_sender: bool,
+    text: str,
+    delivery_status: Sequence[Sequence[tuple[str, str]]],
+    returned_message_id: str | None,
+    own_domain: str,
+) -> tuple[MessageClass, BounceReport | None]:
+    """The class the header rules gave, raised to a bounce when the body is a failure
+    notice (with the bounce's report), or to an auto-reply when the sender or a
+    text read receipt or challenge says so (see the module docstring).
+
+    *msg* is the parsed message for flufl.bounce, None when only its headers
+    were read (over limits: nothing of its body is trusted).
+    """
+    if message_class is MessageClass.LOOP:
+        return message_class, None
+    robot = null_sender or robot_sender(from_name, from_address)
+    if message_class is MessageClass.NORMAL and not looks_machine_made(
+        headers, subject=subject, robot=robot, text=text
+    ):
+        return _auto_reply(subject, from_address, text), None
+    structured = parse_dsn(delivery_status, original_message_id=returned_message_id)
+    detected = detector_failures(msg) if msg is not None else ((), ())
+    replying = any(k.lower() in ("in-reply-to", "references") for k, _ in headers)
+    layout = layout_of(text)
+    if not (
+        message_class is MessageClass.BOUNCE
+        or any(detected)
+        or (structured is not None and structured.recipients)
+        or (layout is not None and (robot or not replying))
+        or (robot and notice_words(text))
+    ):
+        if message_class is MessageClass.NORMAL:
+            return _auto_reply(subject, from_address, text), None
+        return message_class, None
+    free_text = parse_text_bounce(text, headers, own_domain=own_domain)
+    named = [
+        m.group(0).lower()
+        for k, v in headers
+        if k.lower() == "x-failed-recipients"
+        for m in _ADDRESS.finditer(v)
+    ]
+    temporary, permanent = detected
+    firm = [*(structured.recipients if structured else ()), *named]
+    firm += [*permanent, *temporary]
+    recipients = tuple(
+        dict.fromkeys(
+            a for a in (firm or free_text.recipients) if plausible(a, own_domain)
+        )
+    )
+    if structured is not None and structured.recipients:
+        is_permanent = structured.permanent
+    elif permanent or temporary:
+        is_permanent = bool(permanent)
+    elif structured is not None and structured.status:
+        is_permanent = structured.permanent
+    else:
+        is_permanent = free_text.permanent and not is_delay(text)
+    report = BounceReport(
+        recipients,
+        is_permanent,
+        (structured.status if structured else "") or free_text.status,
+        (structured.diagnostic if structured else "") or free_text.diagnostic,
+        returned_message_id,
+    )
+    return MessageClass.BOUNCE, report
+
+
+def _auto_reply(subject: str, from_address: str, text: str) -> MessageClass:
+    """AUTO_REPLY for a daemon's or no-reply sender, a text read receipt, a challenge."""
+    if (
+        _NEVER_A_PERSON.match(from_address)
+        or (_READ_SUBJECT.match(subject) and _READ_BODY.search(text, 0, 2_000))
+        or _CHALLENGE_SUBJECT.search(subject)
+    ):
+        return MessageClass.AUTO_REPLY
+    return MessageClass.NORMAL

@@ -1,0 +1,161 @@
+"""Robots the header rules miss: flufl.bounce behind the gate, our layouts, text receipts."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+
+from mailer.core.message import MessageClass
+from mailer.core.parse import parse_message
+from mailer.core.robots import (
+    detector_failures,
+    is_delay,
+    layout_of,
+    looks_machine_made,
+    plausible,
+)
+from tests.corpus import CORPUS
+
+OWN = "discuss.example.org"
+
+
+def parse(raw: str) -> tuple[MessageClass, tuple[str, ...] | None]:
+    parsed = parse_message(raw.replace("\n", "\r\n").encode(), own_domain=OWN)
+    bounce = parsed.bounce.recipients if parsed.bounce else None
+    return parsed.message_class, bounce
+
+
+def test_qmail_notice_without_any_header_signal_is_a_bounce() -> None:
+    # No MAILER-DAEMON, no failure subject, no null sender: only the body says it.
+    cls, recipients = parse(
+        "From: Mail Server <mail@isp.example.net>\nTo: x@discuss.example.org\n"
+        "Subject: your mail\nMessage-ID: <q1@isp.example.net>\n\n"
+        "Hi. This is the qmail-send program at isp.example.net.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+        "<lost@isp.example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n"
+    )
+    assert cls is MessageClass.BOUNCE
+    assert recipients == ("lost@isp.example.net",)
+
+
+def test_a_person_forwarding_a_bounce_in_a_reply_stays_a_person() -> None:
+    cls, recipients = parse(
+        "From: Ana Ruiz <ana@example.net>\nTo: skills-covid19+q1@discuss.example.org\n"
+        "Subject: Re: who else gets these?\nMessage-ID: <a1@example.net>\n"
+        "In-Reply-To: <p1@discuss.example.org>\n\n"
+        "I keep getting this when I write to Omar, does anyone have his new address?\n\n"
+        "> This is the mail system at host mx.example.org.\n"
+        "> <omar@example.org>: User unknown in virtual mailbox table\n"
+    )
+    assert (cls, recipients) == (MessageClass.NORMAL, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Die Nachricht konnte nicht zugestellt werden, sagt mir mein Postfach.\n",
+        "Our apprentices' reports were undeliverable by post during the lockdown.\n",
+        "Le courrier n'a pas pu être remis aux écoles fermées.\n",
+    ],
+)
+def test_a_person_writing_about_undelivered_mail_is_a_person(body: str) -> None:
+    cls, _ = parse(
+        "From: Jonas Weber <jonas@example.de>\nTo: skills-covid19+q1@discuss.example.org\n"
+        f"Subject: Training by post\nMessage-ID: <j1@example.de>\n\n{body}"
+    )
+    assert cls is MessageClass.NORMAL
+
+
+def test_the_same_words_from_a_daemon_are_a_bounce() -> None:
+    cls, recipients = parse(
+        "From: Postmaster <postmaster@mail.example.de>\nTo: x@discuss.example.org\n"
+        "Subject: Hinweis\nMessage-ID: <n1@mail.example.de>\n\n"
+        "Die Nachricht konnte nicht zugestellt werden an: jonas@mail.example.de\n"
+    )
+    assert (cls, recipients) == (MessageClass.BOUNCE, ("jonas@mail.example.de",))
+
+
+def test_a_persons_reply_does_not_look_machine_made() -> None:
+    headers = [("From", "Ana <ana@example.net>"), ("In-Reply-To", "<p@x>")]
+    assert not looks_machine_made(
+        headers, subject="Re: Q1", robot=False, text="I agree with Omar.\n"
+    )
+    assert looks_machine_made(
+        [("Content-Type", "multipart/report; report-type=delivery-status")],
+        subject="Re: Q1",
+        robot=False,
+        text="",
+    )
+    assert looks_machine_made(headers, subject="Re: Q1", robot=True, text="")
+
+
+def test_layouts_and_delays() -> None:
+    assert (
+        layout_of("Hi!\n\nThis is the MAILER-DAEMON, please DO NOT REPLY") is not None
+    )
+    assert layout_of("We are delivering training online.") is None
+    assert is_delay("Delivery is delayed to these recipients or groups:")
+    assert not is_delay("The following address(es) failed:")
+
+
+@pytest.mark.parametrize(
+    ("address", "ok"),
+    [
+        ("gone@example.net", True),
+        ("MAILER-DAEMON@example.net", False),
+        ("postmaster@example.net", False),
+        ("skills-covid19-bounces+s1.x@discuss.example.org", False),
+        ("someone@lists.discuss.example.org", False),
+        ("not an address", False),
+        ("a@b", False),
+    ],
+)
+def test_plausible_failed_recipients(address: str, ok: bool) -> None:
+    assert plausible(address, OWN) is ok
+
+
+def test_detector_failures_never_raise_on_odd_headers() -> None:
+    raw = (CORPUS / "malformed-no-from.eml").read_bytes()
+    msg = message_from_bytes(raw, policy=policy.compat32)  # the stdlib's old headers
+    assert detector_failures(msg) == ((), ())
+
+
+def test_flufl_names_the_recipient_of_an_exim_notice() -> None:
+    raw = (CORPUS / "bounce-exim-x-failed.eml").read_bytes()
+    temporary, permanent = detector_failures(
+        message_from_bytes(raw, policy=policy.default)
+    )
+    assert (temporary, permanent) == ((), ("r.evans@example.co.uk",))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "want"),
+    [
+        (
+            "Read: Q1",
+            "Your message\n\nwas read on Tuesday, 30 March 2027 10:05.\n",
+            "auto-reply",
+        ),
+        ("Read: the report on apprenticeships", "Have you read it? I did.\n", "normal"),
+        (
+            "Please confirm your message to hans@example.at",
+            "Reply once.\n",
+            "auto-reply",
+        ),
+    ],
+)
+def test_text_read_receipts_and_challenges(subject: str, body: str, want: str) -> None:
+    cls, _ = parse(
+        f"From: Hans <hans@example.at>\nTo: x@discuss.example.org\nSubject: {subject}\n"
+        f"Message-ID: <r1@example.at>\n\n{body}"
+    )
+    assert cls.value == want
+
+
+def test_a_no_reply_sender_is_never_a_person() -> None:
+    cls, _ = parse(
+        "From: Survey <no-reply@survey.example.com>\nTo: x@discuss.example.org\n"
+        "Subject: Your weekly summary\nMessage-ID: <s1@survey.example.com>\n\nHello!\n"
+    )
+    assert cls is MessageClass.AUTO_REPLY
