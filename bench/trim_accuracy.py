@@ -12,8 +12,10 @@ client family (``client``), as tests/data/corpus/README.md describes them.
 
 The corpus grew with the trimmer, so its score flatters it; the reply bodies
 of tests/data/trim_holdout.toml were written after the trimmer was frozen and
-are scored separately. Last, the time of parse + trim + classify
+are scored separately. Then the time of parse + trim + classify
 (``parse_message``) per corpus message: the median must stay under 1 ms.
+Last, the robots table (bench/robot_accuracy.py): bounces and auto-replies
+told from people, beside flufl.bounce alone.
 
     .venv/bin/python bench/trim_accuracy.py [--misses]
 """
@@ -36,6 +38,7 @@ from mailparser_reply import EmailReplyParser
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.robot_accuracy import report as robots_report
 from mailer.core.parse import parse_message
 from mailer.core.trim import trim_reply
 from tests.corpus import corpus_messages
@@ -143,6 +146,7 @@ def main() -> int:
             for label, names in found.items():
                 print(f"\n{title}: {label} missed {len(names)}: {', '.join(names)}")
     time_parse()
+    robots_report(args.misses)
     return 0
 
 
