@@ -68,6 +68,22 @@ class BounceReport:
 
 
 @dataclass(frozen=True)
+class ComplaintReport:
+    """What an RFC 5965 feedback report (a spam complaint) says about our message.
+
+    The fields name the complaining subscriber as well as the report lets us
+    see: the envelope sender our message had (its VERP address), the signed
+    unsubscribe links of its ``List-Unsubscribe``, and the addresses it went to.
+    """
+
+    feedback_type: str  # "abuse" for a spam complaint; "fraud", "not-spam", ...
+    recipients: tuple[str, ...]  # Original-Rcpt-To, else the returned message's To
+    return_paths: tuple[str, ...]  # Original-Mail-From and the returned Return-Path
+    unsubscribe_links: tuple[str, ...]  # the returned message's List-Unsubscribe URLs
+    original_message_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedMessage:
     """A received message as clean values: addresses, decoded text, classification."""
 
@@ -97,6 +113,7 @@ class ParsedMessage:
     suspicious_reasons: tuple[str, ...] = field(default=())  # every reason, limits too
     text_from_html: bool = False  # text was converted from the HTML part
     encrypted: bool = False  # S/MIME or OpenPGP encrypted: its text cannot be read
+    complaint: ComplaintReport | None = None  # an RFC 5965 feedback report
 
     def header(self, name: str) -> str | None:
         """The first value of header *name* (case-insensitive), or None."""

@@ -53,6 +53,8 @@ class Body:
     attachments: list[Attachment] = field(default_factory=list)
     delivery_status: list[list[tuple[str, str]]] = field(default_factory=list)
     returned_message_id: str | None = None
+    returned_headers: list[tuple[str, str]] = field(default_factory=list)
+    feedback: list[tuple[str, str]] | None = None  # RFC 5965 message/feedback-report
     defects: list[str] = field(default_factory=list)
     limit_reasons: list[str] = field(default_factory=list)
     parts: int = 0
@@ -241,20 +243,43 @@ def _delivery_status(part: Message, body: Body) -> None:
             )
 
 
+def _feedback(part: Message, body: Body) -> None:
+    """The fields of an RFC 5965 report (the stdlib reads them as a message's headers)."""
+    payload = part.get_payload()
+    block = payload[0] if isinstance(payload, list) and payload else None
+    if isinstance(block, Message) and body.feedback is None:
+        body.feedback = [
+            (k, decode_header_text(str(v))[0]) for k, v in list(block.raw_items())[:100]
+        ]
+
+
+_RETURNED_FIELDS = frozenset(
+    {"message-id", "return-path", "to", "list-unsubscribe", "list-id"}
+)
+
+
 def _returned(part: Message, info: _Info, body: Body) -> None:
     if body.returned_message_id is not None:
         return
     inner: object = None
     if info.ctype == "text/rfc822-headers":
         data = _decoded_payload(part, body)
-        m = re.search(rb"(?im)^message-id:[ \t]*(<[^>\r\n]+>)", data)
-        body.returned_message_id = (
-            normalise_message_id(m.group(1).decode("ascii", "replace")) if m else None
-        )
+        head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0][:100_000]
+        for m in re.finditer(rb"(?im)^([a-z-]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", head):
+            name = m.group(1).decode("ascii").lower()
+            if name in _RETURNED_FIELDS:
+                value = m.group(2).decode("utf-8", "replace")
+                body.returned_headers.append((name, " ".join(value.split())))
+        mid = next((v for k, v in body.returned_headers if k == "message-id"), "")
+        body.returned_message_id = normalise_message_id(mid) if mid else None
         return
     if part.is_multipart():
         inner = part.get_payload(0)
     if isinstance(inner, Message):
+        for key, value in list(inner.raw_items())[:500]:
+            if key.lower() in _RETURNED_FIELDS:
+                text = " ".join(decode_header_text(str(value))[0].split())
+                body.returned_headers.append((key.lower(), text))
         body.returned_message_id = normalise_message_id(
             str(inner.get("Message-ID", ""))
         )
@@ -327,6 +352,9 @@ def _visit(
         return pieces
     if ctype == "message/delivery-status":
         _delivery_status(part, body)
+        return []
+    if in_report and ctype == "message/feedback-report":
+        _feedback(part, body)
         return []
     if in_report and ctype in _RETURNED:
         _returned(part, info, body)

@@ -23,10 +23,12 @@ from mailer.core.charsets import decode_header_text, has_surrogates, repair_moji
 from mailer.core.classify import classify
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.errors import MalformedMessage
+from mailer.core.feedback import parse_feedback
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.core.language import guess_language, language_from_header
 from mailer.core.message import (
     DEFAULT_LIMITS,
+    MessageClass,
     ParsedMessage,
     ParseLimits,
 )
@@ -400,6 +402,12 @@ def parse_message(
         returned_message_id=body.returned_message_id,
         own_domain=own_domain.lower(),
     )
+    complaint = None
+    if body.feedback is not None:  # a spam complaint is a robot, never a bounce count
+        message_class, bounce = MessageClass.BOUNCE, None
+        complaint = parse_feedback(
+            body.feedback, body.returned_headers, body.returned_message_id
+        )
     defects.extend(f"over limit: {r}" for r in reasons)
     untrusted = [
         *reasons,
@@ -435,6 +443,7 @@ def parse_message(
         suspicious_reasons=tuple(untrusted),
         text_from_html=body.from_html,
         encrypted=encrypted or body.encrypted,
+        complaint=complaint,
     )
 
 

@@ -13,7 +13,8 @@ transaction. Outcomes:
 - ``DROP``: nothing happens (auto-reply, bounce, loop, banned sender, already
   posted), logged, audited when a person was refused;
 - ``HANDOFF``: another handler's address (request, moderators, confirm,
-  bounces, postmaster).
+  bounces, postmaster); a feedback report (spam complaint) goes to the
+  bounce handler whatever address it came to.
 """
 
 from __future__ import annotations
@@ -228,6 +229,11 @@ def route_message(
 ) -> Decision:
     """Decide what *parsed*, sent to *recipient*, should do (see the module docstring)."""
     kind = recipient.kind
+    if parsed.complaint is not None:
+        # A feedback loop reports to the address the operator registered
+        # (postmaster, a list address) or to our envelope sender: wherever it
+        # lands, the bounce handler reads it.
+        return Decision(Action.HANDOFF, "feedback report", handler=AddressKind.BOUNCES)
     if kind is AddressKind.BOUNCES or kind is AddressKind.POSTMASTER:
         return Decision(Action.HANDOFF, kind.value, handler=kind)
     if kind in ANSWERING_ADDRESSES:

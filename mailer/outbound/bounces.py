@@ -20,6 +20,7 @@ from mailer.config.settings import Settings
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.links import verp_value
+from mailer.outbound.complaints import handle_complaint
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.bounces import HARD_POINTS, BounceResult, record_bounce
 from store.models import Discussion as DiscussionRow
@@ -42,9 +43,15 @@ class BounceOutcome(enum.StrEnum):
 
 
 def handle_bounce_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
-    """Count the bounce that reached a VERP address; returns a :class:`BounceOutcome`."""
-    token = incoming.recipient.detail
+    """Count the bounce that reached a VERP address; returns a :class:`BounceOutcome`.
+
+    A spam complaint, to whichever address it came, unsubscribes instead
+    (:mod:`mailer.outbound.complaints`).
+    """
     parsed = incoming.parsed
+    if parsed.complaint is not None:
+        return handle_complaint(runtime, session, incoming)
+    token = incoming.recipient.detail
     try:
         value = verp_value(runtime.key, token)
     except (BadToken, ValueError):

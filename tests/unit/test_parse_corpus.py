@@ -162,5 +162,15 @@ def test_corpus_message(message: CorpusMessage) -> None:
     elif exp["class"] != "bounce":
         assert parsed.bounce is None
     if "original_message_id" in exp:
-        assert parsed.bounce is not None
-        assert parsed.bounce.original_message_id == exp["original_message_id"]
+        report = parsed.bounce or parsed.complaint
+        assert report is not None
+        assert report.original_message_id == exp["original_message_id"]
+    if "complaint" in exp:
+        assert parsed.complaint is not None and parsed.bounce is None
+        want = exp["complaint"]
+        assert parsed.complaint.feedback_type == want["feedback_type"]
+        assert list(parsed.complaint.recipients) == want["recipients"]
+        assert list(parsed.complaint.return_paths) == want["return_paths"]
+        assert list(parsed.complaint.unsubscribe_links) == want["unsubscribe_links"]
+    else:
+        assert parsed.complaint is None
