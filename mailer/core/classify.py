@@ -3,7 +3,8 @@
 Bounces and auto-replies are never posted and never answered, so no mail loop
 can form (DESIGN.md). The signals, strongest first:
 
-* bounce: an RFC 3464 delivery report, ``X-Failed-Recipients`` (Exim), a
+* bounce: an RFC 3464 delivery report, ``X-Failed-Recipients`` (Exim),
+  ``X-MS-Exchange-Message-Is-Ndr`` (Exchange), ``X-MDDSN-Message`` (MDaemon), a
   MAILER-DAEMON sender, or a null sender / postmaster with a failure subject;
 * loop: ``X-Loop`` or ``List-Id`` naming our domain, a Message-ID we made, or
   more ``Received`` headers than any honest path has;
@@ -268,6 +269,8 @@ def classify(
         has_delivery_report
         or ("multipart/report" in content_type and "delivery-status" in content_type)
         or index.get("x-failed-recipients")
+        or "x-ms-exchange-message-is-ndr" in index  # Exchange and Office 365 NDRs
+        or _first_of(index, "x-mddsn-message").lower() == "yes"  # MDaemon
         or local in _DAEMONS
         or ((null_sender or local == "postmaster") and failure_subject)
     ):

@@ -50,7 +50,7 @@ _ROBOT_SENDER = re.compile(
     r"mailer-?daemon|mail-?daemon|postmaster|post\s?master|mail\s?delivery|delivery\s?(?:sub)?system"
     r"|mail\s?system|mail\s?administrator|system\s?administrator|mail\s?admin|mailadmin"
     r"|bounce|interscan|\bfml\b|-admin@|-owner@|owner-|\bmta\b|\bsmtp\b|no-?reply|notification"
-    r"|auto-?reply|autoresponder|\bdaemon\b",
+    r"|auto-?reply|autoresponder|\bdaemon\b|microsoftexchange|microsoft outlook|gateway|mailgw",
     re.IGNORECASE,
 )
 # Subjects of failure and delay notices, in the languages their servers write.
@@ -130,6 +130,16 @@ _DELAY = re.compile(
     re.IGNORECASE,
 )
 _LAYOUT_WINDOW = 6_000
+# What a receiving server answers when it refuses a recipient: from a machine,
+# a notice that quotes one of these is a failure notice, whatever its layout.
+_DIAGNOSTIC = re.compile(
+    r"\b[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}\b|user unknown|unknown user|no such user"
+    r"|mailbox (?:unavailable|not found|is full|full|does not exist|disabled)"
+    r"|recipient address rejected|address rejected|recipient not found|over quota"
+    r"|quota exceeded|relaying denied|account (?:is )?disabled|does not exist"
+    r"|host not found|no mailbox|invalid recipient",
+    re.IGNORECASE,
+)
 # Senders that never write as a person (postmaster may: the operator does).
 _NEVER_A_PERSON = re.compile(
     r"^(?:mailer-?daemon|mail-?daemon|no-?reply|do-?not-?reply|auto-?reply|autoresponder)[@+.-]",
@@ -269,6 +279,11 @@ def read_robot(
         or (structured is not None and structured.recipients)
         or (layout is not None and (robot or not replying))
         or (robot and notice_words(text))
+        or (
+            robot
+            and _ROBOT_SUBJECT.search(subject)
+            and _DIAGNOSTIC.search(text, 0, _LAYOUT_WINDOW)
+        )
     ):
         if message_class is MessageClass.NORMAL:
             return _auto_reply(subject, from_address, text), None

@@ -125,6 +125,8 @@ def test_ordinary_subjects_are_not_out_of_office(subject: str) -> None:
             ),
         ),
         ({}, (("X-Failed-Recipients", "x@y.org"),)),
+        ({}, (("X-MS-Exchange-Message-Is-Ndr", ""),)),
+        ({}, (("X-MDDSN-Message", "Yes"),)),
         ({"from_address": "MAILER-DAEMON@mx.example.com"}, ()),
         ({"from_address": "postmaster@example.fr", "subject": "Non remis : Q1"}, ()),
         ({"envelope_from": "", "subject": "Undeliverable: Q1"}, ()),

@@ -159,3 +159,22 @@ def test_a_no_reply_sender_is_never_a_person() -> None:
         "Subject: Your weekly summary\nMessage-ID: <s1@survey.example.com>\n\nHello!\n"
     )
     assert cls is MessageClass.AUTO_REPLY
+
+
+def test_a_machine_quoting_a_refusal_under_a_failure_subject_is_a_bounce() -> None:
+    # No layout we know; a daemon-like sender, a failure subject, a refusal.
+    cls, recipients = parse(
+        "From: Mail Gateway <mailgw@gw.example.org>\nTo: x@discuss.example.org\n"
+        "Subject: Returned mail\nMessage-ID: <g1@gw.example.org>\n\n"
+        "Recipient: <sofia@gw.example.org>\nReason: 550 5.1.1 mailbox unavailable\n"
+    )
+    assert (cls, recipients) == (MessageClass.BOUNCE, ("sofia@gw.example.org",))
+
+
+def test_a_person_quoting_a_refusal_is_a_person() -> None:
+    cls, _ = parse(
+        "From: Ana Ruiz <ana@example.net>\nTo: x@discuss.example.org\n"
+        "Subject: Returned mail from the ministry\nMessage-ID: <a2@example.net>\n\n"
+        "Mail to the ministry comes back with 550 5.1.1 user unknown; who has a new address?\n"
+    )
+    assert cls is MessageClass.NORMAL
