@@ -304,6 +304,13 @@ def classify(
         and "disposition-notification" in content_type
     ):
         return MessageClass.AUTO_REPLY
-    if null_sender or _AUTO_SUBJECT.match(folded_subject):
+    # Folding takes Hangul, kana and some Arabic letters apart: those scripts
+    # are compared as written (case-folded only).
+    plain_subject = _REPLY_PREFIX.sub("", subject).strip().casefold()
+    if (
+        null_sender
+        or _AUTO_SUBJECT.match(folded_subject)
+        or _AUTO_SUBJECT.match(plain_subject)
+    ):
         return MessageClass.AUTO_REPLY
     return MessageClass.NORMAL

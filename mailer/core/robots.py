@@ -57,7 +57,8 @@ _ROBOT_SENDER = re.compile(
 _ROBOT_SUBJECT = re.compile(
     r"undeliver|not delivered|delivery (?:status|fail|notif|report|problem|delay|error|incomplete)"
     r"|returned mail|return(?:ed|ing)(?: message)? to sender|failure notice|delivery failure"
-    r"|mail system error|could not be delivered|mail delivery|\[bounce\]|^bounce"
+    r"|mail system error|(?:could ?not|couldn'?t|cannot|can'?t) be delivered|was ?n(?:o|')t delivered"
+    r"|mail delivery|\[bounce\]|^bounce"
     r"|non remis|non distribu|[ée]chec de (?:la )?remise|no se puede entregar|no entregado"
     r"|unzustellbar|nicht zustellbar|n[aã]o entregue|n[aã]o foi poss[ií]vel entregar|non consegnato"
     r"|onbestelbaar|ikke levert|kunde inte levereras|niedostarczon|недостав|не доставлен"
@@ -99,8 +100,7 @@ _LAYOUT_SENTENCES = (
     r"the following message to <?[^>\s]+>? was undeliverable",  # Comcast style
     r"the message that you sent was undeliverable to the following",  # GroupWise
     r"your mail sent on:",  # KDDI au
-    r"could not be delivered to the following recipients?",  # carriers
-    r"message could not be delivered to the following recipients?",
+    r"(?:could not|couldn'?t|cannot) be delivered to the following recipient",  # carriers
     r"the user\(s\) account is (?:disabled|temporarily over quota)",  # QQ English
     r"you are not a member of this mailing list",  # FML, list managers
     r"your message (?:was|has been) rejected by the mailing list",
@@ -113,7 +113,7 @@ _LAYOUTS = re.compile("|".join(_LAYOUT_SENTENCES), re.IGNORECASE | re.DOTALL)
 # only from a sender that is a machine.
 _NOTICE_PHRASES = (
     r"送信に失敗しました|配信できませんでした|宛先不明|届きませんでした",  # ja
-    r"邮件被退回|系统退信|无法发送到|投递失败|退信原因",  # zh (QQ, 163)
+    r"邮件被退回|系统退信|无法发送到|投递失败|退信原因|未能投递|无法投递",  # zh (QQ, 163)
     r"메일 전송에 실패|메일을 전달하지 못|받는 사람을 찾을 수 없",  # ko (Naver)
     r"не может быть доставлено|не удалось доставить|сообщение не доставлено",  # ru
     r"konnte nicht zugestellt werden|unzustellbar",  # de
@@ -137,9 +137,11 @@ _DIAGNOSTIC = re.compile(
     r"|mailbox (?:unavailable|not found|is full|full|does not exist|disabled)"
     r"|recipient address rejected|address rejected|recipient not found|over quota"
     r"|quota exceeded|relaying denied|account (?:is )?disabled|does not exist"
-    r"|host not found|no mailbox|invalid recipient",
+    r"|host not found|no mailbox|invalid recipient|user not found|not found",
     re.IGNORECASE,
 )
+# The senders of delivery reports by convention (RFC 5321 4.5.1, RFC 3464).
+_DAEMON_FROM = re.compile(r"^(?:mailer-?daemon|postmaster)@", re.IGNORECASE)
 # Senders that never write as a person (postmaster may: the operator does).
 _NEVER_A_PERSON = re.compile(
     r"^(?:mailer-?daemon|mail-?daemon|no-?reply|do-?not-?reply|auto-?reply|autoresponder)[@+.-]",
@@ -279,6 +281,8 @@ def read_robot(
         or (structured is not None and structured.recipients)
         or (layout is not None and (robot or not replying))
         or (robot and notice_words(text))
+        or (_DAEMON_FROM.match(from_address) and _ROBOT_SUBJECT.search(subject))
+        or (null_sender and _ROBOT_SUBJECT.search(subject))
         or (
             robot
             and _ROBOT_SUBJECT.search(subject)
@@ -303,14 +307,15 @@ def read_robot(
             a for a in (firm or free_text.recipients) if plausible(a, own_domain)
         )
     )
-    if structured is not None and structured.recipients:
+    # The DSN fields say it best; then a notice that says it is only a delay
+    # (whatever header a detector read); then flufl, then the notice's codes.
+    delayed = is_delay(subject) or is_delay(text)
+    if structured is not None and (structured.recipients or structured.status):
         is_permanent = structured.permanent
-    elif permanent or temporary:
-        is_permanent = bool(permanent)
-    elif structured is not None and structured.status:
-        is_permanent = structured.permanent
+    elif delayed and not free_text.status.startswith("5"):
+        is_permanent = False
     else:
-        is_permanent = free_text.permanent and not is_delay(text)
+        is_permanent = bool(permanent) or free_text.permanent
     report = BounceReport(
         recipients,
         is_permanent,
