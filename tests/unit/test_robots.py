@@ -78,16 +78,23 @@ def test_the_same_words_from_a_daemon_are_a_bounce() -> None:
 
 def test_a_persons_reply_does_not_look_machine_made() -> None:
     headers = [("From", "Ana <ana@example.net>"), ("In-Reply-To", "<p@x>")]
+    quoting = "> This is the mail system at host mx.example.org.\n"
     assert not looks_machine_made(
-        headers, subject="Re: Q1", robot=False, text="I agree with Omar.\n"
+        headers, subject="Re: Q1", robot=False, replying=True, text=quoting
+    )
+    assert looks_machine_made(
+        headers, subject="Q1", robot=False, replying=False, text=quoting
     )
     assert looks_machine_made(
         [("Content-Type", "multipart/report; report-type=delivery-status")],
         subject="Re: Q1",
         robot=False,
+        replying=True,
         text="",
     )
-    assert looks_machine_made(headers, subject="Re: Q1", robot=True, text="")
+    assert looks_machine_made(
+        headers, subject="Re: Q1", robot=True, replying=True, text=""
+    )
 
 
 def test_layouts_and_delays() -> None:
