@@ -166,6 +166,33 @@ _CHALLENGE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 
+# An absence notice without any header that says so: it opens with the
+# absence, names when the person is back or whom to ask, and is short.
+_ABSENCE_OPENING = re.compile(
+    r"^(?:[^\n]{1,40}[,!]\s*\n\s*)?"  # a greeting line: "Bonjour,", "Dear sender,"
+    r"(?:(?:thank you|thanks|merci|danke|gracias|obrigad[oa]|grazie) for your"
+    r" (?:e-?mail|message)[.,!]?\s+)?"
+    r"(?:(?:i am|i'm|i will be|i'll be) (?:currently |now )?(?:out of (?:the )?office|away"
+    r"|on (?:annual |parental |sick )?leave|on (?:vacation|holiday)|travell?ing)"
+    r"|this mailbox is no longer (?:monitored|in use)|i (?:have|no longer) (?:left|work)"
+    r"|je suis (?:actuellement )?(?:absente?|en (?:cong[ée]s?|vacances|d[ée]placement))"
+    r"|(?:estoy|me encuentro|estar[ée]) (?:fuera de la oficina|de vacaciones|ausente)"
+    r"|(?:estou|estarei) (?:ausente|de f[ée]rias|fora do escrit[óo]rio)"
+    r"|ich bin (?:derzeit |bis |vom |ab |leider )?.{0,40}(?:nicht im b[üu]ro|abwesend|im urlaub)"
+    r"|(?:sono|sar[òo]) (?:fuori (?:sede|ufficio)|in ferie|assente)"
+    r"|ik ben (?:afwezig|met vakantie|niet op kantoor)"
+    r"|jestem (?:poza biurem|na urlopie|nieobecn[ya])"
+    r"|я (?:в отпуске|нахожусь в отпуске|отсутствую))",
+    re.IGNORECASE,
+)
+_ABSENCE_DETAIL = re.compile(
+    r"until|back on|return|contact|urgent|access to (?:my )?e-?mail|jusqu|retour|urgent|contacter"
+    r"|hasta|regres|urgente|contact|at[ée]|retorno|volta|bis (?:zum|einschlie)|zur[üu]ck|dringend"
+    r"|fino al|rientro|urgenti|tot en met|terug|dringend|do dnia|powr|pilnych|до |вернусь|срочн",
+    re.IGNORECASE,
+)
+_ABSENCE_MAX_CHARS = 500
+
 
 def robot_sender(from_name: str, from_address: str) -> bool:
     """True when the From names a program: MAILER-DAEMON, Postmaster, Mail Delivery System."""
@@ -329,11 +356,21 @@ def read_robot(
 
 
 def _auto_reply(subject: str, from_address: str, text: str) -> MessageClass:
-    """AUTO_REPLY for a daemon's or no-reply sender, a text read receipt, a challenge."""
+    """AUTO_REPLY for a daemon's or no-reply sender, a text read receipt, a challenge,
+    or an absence notice in the text alone."""
     if (
         _NEVER_A_PERSON.match(from_address)
         or (_READ_SUBJECT.match(subject) and _READ_BODY.search(text, 0, 2_000))
         or _CHALLENGE_SUBJECT.search(subject)
+        or _absence_notice(text)
     ):
         return MessageClass.AUTO_REPLY
     return MessageClass.NORMAL
+
+
+def _absence_notice(text: str) -> bool:
+    """True for a short text that opens with an absence and says until when or whom to ask."""
+    body = text.strip()
+    if len(body) > _ABSENCE_MAX_CHARS or "\n>" in body:
+        return False
+    return bool(_ABSENCE_OPENING.search(body) and _ABSENCE_DETAIL.search(body))
