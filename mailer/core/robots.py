@@ -192,6 +192,7 @@ _ABSENCE_DETAIL = re.compile(
     re.IGNORECASE,
 )
 _ABSENCE_MAX_CHARS = 500
+_ANSWER = re.compile(r"^\s*(?:re|aw|sv|antw|odp|ynt|vs|r)\s?:", re.IGNORECASE)
 
 
 def robot_sender(from_name: str, from_address: str) -> bool:
@@ -300,7 +301,7 @@ def read_robot(
     if message_class is MessageClass.NORMAL and not looks_machine_made(
         headers, subject=subject, robot=robot, replying=replying, text=text
     ):
-        return _auto_reply(subject, from_address, text), None
+        return _auto_reply(subject, from_address, text, replying=replying), None
     structured = parse_dsn(delivery_status, original_message_id=returned_message_id)
     detected = detector_failures(msg) if msg is not None else ((), ())
     layout = layout_of(text)
@@ -319,7 +320,7 @@ def read_robot(
         )
     ):
         if message_class is MessageClass.NORMAL:
-            return _auto_reply(subject, from_address, text), None
+            return _auto_reply(subject, from_address, text, replying=replying), None
         return message_class, None
     free_text = parse_text_bounce(text, headers, own_domain=own_domain)
     named = [
@@ -355,13 +356,21 @@ def read_robot(
     return MessageClass.BOUNCE, report
 
 
-def _auto_reply(subject: str, from_address: str, text: str) -> MessageClass:
+def _auto_reply(
+    subject: str, from_address: str, text: str, *, replying: bool
+) -> MessageClass:
     """AUTO_REPLY for a daemon's or no-reply sender, a text read receipt, a challenge,
     or an absence notice in the text alone."""
     if (
         _NEVER_A_PERSON.match(from_address)
         or (_READ_SUBJECT.match(subject) and _READ_BODY.search(text, 0, 2_000))
-        or _CHALLENGE_SUBJECT.search(subject)
+        # A challenge is new mail; "Re: Please confirm your subscription" is a
+        # person answering our own confirmation request.
+        or (
+            not replying
+            and not _ANSWER.match(subject)
+            and _CHALLENGE_SUBJECT.search(subject) is not None
+        )
         or _absence_notice(text)
     ):
         return MessageClass.AUTO_REPLY

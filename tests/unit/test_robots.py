@@ -150,6 +150,8 @@ def test_flufl_names_the_recipient_of_an_exim_notice() -> None:
             "Reply once.\n",
             "auto-reply",
         ),
+        # A person answering our own confirmation request.
+        ("Re: [Skills] Please confirm your subscription", "Yes.\n", "normal"),
     ],
 )
 def test_text_read_receipts_and_challenges(subject: str, body: str, want: str) -> None:
