@@ -144,8 +144,11 @@ _DIAGNOSTIC = re.compile(
 # The senders of delivery reports by convention (RFC 5321 4.5.1, RFC 3464).
 _DAEMON_FROM = re.compile(r"^(?:mailer-?daemon|postmaster)@", re.IGNORECASE)
 # Senders that never write as a person (postmaster may: the operator does).
+# A mailing list manager's own addresses (Mailman, Sympa, ezmlm, Majordomo:
+# "x-owner@", "owner-x@", "x-bounces@", "x-request@") answer as software too.
 _NEVER_A_PERSON = re.compile(
-    r"^(?:mailer-?daemon|mail-?daemon|no-?reply|do-?not-?reply|auto-?reply|autoresponder)[@+.-]",
+    r"^(?:mailer-?daemon|mail-?daemon|no-?reply|do-?not-?reply|auto-?reply|autoresponder)[@+.-]"
+    r"|^[^@]*-(?:owner|bounces?|request)@|^owner-[^@]*@",
     re.IGNORECASE,
 )
 # A read receipt in text (Outlook without MDN): "Read: <subject>" and a body
