@@ -456,4 +456,3 @@ def _readable(text: str, limits: ParseLimits, mojibake: str | None) -> tuple[str
         return text, ""
     repaired = repair_mojibake(text)
     return (repaired.text if repaired.defect else text), repaired.defect or ""
-
