@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from mailer.core.charsets import decode_header_text, has_surrogates, repair_mojibake
 from mailer.core.classify import classify
@@ -26,6 +26,7 @@ from mailer.core.errors import MalformedMessage
 from mailer.core.feedback import parse_feedback
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.core.language import guess_language, language_from_header
+from mailer.core.mailboxes import Mailbox, read_mailboxes
 from mailer.core.message import (
     DEFAULT_LIMITS,
     MessageClass,
@@ -53,10 +54,6 @@ _IDENTITY = frozenset({"from", "sender", "subject", "message-id"})
 _MSGID = re.compile(r"<[^<>\s]{1,400}>")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]{1,64}@[^\s<>()\[\],;:\\\"@]{1,255}")
 _HEADER_VALUE_LIMIT = 10_000
-# The modern address parser is quadratic in some characters (8,000 quote marks
-# take it 1.2 s; dots, backslashes or commas about 0.4 s): past these counts,
-# more than any honest header has, the header is read simply.
-_MAX_SPECIALS = {'"': 256, "\\": 64, ".": 1024, ",": 512}
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -94,30 +91,6 @@ def _fix_surrogates(text: str) -> str:
     return text
 
 
-_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]{1,64}@[^<>\s]{1,255}?)\s*>")
-
-
-def _fallback_pairs(flat: str) -> list[tuple[str, str]]:
-    """Addresses of a header the modern parser refused: angle addresses first.
-
-    Nothing is decoded before the address is found, so an encoded word in a
-    display name cannot pose as an address.
-    """
-    angles = list(_ANGLE_ADDR.finditer(flat))
-    if not angles:
-        try:
-            return getaddresses([flat])
-        except RecursionError:  # thousands of nested comments
-            return [("", m.group(0)) for m in _ADDR_SPEC.finditer(flat)]
-    pairs = []
-    previous = 0
-    for m in angles:
-        display = flat[previous : m.start()].strip(' ,"')
-        previous = m.end()
-        pairs.append((decode_header_text(display)[0], m.group(1)))
-    return pairs
-
-
 _ATOMS = r"[A-Za-z0-9'-]+(?:[ \t]+[A-Za-z0-9'-]+)*"
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -145,8 +118,9 @@ def _addresses(
 ) -> list[tuple[str, str]]:
     """(display name, addr-spec) pairs of every *name* header, domains lower-cased.
 
-    At most ``MAX_STRUCTURED_CHARS["address"]`` characters of them are read
-    (the parser's cost grows faster than the text); longer is a passed limit.
+    Each address comes from the header's structure (:mod:`mailer.core.mailboxes`),
+    never from decoded text. At most ``MAX_STRUCTURED_CHARS["address"]``
+    characters of them are read; longer is a passed limit.
     """
     found: list[tuple[str, str]] = []
     budget = MAX_STRUCTURED_CHARS["address"]
@@ -164,25 +138,34 @@ def _addresses(
         budget -= len(flat)
         simple = simple_address(flat)
         if simple is not None:
-            pairs = [simple]
-        elif any(flat.count(c) > n for c, n in _MAX_SPECIALS.items()):
-            pairs = _fallback_pairs(flat)
-        else:
-            try:
-                header = msg.policy.header_factory(key, flat)  # type: ignore[attr-defined]
-                pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
-            except Exception:  # noqa: BLE001 - the modern parser on hostile input (an
-                # encoded CR LF in a display name makes it raise ValueError): read simply
-                pairs = _fallback_pairs(flat)
-        for display, spec in pairs:
-            spec = _fix_surrogates(spec).strip()
-            local, at, domain = spec.rpartition("@")
-            address = f"{local}@{domain.lower()}" if at else ""
-            if address and _ADDR_SPEC.fullmatch(address):
-                found.append((_fix_surrogates(display), address))
-            elif spec or display:
+            boxes = [Mailbox(*simple)]
+        else:  # from the header's structure; only display names are decoded
+            boxes = read_mailboxes(flat)
+        for box in boxes:
+            address = _address_of(box.address)
+            if address:
+                found.append((_fix_surrogates(box.display_name), address))
+            else:
                 defects.append(f"unreadable address in {name}")
     return found
+
+
+def _address_of(spec: str) -> str:
+    """*spec* with its domain lower-cased, or "" when it is no address to act on.
+
+    A local part holding a character whose lower case is ASCII (the Kelvin
+    sign U+212A lower-cases to "k") is refused: addresses are compared in
+    lower case, and such a one would then be someone else's.
+    """
+    spec = _fix_surrogates(spec).strip()
+    local, at, domain = spec.rpartition("@")
+    if not at or not _ADDR_SPEC.fullmatch(spec) or not spec.isprintable():
+        return ""
+    if not local.isascii() and any(
+        not c.isascii() and c.lower().isascii() for c in local
+    ):
+        return ""
+    return f"{local}@{domain.lower()}"
 
 
 def _ids(values: list[str]) -> list[str]:

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import getaddresses, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
@@ -29,6 +28,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from mailer.config.settings import ImapSettings
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
+from mailer.core.mailboxes import read_mailboxes
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Accept, Delivery
 
@@ -64,13 +64,15 @@ def envelope_of(raw: bytes, domain: str, slugs: Sequence[str]) -> tuple[str, lis
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     path = headers.get("Return-Path")
     if path is not None:
-        sender = parseaddr(str(path))[1] if str(path).strip() != "<>" else ""
+        sender = _first_address(str(path)) if str(path).strip() != "<>" else ""
     else:
-        sender = parseaddr(str(headers.get("From", "")))[1]
+        sender = _first_address(str(headers.get("From", "")))
     recipients: list[str] = []
     for name in _RCPT_HEADERS:
         values = [str(v) for v in headers.get_all(name, [])]
-        for _, address in getaddresses(values):
+        for address in (b.address for v in values for b in read_mailboxes(v)):
+            if not address:
+                continue
             try:
                 parse_recipient(address, domain, slugs)
             except UnknownRecipient:
@@ -78,6 +80,11 @@ def envelope_of(raw: bytes, domain: str, slugs: Sequence[str]) -> tuple[str, lis
             if address.lower() not in (r.lower() for r in recipients):
                 recipients.append(address)
     return sender, recipients
+
+
+def _first_address(value: str) -> str:
+    """The first readable address of a header, read from its structure (never decoded)."""
+    return next((b.address for b in read_mailboxes(value) if b.address), "")
 
 
 def connect(settings: ImapSettings, timeout: float = 60.0) -> IMAPClient:

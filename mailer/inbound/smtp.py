@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
 from mailer.core.addresses import parse_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
-from mailer.inbound.smtp_paths import control_character, plain_path, routing_trick
+from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
 from mailer.tls import handshake_failure
 
 log = logging.getLogger("ediscuss.inbound")
@@ -275,11 +275,13 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
             return plain
 
         async def smtp_MAIL(self, arg: str | None) -> None:
-            if arg and control_character(arg):
+            why = sender_trick(arg or "")
+            if why is not None:
                 log.info(
-                    "rejected mail-from=%s peer=%s reason=control character",
-                    _safe(arg),
+                    "rejected mail-from=%s peer=%s reason=%s",
+                    _safe(arg or ""),
                     self._ed_ip,
+                    why,
                 )
                 await self.push("553 5.1.7 Bad sender address syntax")
                 return

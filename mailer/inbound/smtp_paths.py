@@ -50,6 +50,21 @@ def routing_trick(arg: str) -> str | None:
     return None
 
 
+def sender_trick(arg: str) -> str | None:
+    """Why a raw ``MAIL FROM:`` argument is refused, or None.
+
+    aiosmtpd decodes RFC 2047 encoded words in the local part of the path
+    (``<=?utf-8?q?ana=40x.org?=@evil.test>`` becomes ``"ana@x.org"@evil.test``),
+    so the sender would be read from decoded text; no real sender has one.
+    A source route is allowed here: RFC 5321 section 4.1.1.2 says to ignore it.
+    """
+    if control_character(arg):
+        return "control character"
+    if "=?" in arg.partition(">")[0]:
+        return "encoded word in the address"
+    return None
+
+
 def control_character(arg: str) -> bool:
     """True when an SMTP path or its parameters hold a control or format
     character (a NUL, say): no address has one (RFC 5321 section 4.1.2), and

@@ -49,6 +49,60 @@ DISGUISES = {
         },
     ),
     "two addresses in From": (f"{MODERATOR}, {MALLORY}", {}),
+    "encoded address as the display name": (
+        f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?= <{MALLORY}>",
+        {},
+    ),
+    "encoded address before a bare address": (
+        f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?= {MALLORY}",
+        {},
+    ),
+    "encoded address as the local part": (
+        f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?=@evil.example",
+        {},
+    ),
+    "moderator as an unquoted display name": (f"{MODERATOR} <{MALLORY}>", {}),
+    "moderator in a comment": (f"{MALLORY} ({MODERATOR})", {}),
+    "moderator in a leading comment": (f"({MODERATOR}) {MALLORY}", {}),
+    "text after the angle address": (f"<{MODERATOR}>@evil.example", {}),
+    "angle address inside another": (f"<{MALLORY} <{MODERATOR}>>", {}),
+    "moderator in a group": (f"staff: {MODERATOR}, {MALLORY};", {}),
+    "source route": (f"<@ilo.example.org:{MALLORY}>", {}),
+    "encoded CR LF adding a From": (
+        f"=?utf-8?q?x=0D=0AFrom:_{MODERATOR.replace('@', '=40')}?= <{MALLORY}>",
+        {},
+    ),
+    "encoded Sender and Reply-To": (
+        f"<{MALLORY}>",
+        {
+            "Sender": f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?= <{MALLORY}>",
+            "Reply-To": f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?= {MALLORY}",
+        },
+    ),
+}
+# What the archive must say wrote each disguised post ("": no readable address).
+AUTHORS = {
+    "forged From": MODERATOR,  # held: a From alone proves nothing (DKIM or a round trip)
+    "moderator in the display name": MALLORY,
+    "encoded moderator name": MALLORY,
+    "Sender header": MALLORY,
+    "Reply-To header": MALLORY,
+    "stranger's Authentication-Results": MODERATOR,
+    "two addresses in From": MODERATOR,  # held as suspicious
+    "encoded address as the display name": MALLORY,
+    "encoded address before a bare address": "",
+    "encoded address as the local part": (
+        f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?=@evil.example"
+    ),
+    "moderator as an unquoted display name": MALLORY,
+    "moderator in a comment": MALLORY,
+    "moderator in a leading comment": MALLORY,
+    "text after the angle address": "",
+    "angle address inside another": "",
+    "moderator in a group": MODERATOR,  # two addresses: held as suspicious
+    "source route": MALLORY,
+    "encoded CR LF adding a From": MALLORY,
+    "encoded Sender and Reply-To": MALLORY,
 }
 
 
@@ -86,6 +140,10 @@ def test_a_claimed_moderator_post_is_still_moderated(
     service.processed(mid)
     (post,) = service.posts(mid)
     assert post.status is PostStatus.HELD, (name, post.hold_reason)
+    # The archive names the address the header holds, never one decoded
+    # out of a display name or a comment.
+    assert post.author_email == AUTHORS[name], (name, post.author_email)
+    assert MODERATOR not in post.author_name and "@" not in post.author_name
     # Held: nobody got a copy, and the stranger got nothing either.
     assert not [r for r in service.outbox("post") if r.message_id == mid]
     assert MALLORY not in [r.recipient for r in service.outbox()]
@@ -129,3 +187,12 @@ def test_a_claimed_moderator_command_changes_nothing(
                 "comyn@ilo.example.org",
                 "moreno@ilo.example.org",
             ), (row.kind, row.recipient)
+
+
+def test_an_encoded_word_in_mail_from_is_refused(service: ServiceProcess) -> None:
+    # aiosmtpd would decode it into the envelope sender.
+    encoded = f"=?utf-8?q?{MODERATOR.replace('@', '=40')}?=@evil.example"
+    raw = message(message_id="<envelope-encoded@evil.example>")
+    reply = service.send(raw, address("+q2"), mail_from=encoded)
+    assert reply.code == 553, reply
+    assert not service.inbound("<envelope-encoded@evil.example>")

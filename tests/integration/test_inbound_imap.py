@@ -68,6 +68,18 @@ def test_envelope_from_headers() -> None:
     assert sender == "ana@example.net"
 
 
+def test_envelope_addresses_are_never_read_from_decoded_text() -> None:
+    # The display names name the moderator and one of the service's own
+    # addresses; the addresses themselves are a stranger's and nobody's.
+    own = address("+q1").replace("@", "=40")
+    raw = (
+        b"From: =?utf-8?q?aggarwal=40ilo.example.org?= <x@evil.test>\r\n"
+        b"To: =?utf-8?q?" + own.encode() + b"?= <other@example.com>,"
+        b" =?utf-8?q?" + own.encode() + b"?= x@evil.test\r\n\r\nhi\r\n"
+    )
+    assert envelope_of(raw, DOMAIN, (SLUG,)) == ("x@evil.test", [])
+
+
 def test_poll_stores_then_flags_and_a_crash_before_commit_brings_it_again(
     dovecot: DovecotServer, make_mailhost: MailhostFactory
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from mailer.inbound.smtp_paths import plain_path
+from mailer.inbound.smtp_paths import plain_path, sender_trick
 
 
 class _Reader:
@@ -72,3 +72,30 @@ def test_random_paths_agree_with_aiosmtpd() -> None:
         checked += 1
         assert found == _aiosmtpd(arg), arg
     assert checked > 1000
+
+
+@pytest.mark.parametrize(
+    ("arg", "why"),
+    [
+        ("FROM:<=?utf-8?q?aggarwal=40ilo.example.org?=@evil.test>", "encoded word"),
+        ("FROM:<x@evil.test>\x00", "control character"),
+    ],
+)
+def test_a_sender_aiosmtpd_would_decode_is_refused(arg: str, why: str) -> None:
+    # aiosmtpd's reading decodes the encoded word: the sender would be made of it.
+    if why == "encoded word":
+        assert "aggarwal@ilo.example.org" in str(_aiosmtpd(arg[5:])[0])
+    assert why in (sender_trick(arg) or "")
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "FROM:<ana@example.net> SIZE=100",
+        "FROM:<>",
+        "FROM:<@relay.example:ana@example.net>",  # a source route is ignored
+        'FROM:<"ana ruiz"@example.net>',
+    ],
+)
+def test_ordinary_senders_pass(arg: str) -> None:
+    assert sender_trick(arg) is None
