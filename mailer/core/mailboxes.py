@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailer.core.charsets import decode_header_text
 
@@ -37,8 +38,7 @@ class _Kind(enum.Enum):
     SPECIAL = "special"
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: _Kind
     text: str  # the raw text, quotes and brackets included
 

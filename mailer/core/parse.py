@@ -55,6 +55,7 @@ _MSGID = re.compile(r"<[^<>\s]{1,400}>")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]{1,64}@[^\s<>()\[\],;:\\\"@]{1,255}")
 _HEADER_VALUE_LIMIT = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_READABLE_BYTE = re.compile(rb"[^\x00-\x20\x7f]")
 
 
 def _header_section(raw: bytes) -> bytes:
@@ -74,6 +75,16 @@ def _canonical_defects(section: bytes) -> list[str]:
     if b"\x00" in section:
         found.append("NUL byte in the header section")
     return found
+
+
+def _as_body(raw: bytes) -> bytes:
+    """*raw* behind an empty header section, so that all of it is read as the body."""
+    newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
+    for blank in (b"\r\n", b"\n"):
+        if raw.startswith(blank):
+            raw = raw[len(blank) :]
+            break
+    return newline + raw
 
 
 def _parse_bytes(raw: bytes, headers_only: bool) -> EmailMessage:
@@ -256,13 +267,16 @@ def parse_message(
     *own_domain* lets our own mail coming back be classed as a loop;
     *envelope_from*, when known, is the SMTP ``MAIL FROM`` ("" for a null
     sender). Raises :class:`MalformedMessage` only for bytes that are not an
-    email message at all.
+    email message at all: nothing but white space and control characters. A message without a header
+    section (a body alone) is read as a body and marked suspicious.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MalformedMessage("not bytes")
     raw = bytes(raw)
-    if not raw.strip():
-        raise MalformedMessage("empty message")
+    if not _READABLE_BYTE.search(raw):
+        raise MalformedMessage(
+            "empty message: nothing but white space and control characters"
+        )
     defects: list[str] = []
     section = _header_section(raw)
     canonical = _canonical_defects(section)
@@ -270,11 +284,17 @@ def parse_message(
     msg, reasons, headers_only = _read(raw, limits)
     raw_items = list(msg.raw_items())
     names = [name.lower() for name, _ in raw_items]
+    shape: list[str] = []  # why the message's shape is not to be trusted
     if not _MESSAGE_FIELDS.intersection(names):
-        raise MalformedMessage("no message header fields: not an email message")
+        # A body alone, or one after a blank line: nothing is lost for its shape.
+        shape.append("no header section: read as a body")
+        defects[:] = [d for d in defects if d not in canonical]
+        canonical = []
+        msg, reasons, headers_only = _read(_as_body(raw), limits)
+        raw_items, names = [], []
     if len(raw_items) > limits.max_headers:
         reasons.append(f"more than {limits.max_headers} header fields")
-    if len(section) > limits.max_header_bytes:
+    if raw_items and len(section) > limits.max_header_bytes:
         reasons.append(f"header section over {limits.max_header_bytes} bytes")
 
     headers: list[tuple[str, str]] = []
@@ -333,6 +353,8 @@ def parse_message(
     else:
         body = read_body(msg, limits=limits, max_attachment_bytes=max_attachment_bytes)
     defects.extend(body.defects)
+    if b"\x00" in raw[len(section) :]:
+        defects.append("NUL byte in the body; removed from the text")
     reasons.extend(r for r in body.limit_reasons if r not in reasons)
     text = body.text
     if len(text) > limits.max_text_chars:
@@ -392,8 +414,10 @@ def parse_message(
             body.feedback, body.returned_headers, body.returned_message_id
         )
     defects.extend(f"over limit: {r}" for r in reasons)
+    defects.extend(shape)
     untrusted = [
         *reasons,
+        *shape,
         *canonical,
         *injected,
         *(f"duplicate {n} header" for n in duplicated if n in _IDENTITY),

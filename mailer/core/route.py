@@ -396,7 +396,10 @@ def _hold_reasons(
         reasons.append("first post")
     if parsed.suspicious or parsed.over_limits:
         reasons.append(
-            "message not trusted: " + ", ".join(parsed.limit_reasons or ("suspicious",))
+            "message not trusted: "
+            + ", ".join(
+                parsed.limit_reasons or parsed.suspicious_reasons or ("suspicious",)
+            )
         )
     text = parsed.new_text.strip()
     if parsed.encrypted:  # the moderator reads the raw message, or asks again

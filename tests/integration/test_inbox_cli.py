@@ -39,7 +39,7 @@ def test_inbox_commands(
         accept = make_accept(runtime.sessions, runtime.clock)
         to = (address("+q1"),)
         poison = accept(
-            Delivery(b"\r\n\x1b[31m\r\n", "x@example.net", to, "smtp", "::1")
+            Delivery(b"\r\n\x1b\x1b\x07\r\n", "x@example.net", to, "smtp", "::1")
         )
         good = accept(
             Delivery(

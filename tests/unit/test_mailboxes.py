@@ -157,18 +157,10 @@ def test_unreadable_mailboxes_say_why() -> None:
     assert box.address == "" and "word" in box.problem
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        '"' * 50_000,
-        "(" * 50_000,
-        "\\" * 50_000,
-        "<" * 50_000,
-        "a." * 25_000,
-        "=?" * 25_000,
-    ],
-)
-def test_hostile_headers_are_read_in_linear_time(value: str) -> None:
+@pytest.mark.parametrize("piece", ['"', "(", "\\", "<", "a.", "=?", ",", "a@"])
+def test_hostile_headers_are_read_in_linear_time(piece: str) -> None:
+    # parse.py reads at most 8,192 characters of a header; eight times that
+    # here. The modern parser took over a second on 8,000 quote marks.
     started = time.perf_counter()
-    read_mailboxes(value + " <x@evil.test>")
-    assert time.perf_counter() - started < 0.5
+    read_mailboxes(piece * (65_536 // len(piece)) + " <x@evil.test>")
+    assert time.perf_counter() - started < 1

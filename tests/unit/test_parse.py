@@ -210,17 +210,139 @@ def test_dates_are_aware(value: str, hour: int) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [
-        b"",
-        b"   \r\n\r\n",
-        b"\x89PNG\r\n\x1a\n\x00\x00",
-        b"just some words\nand more\n",
-        b"X-Only: a header no message has\r\n\r\nbody",
-    ],
+    [b"", b"   \r\n\r\n", b"\r\n", b"\n\t\n", b"\x00\x00\x00", b"\r\n\x1b\x07\r\n"],
 )
-def test_not_a_message_raises_malformed(raw: bytes) -> None:
+def test_nothing_but_white_space_raises_malformed(raw: bytes) -> None:
     with pytest.raises(MalformedMessage):
         parse_message(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (
+            b"\r\nTraining stopped.\r\nWe moved online.\r\n",
+            "Training stopped.\nWe moved online.",
+        ),
+        (b"\nTraining stopped.\n", "Training stopped."),
+        (b"just some words\nand more\n", "just some words\nand more"),
+        (
+            b"Note: training stopped\r\nin March.\r\n",
+            "Note: training stopped\nin March.",
+        ),
+        (
+            b"X-Only: a header no message has\r\n\r\nbody",
+            "X-Only: a header no message has\n\nbody",
+        ),
+        (b"\r\nFrom: a@x.org\r\n\r\nbody\r\n", "From: a@x.org\n\nbody"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "\ufffdPNG"),
+        (b"\r\n\x1b[31m\r\n", "[31m"),
+    ],
+)
+def test_a_message_without_a_header_section_is_read_as_a_body(
+    raw: bytes, text: str
+) -> None:
+    parsed = parse_message(raw)
+    assert parsed.text.strip() == text
+    assert parsed.headers == () and parsed.from_address == ""
+    assert parsed.suspicious  # a moderator decides what it is
+    assert "no header section: read as a body" in parsed.suspicious_reasons
+    assert "no header section: read as a body" in parsed.defects
+    # Nothing of the body is taken for a header: not even a From in it.
+    assert not any("NUL byte in the header" in d for d in parsed.defects)
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "body", "defect", "text"),
+    [
+        (
+            "no boundary parameter",
+            ["Content-Type: multipart/mixed"],
+            "--zz\r\nContent-Type: text/plain\r\n\r\nhello there\r\n--zz--\r\n",
+            "without a boundary",
+            "hello there",
+        ),
+        (
+            "boundary never in the body",
+            ["Content-Type: multipart/mixed; boundary=abc"],
+            "hello there\r\n",
+            "boundary not found",
+            "hello there",
+        ),
+        (
+            "no closing boundary",
+            ["Content-Type: multipart/mixed; boundary=abc"],
+            "--abc\r\nContent-Type: text/plain\r\n\r\nhello there\r\n",
+            "closing boundary missing",
+            "hello there",
+        ),
+        (
+            "truncated base64",
+            [
+                "Content-Type: text/plain; charset=utf-8",
+                "Content-Transfer-Encoding: base64",
+            ],
+            base64.b64encode(b"hello there, all of you").decode()[:-5] + "\r\n",
+            "base64",
+            "hello there",
+        ),
+        (
+            "header line without a colon",
+            ["this is no header line"],
+            "hello there\r\n",
+            "without a colon",
+            "hello there",
+        ),
+        (
+            "multipart with no parts",
+            ["Content-Type: multipart/mixed; boundary=abc"],
+            "--abc--\r\n",
+            "without parts",
+            "",
+        ),
+        (
+            "NUL bytes in the body",
+            [],
+            "hel\x00lo there\r\n",
+            "NUL byte in the body",
+            "hello there",
+        ),
+        (
+            "8-bit header in no charset",
+            ["X-Note: \xe9t\xe9 \udcff"],
+            "hello there\r\n",
+            "8-bit header",
+            "hello there",
+        ),
+        (
+            "body in a charset nobody knows",
+            ["Content-Type: text/plain; charset=x-martian"],
+            "hello there\r\n",
+            "",
+            "hello there",
+        ),
+    ],
+)
+def test_broken_mime_is_read_as_well_as_it_can_be(
+    name: str, lines: list[str], body: str, defect: str, text: str
+) -> None:
+    raw = mail(*BASE, "Subject: s", *lines, body=body)
+    parsed = parse_message(raw)
+    assert parsed.from_address == "ana@example.net", name
+    assert text in parsed.text, (name, parsed.text)
+    assert any(defect.lower() in d.lower() for d in parsed.defects), parsed.defects
+
+
+def test_a_nesting_bomb_is_read_as_headers_and_not_trusted() -> None:
+    nested = "".join(
+        f"Content-Type: multipart/mixed; boundary=n{i}\r\n\r\n--n{i}\r\n"
+        for i in range(500)
+    )
+    started = time.perf_counter()
+    parsed = parse_message(mail(*BASE, "Subject: s", body=nested + "\r\ndeep\r\n"))
+    assert time.perf_counter() - started < 1
+    assert parsed.from_address == "ana@example.net"
+    assert parsed.suspicious and parsed.over_limits
 
 
 def test_limits_are_defects_not_crashes() -> None:
