@@ -344,6 +344,27 @@ class Attachment(Base):
     post: Mapped[Post] = relationship(back_populates="attachments")
 
 
+class ThreadWait(Base):
+    """A post that names a parent not stored yet: it moves under that parent on arrival.
+
+    ``distance`` is the parent's place among the Message-IDs the post names,
+    nearest first (0: its In-Reply-To).
+    """
+
+    __tablename__ = "thread_waits"
+    __table_args__ = (Index(None, "discussion_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE")
+    )
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(998))
+    distance: Mapped[int]
+
+
 class OutboxBody(Base):
     """The part of a mail many recipients share, stored once under its SHA-256.
 

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.message import MessageClass, ParsedMessage
-from mailer.core.threads import KnownPost, ThreadPlace, find_thread, makes_loop
+from mailer.core.threads import (
+    KnownPost,
+    ThreadPlace,
+    awaited_ids,
+    find_thread,
+    makes_loop,
+)
 from mailer.core.trim import count_links
 
 POST_ADDRESSES = (AddressKind.DISCUSSION, AddressKind.QUESTION, AddressKind.REPLY)
@@ -145,6 +151,7 @@ class PostPlan:
     approved: bool
     hold_reasons: tuple[str, ...] = ()
     dropped_attachments: tuple[str, ...] = ()  # filenames over the size limit
+    awaiting: tuple[str, ...] = ()  # nearer parents not stored yet, nearest first
 
     def __post_init__(self) -> None:
         if self.approved == bool(self.hold_reasons):
@@ -317,6 +324,14 @@ def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> De
         approved=not reasons,
         hold_reasons=reasons,
         dropped_attachments=dropped,
+        awaiting=awaited_ids(
+            place,
+            own_message_id=parsed.message_id,
+            in_reply_to=parsed.in_reply_to,
+            references=parsed.references,
+            slug=facts.slug,
+            domain=facts.domain,
+        ),
     )
     where = f"question {plan.question_number}" + (
         f" under post {plan.parent_id}" if plan.parent_id else ""

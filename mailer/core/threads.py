@@ -4,6 +4,10 @@ There is no subject guessing: two people writing "Re: question 3" about
 different posts must not be merged, and a subject line can be edited freely.
 public-inbox's ``SearchThread.pm`` explains the same choice. A parent that
 would make a loop (a message that is its own ancestor) is refused.
+
+A reply that arrives before its parent waits for it: :func:`awaited_ids` says
+which Message-IDs it waits for, and :func:`adoptions` which waiting posts move
+under a post when it arrives.
 """
 
 from __future__ import annotations
@@ -93,3 +97,59 @@ def find_thread(
         if number is not None:
             return ThreadPlace(number, None, mid)
     return None
+
+
+# A reply names its parent, grandparent, ... in References; a parent that
+# arrives late is looked for this far up, nearest first.
+MAX_AWAITED = 20
+
+
+def awaited_ids(
+    place: ThreadPlace,
+    *,
+    own_message_id: str | None,
+    in_reply_to: Sequence[str],
+    references: Sequence[str],
+    slug: str,
+    domain: str,
+) -> tuple[str, ...]:
+    """Message-IDs nearer than *place* that no known post has: parents that may arrive later.
+
+    A reply can arrive before its parent (greylisting, two MX hosts, several
+    connections): it is placed under the nearest ancestor known, or the
+    question, and these are the posts that would have been a nearer place.
+    A reply address decides its parent itself, so it awaits nothing.
+    """
+    if place.found_by == "reply address":
+        return ()
+    awaited: list[str] = []
+    for mid in candidate_ids(in_reply_to, references):
+        if place.parent is not None and mid == place.found_by:
+            break
+        if mid == own_message_id or question_root_number(mid, slug, domain) is not None:
+            continue
+        awaited.append(mid)
+    return tuple(awaited[:MAX_AWAITED])
+
+
+@dataclass(frozen=True)
+class WaitingPost:
+    """A stored post that named a missing Message-ID, *distance* places from its nearest."""
+
+    post_id: int
+    message_id: str
+    distance: int
+
+
+def adoptions(
+    parent: KnownPost, waiting: Sequence[WaitingPost]
+) -> tuple[WaitingPost, ...]:
+    """The waiting posts that move under *parent*, the post that has just arrived.
+
+    A post that is *parent* itself or one of its ancestors stays where it is:
+    moving it would make a loop.
+    """
+    chain = {parent.message_id, *parent.ancestors}
+    return tuple(
+        w for w in waiting if w.post_id != parent.post_id and w.message_id not in chain
+    )

@@ -18,6 +18,7 @@ from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
 from mailer.core.message import ParsedMessage
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
+from mailer.core.threads import KnownPost, WaitingPost, adoptions
 from mailer.inbound.lookups import DiscussionView, Lookups
 from mailer.links import question_url
 from mailer.mailings.publish import publish_post
@@ -26,6 +27,7 @@ from mailer.outbound.mailing import Outgoing, queue_mail
 from store.models import AuditEntry
 from store.posts import NewAttachment, NewPost, add_post
 from store.processing import InboundItem
+from store.threads import add_waits, move_under, waiting_for
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -149,7 +151,7 @@ def _create_post(
             ],
         ),
     )
-    lookups.remember_post(
+    known = lookups.remember_post(
         view.row.id,
         post_id,
         plan.question_number,
@@ -158,6 +160,8 @@ def _create_post(
         parsed.from_address,
         plan.approved,
     )
+    add_waits(session, view.row.id, post_id, plan.awaiting)
+    _adopt_waiting(lookups, view.row.id, known, question.id)
     if plan.approved:
         # Publishing queues a copy for each reader of every post; with none
         # (most discussions read digests) there is nothing to queue.
@@ -166,6 +170,31 @@ def _create_post(
         return "post", f"post {post_id}: {decision.reason}"
     notify_held(session, runtime, post_id, now)
     return "held", f"post {post_id}: {decision.reason}"
+
+
+def _adopt_waiting(
+    lookups: Lookups, discussion_id: int, parent: KnownPost, question_id: int
+) -> None:
+    """Move under *parent* the replies that arrived before it (refusing loops)."""
+    waiting = waiting_for(lookups.session, discussion_id, parent.message_id)
+    if not waiting:
+        return
+    accepted = {
+        w.post_id
+        for w in adoptions(
+            parent, [WaitingPost(w.post_id, w.message_id, w.distance) for w in waiting]
+        )
+    }
+    moves = [w for w in waiting if w.post_id in accepted]
+    move_under(lookups.session, parent.post_id, question_id, moves)
+    lookups.moved_under(discussion_id, parent, accepted)
+    for move in moves:
+        log.info(
+            "threaded post=%d under post=%d message-id=%s (its parent arrived after it)",
+            move.post_id,
+            parent.post_id,
+            parent.message_id,
+        )
 
 
 def _queue_notice(

@@ -346,7 +346,7 @@ class Lookups:
         parent_id: int | None,
         author: str,
         approved: bool,
-    ) -> None:
+    ) -> KnownPost:
         """Make a post created in this transaction visible to the next messages."""
         ancestors: tuple[str, ...] = ()
         parent = self._by_id.get(parent_id) if parent_id is not None else None
@@ -361,3 +361,29 @@ class Lookups:
             approved_posts=record.approved_posts + (1 if approved else 0),
             recent_posts=record.recent_posts + 1,
         )
+        return post
+
+    def moved_under(
+        self, discussion_id: int, parent: KnownPost, post_ids: Iterable[int]
+    ) -> None:
+        """Posts of this batch's cache that were moved under *parent*, and their
+        replies, now carry its question and its ancestry."""
+        moved = set(post_ids)
+        above = (parent.message_id, *parent.ancestors)
+        moved_ids = {p.message_id for i, p in self._by_id.items() if i in moved}
+        for post_id, post in list(self._by_id.items()):
+            if post_id in moved:
+                ancestors = above
+            else:
+                cut = next(
+                    (i for i, mid in enumerate(post.ancestors) if mid in moved_ids),
+                    None,
+                )
+                if cut is None:
+                    continue
+                ancestors = (*post.ancestors[: cut + 1], *above)
+            changed = dataclasses.replace(
+                post, question_number=parent.question_number, ancestors=ancestors
+            )
+            self._by_id[post_id] = changed
+            self._known[(discussion_id, post.message_id)] = changed

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from mailer.core.threads import (
+    MAX_AWAITED,
     KnownPost,
+    ThreadPlace,
+    WaitingPost,
+    adoptions,
+    awaited_ids,
     candidate_ids,
     find_thread,
     makes_loop,
@@ -90,3 +95,63 @@ def test_parent_loops_are_refused() -> None:
         domain=DOMAIN,
     )
     assert found is not None and found.parent == P1
+
+
+def _awaited(
+    irt: tuple[str, ...] = (),
+    refs: tuple[str, ...] = (),
+    own: str = "<new@y>",
+    via: ThreadPlace | None = None,
+) -> tuple[str, ...]:
+    where = via if via is not None else place(irt, refs, own)
+    assert where is not None
+    return awaited_ids(
+        where,
+        own_message_id=own,
+        in_reply_to=irt,
+        references=refs,
+        slug=SLUG,
+        domain=DOMAIN,
+    )
+
+
+ROOT3 = f"<q3.{SLUG}@{DOMAIN}>"
+
+
+def test_a_reply_placed_under_a_far_ancestor_awaits_the_nearer_ones() -> None:
+    # Parent <m2> and grandparent <m1> unknown; P1 known further up.
+    assert _awaited(("<m2>",), ("<p1@x>", "<m1>", "<m2>")) == ("<m2>", "<m1>")
+    # Placed under its parent already: nothing to wait for.
+    assert _awaited(("<p2@x>",), ("<p1@x>", "<p2@x>")) == ()
+
+
+def test_a_reply_under_the_question_awaits_every_post_it_names() -> None:
+    # The question root is a place, never a post that could arrive.
+    assert _awaited(("<m2>",), (ROOT3, "<m1>", "<m2>")) == ("<m2>", "<m1>")
+    by_address = ThreadPlace(3, None, "question address")
+    assert _awaited(("<m2>",), ("<m1>", "<m2>"), via=by_address) == ("<m2>", "<m1>")
+
+
+def test_a_reply_address_or_its_own_id_awaits_nothing() -> None:
+    token = ThreadPlace(3, P1, "reply address")
+    assert _awaited(("<m2>",), ("<m2>",), via=token) == ()
+    by_address = ThreadPlace(3, None, "question address")
+    assert _awaited(("<new@y>",), (), via=by_address) == ()
+
+
+def test_awaited_ids_are_bounded() -> None:
+    refs = tuple(f"<m{i}>" for i in range(100))
+    by_address = ThreadPlace(3, None, "question address")
+    awaited = _awaited((), refs, via=by_address)
+    assert len(awaited) == MAX_AWAITED and awaited[0] == "<m99>"
+
+
+def test_adoptions_refuse_loops() -> None:
+    arrived = KnownPost(7, 3, "<m2>", ("<w1>", "<p1@x>"))
+    waiting = [
+        WaitingPost(11, "<w0>", 0),  # an ordinary late reply: moves
+        WaitingPost(12, "<w1>", 0),  # the arrived post's own parent: would loop
+        WaitingPost(7, "<m2>", 1),  # the arrived post itself
+        WaitingPost(13, "<p1@x>", 2),  # its grandparent: would loop
+    ]
+    assert [w.post_id for w in adoptions(arrived, waiting)] == [11]
