@@ -187,7 +187,7 @@ def _adopt_waiting(
     }
     moves = [w for w in waiting if w.post_id in accepted]
     move_under(lookups.session, parent.post_id, question_id, moves)
-    lookups.moved_under(discussion_id, parent, accepted)
+    lookups.moved_under(discussion_id, parent, {w.post_id: w.message_id for w in moves})
     for move in moves:
         log.info(
             "threaded post=%d under post=%d message-id=%s (its parent arrived after it)",

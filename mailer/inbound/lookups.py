@@ -364,13 +364,13 @@ class Lookups:
         return post
 
     def moved_under(
-        self, discussion_id: int, parent: KnownPost, post_ids: Iterable[int]
+        self, discussion_id: int, parent: KnownPost, moved_posts: dict[int, str]
     ) -> None:
-        """Posts of this batch's cache that were moved under *parent*, and their
-        replies, now carry its question and its ancestry."""
-        moved = set(post_ids)
+        """Posts moved under *parent* (ids to Message-IDs), and their replies,
+        now carry its question and its ancestry in this batch's cache too."""
+        moved = set(moved_posts)
         above = (parent.message_id, *parent.ancestors)
-        moved_ids = {p.message_id for i, p in self._by_id.items() if i in moved}
+        moved_ids = set(moved_posts.values())
         for post_id, post in list(self._by_id.items()):
             if post_id in moved:
                 ancestors = above
