@@ -7,6 +7,9 @@ that would make a loop is refused.
 
 from __future__ import annotations
 
+import random
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import select
 
 from mailer.links import question_message_id
@@ -178,3 +181,47 @@ def test_the_running_service_rebuilds_the_thread(
     (stored,) = service.posts(child)
     assert stored.parent_id == top.id
     assert "threaded post=" in service.log()
+
+
+def test_replies_over_four_connections_all_land_under_their_parents(
+    db_url: str, make_service: ServiceFactory
+) -> None:
+    """25 posts and a reply to each, shuffled over 4 SMTP connections at once."""
+    service = make_service(db_url=db_url)
+    rng = random.Random(15)
+    pairs = [(f"<tp{i}@example.net>", f"<tr{i}@example.org>") for i in range(25)]
+    sends: list[tuple[str, bytes]] = []
+    for parent, reply in pairs:
+        sends.append(
+            (
+                parent,
+                service_message(
+                    to=address("+q2"), message_id=parent, headers={"References": ROOT2}
+                ),
+            )
+        )
+        sends.append(
+            (
+                reply,
+                service_message(
+                    to=address("+q2"),
+                    message_id=reply,
+                    sender="Li Wei <li@example.org>",
+                    headers={"In-Reply-To": parent, "References": f"{ROOT2} {parent}"},
+                ),
+            )
+        )
+    rng.shuffle(sends)
+    lanes = [sends[i::4] for i in range(4)]
+
+    def deliver(lane: list[tuple[str, bytes]]) -> None:
+        for _, raw in lane:
+            service.accepted(raw, address("+q2"))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(deliver, lanes))
+    for mid, _ in sends:
+        service.processed(mid)
+    posts = _by_mid(service.posts())
+    under = sum(posts[r].parent_id == posts[p].id for p, r in pairs)
+    assert under == len(pairs)
