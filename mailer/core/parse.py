@@ -77,6 +77,34 @@ def _canonical_defects(section: bytes) -> list[str]:
     return found
 
 
+_FIRST_BOUNDARY = re.compile(
+    rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$", re.MULTILINE
+)
+_MULTIPART_TYPE = re.compile(
+    rb"^(Content-Type:[ \t]*multipart/[A-Za-z0-9.+-]+)", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _with_guessed_boundary(msg: Message, raw: bytes, section: bytes) -> bytes | None:
+    """*raw* with the boundary its top-level multipart forgot, read from the body; or None.
+
+    A multipart without a boundary parameter is one string to the parser, MIME
+    headers and all; its first ``--boundary`` line says what was meant
+    (RFC 2046 section 5.1.1).
+    """
+    if msg.get_content_maintype() != "multipart" or msg.get_param("boundary"):
+        return None
+    body = raw[len(section) :]
+    found = _FIRST_BOUNDARY.search(body[:4096].lstrip(b"\r\n"))
+    if found is None or b'"' in found.group(1):
+        return None
+    boundary = found.group(1)
+    fixed, count = _MULTIPART_TYPE.subn(
+        lambda m: m.group(1) + b'; boundary="' + boundary + b'"', section, count=1
+    )
+    return fixed + body if count else None
+
+
 def _as_body(raw: bytes) -> bytes:
     """*raw* behind an empty header section, so that all of it is read as the body."""
     newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
@@ -282,6 +310,12 @@ def parse_message(
     canonical = _canonical_defects(section)
     defects.extend(canonical)
     msg, reasons, headers_only = _read(raw, limits)
+    repaired_raw = _with_guessed_boundary(msg, raw, section)
+    if repaired_raw is not None:
+        defects.append(
+            "multipart without a boundary parameter; boundary read from the body"
+        )
+        msg, reasons, headers_only = _read(repaired_raw, limits)
     raw_items = list(msg.raw_items())
     names = [name.lower() for name, _ in raw_items]
     shape: list[str] = []  # why the message's shape is not to be trusted

@@ -513,3 +513,25 @@ def test_text_keeps_the_history_new_text_does_not() -> None:
     parsed = parse_message(mail(*BASE, "Subject: Re: q", body=body))
     assert parsed.new_text == "My answer."
     assert "> question" in parsed.text
+
+
+def test_a_forgotten_boundary_is_read_from_the_body() -> None:
+    body = (
+        "This is a message in MIME format.\r\n"
+        "--part.42\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello there\r\n"
+        "--part.42\r\nContent-Type: text/html\r\n\r\n<p>hello there</p>\r\n"
+        "--part.42--\r\n"
+    )
+    parsed = parse_message(
+        mail(*BASE, "Subject: s", "Content-Type: multipart/alternative", body=body)
+    )
+    assert parsed.text.strip() == "hello there"
+    assert "Content-Type" not in parsed.text and "--part.42" not in parsed.text
+    assert any("boundary read from the body" in d for d in parsed.defects)
+    assert parsed.header("content-type") == 'multipart/alternative; boundary="part.42"'
+    # Without a boundary line in the body there is nothing to guess: read as text.
+    parsed = parse_message(
+        mail(*BASE, "Subject: s", "Content-Type: multipart/mixed", body="hello\r\n")
+    )
+    assert parsed.text.strip() == "hello"
+    assert any("without a boundary parameter" in d for d in parsed.defects)
