@@ -28,8 +28,7 @@ async def start_inbound(runtime: Runtime) -> asyncio.Server:
         else None
     )
     handler = InboundHandler(
-        domain=s.service.domain,
-        slugs=s.slugs,
+        mailboxes=s.mailboxes,
         accept=make_accept(runtime.sessions, runtime.clock, runtime.wakes.inbound.ring),
         max_recipients=s.inbound.max_recipients,
         protocol=s.inbound.protocol,

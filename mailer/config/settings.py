@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mailer.core.addresses import Mailboxes
 from mailer.core.texts import Texts
 
 ENV_PREFIX = "EDISCUSS_"
@@ -248,3 +249,11 @@ class Settings:
     def slugs(self) -> tuple[str, ...]:
         """Every configured discussion's slug."""
         return tuple(d.slug for d in self.discussions)
+
+    @property
+    def mailboxes(self) -> Mailboxes:
+        """The service's addresses that exist, for the listener and the Postfix lookup."""
+        return Mailboxes.of(
+            self.service.domain,
+            ((d.slug, (q.number for q in d.questions)) for d in self.discussions),
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mailer.core.errors import UnknownRecipient
@@ -117,6 +117,46 @@ def parse_recipient(address: str, domain: str, slugs: Iterable[str]) -> Recipien
                 raise UnknownRecipient(address)
             return Recipient(kind, slug, detail)
     raise UnknownRecipient(address)
+
+
+@dataclass(frozen=True)
+class Mailboxes:
+    """The addresses that exist: the service's domain and each discussion's questions.
+
+    Built once from the configured discussions; the SMTP/LMTP listener at RCPT
+    and the Postfix lookup ask the same :func:`accept_recipient`.
+    """
+
+    domain: str
+    questions: Mapping[str, frozenset[int]]  # slug -> configured question numbers
+
+    @classmethod
+    def of(
+        cls, domain: str, discussions: Iterable[tuple[str, Iterable[int]]]
+    ) -> Mailboxes:
+        """From (slug, question numbers) pairs."""
+        return cls(domain, {slug: frozenset(numbers) for slug, numbers in discussions})
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """Every discussion's slug."""
+        return tuple(self.questions)
+
+
+def accept_recipient(address: str, mailboxes: Mailboxes) -> Recipient:
+    """The recipient *address* means, or :class:`UnknownRecipient` when it does not exist.
+
+    :func:`parse_recipient` plus one rule: a question address must name a
+    question the discussion has (released or not). ``+q999`` would otherwise be
+    accepted and answered with a notice, backscatter to a forged sender.
+    """
+    rcpt = parse_recipient(address, mailboxes.domain, mailboxes.questions)
+    if (
+        rcpt.kind is AddressKind.QUESTION
+        and rcpt.question_number not in mailboxes.questions[rcpt.slug]
+    ):
+        raise UnknownRecipient(address, f"no question {rcpt.detail}")
+    return rcpt
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
-from mailer.core.addresses import parse_recipient
+from mailer.core.addresses import Mailboxes, accept_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
 from mailer.tls import handshake_failure
@@ -56,14 +56,12 @@ class InboundHandler:
     def __init__(
         self,
         *,
-        domain: str,
-        slugs: Sequence[str],
+        mailboxes: Mailboxes,
         accept: Accept,
         max_recipients: int,
         protocol: str = "smtp",
     ) -> None:
-        self.domain = domain
-        self.slugs = tuple(slugs)
+        self.mailboxes = mailboxes
         self.accept = accept
         self.max_recipients = max_recipients
         self.protocol = protocol
@@ -79,7 +77,7 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return "452 4.5.3 Too many recipients"
         try:
-            parse_recipient(address, self.domain, self.slugs)
+            accept_recipient(address, self.mailboxes)
         except UnknownRecipient as exc:
             log.info(
                 "rejected rcpt=%s peer=%s reason=%s",

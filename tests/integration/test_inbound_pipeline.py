@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -176,6 +177,26 @@ def test_unreleased_question_gets_one_notice_a_day_and_auto_replies_none(
     assert "question 9" in text and address("+q1") in text
     kinds = [r.kind for r in host.inbound()]
     assert kinds == ["notice", "notice-limited", "dropped"]
+
+
+def test_a_question_no_discussion_has_is_refused_at_rcpt(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(released=(1,), **OPEN_POLICY)
+    with smtplib.SMTP("127.0.0.1", host.port, timeout=10) as client:
+        client.ehlo("mx.example.net")
+        assert client.mail("ana@example.net")[0] == 250
+        code, text = client.rcpt(address("+q999"))
+        assert (code, text[:5]) == (550, b"5.1.1")
+        assert client.rcpt(address("+q12"))[0] == 550  # the model has 11
+        assert client.rcpt(address("+q11"))[0] == 250  # exists, not released yet
+    host.send(
+        mail(to=address("+q11"), message_id="<q11@example.net>"), [address("+q11")]
+    )
+    host.process()
+    [notice] = host.outbox()  # still answered, as before
+    assert notice.dedupe_key.startswith("auto:not-released:ana@example.net:")
+    assert len(host.inbound()) == 1
 
 
 def test_notice_is_in_the_subscribers_language(make_mailhost: MailhostFactory) -> None:

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.core.addresses import AddressBook, AddressKind, parse_recipient
+from mailer.core.addresses import (
+    AddressBook,
+    AddressKind,
+    Mailboxes,
+    accept_recipient,
+    parse_recipient,
+)
 from mailer.core.errors import UnknownRecipient
 
 DOMAIN = "discuss.example.org"
@@ -88,3 +94,48 @@ def test_address_book_round_trips() -> None:
     ]:
         assert parse_recipient(address, DOMAIN, SLUGS).kind is kind
     assert parse_recipient(book.question(7), DOMAIN, SLUGS).question_number == 7
+
+
+MAILBOXES = Mailboxes.of(DOMAIN, [("skills-covid19", range(1, 12))])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "skills-covid19+q1@discuss.example.org",
+        "skills-covid19+q11@discuss.example.org",  # exists, whether released or not
+        "Skills-Covid19+Q7@discuss.example.org",
+        "skills-covid19@discuss.example.org",
+        "skills-covid19+r-5.abc@discuss.example.org",  # the token is checked later
+        "skills-covid19-request@discuss.example.org",
+        "postmaster@discuss.example.org",
+    ],
+)
+def test_existing_addresses_are_accepted(address: str) -> None:
+    assert accept_recipient(address, MAILBOXES) == parse_recipient(
+        address, DOMAIN, SLUGS
+    )
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "skills-covid19+q12@discuss.example.org",
+        "skills-covid19+q999@discuss.example.org",
+        "skills-covid19+q9999@discuss.example.org",
+        "other-list+q1@discuss.example.org",
+        "anyone@gmail.com",
+    ],
+)
+def test_a_question_no_discussion_has_does_not_exist(address: str) -> None:
+    with pytest.raises(UnknownRecipient):
+        accept_recipient(address, MAILBOXES)
+
+
+def test_each_discussion_has_its_own_questions() -> None:
+    boxes = Mailboxes.of(DOMAIN, [("first", [1, 2]), ("second", [3])])
+    assert boxes.slugs == ("first", "second")
+    assert accept_recipient(f"first+q2@{DOMAIN}", boxes).question_number == 2
+    with pytest.raises(UnknownRecipient, match="no question 3"):
+        accept_recipient(f"first+q3@{DOMAIN}", boxes)
+    assert accept_recipient(f"second+q3@{DOMAIN}", boxes).slug == "second"
