@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from mailer.core.addresses import Mailboxes, accept_recipient
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
+from mailer.inbound.smtp_replies import with_enhanced_code
 from mailer.tls import handshake_failure
 
 log = logging.getLogger("ediscuss.inbound")
@@ -104,7 +105,13 @@ class InboundHandler:
         callback that refuses every login; senders need no AUTH here.
         """
         session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
-        return [line for line in responses if not line.startswith("250-AUTH")]
+        lines = [line for line in responses if not line.startswith("250-AUTH")]
+        if self.protocol == "lmtp":
+            # RFC 2033 section 5: an LMTP server must offer both. aiosmtpd reads
+            # commands off a stream, so pipelined ones are answered in order;
+            # the server class adds the codes to aiosmtpd's own replies.
+            lines[-1:-1] = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        return lines
 
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
@@ -220,6 +227,8 @@ _REWRITES = {
 
 
 def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
+    enhanced = base is LMTP  # LHLO advertises ENHANCEDSTATUSCODES
+
     class _Server(base):  # type: ignore[valid-type,misc]
         """aiosmtpd's server with enhanced status codes and a per-address connection cap."""
 
@@ -229,6 +238,8 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
         async def push(self, status: Any) -> None:
             if isinstance(status, str):
                 status = _REWRITES.get(status, status)
+                if enhanced:
+                    status = with_enhanced_code(status, self.hostname)
             await super().push(status)
 
         def connection_made(self, transport: Any) -> None:
