@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import InboundHandler, make_server_factory
+from mailer.inbound.socketmap import start_socketmap, stop_socketmap
 from mailer.runtime import Runtime, Worker
 from mailer.tls import ServerCertificate
 
@@ -86,6 +87,7 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
     server = await start_inbound(runtime)
+    lookups = await start_socketmap(runtime.settings)  # None unless configured
     from mailer.web import WebServer
 
     web = WebServer(runtime)
@@ -93,6 +95,7 @@ async def serve(
         await web.start()
     except OSError:
         server.close()
+        await stop_socketmap(lookups)
         raise
     tasks = [
         asyncio.create_task(worker(runtime, stop))
@@ -106,6 +109,7 @@ async def serve(
         log.info("stopping")
         server.close()
         await server.wait_closed()
+        await stop_socketmap(lookups)
         await web.stop()
         for task in tasks:
             task.cancel()

@@ -226,6 +226,11 @@ def parse_settings(
         tls_certificate=tls_certificate,
         tls_key=tls_key,
         require_tls=require_tls,
+        socketmap_listen=(
+            r.host_port(t, "socketmap_listen", "inbound", HostPort("127.0.0.1", 2526))
+            if t.get("socketmap_listen")
+            else None
+        ),
     )
 
     relay: RelaySettings | None = None

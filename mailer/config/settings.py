@@ -79,6 +79,7 @@ class InboundSettings:
     tls_certificate: Path | None = None  # PEM chain; with tls_key: STARTTLS offered
     tls_key: Path | None = None  # PEM private key, unencrypted
     require_tls: bool = False  # SMTP only: MAIL before STARTTLS gets 530 5.7.0
+    socketmap_listen: HostPort | None = None  # Postfix's recipient lookup; None: off
 
 
 @dataclass(frozen=True)
