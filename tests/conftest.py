@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.settings",
     "tests.fixtures.inbound",
     "tests.fixtures.dovecot",
+    "tests.fixtures.postfix",
     "tests.fixtures.moderation",
     "tests.fixtures.web",
     "tests.fixtures.relay",
