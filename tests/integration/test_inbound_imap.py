@@ -159,6 +159,50 @@ def test_same_message_by_smtp_twice_and_by_imap_is_one_post(
     assert host.question_number(post) == 3
 
 
+def test_a_burst_that_arrives_while_a_batch_is_stored_waits_for_no_poll(
+    dovecot: DovecotServer, make_mailhost: MailhostFactory
+) -> None:
+    """Mail that arrives while a batch is fetched and stored is announced by the
+    server during that FETCH or STORE, not again by the IDLE that follows: the
+    poller must look again before it idles, or that mail waits a whole poll."""
+    host = make_mailhost(listen=False)
+    folder = dovecot.new_folder()
+    for i in range(25):
+        dovecot.append(
+            folder, mail(to=address("+q1"), message_id=f"<b{i}@example.net>")
+        )
+    settings = imap_settings(dovecot, folder, poll_seconds=60)  # IDLE, else a minute
+    real = make_accept(host.runtime.sessions, host.runtime.clock)
+    stored: list[Delivery] = []
+
+    def accept_while_a_burst_arrives(delivery: Delivery) -> Accepted:
+        if not stored:  # the first message of the first batch: 40 more arrive
+            with dovecot.client() as other:
+                for i in range(25, 65):
+                    other.append(
+                        folder,
+                        mail(to=address("+q2"), message_id=f"<b{i}@example.net>"),
+                    )
+        result = real(delivery)
+        stored.append(delivery)
+        return result
+
+    halt = threading.Event()
+    thread = threading.Thread(
+        target=run_poller, args=(box(settings), accept_while_a_burst_arrives, halt)
+    )
+    thread.start()
+    try:
+        took = wait_until(lambda: len(stored) == 65, seconds=30)
+    finally:
+        halt.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert took < 15  # not the 60 s poll
+    assert dovecot.count(folder, "UNSEEN") == 0
+    assert len({r.message_id for r in host.inbound()}) == 65
+
+
 def test_wrong_password_is_logged_clearly_and_not_retried_in_a_loop(
     dovecot: DovecotServer, caplog: pytest.LogCaptureFixture
 ) -> None:
