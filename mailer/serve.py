@@ -87,7 +87,11 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
     server = await start_inbound(runtime)
-    lookups = await start_socketmap(runtime.settings)  # None unless configured
+    try:
+        lookups = await start_socketmap(runtime.settings)  # None unless configured
+    except OSError:
+        server.close()
+        raise
     from mailer.web import WebServer
 
     web = WebServer(runtime)

@@ -186,3 +186,21 @@ def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_a_busy_socketmap_port_stops_serve_and_frees_the_listener(
+    make_mailhost: MailhostFactory,
+) -> None:
+    from mailer.service import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        host = make_mailhost(
+            {"inbound": {"socketmap_listen": f"127.0.0.1:{busy}"}}, listen=False
+        )
+        with pytest.raises(OSError):
+            asyncio.run(serve(host.runtime, asyncio.Event()))
+    with socket.socket() as again:  # the SMTP listener was closed, not left behind
+        again.bind(("127.0.0.1", host.port))
