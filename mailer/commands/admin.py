@@ -75,7 +75,7 @@ def _tls(s: Settings) -> str:
 
 def cmd_config_check(ctx: Context, args: argparse.Namespace) -> int:
     """Print OK and a summary, or every problem (exit 2, via ConfigError)."""
-    for line in describe(ctx.settings):
+    for line in describe(ctx.settings_with_secrets()):
         print(line)
     return 0
 

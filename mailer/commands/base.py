@@ -10,6 +10,7 @@ from typing import Any
 from mailer.clock import Clock, system_clock
 from mailer.config import Settings, load_settings
 from mailer.config.settings import Discussion
+from mailer.core.errors import ConfigError, ConfigProblem
 from mailer.runtime import Runtime, SchemaOutOfDate, open_runtime
 
 Handler = Callable[["Context", argparse.Namespace], int]
@@ -43,6 +44,20 @@ class Context:
             self._settings = load_settings(self.config_path, self.environ)
         return self._settings
 
+    def settings_with_secrets(
+        self, *, relay: bool = True, imap: bool = True
+    ) -> Settings:
+        """The settings, insisting on the passwords of the relay and IMAP parts asked for.
+
+        Only what logs in needs them (``serve``, ``outbox send``, ``config
+        check`` on their behalf); ``export`` or ``posts held`` run from a
+        shell that holds no secret.
+        """
+        problems = missing_secrets(self.settings, relay=relay, imap=imap)
+        if problems:
+            raise ConfigError(problems, self.settings.source)
+        return self.settings
+
     def runtime(self, migrate: bool | None = None) -> Runtime:
         """The store and key, opened once; the schema is migrated or checked."""
         if self._runtime is None:
@@ -74,3 +89,25 @@ class Context:
         """Release the store."""
         if self._runtime is not None:
             self._runtime.close()
+
+
+def missing_secrets(
+    settings: Settings, *, relay: bool = True, imap: bool = True
+) -> list[ConfigProblem]:
+    """The passwords the configured relay and IMAP mailbox need but were not given."""
+    problems: list[ConfigProblem] = []
+    r = settings.relay
+    if relay and r is not None and r.username and not r.password:
+        problems.append(
+            ConfigProblem(
+                "relay.password",
+                "relay.username is set: give the password as EDISCUSS_RELAY_PASSWORD",
+            )
+        )
+    if imap and settings.imap is not None and not settings.imap.password:
+        problems.append(
+            ConfigProblem(
+                "imap.password", "required: give it as EDISCUSS_IMAP_PASSWORD"
+            )
+        )
+    return problems

@@ -100,6 +100,7 @@ def cmd_outbox_purge(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_outbox_send(ctx: Context, args: argparse.Namespace) -> int:
     """Send every due message once (for cron, or a node that does not run serve)."""
+    ctx.settings_with_secrets(imap=False)
     sender = OutboxSender(ctx.runtime())
     try:
         report = sender.drain()

@@ -20,7 +20,7 @@ def register(sub: Subparsers) -> None:
 
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; exit 0 on a clean stop."""
-    settings = ctx.settings
+    settings = ctx.settings_with_secrets()
     logging.getLogger().setLevel(settings.service.log_level)
     runtime = ctx.runtime()
     asyncio.run(serve(runtime))

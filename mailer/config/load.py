@@ -250,11 +250,6 @@ def parse_settings(
                 t, "timeout_seconds", "relay", d2.timeout_seconds, 1, 3600
             ),
         )
-        if relay.username and not relay.password:
-            r.fail(
-                "relay.password",
-                "relay.username is set: give the password as EDISCUSS_RELAY_PASSWORD",
-            )
 
     t = r.table(raw, "outbox", "outbox") or {}
     d3 = OutboxSettings()
@@ -292,8 +287,6 @@ def parse_settings(
             poll_seconds=r.integer(t, "poll_seconds", "imap", 60, 1, 86400),
             use_idle=r.boolean(t, "use_idle", "imap", True),
         )
-        if not imap.password:
-            r.fail("imap.password", "required: give it as EDISCUSS_IMAP_PASSWORD")
 
     t = r.table(raw, "web", "web") or {}
     r.unknown(t, {"listen", "signup_per_hour"}, "web")

@@ -102,3 +102,25 @@ def test_db_upgrade_questions_and_export(
         "email,name,organisation,constituency,language,mode,status"
     )
     assert main(["--config", cfg, "outbox", "list"]) == 0
+
+
+def test_only_what_logs_in_needs_the_passwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = SHIPPED_CONFIG.read_text("utf-8") + (
+        '\n[relay]\nhost = "127.0.0.1"\nport = 9\nusername = "ed"\n'
+        '\n[imap]\nhost = "127.0.0.1"\nport = 9\nusername = "ed"\n'
+    )
+    cfg = str(write_config(tmp_path, text))
+    for argv in (["export", "--format", "json"], ["inbox", "list"], ["posts", "held"]):
+        assert main(["--config", cfg, *argv]) == 0, argv
+    capsys.readouterr()
+    assert main(["--config", cfg, "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "relay.password: relay.username is set" in err
+    assert "imap.password: required: give it as EDISCUSS_IMAP_PASSWORD" in err
+    assert main(["--config", cfg, "outbox", "send"]) == 2
+    err = capsys.readouterr().err
+    assert "relay.password" in err and "imap.password" not in err
+    assert main(["--config", cfg, "serve"]) == 2
+    assert "imap.password" in capsys.readouterr().err

@@ -106,14 +106,6 @@ def test_environment_typo_is_named() -> None:
     ]
 
 
-def test_relay_username_without_password() -> None:
-    raw = shipped_raw()
-    raw["relay"] = {"host": "127.0.0.1", "username": "ed"}
-    assert problems(raw) == [
-        "relay.password: relay.username is set: give the password as EDISCUSS_RELAY_PASSWORD"
-    ]
-
-
 def test_slug_address_clash_between_discussions() -> None:
     raw = shipped_raw()
     other = dict(raw["discussions"][0])
