@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from mailer.config.settings import HostPort
+from mailer.core.errors import CannotListen
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import InboundHandler, make_server_factory
 from mailer.inbound.socketmap import start_socketmap, stop_socketmap
@@ -73,6 +76,17 @@ def background_workers(runtime: Runtime) -> list[Worker]:
     return workers
 
 
+@contextmanager
+def _binding(address: HostPort | None) -> Iterator[None]:
+    """Name the configured *address* in a failure to bind it."""
+    try:
+        yield
+    except CannotListen:
+        raise
+    except OSError as exc:
+        raise CannotListen(str(address), exc) from exc
+
+
 async def serve(
     runtime: Runtime,
     stop: asyncio.Event | None = None,
@@ -86,9 +100,12 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
-    server = await start_inbound(runtime)
+    s = runtime.settings
+    with _binding(s.inbound.listen):
+        server = await start_inbound(runtime)
     try:
-        lookups = await start_socketmap(runtime.settings)  # None unless configured
+        with _binding(s.inbound.socketmap_listen):
+            lookups = await start_socketmap(s)  # None unless configured
     except OSError:
         server.close()
         raise
@@ -96,7 +113,8 @@ async def serve(
 
     web = WebServer(runtime)
     try:
-        await web.start()
+        with _binding(s.web.listen):
+            await web.start()
     except OSError:
         server.close()
         await stop_socketmap(lookups)

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 
-from mailer.commands.base import Context, Subparsers
+from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.core.errors import CannotListen
 from mailer.serve import serve
 
 
@@ -23,5 +24,8 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings_with_secrets()
     logging.getLogger().setLevel(settings.service.log_level)
     runtime = ctx.runtime()
-    asyncio.run(serve(runtime))
+    try:
+        asyncio.run(serve(runtime))
+    except CannotListen as exc:
+        raise CommandError(exc.explain()) from exc
     return 0

@@ -7,11 +7,13 @@ EdiscussError
 ├── BadToken               a token that is forged, expired or already used (ValueError)
 ├── UnusableCertificate    a TLS certificate or key that cannot be served (ValueError)
 ├── StoreUnavailable       the database cannot take a write right now
-└── RoundStopped           a scheduled round stopped between batches: serve is stopping
+├── RoundStopped           a scheduled round stopped between batches: serve is stopping
+└── CannotListen           serve cannot bind a configured address (OSError)
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +94,20 @@ class StoreUnavailable(EdiscussError):
 class RoundStopped(EdiscussError):
     """A scheduled round stopped between two committed batches because ``serve``
     is stopping; what it committed stays, and the next start does the rest."""
+
+
+class CannotListen(EdiscussError, OSError):
+    """``serve`` cannot bind *address* (``host:port``): taken by another process, or not allowed."""
+
+    def __init__(self, address: str, cause: OSError) -> None:
+        self.address = address
+        self.cause = cause
+        super().__init__(cause.errno, f"{address}: {cause.strerror or cause}")
+
+    def explain(self) -> str:
+        """One line for the operator: what is wrong and the likely reason."""
+        if self.cause.errno == errno.EADDRINUSE:
+            return f"{self.address} is in use: is ediscuss serve already running?"
+        if self.cause.errno == errno.EACCES:
+            return f"cannot listen on {self.address}: permission denied (a port below 1024 needs privileges)"
+        return f"cannot listen on {self.address}: {self.cause.strerror or self.cause}"

@@ -94,3 +94,54 @@ def test_serve_accepts_smtp_refuses_relay_and_stops_on_sigterm(served) -> None: 
     log = proc.stdout.read().decode()
     assert "received id=1 message-id=<serve-1@example.com>" in log
     assert "rejected rcpt=anyone@gmail.com" in log
+
+
+def test_a_second_serve_on_a_busy_port_says_so_in_one_line(served) -> None:  # type: ignore[no-untyped-def]
+    proc, port, tmp_path = served
+    second = subprocess.run(
+        [sys.executable, "-m", "mailer", "--config", "config.toml", "serve"],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "EDISCUSS_INBOUND_LISTEN": f"127.0.0.1:{port}",
+            "EDISCUSS_WEB_LISTEN": f"127.0.0.1:{free_port()}",
+        },
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    errors = [line for line in second.stderr.splitlines() if " INFO " not in line]
+    assert errors == [
+        f"error: 127.0.0.1:{port} is in use: is ediscuss serve already running?"
+    ]
+    assert proc.poll() is None  # the first one is untouched
+
+
+def test_a_busy_web_port_is_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(SHIPPED_CONFIG.read_text("utf-8"), "utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        web_port = taken.getsockname()[1]
+        smtp_port = free_port()
+        run = subprocess.run(
+            [sys.executable, "-m", "mailer", "--config", str(cfg), "serve"],
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                "EDISCUSS_INBOUND_LISTEN": f"127.0.0.1:{smtp_port}",
+                "EDISCUSS_WEB_LISTEN": f"127.0.0.1:{web_port}",
+            },
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1] == (
+        f"error: 127.0.0.1:{web_port} is in use: is ediscuss serve already running?"
+    )
+    assert "Traceback" not in run.stderr
