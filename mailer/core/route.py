@@ -298,6 +298,17 @@ def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> De
     if isinstance(place, Decision):
         return place
     state = facts.questions.get(place.question_number, QuestionState.UNKNOWN)
+    if state is QuestionState.UNKNOWN and recipient.kind is AddressKind.QUESTION:
+        # The address itself does not exist (``+q999``): SMTP and LMTP refuse
+        # it at RCPT, so only a mailbox read over IMAP (or a question removed
+        # from the configuration since) brings it here. It was stored, and is
+        # dropped like mail to any unknown address: a notice would go to a
+        # sender who may be forged (backscatter), which RCPT avoids too.
+        return Decision(
+            Action.DROP,
+            f"no question {place.question_number}: an address that does not exist"
+            " gets no answer",
+        )
     if state is QuestionState.UNKNOWN:
         return _notice(
             NoticeKind.USE_QUESTION_ADDRESS,

@@ -159,6 +159,34 @@ def test_same_message_by_smtp_twice_and_by_imap_is_one_post(
     assert host.question_number(post) == 3
 
 
+def test_mail_to_a_question_that_does_not_exist_is_stored_and_never_answered(
+    dovecot: DovecotServer,
+    make_mailhost: MailhostFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SMTP refuses +q999 at RCPT; a mailbox already took it. It is kept, the
+    log says why it went nowhere, and its sender (perhaps forged) gets nothing."""
+    host = make_mailhost(listen=False, **OPEN_POLICY)
+    folder = dovecot.new_folder()
+    dovecot.append(folder, mail(to=address("+q999"), message_id="<q999@example.net>"))
+    settings = imap_settings(dovecot, folder)
+    client = connect(settings)
+    try:
+        accept = make_accept(host.runtime.sessions, host.runtime.clock)
+        assert poll_once(client, box(settings), accept) == 1
+    finally:
+        client.logout()
+    caplog.set_level(logging.INFO, logger="ediscuss")
+    host.process()
+    [row] = host.inbound()
+    assert row.received_via == "imap" and row.state is InboundState.PROCESSED
+    assert host.posts() == [] and host.outbox() == []
+    assert (
+        "message-id=<q999@example.net> decision=dropped reason=no question 999:"
+        " an address that does not exist gets no answer"
+    ) in caplog.text
+
+
 def test_a_burst_that_arrives_while_a_batch_is_stored_waits_for_no_poll(
     dovecot: DovecotServer, make_mailhost: MailhostFactory
 ) -> None:

@@ -162,9 +162,16 @@ def test_not_released_question_gets_a_notice() -> None:
     assert d.question_number == 7
 
 
-def test_question_that_does_not_exist_gets_the_list_of_questions() -> None:
+def test_question_address_that_does_not_exist_is_dropped_without_a_notice() -> None:
+    # Only IMAP brings it here (SMTP refuses it at RCPT): no backscatter either.
     d = route_message(to_q(42), msg(), facts())
-    assert d.notice is NoticeKind.USE_QUESTION_ADDRESS
+    assert d.action is Action.DROP and d.notice is None
+    assert d.reason == "no question 42: an address that does not exist gets no answer"
+
+
+def test_reply_to_a_known_post_at_an_unknown_question_address_threads() -> None:
+    d = route_message(to_q(42), msg(in_reply_to=("<p5@example.net>",)), facts())
+    assert d.post is not None and d.post.parent_id == 5
 
 
 def test_closed_discussion_gets_a_notice() -> None:
