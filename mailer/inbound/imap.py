@@ -2,8 +2,10 @@
 
 ``poll_once`` fetches the messages waiting in the folder (without marking
 them read), hands each one's bytes to the same ``accept`` function the SMTP
-server uses, and only after that committed flags it ``\\Seen`` or moves it to
-``imap.processed_folder``. A crash between fetch and commit makes the message
+server uses, and only after that committed flags it ``\\Seen`` and
+``ediscuss-stored`` or moves it to ``imap.processed_folder``. Waiting means
+"without our keyword", not "unread": in a shared mailbox a person may read a
+message before the poll, and it must not be skipped for that. A crash between fetch and commit makes the message
 come again; the store's dedupe key keeps it once. ``run_poller`` keeps a
 connection open, waits with IDLE where the server has it (polling otherwise),
 and reconnects with a growing delay; a refused login is logged plainly and
@@ -23,7 +25,7 @@ from email.policy import compat32
 from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from mailer.config.settings import ImapSettings
 from mailer.core.addresses import parse_recipient
@@ -43,6 +45,14 @@ IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 LOGIN_RETRY = 600.0  # a wrong password is not retried in a tight loop
 MAX_BACKOFF = 300.0
 _RCPT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+STORED = b"ediscuss-stored"  # the keyword (RFC 3501 flag) of a message we stored
+# What an SSL handshake meets when the port speaks IMAP in plain text.
+_PLAIN_TEXT_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "UNKNOWN_PROTOCOL",
+    "PACKET_LENGTH_TOO_LONG",
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,32 @@ def _first_address(value: str) -> str:
     return next((b.address for b in read_mailboxes(value) if b.address), "")
 
 
+def waiting_criteria(
+    settings: ImapSettings, permanent_flags: Sequence[bytes]
+) -> list[Any]:
+    """The SEARCH that finds the messages still to store in the selected folder.
+
+    With a processed folder, everything left is waiting. Otherwise every
+    message without our keyword, read or not; only a server that keeps no
+    keywords of ours (``\\*`` missing from PERMANENTFLAGS, RFC 3501 7.1) falls
+    back to the unread ones.
+    """
+    if settings.processed_folder:
+        return ["ALL"]
+    if b"\\*" in permanent_flags or STORED in permanent_flags:
+        return ["NOT", "KEYWORD", STORED]
+    return ["UNSEEN"]
+
+
 def connect(settings: ImapSettings, timeout: float = 60.0) -> IMAPClient:
     """Open, secure and log in; the folder is selected read-write."""
+    return open_folder(settings, timeout)[0]
+
+
+def open_folder(
+    settings: ImapSettings, timeout: float = 60.0
+) -> tuple[IMAPClient, list[Any]]:
+    """:func:`connect`, and the search that finds what waits in the folder."""
     context = ssl.create_default_context()
     if settings.security == "tls":
         client = IMAPClient(
@@ -102,11 +136,11 @@ def connect(settings: ImapSettings, timeout: float = 60.0) -> IMAPClient:
         client = IMAPClient(
             settings.host, port=settings.port, ssl=False, timeout=timeout
         )
+    try:
         if settings.security == "starttls":
             client.starttls(context)
-    try:
         client.login(settings.username, settings.password)
-        client.select_folder(settings.folder)
+        selected = client.select_folder(settings.folder)
         if settings.processed_folder and not client.folder_exists(
             settings.processed_folder
         ):
@@ -114,7 +148,8 @@ def connect(settings: ImapSettings, timeout: float = 60.0) -> IMAPClient:
     except Exception:
         _close(client)
         raise
-    return client
+    flags = [f for f in selected.get(b"PERMANENTFLAGS", ()) if isinstance(f, bytes)]
+    return client, waiting_criteria(settings, flags)
 
 
 def poll_once(
@@ -122,23 +157,25 @@ def poll_once(
     box: Mailbox,
     accept: Accept,
     halt: threading.Event | None = None,
+    criteria: Sequence[Any] | None = None,
 ) -> int:
     """Store every waiting message of the selected folder; returns how many were stored.
 
-    Without a processed folder the waiting messages are the UNSEEN ones; with
-    one, everything left in the folder is waiting. After each round it looks
+    *criteria* comes from :func:`open_folder` (by default: every message
+    without our keyword, or everything with a processed folder). After each round it looks
     again until nothing new waits: mail that arrives while a round is fetched
     and stored is announced (``EXISTS``) in the answers to that FETCH or
     STORE, and the IDLE that follows would not announce it again, so it would
     wait for the next poll (RFC 2177; issue 18: 34 of 200 did).
     """
-    criteria = ["ALL"] if box.imap.processed_folder else ["UNSEEN"]
+    if criteria is None:
+        criteria = waiting_criteria(box.imap, [b"\\*"])
     # Each message is taken once per call: one whose flag did not stick (a
     # read-only folder, say) is not stored again and again.
     taken: set[int] = set()
     stored = 0
     while halt is None or not halt.is_set():
-        uids = sorted(set(client.search(criteria)) - taken)
+        uids = sorted(set(client.search(list(criteria))) - taken)
         if not uids:
             break
         taken.update(uids)
@@ -192,7 +229,31 @@ def _mark_done(client: IMAPClient, uids: list[int], settings: ImapSettings) -> N
             client.delete_messages(uids)
             client.expunge(uids)
     else:
-        client.add_flags(uids, [b"\\Seen"])
+        client.add_flags(uids, [b"\\Seen", STORED])
+
+
+def _wrong_security(exc: Exception, settings: ImapSettings) -> str | None:
+    """Why *exc* shows that ``imap.security`` does not match the port, or None."""
+    port = f"{settings.host}:{settings.port}"
+    if (
+        isinstance(exc, ssl.SSLError)
+        and settings.security == "tls"
+        and exc.reason in _PLAIN_TEXT_REASONS
+    ):
+        return (
+            f'{port} answers in plain text, not TLS: security = "tls" needs the'
+            ' TLS port (usually 993); this port wants security = "starttls"'
+        )
+    if isinstance(exc, CapabilityError) and settings.security == "starttls":
+        return (
+            f'{port} offers no STARTTLS: use security = "tls" with its TLS port'
+            ' (usually 993), or "none" on loopback only'
+        )
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _close(client: IMAPClient) -> None:
@@ -245,7 +306,7 @@ def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
     where = f"{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
     while not halt.is_set():
         try:
-            client = connect(settings)
+            client, criteria = open_folder(settings)
         except LoginError as exc:
             log.error(
                 "imap login refused for %s (wrong username or password?): %s;"
@@ -257,16 +318,38 @@ def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
             halt.wait(LOGIN_RETRY)
             continue
         except (IMAPClientError, OSError) as exc:  # OSError: TLS, timeouts
+            wrong = _wrong_security(exc, settings)
+            if wrong is not None:
+                # Trying again cannot help: one line, and the poller stops.
+                log.error(
+                    "imap %s: %s; IMAP polling stopped: fix imap.security or"
+                    " imap.port and restart serve",
+                    where,
+                    wrong,
+                )
+                return
             log.warning(
                 "imap connect to %s failed: %s; retry in %.0f s", where, exc, backoff
             )
             halt.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
             continue
-        log.info("imap connected to %s", where)
+        log.info(
+            "imap connected to %s security=%s waiting=%s",
+            where,
+            settings.security,
+            " ".join(_text(c) for c in criteria),
+        )
+        if criteria == ["UNSEEN"]:
+            log.warning(
+                "imap %s keeps no keywords of ours: only unread messages are taken,"
+                " so one a person reads before the poll is skipped; set"
+                " imap.processed_folder to take every message",
+                where,
+            )
         try:
             while not halt.is_set():
-                poll_once(client, box, accept, halt)
+                poll_once(client, box, accept, halt, criteria)
                 backoff = 1.0
                 _wait_for_news(client, settings, halt)
         except StoreUnavailable as exc:

@@ -10,7 +10,16 @@ import pytest
 
 from mailer.config.settings import ImapSettings
 from mailer.core.errors import StoreUnavailable
-from mailer.inbound.imap import Mailbox, connect, envelope_of, poll_once, run_poller
+from mailer.inbound.imap import (
+    STORED,
+    Mailbox,
+    connect,
+    envelope_of,
+    open_folder,
+    poll_once,
+    run_poller,
+    waiting_criteria,
+)
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Accepted, Delivery
 from store.models import InboundState
@@ -157,6 +166,78 @@ def test_same_message_by_smtp_twice_and_by_imap_is_one_post(
     [post] = host.posts()
     assert post.message_id == "<thrice@example.net>"
     assert host.question_number(post) == 3
+
+
+def test_a_message_a_person_read_first_is_taken_all_the_same(
+    dovecot: DovecotServer, make_mailhost: MailhostFactory
+) -> None:
+    """A shared mailbox: someone opens a message before the poll. It is still
+    taken, once: what the poller skips is its own keyword, not the read flag."""
+    host = make_mailhost(listen=False)
+    folder = dovecot.new_folder()
+    with dovecot.client() as person:
+        person.append(
+            folder,
+            mail(to=address("+q1"), message_id="<read@example.net>"),
+            flags=[b"\\Seen"],
+        )
+    dovecot.append(folder, mail(to=address("+q1"), message_id="<unread@example.net>"))
+    settings = imap_settings(dovecot, folder)
+    client, criteria = open_folder(settings)
+    try:
+        assert criteria == ["NOT", "KEYWORD", STORED]
+        accept = make_accept(host.runtime.sessions, host.runtime.clock)
+        assert poll_once(client, box(settings), accept, criteria=criteria) == 2
+        assert poll_once(client, box(settings), accept, criteria=criteria) == 0
+    finally:
+        client.logout()
+    assert {r.message_id for r in host.inbound()} == {
+        "<read@example.net>",
+        "<unread@example.net>",
+    }
+    assert dovecot.count(folder, "UNSEEN") == 0
+
+
+def test_waiting_means_without_our_keyword_where_the_server_keeps_keywords() -> None:
+    plain = ImapSettings(host="imap.example.org")
+    assert waiting_criteria(plain, [b"\\Seen", b"\\*"]) == ["NOT", "KEYWORD", STORED]
+    assert waiting_criteria(plain, [b"\\Seen", STORED]) == ["NOT", "KEYWORD", STORED]
+    assert waiting_criteria(plain, [b"\\Seen", b"\\Deleted"]) == ["UNSEEN"]
+    moved = ImapSettings(host="imap.example.org", processed_folder="Done")
+    assert waiting_criteria(moved, []) == ["ALL"]
+
+
+@pytest.mark.parametrize(
+    ("security", "says"),
+    [
+        ("tls", "answers in plain text, not TLS"),
+        ("starttls", "offers no STARTTLS"),
+    ],
+)
+def test_security_that_does_not_fit_the_port_is_one_line_and_no_retry(
+    dovecot: DovecotServer,
+    caplog: pytest.LogCaptureFixture,
+    security: str,
+    says: str,
+) -> None:
+    settings = imap_settings(dovecot, "INBOX", security=security)  # a plain port
+
+    def never(delivery: Delivery) -> Accepted:
+        raise AssertionError("nothing to accept")
+
+    caplog.set_level(logging.INFO, logger="ediscuss.imap")
+    halt = threading.Event()
+    thread = threading.Thread(target=run_poller, args=(box(settings), never, halt))
+    thread.start()
+    thread.join(10)
+    stopped = not thread.is_alive()
+    halt.set()
+    thread.join(10)
+    assert stopped  # it gave up by itself: no endless retry
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert says in record.message
+    assert "IMAP polling stopped: fix imap.security or imap.port" in record.message
 
 
 def test_mail_to_a_question_that_does_not_exist_is_stored_and_never_answered(
