@@ -52,7 +52,7 @@ def describe(settings: Settings) -> list[str]:
         f"  inbound     {s.inbound.protocol} on {s.inbound.listen}, max {s.inbound.max_message_bytes} bytes, {_tls(s)}",
         f"  socketmap   {f'{s.inbound.socketmap_listen} (Postfix: socketmap:inet:{s.inbound.socketmap_listen}:recipients)' if s.inbound.socketmap_listen else 'off'}",
         f"  relay       {f'{s.relay.host}:{s.relay.port} ({s.relay.security})' if s.relay else 'none: Maildir at ' + str(s.service.state_dir / 'outbox')}",
-        f"  imap        {f'{s.imap.host}:{s.imap.port} {s.imap.folder}' if s.imap else 'off'}",
+        f"  imap        {_imap(s)}",
         f"  dkim        {f'selector {s.dkim.selector}' if s.dkim else 'off'}",
         f"  digest      at most {s.digest.max_bytes} bytes a message",
         f"  secret      {'from environment' if s.service.secret else 'key file in ' + str(s.service.state_dir)}",
@@ -64,6 +64,18 @@ def describe(settings: Settings) -> list[str]:
             f"moderation {d.moderation}, unknown senders {d.unknown_senders}"
         )
     return lines
+
+
+def _imap(s: Settings) -> str:
+    if s.imap is None:
+        return "off"
+    i = s.imap
+    after = f"moved to {i.processed_folder}" if i.processed_folder else "flagged"
+    idle = "IDLE or " if i.use_idle else ""
+    return (
+        f"{i.username}@{i.host}:{i.port} {i.folder} (security {i.security}; stored mail"
+        f" {after}; {idle}poll every {i.poll_seconds} s)"
+    )
 
 
 def _tls(s: Settings) -> str:

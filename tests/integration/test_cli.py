@@ -124,3 +124,19 @@ def test_only_what_logs_in_needs_the_passwords(
     assert "relay.password" in err and "imap.password" not in err
     assert main(["--config", cfg, "serve"]) == 2
     assert "imap.password" in capsys.readouterr().err
+
+
+def test_config_check_prints_the_imap_security(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = SHIPPED_CONFIG.read_text("utf-8") + (
+        '\n[imap]\nhost = "imap.example.org"\nsecurity = "starttls"\n'
+        'username = "ed@example.org"\n'
+    )
+    monkeypatch.setenv("EDISCUSS_IMAP_PASSWORD", "pw")
+    assert main(["--config", str(write_config(tmp_path, text)), "config", "check"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if "imap" in x]
+    assert line == (
+        "  imap        ed@example.org@imap.example.org:143 INBOX (security starttls;"
+        " stored mail flagged; IDLE or poll every 60 s)"
+    )
