@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.core.errors import MalformedMessage
+from mailer.core.parse import parse_message
 from mailer.inbound.pipeline import process_one
 from store.inbox import failed_inbound, list_inbound, reset_for_retry
 from store.models import InboundMessage, InboundState
 
 SHOWN_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To")
+SHOWN_LINES = 40
 
 
 def register(sub: Subparsers) -> None:
@@ -65,6 +66,9 @@ def cmd_inbox_failed(ctx: Context, args: argparse.Namespace) -> int:
     """Each failed or quarantined message with its attempts and the reason."""
     with ctx.runtime().sessions() as session:
         rows = failed_inbound(session)
+    if not rows:
+        print("no failed or quarantined messages")
+        return 0
     for row in rows:
         print(_line(row))
         print(printable(f"       attempts={row.attempts} reason: {row.error or '-'}"))
@@ -120,18 +124,37 @@ def cmd_inbox_show(ctx: Context, args: argparse.Namespace) -> int:
         print(printable(f"             to {rcpt}"))
     print(f"size:        {row.size} bytes")
     print()
-    text = row.raw.decode("utf-8", "replace")
     if args.raw:
-        print(printable(text.replace("\r\n", "\n")))
+        print(printable(row.raw.decode("utf-8", "replace").replace("\r\n", "\n")))
         return 0
-    headers = BytesHeaderParser(policy=compat32).parsebytes(row.raw)
-    for name in SHOWN_HEADERS:
-        for value in headers.get_all(name, []):
-            print(printable(f"{name}: {' '.join(str(value).split())}"))
-    body = text.replace("\r\n", "\n").partition("\n\n")[2]
-    lines = body.splitlines()
-    print()
-    print(printable("\n".join(lines[:40])))
-    if len(lines) > 40:
-        print(f"[... {len(lines) - 40} more lines: --raw shows everything]")
+    for line in _decoded(row.raw):
+        print(printable(line))
     return 0
+
+
+def _decoded(raw: bytes) -> list[str]:
+    """The main headers and the text as a reader sees them: encoded words,
+    quoted-printable, base64 and charsets decoded, HTML-only mail as text,
+    attachments listed by name."""
+    try:
+        parsed = parse_message(raw)
+    except MalformedMessage as exc:
+        return [f"(not readable as a message: {exc}; --raw shows the bytes)"]
+    out = [
+        f"{name}: {' '.join(value.split())}"
+        for name in SHOWN_HEADERS
+        for value in parsed.header_values(name)
+    ]
+    lines = parsed.text.splitlines()
+    out += ["", *lines[:SHOWN_LINES]]
+    if len(lines) > SHOWN_LINES:
+        out.append(
+            f"[... {len(lines) - SHOWN_LINES} more lines: --raw shows everything]"
+        )
+    if parsed.encrypted:
+        out.append("[encrypted: its text cannot be read]")
+    for a in parsed.attachments:
+        out.append(
+            f"[attachment: {a.filename or '-'} {a.content_type}, {a.size} bytes]"
+        )
+    return out

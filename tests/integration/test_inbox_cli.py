@@ -105,3 +105,53 @@ def test_inbox_commands(
             assert post.message_id == "<ok@example.net>"
     finally:
         runtime.close()
+
+
+ENCODED = (
+    b"From: =?utf-8?q?Jos=C3=A9_N=C3=BA=C3=B1ez?= <jose@example.net>\r\n"
+    b"To: skills-covid19+q1@discuss.example.org\r\n"
+    b"Subject: =?utf-8?b?Rm9ybWFjacOzbiBlbiBsw61uZWE=?=\r\n"
+    b"Message-ID: <enc@example.net>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"La formaci=C3=B3n en l=C3=ADnea lleg=C3=B3 a los talleres.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="plan.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"\r\n"
+    b"JVBERi0xLjQKJcTl8uXr\r\n"
+    b"--b1--\r\n"
+)
+
+
+def test_inbox_show_decodes_and_failed_says_when_there_is_none(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(SHIPPED_CONFIG.read_text("utf-8"), "utf-8")
+    monkeypatch.setenv("EDISCUSS_DATABASE_URL", f"sqlite:///{tmp_path}/e.db")
+    runtime = open_runtime(load_settings(cfg, os.environ))
+    try:
+        accept = make_accept(runtime.sessions, runtime.clock)
+        to = (address("+q1"),)
+        got = accept(Delivery(ENCODED, "jose@example.net", to, "smtp", "::1"))
+    finally:
+        runtime.close()
+    c = ["--config", str(cfg)]
+    assert main([*c, "inbox", "failed"]) == 0
+    assert capsys.readouterr().out == "no failed or quarantined messages\n"
+    assert main([*c, "inbox", "show", str(got.inbound_id)]) == 0
+    out = capsys.readouterr().out
+    assert "From: José Núñez <jose@example.net>" in out
+    assert "Subject: Formación en línea" in out
+    assert "La formación en línea llegó a los talleres." in out
+    assert "[attachment: plan.pdf application/pdf, 15 bytes]" in out
+    assert "=C3" not in out and "--b1" not in out
