@@ -25,6 +25,7 @@ from mailer.commands import report as report_commands
 from mailer.commands import schedule as schedule_commands
 from mailer.commands import subscribers as subscriber_commands
 from mailer.core.errors import ConfigError
+from mailer.logs import configure_logging
 
 COMMAND_MODULES = [
     serve,
@@ -69,13 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    # aiosmtpd logs every SMTP command; ours is one line per message.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    # flufl.bounce logs each detector it runs, and the tracebacks we catch.
-    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+    configure_logging(logging.INFO)
     ctx = base.Context(args.config, os.environ)
     try:
         return int(handler(ctx, args))

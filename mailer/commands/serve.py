@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.core.errors import CannotListen
+from mailer.logs import configure_logging
 from mailer.serve import serve
 
 
@@ -22,7 +22,7 @@ def register(sub: Subparsers) -> None:
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; exit 0 on a clean stop."""
     settings = ctx.settings_with_secrets()
-    logging.getLogger().setLevel(settings.service.log_level)
+    configure_logging(settings.service.log_level)
     runtime = ctx.runtime()
     try:
         asyncio.run(serve(runtime))

@@ -218,12 +218,9 @@ def main() -> int:
     signals = _Signals.install()  # first: a SIGTERM while importing is a clean stop
     wake_fd, news_fd, index = (int(a) for a in sys.argv[1:4])
     settings = pickle.load(sys.stdin.buffer)
-    logging.basicConfig(
-        level=settings.service.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # flufl.bounce logs each detector it runs, and the tracebacks we catch.
-    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+    from mailer.logs import configure_logging
+
+    configure_logging(settings.service.log_level)
     return run_child(settings, wake_fd, news_fd, index, signals)
 
 

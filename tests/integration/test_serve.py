@@ -94,6 +94,9 @@ def test_serve_accepts_smtp_refuses_relay_and_stops_on_sigterm(served) -> None: 
     log = proc.stdout.read().decode()
     assert "received id=1 message-id=<serve-1@example.com>" in log
     assert "rejected rcpt=anyone@gmail.com" in log
+    # One line per event: no library chatter at INFO, from serve or its children.
+    assert "listening protocol=smtp" in log
+    assert " alembic." not in log and " apscheduler." not in log
 
 
 def test_a_second_serve_on_a_busy_port_says_so_in_one_line(served) -> None:  # type: ignore[no-untyped-def]
