@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from typing import Any
 
@@ -40,6 +41,7 @@ def cmd_questions_list(ctx: Context, args: argparse.Namespace) -> int:
     runtime = ctx.runtime()
     with runtime.sessions() as session:
         rows = questions_of(session, disc.slug)
+    lines = []
     for row in rows:
         conf = disc.question(row.number)
         text = conf.text.in_language(disc.default_language) if conf else ""
@@ -49,10 +51,30 @@ def cmd_questions_list(ctx: Context, args: argparse.Namespace) -> int:
             else "scheduled"
         )
         when = row.release_at.astimezone(disc.time_zone)
-        print(
-            f"{row.number:>3}  week {row.week}  {when:%Y-%m-%d %H:%M %Z}  {state:<28} {text[:70]}"
+        lines.append(
+            (
+                f"{row.number:>3}",
+                f"week {row.week}",
+                f"{when:%Y-%m-%d %H:%M %Z}",
+                state,
+                text,
+            )
         )
+    widths = [max((len(line[i]) for line in lines), default=0) for i in range(4)]
+    room = shutil.get_terminal_size((100, 24)).columns
+    for line in lines:
+        head = "  ".join(
+            cell.ljust(w) for cell, w in zip(line[:4], widths, strict=True)
+        )
+        print(f"{head}  {ellipsize(line[4], room - len(head) - 2)}")
     return 0
+
+
+def ellipsize(text: str, width: int) -> str:
+    """*text* on one line of at most *width* characters (at least 20), cut with an ellipsis."""
+    text = " ".join(text.split())
+    width = max(width, 20)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def export_posts(ctx: Context, slug: str) -> list[dict[str, Any]]:

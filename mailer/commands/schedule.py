@@ -12,7 +12,8 @@ import sys
 from datetime import date
 
 from mailer.commands.base import CommandError, Context, Subparsers
-from mailer.mailings.digests import DigestPreview, preview_digest
+from mailer.core.schedule import digest_by_hand
+from mailer.mailings.digests import DigestPreview, preview_digest, send_digest
 from mailer.mailings.releases import (
     ReleaseOutcome,
     StateOutcome,
@@ -21,6 +22,7 @@ from mailer.mailings.releases import (
     release_week,
     reopen_discussion,
 )
+from mailer.config.timetable import calendar_of, load_state
 
 BY = "cli"
 
@@ -58,6 +60,18 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--html", action="store_true", help="print the HTML part")
     p.add_argument("--discussion")
     p.set_defaults(handler=cmd_digest_preview)
+    p = gsub.add_parser(
+        "send",
+        help="queue a digest now: what is due, or everything since the last one (once)",
+    )
+    p.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        metavar="D",
+        help="the digest of date D (YYYY-MM-DD), once its hour has passed",
+    )
+    p.add_argument("--discussion")
+    p.set_defaults(handler=cmd_digest_send)
 
 
 def cmd_questions_release(ctx: Context, args: argparse.Namespace) -> int:
@@ -122,6 +136,12 @@ def cmd_digest_preview(ctx: Context, args: argparse.Namespace) -> int:
     Its size goes to standard error, so that standard output is the digest alone.
     """
     disc = ctx.discussion(args.discussion)
+    if args.language not in disc.languages:
+        raise CommandError(
+            f"no language {args.language!r} in {disc.slug}"
+            f" (languages: {', '.join(disc.languages)})",
+            2,
+        )
     preview = preview_digest(ctx.runtime(), disc.slug, args.date, args.language)
     if preview is None:
         print(f"no digest for {args.date}: nothing new that day", file=sys.stderr)
@@ -157,3 +177,23 @@ def describe_size(preview: DigestPreview, day: str) -> str:
         f"digest of {day} in {preview.language}: at most {preview.size:,} bytes "
         f"a copy, {verdict}; {entries}; {parts}"
     )
+
+
+def cmd_digest_send(ctx: Context, args: argparse.Namespace) -> int:
+    """Queue the digest :func:`digest_by_hand` chooses; exit 1 when there is none."""
+    disc = ctx.discussion(args.discussion)
+    runtime = ctx.runtime()
+    now = ctx.clock()
+    with runtime.sessions() as session:
+        state = load_state(session, disc.slug)
+    if state is None:
+        raise CommandError(f"{disc.slug} is not in the database yet")
+    chosen = digest_by_hand(calendar_of(disc), state.schedule, now, args.date)
+    if chosen.window is None:
+        raise CommandError(f"no digest sent: {chosen.reason}")
+    result = send_digest(runtime, disc, state.discussion_id, chosen.window, now)
+    print(
+        f"digest {result.label}: {result.posts} post(s), queued for"
+        f" {result.queued} digest reader(s); serve (or outbox send) delivers it"
+    )
+    return 0

@@ -214,6 +214,59 @@ def due_digest(
     return DigestWindow(_label(calendar, day, until, last), day, since, until)
 
 
+@dataclass(frozen=True)
+class DigestByHand:
+    """What ``ediscuss digest send`` sends now: a window, or why there is none."""
+
+    window: DigestWindow | None
+    reason: str = ""
+
+
+def digest_by_hand(
+    calendar: Calendar, state: ScheduleState, now: datetime, day: date | None = None
+) -> DigestByHand:
+    """The digest an operator sends at *now*, like Mailman's ``digests --send``.
+
+    What the schedule has due (an unfinished run, a missed day, the final
+    digest) comes first. Otherwise, without *day*: everything approved since
+    the last digest, up to *now*; with *day*: that date's digest, once its hour
+    has passed. Each window starts where the last digest ended, so a digest
+    sent by hand and the scheduled ones never carry a post twice, and sending
+    again finds the digest of *day* sent.
+    """
+    _aware(now, "now")
+    scheduled = due_digest(calendar, state, now)
+    if scheduled is not None and (day is None or scheduled.day == day):
+        return DigestByHand(scheduled)
+    if state.phase is not Phase.OPEN:
+        return DigestByHand(
+            None, f"the discussion is {state.phase.value}: no digest to send"
+        )
+    last = state.last_digest
+    since = last.until if last is not None else None
+    floor = since or state.opened_at or calendar.opens_at
+    if day is None:
+        if now <= floor:
+            return DigestByHand(None, "nothing since the last digest")
+        today = local_day(calendar, now)
+        return DigestByHand(
+            DigestWindow(_label(calendar, today, now, last), today, since, now)
+        )
+    until = digest_instant(calendar, day)
+    if until > now:
+        return DigestByHand(
+            None,
+            f"the digest of {day} is due at {until.astimezone(calendar.time_zone):%Y-%m-%d %H:%M %Z};"
+            " without --date, digest send sends what has come so far",
+        )
+    if until <= floor:
+        sent = f" (digest {last.label})" if last is not None else ""
+        return DigestByHand(None, f"the digest of {day} went out already{sent}")
+    return DigestByHand(
+        DigestWindow(_label(calendar, day, until, last), day, since, until)
+    )
+
+
 def due(calendar: Calendar, state: ScheduleState, now: datetime) -> Due:
     """Everything due at *now*: releases (with opening), closing, the digest."""
     _aware(now, "now")

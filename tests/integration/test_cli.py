@@ -140,3 +140,17 @@ def test_config_check_prints_the_imap_security(
         "  imap        ed@example.org@imap.example.org:143 INBOX (security starttls;"
         " stored mail flagged; IDLE or poll every 60 s)"
     )
+
+
+def test_questions_list_keeps_its_columns_and_ellipsizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["--config", str(write_config(tmp_path)), "questions", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 11 and all(len(line) <= 80 for line in lines)
+    assert lines[0].endswith("…") and lines[6].endswith("…")
+    starts = {line.index("scheduled") for line in lines}
+    assert len(starts) == 1  # a CEST row does not push its columns right
+    texts = {line.index(" How ") if " How " in line else None for line in lines}
+    assert len(texts - {None}) == 1

@@ -14,15 +14,18 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from mailer.cli import main
+from mailer.cli import build_parser, main
+from mailer.commands.base import CommandError, Context
 from mailer.config import load_settings
 from mailer.mailings.due import run_due
 from mailer.mailings.releases import release_questions
 from mailer.runtime import Runtime, open_runtime
-from store.models import DeliveryMode
+from store.models import DeliveryMode, DigestRun, OutboxMessage
 from tests.fixtures.schedule import SLUG, WEEK_POSTS, MovableClock, add_post, subscribe
 from tests.fixtures.settings import SHIPPED_CONFIG
 
@@ -145,14 +148,14 @@ def test_digest_preview_matches_the_checked_in_samples(
                     if len(line) > 72 and "@" not in line and "://" not in line
                 ]
                 assert prose == []
-    # A language that is not offered gets the default; a quiet day has none.
+    # A language the discussion does not offer is refused; a quiet day has none.
     assert (
-        main([*base, "digest", "preview", "--date", "2027-03-28", "--language", "pt"])
-        == 0
+        main([*base, "digest", "preview", "--date", "2027-03-28", "--language", "xx"])
+        == 2
     )
-    assert capsys.readouterr().out == (SAMPLES / "digest-2027-03-28.en.txt").read_text(
-        "utf-8"
-    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "error: no language 'xx' in skills-covid19 (languages: en, es, fr)\n"
     assert (
         main([*base, "digest", "preview", "--date", "2027-04-05", "--language", "en"])
         == 1
@@ -194,3 +197,69 @@ def test_html_samples_fit_a_small_phone_in_chromium(language: str) -> None:
     assert len(facts["h2"]) == 3  # open questions, question 1, question 2
     assert facts["images"] == 0 and facts["links"] == 0
     assert requests == [sample.as_uri()]  # nothing remote, no tracking
+
+
+def test_digest_send_sends_what_is_due_then_what_came_since_each_once(
+    cli_env: tuple[list[str], Runtime], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, rt = cli_env
+    seed_week(rt)
+    subscribe(rt, "reader@example.net", mode=DeliveryMode.DIGEST)
+    zurich = ZoneInfo("Europe/Zurich")
+    clock = MovableClock(datetime(2027, 3, 28, 12, 0, tzinfo=zurich))
+
+    def send(*extra: str) -> tuple[int, str]:
+        """``main`` with the test's clock: the exit code and what was printed."""
+        args = build_parser().parse_args([*base, "digest", "send", *extra])
+        ctx = Context(Path(base[1]), os.environ, clock)
+        try:
+            return args.handler(ctx, args), capsys.readouterr().out.strip()
+        except CommandError as exc:
+            return exc.exit_code, f"error: {exc}"
+        finally:
+            ctx.close()
+
+    # No serve ran on the 27th: its digest is due and goes first.
+    assert send() == (
+        0,
+        (
+            "digest 2027-03-27: 3 post(s), queued for 1 digest reader(s);"
+            " serve (or outbox send) delivers it"
+        ),
+    )
+    # Then what came since, up to now (09:30); sending again finds nothing new.
+    assert send()[1].startswith("digest 2027-03-28: 1 post(s), queued for 1")
+    assert send() == (1, "error: no digest sent: nothing since the last digest")
+    assert send("--date", "2027-03-28") == (
+        1,
+        (
+            "error: no digest sent: the digest of 2027-03-28 is due at"
+            " 2027-03-28 18:00 CEST; without --date, digest send sends what has"
+            " come so far"
+        ),
+    )
+    clock.set(datetime(2027, 3, 28, 19, 0, tzinfo=zurich))
+    # The day's own digest carries only what the one by hand did not (12:10, 17:59).
+    assert send("--date", "2027-03-28")[1].startswith(
+        "digest 2027-03-28-1800: 2 post(s), queued for 1"
+    )
+    assert send("--date", "2027-03-28") == (
+        1,
+        (
+            "error: no digest sent: the digest of 2027-03-28 went out already"
+            " (digest 2027-03-28-1800)"
+        ),
+    )
+    run_due(rt, clock())  # the schedule finds nothing left for that day either
+    with rt.sessions() as s:
+        runs = [
+            (r.label, r.posts)
+            for r in s.scalars(select(DigestRun).order_by(DigestRun.id))
+        ]
+        keys = list(
+            s.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "digest")
+            )
+        )
+    assert runs == [("2027-03-27", 3), ("2027-03-28", 1), ("2027-03-28-1800", 2)]
+    assert len(keys) == len(set(keys)) == 3
