@@ -45,7 +45,11 @@ COMMAND_MODULES = [
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command group registered."""
     parser = argparse.ArgumentParser(
-        prog="ediscuss", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="ediscuss",
+        description=(
+            "Run and administer moderated, time-boxed e-discussions by email: the"
+            " service, its questions, posts, subscribers and mail."
+        ),
     )
     parser.add_argument(
         "--config",
@@ -59,7 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give each subcommand without a description its one-line help as one.
+
+    ``ediscuss questions list --help`` then says what the command does, not
+    only its usage (argparse shows ``help`` in the parent's list alone).
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {a.dest: a.help for a in action._choices_actions}
+        for name, child in action.choices.items():
+            if child.description is None and helps.get(name):
+                text = str(helps[name])
+                child.description = text[0].upper() + text[1:] + "."
+            _describe(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,15 @@ Handler = Callable[["Context", argparse.Namespace], int]
 Subparsers = Any  # argparse's _SubParsersAction is private
 
 
+def add_discussion_option(parser: argparse.ArgumentParser) -> None:
+    """``--discussion SLUG``, which every command about one discussion takes."""
+    parser.add_argument(
+        "--discussion",
+        metavar="SLUG",
+        help="the discussion (default: the only one configured)",
+    )
+
+
 class CommandError(Exception):
     """A command failed for a reason the user can act on; printed without a traceback."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mailer.commands.base import Context, Subparsers
+from mailer.commands.base import Context, Subparsers, add_discussion_option
 from mailer.commands.schedule import register_release
 from store.discussions import questions_of
 from store.models import (
@@ -25,13 +25,15 @@ def register(sub: Subparsers) -> None:
     q = sub.add_parser("questions", help="the questions and their state")
     qsub = q.add_subparsers(dest="questions_command", metavar="ACTION", required=True)
     p = qsub.add_parser("list", help="list questions with release time and state")
-    p.add_argument("--discussion")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_questions_list)
     register_release(qsub)
 
     e = sub.add_parser("export", help="export the posts of a discussion")
-    e.add_argument("--discussion")
-    e.add_argument("--format", choices=["json"], default="json")
+    add_discussion_option(e)
+    e.add_argument(
+        "--format", choices=["json"], default="json", help="the output format"
+    )
     e.set_defaults(handler=cmd_export)
 
 

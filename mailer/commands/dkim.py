@@ -16,7 +16,13 @@ def register(sub: Subparsers) -> None:
         "keygen", help="write a new private key to dkim.key_file, print the TXT record"
     )
     p.add_argument("--selector", help="default: dkim.selector from the configuration")
-    p.add_argument("--bits", type=int, default=2048, choices=[1024, 2048, 3072, 4096])
+    p.add_argument(
+        "--bits",
+        type=int,
+        default=2048,
+        choices=[1024, 2048, 3072, 4096],
+        help="the RSA key size (default 2048)",
+    )
     p.set_defaults(handler=cmd_dkim_keygen)
 
 

@@ -21,18 +21,24 @@ def register(sub: Subparsers) -> None:
     inbox = sub.add_parser("inbox", help="received messages and their processing")
     isub = inbox.add_subparsers(dest="inbox_command", metavar="ACTION", required=True)
     p = isub.add_parser("list", help="the newest received messages")
-    p.add_argument("--state", choices=[s.value for s in InboundState])
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--state",
+        choices=[s.value for s in InboundState],
+        help="only messages in this state",
+    )
+    p.add_argument("--limit", type=int, default=50, help="at most N (default 50)")
     p.set_defaults(handler=cmd_inbox_list)
     p = isub.add_parser("failed", help="messages that failed or were quarantined, why")
     p.set_defaults(handler=cmd_inbox_failed)
     p = isub.add_parser(
         "retry", help="reprocess failed and quarantined messages (all, or the IDs)"
     )
-    p.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="inbox ids (default: all)"
+    )
     p.set_defaults(handler=cmd_inbox_retry)
     p = isub.add_parser("show", help="one received message: state, headers, text")
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=int, metavar="ID", help="the inbox id")
     p.add_argument("--raw", action="store_true", help="print the whole raw message")
     p.set_defaults(handler=cmd_inbox_show)
 

@@ -10,7 +10,12 @@ import argparse
 
 from sqlalchemy import select
 
-from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.commands.base import (
+    CommandError,
+    Context,
+    Subparsers,
+    add_discussion_option,
+)
 from mailer.core.modcommands import Command, Verb
 from mailer.moderation import Actor, recent_audit, run_commands
 from store.models import Discussion as DiscussionRow
@@ -27,17 +32,17 @@ def register(sub: Subparsers) -> None:
     posts = sub.add_parser("posts", help="the moderation queue")
     psub = posts.add_subparsers(dest="posts_command", metavar="ACTION", required=True)
     held = psub.add_parser("held", help="list held posts")
-    held.add_argument("--discussion", metavar="SLUG")
+    add_discussion_option(held)
     held.set_defaults(handler=cmd_posts_held)
     approve = psub.add_parser("approve", help="approve and publish a held post")
-    approve.add_argument("post_id", type=int)
-    approve.add_argument("--discussion", metavar="SLUG")
+    approve.add_argument("post_id", type=int, metavar="ID", help="the held post")
+    add_discussion_option(approve)
     approve.add_argument("--by", help="who acts (default: $USER)")
     approve.set_defaults(handler=cmd_posts_decide, verb=Verb.APPROVE)
     reject = psub.add_parser("reject", help="reject a held post")
-    reject.add_argument("post_id", type=int)
+    reject.add_argument("post_id", type=int, metavar="ID", help="the held post")
     reject.add_argument("--reason", default="", help='told to the author unless "spam"')
-    reject.add_argument("--discussion", metavar="SLUG")
+    add_discussion_option(reject)
     reject.add_argument("--by", help="who acts (default: $USER)")
     reject.set_defaults(handler=cmd_posts_decide, verb=Verb.REJECT)
 

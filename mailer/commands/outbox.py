@@ -18,12 +18,16 @@ def register(sub: Subparsers) -> None:
     o = sub.add_parser("outbox", help="outgoing mail")
     osub = o.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
     p = osub.add_parser("list", help="list outgoing messages, newest first")
-    p.add_argument("--state", choices=[s.value for s in OutboxState])
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--state",
+        choices=[s.value for s in OutboxState],
+        help="only messages in this state",
+    )
+    p.add_argument("--limit", type=int, default=50, help="at most N (default 50)")
     p.set_defaults(handler=cmd_outbox_list)
 
     p = osub.add_parser("retry", help="send failed or deferred messages again now")
-    p.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="outbox ids")
     p.add_argument("--failed", action="store_true", help="every failed message")
     p.set_defaults(handler=cmd_outbox_retry)
 
@@ -32,7 +36,12 @@ def register(sub: Subparsers) -> None:
         help="delete sent messages older than DAYS and shared bodies only sent mail used",
     )
     p.add_argument(
-        "--sent-older-than", type=float, default=30.0, metavar="DAYS", dest="days"
+        "--sent-older-than",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        dest="days",
+        help="age of the sent messages to delete (default 30)",
     )
     p.set_defaults(handler=cmd_outbox_purge)
 

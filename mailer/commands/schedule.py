@@ -11,7 +11,12 @@ import argparse
 import sys
 from datetime import date
 
-from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.commands.base import (
+    CommandError,
+    Context,
+    Subparsers,
+    add_discussion_option,
+)
 from mailer.core.schedule import digest_by_hand
 from mailer.mailings.digests import DigestPreview, preview_digest, send_digest
 from mailer.mailings.releases import (
@@ -22,6 +27,7 @@ from mailer.mailings.releases import (
     release_week,
     reopen_discussion,
 )
+from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.config.timetable import calendar_of, load_state
 
 BY = "cli"
@@ -32,9 +38,11 @@ def register_release(qsub: Subparsers) -> None:
     p = qsub.add_parser(
         "release", help="release questions now and announce them to every subscriber"
     )
-    p.add_argument("numbers", nargs="*", type=int, metavar="N")
-    p.add_argument("--week", type=int, help="release every question of week W")
-    p.add_argument("--discussion")
+    p.add_argument("numbers", nargs="*", type=int, metavar="N", help="question numbers")
+    p.add_argument(
+        "--week", type=int, metavar="W", help="release every question of week W"
+    )
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_questions_release)
 
 
@@ -47,7 +55,7 @@ def register(sub: Subparsers) -> None:
         ("reopen", cmd_discussion_reopen, "open a closed discussion again"),
     ):
         p = dsub.add_parser(name, help=text)
-        p.add_argument("--discussion")
+        add_discussion_option(p)
         p.set_defaults(handler=handler)
 
     g = sub.add_parser("digest", help="daily digests")
@@ -55,10 +63,21 @@ def register(sub: Subparsers) -> None:
     p = gsub.add_parser(
         "preview", help="print the digest readers of a language get for a date"
     )
-    p.add_argument("--date", required=True, type=date.fromisoformat, metavar="D")
-    p.add_argument("--language", required=True, metavar="L")
+    p.add_argument(
+        "--date",
+        required=True,
+        type=date.fromisoformat,
+        metavar="D",
+        help="the digest's date (YYYY-MM-DD, in the discussion's time zone)",
+    )
+    p.add_argument(
+        "--language",
+        required=True,
+        choices=SUPPORTED_LANGUAGES,
+        help="the readers' language (one the discussion offers)",
+    )
     p.add_argument("--html", action="store_true", help="print the HTML part")
-    p.add_argument("--discussion")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_digest_preview)
     p = gsub.add_parser(
         "send",
@@ -70,7 +89,7 @@ def register(sub: Subparsers) -> None:
         metavar="D",
         help="the digest of date D (YYYY-MM-DD), once its hour has passed",
     )
-    p.add_argument("--discussion")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_digest_send)
 
 

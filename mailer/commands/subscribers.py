@@ -16,7 +16,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mailer.commands.base import CommandError, Context, Subparsers
+from mailer.commands.base import (
+    CommandError,
+    Context,
+    Subparsers,
+    add_discussion_option,
+)
+from mailer.settings import SUPPORTED_LANGUAGES
 from mailer.subscriptions import (
     InvalidAddress,
     InvalidValue,
@@ -31,7 +37,7 @@ from mailer.subscriptions.imports import (
     import_subscribers,
 )
 from store.discussions import discussion_by_slug
-from store.models import SubscriptionStatus
+from store.models import DeliveryMode, SubscriptionStatus
 from store.subscribers import (
     iter_subscriptions,
     subscription_by_email,
@@ -47,19 +53,25 @@ def register(sub: Subparsers) -> None:
     ssub = s.add_subparsers(dest="subscribers_command", metavar="ACTION", required=True)
 
     p = ssub.add_parser("list", help="list subscriptions")
-    p.add_argument("--discussion")
-    p.add_argument("--status", choices=[s.value for s in SubscriptionStatus])
+    add_discussion_option(p)
+    p.add_argument(
+        "--status",
+        choices=[s.value for s in SubscriptionStatus],
+        help="only subscriptions in this state",
+    )
     p.set_defaults(handler=cmd_subscribers_list)
 
     p = ssub.add_parser("export", help="write subscriptions as CSV to standard output")
-    p.add_argument("--discussion")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_subscribers_export)
 
     p = ssub.add_parser(
         "import", help="import subscribers from a CSV file (columns as export writes)"
     )
-    p.add_argument("file", type=Path, metavar="FILE.csv")
-    p.add_argument("--discussion")
+    p.add_argument(
+        "file", type=Path, metavar="FILE.csv", help="columns as export writes them"
+    )
+    add_discussion_option(p)
     _consent(p)
     p.add_argument(
         "--dry-run", action="store_true", help="check every row, change nothing"
@@ -68,23 +80,33 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(handler=cmd_subscribers_import)
 
     p = ssub.add_parser("add", help="subscribe one address")
-    p.add_argument("email")
-    p.add_argument("--discussion")
-    p.add_argument("--name", default="")
-    p.add_argument("--organisation", default="")
-    p.add_argument("--constituency", default="")
-    p.add_argument("--language")
-    p.add_argument("--mode")
+    p.add_argument("email", help="the address to subscribe")
+    add_discussion_option(p)
+    p.add_argument("--name", default="", help="the subscriber's name")
+    p.add_argument("--organisation", default="", help="their organisation")
+    p.add_argument(
+        "--constituency", default="", help="their group (government, NGO, ...)"
+    )
+    p.add_argument(
+        "--language",
+        choices=SUPPORTED_LANGUAGES,
+        help="the language of their mail (default: the discussion's)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=[m.value for m in DeliveryMode],
+        help="every post, a daily digest, or announcements only (default: each)",
+    )
     _consent(p)
     p.set_defaults(handler=cmd_subscribers_add)
 
     p = ssub.add_parser("remove", help="unsubscribe one address at once (no mail)")
-    p.add_argument("email")
-    p.add_argument("--discussion")
+    p.add_argument("email", help="the address to unsubscribe")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_subscribers_remove)
 
     p = ssub.add_parser("stats", help="subscriptions by status, language, mode, group")
-    p.add_argument("--discussion")
+    add_discussion_option(p)
     p.set_defaults(handler=cmd_subscribers_stats)
 
 

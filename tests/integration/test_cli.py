@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from mailer.cli import main
+from mailer.cli import build_parser, main
 from tests.fixtures.settings import SHIPPED_CONFIG
 
 
@@ -154,3 +155,40 @@ def test_questions_list_keeps_its_columns_and_ellipsizes(
     assert len(starts) == 1  # a CEST row does not push its columns right
     texts = {line.index(" How ") if " How " in line else None for line in lines}
     assert len(texts - {None}) == 1
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    found = [(path, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += _commands(child, (*path, name))
+    return found
+
+
+def test_every_command_says_what_it_does_and_every_option_has_help() -> None:
+    commands = _commands(build_parser())
+    assert len(commands) > 40
+    for path, parser in commands:
+        assert parser.description, path
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                continue
+            assert action.help, (path, action.dest)
+    text = build_parser().format_help()
+    assert "main(argv)" not in text
+    [(_, add)] = [(p, c) for p, c in commands if p == ("subscribers", "add")]
+    assert "--mode {each,digest,announcements}" in add.format_help()
+    assert "--language {" in add.format_help()
+
+
+def test_subcommand_help_describes_the_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["questions", "list", "--help"])
+    out = capsys.readouterr().out
+    assert "List questions with release time and state." in out
+    assert "--discussion SLUG  the discussion (default: the only one configured)" in out
