@@ -17,6 +17,8 @@ from mailer.commands.base import (
     Subparsers,
     add_discussion_option,
 )
+from mailer.config.settings import SUPPORTED_LANGUAGES
+from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import digest_by_hand
 from mailer.mailings.digests import DigestPreview, preview_digest, send_digest
 from mailer.mailings.releases import (
@@ -27,8 +29,6 @@ from mailer.mailings.releases import (
     release_week,
     reopen_discussion,
 )
-from mailer.config.settings import SUPPORTED_LANGUAGES
-from mailer.config.timetable import calendar_of, load_state
 
 BY = "cli"
 

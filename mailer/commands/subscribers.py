@@ -22,7 +22,7 @@ from mailer.commands.base import (
     Subparsers,
     add_discussion_option,
 )
-from mailer.settings import SUPPORTED_LANGUAGES
+from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.subscriptions import (
     InvalidAddress,
     InvalidValue,

@@ -22,9 +22,9 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from mailer.config.settings import HostPort, Settings
 from mailer.core.addresses import Mailboxes, accept_recipient
 from mailer.core.errors import UnknownRecipient
-from mailer.settings import HostPort, Settings
 
 log = logging.getLogger("ediscuss.inbound")
 

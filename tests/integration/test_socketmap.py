@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from mailer.config.settings import HostPort
 from mailer.core.addresses import Mailboxes
 from mailer.inbound.socketmap import Limits, SocketmapServer
-from mailer.settings import HostPort
 from tests.fixtures.inbound import (
     DOMAIN,
     OPEN_POLICY,
@@ -191,7 +191,7 @@ def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> bool:
 def test_a_busy_socketmap_port_stops_serve_and_frees_the_listener(
     make_mailhost: MailhostFactory,
 ) -> None:
-    from mailer.service import serve
+    from mailer.serve import serve
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
