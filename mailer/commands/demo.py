@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.demo import DemoError, DemoOptions, run_demo
@@ -34,13 +35,20 @@ def register(sub: Subparsers) -> None:
         help="exit when the script is played instead of serving the archive",
     )
     p.add_argument("--port", type=int, help="the archive's port (default: a free one)")
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="keep the demo's database and Maildir in DIR, for report and export"
+        " (default: a temporary folder, removed at the end)",
+    )
     p.set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     """Play the demonstration; 0 when it ran to the end."""
     logging.getLogger().setLevel(logging.WARNING)  # the account says what happens
-    options = DemoOptions(fast=args.fast, web_port=args.port)
+    options = DemoOptions(fast=args.fast, web_port=args.port, state_dir=args.state)
     try:
         run = run_demo(ctx.settings, options, sys.stdout, wait=args.wait)
     except DemoError as exc:

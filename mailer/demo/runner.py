@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import math
 import secrets
+import shutil
 import socket
 import tempfile
 import time
@@ -102,7 +103,14 @@ def model_discussion(settings: Settings) -> Discussion:
 def demo_settings(base: Settings, options: DemoOptions, dns_port: int) -> Settings:
     """The configuration, moved to temporary places, free ports and the demo's DNS."""
     discussion = model_discussion(base)
-    state = options.state_dir or Path(tempfile.mkdtemp(prefix="ediscuss-demo-"))
+    if options.state_dir is not None and any(options.state_dir.glob("*")):
+        raise DemoError(
+            f"{options.state_dir} is not empty (an earlier demo?): remove it or name"
+            " a new folder"
+        )
+    state = (
+        options.state_dir or Path(tempfile.mkdtemp(prefix="ediscuss-demo-"))
+    ).resolve()
     state.mkdir(parents=True, exist_ok=True)
     web = HostPort("127.0.0.1", options.web_port or free_port())
     smtp = HostPort("127.0.0.1", free_port())
@@ -236,6 +244,7 @@ async def _run(
             service.result()  # raises what stopped it (a port taken...)
         out.write(_banner(settings, url, options))
         await asyncio.to_thread(_play, runtime, clock, keys, run, out, stop.is_set)
+        out.write(afterword(settings, options))
         if wait:
             out.write(f"\nThe archive stays at {url}  (Ctrl-C to stop)\n")
             out.flush()
@@ -251,13 +260,35 @@ def _banner(settings: Settings, url: str, options: DemoOptions) -> str:
     pace = (
         "without pauses"
         if options.fast
-        else f"three weeks in about {options.pace_seconds:.0f} s"
+        else (
+            f"three weeks on a clock that runs them in {options.pace_seconds:.0f} s;"
+            " each step waits for the service, so a busy machine takes longer"
+        )
     )
     return (
         f"ediscuss demo: the model discussion played by email ({pace})\n"
         f"  SMTP      {settings.inbound.listen}\n"
         f"  archive   {url}\n"
-        f"  state     {settings.service.state_dir} (database, outgoing Maildir)\n"
+        f"  state     {settings.service.state_dir} (database, outgoing Maildir;"
+        f" {'kept' if options.state_dir else 'removed at the end: --state DIR keeps it'})\n"
+    )
+
+
+def afterword(settings: Settings, options: DemoOptions) -> str:
+    """Where the demo's files are, and how ``report`` and ``export`` read them again."""
+    state = settings.service.state_dir
+    if options.state_dir is None:
+        return (
+            f"\nIts files in {state} go when the demo ends; `ediscuss demo --state DIR`"
+            " keeps them for `ediscuss report` and `ediscuss export`.\n"
+        )
+    slug = settings.discussions[0].slug
+    env = f"EDISCUSS_DATABASE_URL={settings.database.url}"
+    return (
+        f"\nIts files stay in {state} (the Maildir outbox/ holds every mail sent)."
+        " Read them again with:\n"
+        f"  {env} ediscuss export --discussion {slug}\n"
+        f"  {env} ediscuss report --discussion {slug} --out {state / 'report'}\n"
     )
 
 
@@ -267,6 +298,7 @@ def run_demo(
     """Play the model discussion; with *wait*, keep serving the archive until Ctrl-C."""
     discussion = model_discussion(base)
     dns = KeyServer()
+    settings: Settings | None = None
     try:
         settings = demo_settings(base, options, dns.port)
         keys: dict[str, DemoKey] = {}
@@ -282,3 +314,6 @@ def run_demo(
         return asyncio.run(_run(settings, options, keys, out, wait))
     finally:
         dns.close()
+        if settings is not None and options.state_dir is None:
+            # A temporary folder of its own: nothing of the demo is left behind.
+            shutil.rmtree(settings.service.state_dir, ignore_errors=True)

@@ -82,6 +82,11 @@ def test_the_model_discussion_played_by_email(
     check_mail_by_mode(rt, model)
     check_moderation(rt, run, model)
     assert "Summary" in account and "0 delivered twice" in account
+    state = run.settings.service.state_dir
+    assert f"Its files stay in {state}" in account  # --state DIR: kept, and said how
+    assert (
+        f" ediscuss report --discussion skills-covid19 --out {state}/report" in account
+    )
 
 
 def check_posts(rt: Runtime, run: DemoRun, model: Model) -> None:
