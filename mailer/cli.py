@@ -14,6 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from mailer import __version__
 from mailer.commands import admin, base, data, serve
 from mailer.commands import demo as demo_commands
@@ -102,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except base.CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OperationalError as exc:  # the database is down, or refuses us
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        where = make_url(ctx.settings.database.url).render_as_string(hide_password=True)
+        print(f"error: the database {where} cannot be used: {reason}", file=sys.stderr)
+        return 1
     finally:
         ctx.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailer.cli import build_parser, main
-from tests.fixtures.settings import SHIPPED_CONFIG
+from tests.fixtures.settings import SHIPPED_CONFIG, free_port
 
 
 def write_config(tmp_path: Path, text: str | None = None) -> Path:
@@ -192,3 +192,17 @@ def test_subcommand_help_describes_the_command(
     out = capsys.readouterr().out
     assert "List questions with release time and state." in out
     assert "--discussion SLUG  the discussion (default: the only one configured)" in out
+
+
+def test_a_database_that_cannot_be_reached_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://ed:s3cret@127.0.0.1:{port}/ediscuss"
+    monkeypatch.setenv("EDISCUSS_DATABASE_URL", url)
+    assert main(["--config", str(write_config(tmp_path)), "export"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"error: the database postgresql+psycopg://ed:***@127.0.0.1:{port}/ediscuss"
+        " cannot be used: connection failed:"
+    )
