@@ -42,6 +42,7 @@ log = logging.getLogger("ediscuss.imap")
 BATCH = 10  # messages fetched at once: bounded memory even for large ones
 IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+CONNECT_TIMEOUT = 60.0  # seconds for the greeting and each answer
 LOGIN_RETRY = 600.0  # a wrong password is not retried in a tight loop
 MAX_BACKOFF = 300.0
 _RCPT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
@@ -252,6 +253,22 @@ def _wrong_security(exc: Exception, settings: ImapSettings) -> str | None:
     return None
 
 
+def _silence_hint(exc: Exception, settings: ImapSettings) -> str:
+    """What a server that says nothing in plain text most likely is: a TLS port.
+
+    An IMAP server greets first (RFC 3501 7.1); on port 993 it waits for the
+    TLS handshake instead, so a plain-text client waits for a greeting that
+    never comes. It may also be a slow server, so this is a hint, and polling
+    goes on.
+    """
+    if isinstance(exc, TimeoutError) and settings.security != "tls":
+        return (
+            f" (no greeting: if {settings.host}:{settings.port} speaks TLS, as port"
+            ' 993 does, set imap.security = "tls")'
+        )
+    return ""
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -306,7 +323,7 @@ def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
     where = f"{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
     while not halt.is_set():
         try:
-            client, criteria = open_folder(settings)
+            client, criteria = open_folder(settings, CONNECT_TIMEOUT)
         except LoginError as exc:
             log.error(
                 "imap login refused for %s (wrong username or password?): %s;"
@@ -329,7 +346,11 @@ def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
                 )
                 return
             log.warning(
-                "imap connect to %s failed: %s; retry in %.0f s", where, exc, backoff
+                "imap connect to %s failed: %s%s; retry in %.0f s",
+                where,
+                exc or type(exc).__name__,
+                _silence_hint(exc, settings),
+                backoff,
             )
             halt.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from mailer.config.settings import ImapSettings
 from mailer.core.errors import StoreUnavailable
+from mailer.inbound import imap
 from mailer.inbound.imap import (
     STORED,
     Mailbox,
@@ -368,3 +370,37 @@ def test_serve_with_imap_stores_and_processes_new_mail_promptly(
     assert took < 10
     assert host.posts()[0].message_id == "<idle@example.net>"
     assert dovecot.count(folder, "UNSEEN") == 0
+
+
+def test_a_plain_text_client_on_a_tls_port_is_told_why_nothing_answers(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Port 993 waits for a TLS handshake and says nothing to a plain client."""
+    monkeypatch.setattr(imap, "CONNECT_TIMEOUT", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings = ImapSettings(
+            host="127.0.0.1",
+            port=silent.getsockname()[1],
+            security="starttls",
+            username="ed",
+            password="pw",
+        )
+
+        def never(delivery: Delivery) -> Accepted:
+            raise AssertionError("nothing to accept")
+
+        caplog.set_level(logging.INFO, logger="ediscuss.imap")
+        halt = threading.Event()
+        thread = threading.Thread(target=run_poller, args=(box(settings), never, halt))
+        thread.start()
+        try:
+            wait_until(lambda: "no greeting" in caplog.text, seconds=10)
+        finally:
+            halt.set()
+            thread.join(10)
+    assert not thread.is_alive()
+    [record] = [r for r in caplog.records if "no greeting" in r.message]
+    assert record.levelno == logging.WARNING
+    assert 'speaks TLS, as port 993 does, set imap.security = "tls")' in record.message
