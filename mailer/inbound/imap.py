@@ -20,6 +20,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ log = logging.getLogger("ediscuss.imap")
 BATCH = 10  # messages fetched at once: bounded memory even for large ones
 IDLE_SLICE = 1.0  # seconds between checks of the stop flag while idling
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+READ_WINDOW_DAYS = 7  # read mail newer than this is taken if we did not store it
 CONNECT_TIMEOUT = 60.0  # seconds for the greeting and each answer
 LOGIN_RETRY = 600.0  # a wrong password is not retried in a tight loop
 MAX_BACKOFF = 300.0
@@ -99,19 +101,23 @@ def _first_address(value: str) -> str:
 
 
 def waiting_criteria(
-    settings: ImapSettings, permanent_flags: Sequence[bytes]
+    settings: ImapSettings, permanent_flags: Sequence[bytes], today: date
 ) -> list[Any]:
     """The SEARCH that finds the messages still to store in the selected folder.
 
     With a processed folder, everything left is waiting. Otherwise every
-    message without our keyword, read or not; only a server that keeps no
-    keywords of ours (``\\*`` missing from PERMANENTFLAGS, RFC 3501 7.1) falls
-    back to the unread ones.
+    message without our keyword that is unread or arrived in the last
+    READ_WINDOW_DAYS (before *today*): one a person opened before the poll is
+    taken, while the read history of a mailbox that ediscuss starts to poll
+    (or that an older ediscuss flagged only ``\\Seen``) is left alone. Only a
+    server that keeps no keywords of ours (``\\*`` missing from PERMANENTFLAGS,
+    RFC 3501 7.1) falls back to the unread ones.
     """
     if settings.processed_folder:
         return ["ALL"]
     if b"\\*" in permanent_flags or STORED in permanent_flags:
-        return ["NOT", "KEYWORD", STORED]
+        since = today - timedelta(days=READ_WINDOW_DAYS)
+        return ["NOT", "KEYWORD", STORED, "OR", "UNSEEN", "SINCE", since]
     return ["UNSEEN"]
 
 
@@ -150,7 +156,7 @@ def open_folder(
         _close(client)
         raise
     flags = [f for f in selected.get(b"PERMANENTFLAGS", ()) if isinstance(f, bytes)]
-    return client, waiting_criteria(settings, flags)
+    return client, waiting_criteria(settings, flags, date.today())
 
 
 def poll_once(
@@ -170,7 +176,7 @@ def poll_once(
     wait for the next poll (RFC 2177; issue 18: 34 of 200 did).
     """
     if criteria is None:
-        criteria = waiting_criteria(box.imap, [b"\\*"])
+        criteria = waiting_criteria(box.imap, [b"\\*"], date.today())
     # Each message is taken once per call: one whose flag did not stick (a
     # read-only folder, say) is not stored again and again.
     taken: set[int] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -174,20 +175,28 @@ def test_a_message_a_person_read_first_is_taken_all_the_same(
     dovecot: DovecotServer, make_mailhost: MailhostFactory
 ) -> None:
     """A shared mailbox: someone opens a message before the poll. It is still
-    taken, once: what the poller skips is its own keyword, not the read flag."""
+    taken, once: what the poller skips is its own keyword, not the read flag.
+    The mailbox's read history (older than READ_WINDOW_DAYS) is left alone."""
     host = make_mailhost(listen=False)
     folder = dovecot.new_folder()
+    old = datetime.now(UTC) - timedelta(days=imap.READ_WINDOW_DAYS + 3)
     with dovecot.client() as person:
         person.append(
             folder,
             mail(to=address("+q1"), message_id="<read@example.net>"),
             flags=[b"\\Seen"],
         )
+        person.append(
+            folder,
+            mail(to=address("+q1"), message_id="<history@example.net>"),
+            flags=[b"\\Seen"],
+            msg_time=old,
+        )
     dovecot.append(folder, mail(to=address("+q1"), message_id="<unread@example.net>"))
     settings = imap_settings(dovecot, folder)
     client, criteria = open_folder(settings)
     try:
-        assert criteria == ["NOT", "KEYWORD", STORED]
+        assert criteria[:3] == ["NOT", "KEYWORD", STORED]
         accept = make_accept(host.runtime.sessions, host.runtime.clock)
         assert poll_once(client, box(settings), accept, criteria=criteria) == 2
         assert poll_once(client, box(settings), accept, criteria=criteria) == 0
@@ -202,11 +211,13 @@ def test_a_message_a_person_read_first_is_taken_all_the_same(
 
 def test_waiting_means_without_our_keyword_where_the_server_keeps_keywords() -> None:
     plain = ImapSettings(host="imap.example.org")
-    assert waiting_criteria(plain, [b"\\Seen", b"\\*"]) == ["NOT", "KEYWORD", STORED]
-    assert waiting_criteria(plain, [b"\\Seen", STORED]) == ["NOT", "KEYWORD", STORED]
-    assert waiting_criteria(plain, [b"\\Seen", b"\\Deleted"]) == ["UNSEEN"]
+    today = date(2027, 3, 28)
+    recent = ["NOT", "KEYWORD", STORED, "OR", "UNSEEN", "SINCE", date(2027, 3, 21)]
+    assert waiting_criteria(plain, [b"\\Seen", b"\\*"], today) == recent
+    assert waiting_criteria(plain, [b"\\Seen", STORED], today) == recent
+    assert waiting_criteria(plain, [b"\\Seen", b"\\Deleted"], today) == ["UNSEEN"]
     moved = ImapSettings(host="imap.example.org", processed_folder="Done")
-    assert waiting_criteria(moved, []) == ["ALL"]
+    assert waiting_criteria(moved, [], today) == ["ALL"]
 
 
 @pytest.mark.parametrize(
