@@ -50,6 +50,9 @@ _VERBS = tuple(verb.casefold() for verb in fragments("wrote"))
 _VERB_THEN = re.compile(alternation("wrote_then"), re.IGNORECASE)
 _MAX_ATTRIBUTION = 400
 _MAX_AFTER_VERB = 200
+# The end of a sentence: no line of a wrapped attribution ends so (but lead
+# words with a date may: "Am ... schrieb Prof. Dr.").
+_SENTENCE_END = re.compile(r"[.!?…。！？؟।][\s\"'”’»)]*$")
 # Clients wrap an attribution at 72-78 characters (Gmail also after an address's "<").
 _MIN_WRAPPED = 40
 # Gmail in any interface language: "2020年5月4日(月) 17:02 Name <a@b.c>:",
@@ -219,22 +222,36 @@ def _decorated_attribution(line: str) -> bool:
     return _is_attribution(f"{inner}:", quote_below=True, joined=False)
 
 
-def _attribution_end(lines: list[str], i: int) -> int:
-    """The index after an attribution starting at line *i*, or -1 when there is none."""
+def _attribution_end(lines: list[str], i: int, *, opening: bool = False) -> int:
+    """The index after an attribution starting at line *i*, or -1 when there is none.
+
+    *opening*: line *i* is read as if it started a paragraph (the line above it
+    is the end of the writer's text).
+    """
     line = lines[i].strip()
     if not line or _is_quote(lines[i]):
         return -1
-    if not _paragraph_start(lines, i):
-        # Right under a line of text only the strongest form, on one line above a
-        # quote: lead words, a time and the verb ("Am 04.05.20 um 10:02 schrieb X:").
+    if not opening and not _paragraph_start(lines, i):
+        # Right under a line of text only the strongest form, above a quote: lead
+        # words, a time and the verb ("Am 04.05.20 um 10:02 schrieb X:"), on one
+        # line or wrapped; under the end of a sentence also one that names an
+        # address or a time ("Ana <a@x.pl> napisała:", not "as she wrote:").
+        if _STARTS_LEAD.match(line) is None:
+            if not _SENTENCE_END.search(lines[i - 1]):
+                return -1
+            end = _attribution_end(lines, i, opening=True)
+            if end < 0 or not _quote_below(lines, end):
+                return -1
+            named = " ".join(lines[i:end])
+            return end if "@" in named or _TIME.search(named) else -1
+        joined, end = _joined(lines, i)
         strong = (
-            line.endswith((":", "："))
-            and _STARTS_LEAD.match(line) is not None
-            and _TIME.search(line) is not None
-            and _quote_below(lines, i + 1)
-            and _is_attribution(_unmangled(line), quote_below=True, joined=False)
+            end >= 0
+            and _TIME.search(joined) is not None
+            and _quote_below(lines, end)
+            and _is_attribution(joined, quote_below=True, joined=end > i + 1)
         )
-        return i + 1 if strong else -1
+        return end if strong else -1
     joined, end = _joined(lines, i)
     if end < 0:
         return i + 1 if line[0] in _DECORATION and _decorated_attribution(line) else -1
@@ -242,6 +259,24 @@ def _attribution_end(lines: list[str], i: int) -> int:
     if _is_attribution(joined, quote_below=below, joined=end > i + 1):
         return end
     return end if _addressed(joined, end, lines) else -1
+
+
+def _writers_line(line: str) -> bool:
+    """True when *line*, the first of a wrapped attribution, may be the end of the
+    writer's paragraph instead: it ends a sentence ("...via Zoom."), or it has
+    nothing an attribution opens with (lead words and a date, an address, a
+    time, a date's digits, Gmail's "<" or "(" before a wrapped address)."""
+    line = line.strip()
+    if _STARTS_LEAD.match(line) is not None and _DIGIT.search(line) is not None:
+        return False
+    if _SENTENCE_END.search(line):
+        return True
+    return not (
+        "@" in line
+        or line.endswith(("<", "("))
+        or line[0].isdigit()
+        or _TIME.search(line) is not None
+    )
 
 
 def _is_separator(line: str) -> bool:
@@ -265,6 +300,14 @@ def _history_start(lines: list[str]) -> tuple[int, int]:
         if _is_quote(line):
             continue
         end = _attribution_end(lines, i)
+        if end > i + 1 and _writers_line(line):
+            # The first of the joined lines ends the writer's paragraph: the
+            # attribution, if any, starts below it.
+            later = _attribution_end(lines, i + 1, opening=True)
+            if later >= 0:
+                return i + 1, later
+            if _SENTENCE_END.search(line):
+                continue
         if end >= 0:
             return i, end
         if _is_separator(line.strip()) or _header_block(lines, i):
