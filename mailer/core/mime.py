@@ -228,7 +228,10 @@ def _attachment(part: Message, info: _Info, body: Body) -> None:
             content=data if kept else b"",
             kept=kept,
             inline=info.disposition == "inline",
-            content_id=(normalise_message_id(cid) or "") if cid else "",
+            # Apple Mail's Content-Id is a bare UUID, not a msg-id (RFC 2392).
+            content_id=(normalise_message_id(cid) or header_safe(cid.strip(), 200))
+            if cid
+            else "",
         )
     )
 

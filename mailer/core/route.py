@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.inline_images import own_attachments
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.threads import (
     KnownPost,
@@ -430,7 +431,7 @@ def _hold_reasons(
     text = parsed.new_text.strip()
     if parsed.encrypted:  # the moderator reads the raw message, or asks again
         reasons.append("encrypted: its text cannot be read here")
-    elif not text and not parsed.attachments:
+    elif not text and not own_attachments(parsed):
         reasons.append("no new text")
     links = count_links(parsed.new_text)
     if links > policy.max_links:

@@ -167,3 +167,20 @@ def signature_start(lines: list[str], sender_name: str) -> int:
         ):
             return block_start
     return len(lines)
+
+
+def is_name_block(lines: list[str], sender_name: str) -> bool:
+    """True when *lines* hold only a signature without its delimiter: the sender's
+    name on the first line and at most three short lines under it (title,
+    organisation, phone), as Outlook and Apple Mail sign a reply that only quotes."""
+    content = [line.strip() for line in lines if line.strip()]
+    name_words = _name_words(sender_name)
+    return (
+        bool(content and name_words)
+        and len(content) <= 4
+        and _is_name_line(content[0], name_words)
+        and all(
+            len(line) <= 60 and len(line.split()) <= 8 and line[-1] not in ".!?:;"
+            for line in content[1:]
+        )
+    )

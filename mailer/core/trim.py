@@ -35,7 +35,12 @@ from __future__ import annotations
 import re
 
 from mailer.core.reply_forms import alternation, fragments
-from mailer.core.signature import SIG_DELIMITER, is_footer, signature_start
+from mailer.core.signature import (
+    SIG_DELIMITER,
+    is_footer,
+    is_name_block,
+    signature_start,
+)
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
@@ -101,6 +106,8 @@ _INVISIBLE = (
     *((chr(c), "") for c in range(0x202A, 0x202F)),  # bidi embeddings (Gmail in ar, he)
     *((chr(c), "") for c in range(0x2066, 0x206A)),  # bidi isolates
 )
+# Where Outlook's text part had a picture of the HTML: "[cid:image001.png@01DB1A2B.3C4D5E60]".
+_IMAGE_PLACE = re.compile(r"^\s*\[cid:[^\]\s]{1,200}\]\s*$", re.IGNORECASE)
 # What Gmail's tracking add-ons leave in the text part: a line of one "ᐧ".
 _TRACKING_GLYPH = "\u1427"
 
@@ -430,7 +437,13 @@ def trim_reply(text: str, *, sender_name: str = "") -> str:
         answers = range(attribution_end, attribution_end + rest_end)
         order += [_BLANK, *_kept(lines, list(answers), sender_name)]
     kept = _without_quoted_attributions(lines, order)
-    result = _tidy([original[i] if i >= 0 else "" for i in kept])
+    result = _tidy(
+        ["" if i < 0 or _IMAGE_PLACE.match(original[i]) else original[i] for i in kept]
+    )
+    if result and start < len(lines) and is_name_block(result.split("\n"), sender_name):
+        return (
+            ""  # only quotes, signed with a name and a title: "Tom Hale\nCoordinator"
+        )
     if result:
         return result
     if start < len(lines) or any(_is_quote(line) for line in lines):

@@ -16,6 +16,7 @@ from babel.dates import format_skeleton
 from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
+from mailer.core.inline_images import own_attachments
 from mailer.core.message import ParsedMessage
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.core.threads import KnownPost, WaitingPost, adoptions
@@ -147,7 +148,7 @@ def _create_post(
                 NewAttachment(
                     a.filename, a.content_type, a.size, a.content if a.kept else None
                 )
-                for a in parsed.attachments
+                for a in own_attachments(parsed)
             ],
         ),
     )

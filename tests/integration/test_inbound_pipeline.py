@@ -408,3 +408,42 @@ def test_oversize_attachment_holds_the_post_when_configured(
     assert post.status is PostStatus.HELD
     assert post.hold_reason == "attachment over the size limit: big.pdf"
     assert "was not kept" not in post.body
+
+
+def test_a_signature_logo_is_not_stored_as_an_attachment(
+    make_mailhost: MailhostFactory,
+) -> None:
+    m = EmailMessage()
+    m["From"] = "Tom Hale <tom@example.net>"
+    m["To"] = address("+q2")
+    m["Subject"] = "RE: Question 2"
+    m["Message-ID"] = "<logo@example.net>"
+    m.set_content("Our report is attached.\n\nTom Hale\n[cid:image001.png@01DB]\n")
+    m.add_alternative(
+        '<p>Our report is attached.</p><p>Tom Hale<br><img src="cid:image001.png@01DB">'
+        "</p>",
+        subtype="html",
+    )
+    html = m.get_payload()[1]
+    html.add_related(
+        b"\x89PNG" + b"z" * 2000,
+        "image",
+        "png",
+        cid="<image001.png@01DB>",
+        filename="image001.png",
+        disposition="inline",
+    )
+    m.add_attachment(
+        b"r" * 600, maintype="application", subtype="pdf", filename="r.pdf"
+    )
+    host = make_mailhost(**OPEN_POLICY)
+    host.send(m.as_bytes(policy=policy.SMTP), [address("+q2")])
+    host.process()
+    [post] = host.posts()
+    assert post.body == "Our report is attached."
+    files = host.query(
+        lambda s: [
+            a.filename for a in s.scalars(select(Attachment).order_by(Attachment.id))
+        ]
+    )
+    assert files == ["r.pdf"]

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from mailer.core.errors import MalformedMessage
+from mailer.core.inline_images import is_decoration
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.core.trim import count_links
@@ -152,6 +153,8 @@ def test_corpus_message(message: CorpusMessage) -> None:
                 assert attachment.size == spec["size"]
             if "inline" in spec:
                 assert attachment.inline is spec["inline"]
+            if "decoration" in spec:
+                assert is_decoration(attachment, parsed.html) is spec["decoration"]
             if attachment.kept:
                 assert len(attachment.content) == attachment.size
     if "bounce" in exp:
