@@ -59,6 +59,7 @@ from mailer.core.command_words import (
     MODE_WORDS,
 )
 from mailer.core.headers import header_safe
+from mailer.core.signature import is_footer
 
 __all__ = [
     "CONSTITUENCIES",
@@ -97,10 +98,6 @@ _SEPARATOR = re.compile(
 )
 _HEADER_BLOCK = re.compile(
     r"^(from|de|von|sent|envoye|enviado)\s*:\s*\S", re.IGNORECASE
-)
-_SENT_FROM = re.compile(
-    r"^(sent from|enviado desde|envoye de|envoye depuis|get outlook|obtener outlook)\b",
-    re.IGNORECASE,
 )
 
 
@@ -297,18 +294,15 @@ def _ends_commands(line: str) -> bool:
     stripped = line.strip()
     if stripped in ("--", "-- ", "\u2014", "__") or line.startswith("-- "):
         return True
-    if stripped.startswith((">", "|")):
-        return True
+    if stripped.startswith((">", "|")) or is_footer(stripped):
+        return True  # a quote, or a phone's footer in any language
     flat = "".join(
         ch
         for ch in unicodedata.normalize("NFKD", stripped)
         if not unicodedata.combining(ch)
     )
     return bool(
-        _ATTRIBUTION.search(flat)
-        or _SEPARATOR.match(flat)
-        or _HEADER_BLOCK.match(flat)
-        or _SENT_FROM.match(flat)
+        _ATTRIBUTION.search(flat) or _SEPARATOR.match(flat) or _HEADER_BLOCK.match(flat)
     )
 
 

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mailer.core.signature import is_footer
+
 MAX_COMMANDS = 30  # one mail cannot queue unbounded work
 MAX_UNKNOWN = 10  # past this, prose is prose: stop reporting it
 MAX_LINE = 200
@@ -203,7 +205,8 @@ def command_lines(body: str) -> list[str]:
     """The lines of *body* the moderator wrote: up to the first quote or signature."""
     lines: list[str] = []
     for raw in body.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if raw.lstrip().startswith(">") or _STOP.match(raw.strip()):
+        line = raw.strip()
+        if raw.lstrip().startswith(">") or _STOP.match(line) or is_footer(line):
             break
         lines.append(raw)
     return lines

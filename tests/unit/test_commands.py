@@ -283,3 +283,26 @@ def test_language_and_mode_values() -> None:
 def test_clean_subject() -> None:
     assert clean_subject("RE: AW: [list] Fwd: unsubscribe") == "unsubscribe"
     assert clean_subject("Re[2]: help") == "help"
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Sent from my iPhone",
+        "Enviado desde mi iPhone",
+        "Enviado do meu iPhone",
+        "Von meinem iPhone gesendet",
+        "Verstuurd vanaf mijn iPad",
+        "Wysłane z iPhone'a",
+        "Sendt fra min iPad",
+        "Отправлено с iPhone",
+        "iPhoneから送信",
+        "Get Outlook for Android",
+        "Outlook für Android herunterladen",
+        "Inviato da iPhone",
+    ],
+)
+def test_a_phone_footer_in_any_language_ends_the_commands(footer: str) -> None:
+    result = parse("", f"language es\n\n{footer}\n")
+    assert result.commands == (SetLanguage("es"),)
+    assert result.unknown == ()

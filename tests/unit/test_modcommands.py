@@ -156,3 +156,25 @@ def test_json_round_trip_and_bad_payloads() -> None:
     ):
         with pytest.raises((ValueError, TypeError)):
             commands_from_json(bad)
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Sent from my iPhone",
+        "Enviado desde mi Samsung Galaxy",
+        "Envoyé de mon iPad",
+        "Von meinem iPhone gesendet",
+        "Verzonden vanaf mijn iPhone",
+        "Wysłane z mojego telefonu",
+        "Skickat från min iPhone",
+        "Отправлено с iPhone",
+        "发自我的iPhone",
+        "iPhone에서 보냄",
+        "Get Outlook for iOS",
+    ],
+)
+def test_a_phone_footer_in_any_language_is_not_a_command(footer: str) -> None:
+    parsed = parse_commands("Re: Held post 41", f"approve\n\n{footer}\n", held_post=41)
+    assert parsed.unknown == ()
+    assert [c.verb for c in parsed.commands] == [Verb.APPROVE]
