@@ -44,6 +44,8 @@ from mailer.core.signature import (
 
 _MAX_CHARS = 200_000
 _QUOTE = re.compile(r"^[ \t]{0,3}>")
+# Older clients quote with "| " or ": "; read so only under an attribution.
+_OTHER_QUOTE = re.compile(r"^[ \t]{0,3}[|:](?:[ \t]|$)")
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,3}>)+[ \t]?")
 _LEAD = alternation("leads", bounded=False)
 # An attribution starts with its lead words ("Am", "W dniu"), not a longer word.
@@ -89,6 +91,7 @@ _SEPARATOR_ENDS = frozenset("-_=*~:：")
 # Zoho's attribution between rules: "---- On Mon, 04 May 2020 Ana <a@x.org> wrote ----".
 _DECORATION = "-=*_~ \t"
 _RULE = re.compile(r"^\s*(?:[-_=*]\s*){3,}$")
+_MAX_OWN_QUOTE = 2
 _BLANK = -1  # in a list of line numbers: an empty line between two kept parts
 _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 # Invisible characters clients put in text (iOS: U+FEFF before the quote; bidi
@@ -133,7 +136,7 @@ def _quote_below(lines: list[str], end: int) -> bool:
     """True when the first of the next two non-empty lines from *end* is quoted."""
     for k in range(end, min(end + 2, len(lines))):
         if lines[k].strip():
-            return _is_quote(lines[k])
+            return _is_quote(lines[k]) or _OTHER_QUOTE.match(lines[k]) is not None
     return False
 
 
@@ -394,16 +397,42 @@ def _without_quoted_attributions(lines: list[str], order: list[int]) -> list[int
     return out
 
 
-def _kept(lines: list[str], order: list[int], sender_name: str) -> list[int]:
-    """*order* without the mobile footer, trailing quote and signature at its end."""
+def _own_quote_end(kept: list[str], end: int, stop: int) -> int:
+    """*end*, or past the quoted lines at *end* when they are the writer's own: one
+    or two, right under a line of the writer's text, with the history to come
+    below (``We counted\n> 50 participants\n\nOn ... wrote:``)."""
+    if end == 0 or not kept[end - 1].strip() or end >= stop:
+        return end
+    past = end
+    while past < stop and _is_quote(kept[past]):
+        past += 1
+    rest = kept[past:stop]
+    return (
+        past
+        if past - end <= _MAX_OWN_QUOTE and not any(r.strip() for r in rest)
+        else end
+    )
+
+
+def _kept(
+    lines: list[str], order: list[int], sender_name: str, *, history: bool = False
+) -> list[int]:
+    """*order* without the mobile footer, trailing quote and signature at its end.
+
+    *history*: the quoted history starts right after *order*, so a quoted line
+    that continues the writer's last paragraph is the writer's.
+    """
     kept = [lines[i] for i in order]
     end = next((i for i, line in enumerate(kept) if is_footer(line.strip())), len(kept))
+    stop = end
     end = _trailing_quote_end(kept[:end])
+    if history:
+        end = _own_quote_end(kept, end, stop)
     for _ in range(3):  # a sign-off above a "-- " signature: "Regards,\nAna\n-- \n..."
-        cut = _trailing_quote_end(kept[: signature_start(kept[:end], sender_name)])
-        if cut >= end:
+        signature = signature_start(kept[:end], sender_name)
+        if signature >= end:
             break
-        end = cut
+        end = _trailing_quote_end(kept[:signature])
     return order[:end]
 
 
@@ -430,7 +459,7 @@ def trim_reply(text: str, *, sender_name: str = "") -> str:
             text = text.replace(invisible, visible)
     lines = text.split("\n")
     start, attribution_end = _history_start(lines)
-    order = _kept(lines, list(range(start)), sender_name)
+    order = _kept(lines, list(range(start)), sender_name, history=start < len(lines))
     if attribution_end >= 0 and _interleaved(lines, attribution_end):
         rest = lines[attribution_end:]
         rest_end, _ = _history_start(rest)
