@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from store.models import OutboxState
 from tests.fixtures.service import (
     DOMAIN,
     ServiceProcess,
@@ -68,6 +69,29 @@ def _answers_to(service: ServiceProcess, who: str) -> list[str]:
     ]
 
 
+def _a_person_is_answered(service: ServiceProcess, person: str, mid: str) -> None:
+    """The control: the same mail from a person earns one notice, and it is sent.
+
+    Without it every "nothing was answered" below would also hold for a
+    service that answers nobody at all.
+    """
+    service.accepted(
+        message(message_id=mid, sender=person, to=UNRELEASED),
+        UNRELEASED,
+        mail_from=person,
+    )
+    service.processed(mid)
+
+    def sent() -> bool:
+        rows = [r for r in service.outbox() if r.recipient == person]
+        return len(rows) == 1 and rows[0].state is OutboxState.SENT
+
+    wait_until(sent)
+    assert _answers_to(service, person) == ["notice"]
+    delivered = [raw for raw in service.maildir() if person.encode() in raw]
+    assert len(delivered) == 1
+
+
 @pytest.mark.parametrize("name", sorted(AUTOMATIC))
 def test_automatic_mail_is_never_answered(
     module_service: ServiceProcess, name: str
@@ -89,7 +113,13 @@ def test_automatic_mail_is_never_answered(
     )
     module_service.accepted(raw, address("-request"), mail_from=envelope)
     module_service.processed(mid2)
+    # The control, processed after both: a person writing the same is answered.
+    _a_person_is_answered(
+        module_service, f"person-{n}@example.net", f"<person-{n}@example.net>"
+    )
     assert _answers_to(module_service, sender) == []
+    if envelope:
+        assert _answers_to(module_service, envelope) == []
 
 
 def test_a_bounce_report_is_never_answered(module_service: ServiceProcess) -> None:
@@ -110,6 +140,9 @@ def test_a_bounce_report_is_never_answered(module_service: ServiceProcess) -> No
     )
     module_service.accepted(raw, UNRELEASED, mail_from="")
     module_service.processed(mid)
+    _a_person_is_answered(
+        module_service, "dsn-control@example.net", "<dsn-control@example.net>"
+    )
     assert _answers_to(module_service, "MAILER-DAEMON@mx.example.net") == []
 
 
@@ -132,6 +165,9 @@ def test_our_own_notice_coming_back_is_not_answered(
     for to in (UNRELEASED, address("-request")):
         module_service.accepted(notice.raw, to, mail_from=forwarder)
     module_service.processed(notice.message_id)
+    _a_person_is_answered(
+        module_service, "loop-control@example.net", "<loop-control@example.net>"
+    )
     assert _answers_to(module_service, forwarder) == []
     assert len(_answers_to(module_service, person)) == 1
 
@@ -168,7 +204,13 @@ def test_one_notice_per_address_and_kind_a_day(module_service: ServiceProcess) -
 def test_nothing_ever_goes_to_a_null_or_daemon_address(
     module_service: ServiceProcess,
 ) -> None:
-    for row in module_service.outbox():
+    # Run alone, the module's other tests have sent nothing yet: send something.
+    _a_person_is_answered(
+        module_service, "daemon-control@example.net", "<daemon-control@example.net>"
+    )
+    rows = module_service.outbox()
+    assert rows
+    for row in rows:
         local = row.recipient.partition("@")[0].lower()
         assert row.recipient.strip("<> ") != ""
         assert local not in ("mailer-daemon", "postmaster", "noreply", "no-reply")
