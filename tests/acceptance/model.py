@@ -141,8 +141,16 @@ def build(
                 not_posts[a.key] = t
             elif isinstance(a, script.Contribute):
                 p = who[a.who]
-                parent = getattr(a.via, "post", None)
-                question = a.question or posts[parent].question
+                parent = (
+                    a.via.post
+                    if isinstance(a.via, script.ReplyToCopy | script.ReplyToDigest)
+                    else None
+                )
+                if a.question is not None:
+                    question = a.question
+                else:
+                    assert parent is not None, a.key
+                    question = posts[parent].question
                 e = Expected(a.key, p, question, parent, a.body.strip(), t)
                 reader = readers.get(p.email)
                 if signs(p) or (reader and reader.mode_at(t) and approved[p.email]):

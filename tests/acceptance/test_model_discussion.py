@@ -207,7 +207,7 @@ def check_mail_by_mode(rt: Runtime, model: Model) -> None:
             assert mine["reminder"] == 1, email
         assert status[email] is want, email
     # Every kind of reader got something of its own.
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for email in model.readers:
         totals.update(model.list_mail(email))
     assert totals["post"] > 300 and totals["digest"] > 300 and totals["closing"] > 30

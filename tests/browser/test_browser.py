@@ -86,8 +86,8 @@ def link_in(mail: bytes, pattern: str) -> str:
     msg = email.message_from_bytes(mail, policy=policy.default)
     body = msg.get_body(("plain",))
     assert body is not None
-    found = re.search(pattern, body.get_content())  # type: ignore[attr-defined]
-    assert found is not None, body.get_content()  # type: ignore[attr-defined]
+    found = re.search(pattern, body.get_content())
+    assert found is not None, body.get_content()
     return found.group(0)
 
 

@@ -13,7 +13,7 @@ import smtplib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -61,7 +61,7 @@ def _bomb(mid: str, extra_headers: bytes, body: bytes) -> bytes:
     return HEAD + f"Message-ID: {mid}\r\n".encode() + extra_headers + b"\r\n" + body
 
 
-def _multipart(parts: int) -> bytes:
+def _multipart(parts: int) -> tuple[bytes, bytes]:
     body = b"".join(
         b"--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % i for i in range(parts)
     )
@@ -91,7 +91,7 @@ def _folded(name: bytes, items: bytes, count: int, sep: bytes = b", ") -> bytes:
 
 
 # name -> (headers, body, over a limit: held; else merely harmless)
-BOMBS = {
+BOMBS: dict[str, Callable[[], tuple[bytes, bytes, bool]]] = {
     "5,000 MIME parts": lambda: (*_multipart(5000), True),
     "300 nested multiparts": lambda: (*_nested(300), True),
     "3,000 nested message/rfc822": lambda: (

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
-from mailer.core.addresses import AddressBook, Recipient, parse_recipient
-from mailer.core.message import BounceReport, ParsedMessage
+from mailer.core.addresses import AddressBook, parse_recipient
+from mailer.core.incoming import Incoming
+from mailer.core.message import BounceReport
 from mailer.core.parse import parse_message
 from mailer.links import verp_address
 from mailer.outbound.bounces import BounceOutcome, handle_bounce_mail
@@ -25,17 +25,6 @@ HARD = BounceReport(
     ("gone@example.net",), True, "5.1.1", "smtp; 550 5.1.1 user unknown"
 )
 SOFT = BounceReport(("gone@example.net",), False, "4.4.1", "smtp; 450 4.4.1 no answer")
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """The fields the inbound pipeline hands to handlers."""
-
-    inbound_id: int
-    parsed: ParsedMessage
-    recipient: Recipient
-    envelope_from: str
-    raw: bytes
 
 
 def dsn(to: str, action: str = "failed", status: str = "5.1.1") -> bytes:

@@ -19,11 +19,13 @@ from mailer.mailings import digests as digests_module
 from mailer.mailings import jobs
 from mailer.mailings.digests import DigestResult, send_due_digests
 from mailer.mailings.due import run_due
+from mailer.mailings.listmail import queue_list_mail
 from mailer.runtime import Runtime
 from store.models import (
     DeliveryMode,
     DigestRun,
     Discussion,
+    DiscussionState,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -122,14 +124,15 @@ def test_a_crash_half_way_resumes_the_same_digest(
     monkeypatch.setattr("mailer.outbound.bulk.BATCH_ROWS", 10)
     subs = many_subscribers(rt, 35, DeliveryMode.DIGEST)
     open_with_posts(rt, sim_clock)
-    real = digests_module.queue_list_mail
+    real = queue_list_mail
 
-    def crashing(*args, after_batch, **kwargs):  # type: ignore[no-untyped-def]
+    def crashing(*args: Any, after_batch: Callable[[], None], **kwargs: Any) -> int:
         def commit_then_die() -> None:
             after_batch()  # the first batch is committed...
             raise RuntimeError("power cut")  # ...and the node dies
 
-        return real(*args, after_batch=commit_then_die, **kwargs)
+        kwargs["after_batch"] = commit_then_die
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(digests_module, "queue_list_mail", crashing)
     with pytest.raises(RuntimeError):
@@ -165,7 +168,7 @@ def test_stopping_serve_stops_a_digest_after_the_batch_in_hand(
     open_with_posts(rt, sim_clock)
     sim_clock.set(DIGEST_27)
     asked: list[Callable[[], bool]] = []  # the scheduler's "are we stopping?"
-    real_run_due, real_queue = jobs.run_due, digests_module.queue_list_mail
+    real_run_due, real_queue = run_due, queue_list_mail
 
     def run_due_seen(runtime: Runtime, now: datetime, stopping: Any = None) -> Any:
         asked.append(stopping)
@@ -183,7 +186,8 @@ def test_stopping_serve_stops_a_digest_after_the_batch_in_hand(
                 time.sleep(0.01)
             after_batch()
 
-        return real_queue(*args, after_batch=after_the_stop, **kwargs)
+        kwargs["after_batch"] = after_the_stop
+        return real_queue(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "run_due", run_due_seen)
     monkeypatch.setattr(digests_module, "queue_list_mail", queue_held)
@@ -275,7 +279,7 @@ def test_closing_sends_a_closing_notice_then_a_last_digest(
     # Nothing more, ever: no second close, no more digests.
     assert run_due(rt, closes + timedelta(days=3)).digests == []
     with rt.sessions() as s:
-        assert s.scalar(select(Discussion.state)).value == "closed"
+        assert s.scalar(select(Discussion.state)) is DiscussionState.CLOSED
 
 
 def many_subscribers_other(rt: Runtime) -> list[int]:

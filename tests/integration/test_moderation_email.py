@@ -284,6 +284,7 @@ def test_two_moderators_approving_the_same_post_publish_it_once(
     assert sorted(r.recipient for r in copies) == ["s1@example.org", "s2@example.org"]
     texts = {r.recipient: text_of(r) for r in outbox(mod_runtime, "mod-result")}
     winner = post(mod_runtime, target).moderated_by
+    assert winner is not None
     loser = AGGARWAL if winner == COMYN else COMYN
     assert f"Post {target} approved and published" in texts[winner]
     assert f"Post {target} was already approved by" in texts[loser]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from alembic import command
@@ -269,7 +270,9 @@ def test_queued_whole_messages_survive_the_migration(empty_db_url: str) -> None:
             cfg.attributes["connection"] = c
             command.downgrade(cfg, "0004")
         with engine.connect() as c:
-            found = dict(c.execute(text("SELECT dedupe_key, raw FROM outbox")).all())
+            found: dict[str, bytes] = dict(
+                c.execute(text("SELECT dedupe_key, raw FROM outbox")).all()
+            )
         assert found == {"old:1": raw, "new:1": b"Subject: s\r\n\r\n" + shared}
     finally:
         engine.dispose()
@@ -297,27 +300,20 @@ def test_a_mixed_batch_claims_whole_and_shared_rows_alike(db_url: str) -> None:
     sessions = make_sessionmaker(engine)
     body = SharedBody((b"one\r\n", b"two\r\n"))
     now = datetime(2027, 3, 28, 17, 0, tzinfo=UTC)
-    base = {
-        "kind": "t",
-        "envelope_from": "b@x.org",
-        "message_id": "<m@x>",
-    }
+    row = partial(OutgoingRow, kind="t", envelope_from="b@x.org", message_id="<m@x>")
     try:
         with sessions.begin() as s:
             enqueue(
                 s,
                 [
-                    OutgoingRow(
+                    row(
                         dedupe_key="a",
                         recipient="a@x.org",
                         raw=b"H: a\r\n\r\n--\r\n",
                         body=body,
                         body_at=(8, 12),
-                        **base,
                     ),
-                    OutgoingRow(
-                        dedupe_key="b", recipient="b@x.org", raw=b"whole\r\n", **base
-                    ),
+                    row(dedupe_key="b", recipient="b@x.org", raw=b"whole\r\n"),
                 ],
                 now,
             )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from mailer.clock import system_clock
 from mailer.mailings import jobs
-from mailer.mailings.due import Round
+from mailer.mailings.due import Round, run_due
 from mailer.runtime import Runtime, open_runtime
 from mailer.serve import serve
 from store.models import Question
@@ -29,7 +29,7 @@ class HeldRounds:
         self.started = threading.Event()
         self.release = threading.Event()
         self.finished = threading.Event()
-        self.real = jobs.run_due
+        self.real = run_due
         monkeypatch.setattr(jobs, "run_due", self.run_due)
 
     def run_due(

@@ -49,7 +49,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
         assert diff == []
         if engine.dialect.name == "sqlite":  # indexes on an expression, by their SQL
             with engine.connect() as conn:
-                found = dict(
+                found: dict[str, str] = dict(
                     conn.exec_driver_sql(
                         "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                         "AND sql LIKE '%(%(%'"

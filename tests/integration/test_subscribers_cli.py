@@ -11,7 +11,13 @@ from sqlalchemy import func, select
 
 from mailer.cli import main
 from store.db import make_engine, make_sessionmaker
-from store.models import OutboxMessage, Subscriber, Subscription, SubscriptionStatus
+from store.models import (
+    Base,
+    OutboxMessage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
 from tests.fixtures.settings import SHIPPED_CONFIG
 
 GOOD_AND_BAD = """email,name,organisation,constituency,language,mode,status
@@ -38,7 +44,7 @@ def cfg(tmp_path: Path, db_url: str) -> str:
     return str(path)
 
 
-def count(db_url: str, what: object) -> int:
+def count(db_url: str, what: type[Base]) -> int:
     engine = make_engine(db_url)
     try:
         with make_sessionmaker(engine)() as session:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import pytest
@@ -68,13 +69,15 @@ def mails(host: Mailhost) -> list[EmailMessage]:
 def link_token(msg: EmailMessage, path: str = "/confirm/") -> str:
     part = msg.get_body(("plain",))
     assert part is not None
-    text = str(part.get_content())  # type: ignore[attr-defined]
+    text = str(part.get_content())
     line = next(line for line in text.splitlines() if path in line)
     return line.split(path, 1)[1].strip()
 
 
 def status_of(host: Mailhost, subscription_id: int) -> SubscriptionStatus:
-    sub = host.query(lambda s: s.get(Subscription, subscription_id))
+    sub: Subscription | None = host.query(
+        lambda s: s.get(Subscription, subscription_id)
+    )
     assert sub is not None
     return sub.status
 
@@ -262,7 +265,8 @@ def test_active_subscriptions_stream_by_mode_and_count(
             constituency="ngo" if i % 5 == 0 else "",
         )
     for msg in mails(host)[:20]:
-        write(host, lambda s, m=msg: confirm_token(s, host.runtime, link_token(m), now))
+        token = link_token(msg)
+        write(host, partial(confirm_token, runtime=host.runtime, token=token, now=now))
 
     def stream(s: Any) -> list[Any]:
         discussion_id = host.query(
@@ -343,7 +347,7 @@ def test_handlers_stay_silent_for_automatic_mail(
         )
         message = incoming(host, raw, request, envelope)
         assert write(
-            host, lambda s, m=message: handle_request_mail(host.runtime, s, m)
+            host, partial(handle_request_mail, host.runtime, incoming=message)
         ) == ("request-ignored")
     bounce = incoming(
         host,
@@ -385,7 +389,7 @@ def test_answers_to_one_address_are_limited_per_day(
         message = dataclasses.replace(
             incoming(host, raw, request, "mallory@example.org"), inbound_id=i + 1
         )
-        write(host, lambda s, m=message: handle_request_mail(host.runtime, s, m))
+        write(host, partial(handle_request_mail, host.runtime, incoming=message))
     answers = mails(host)
     assert len(answers) == ANSWERS_PER_DAY
     assert {str(m["To"]) for m in answers} == {"victim@example.org"}

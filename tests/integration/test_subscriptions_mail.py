@@ -35,7 +35,7 @@ def sent(host: Mailhost) -> list[EmailMessage]:
 def text_of(msg: EmailMessage) -> str:
     part = msg.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def token_of(msg: EmailMessage) -> str:

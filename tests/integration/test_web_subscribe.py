@@ -57,16 +57,13 @@ def mails_to(archive: Archive, address: str) -> list[email.message.EmailMessage]
             .where(OutboxMessage.recipient == address)
             .order_by(OutboxMessage.id)
         ).all()
-    return [
-        email.message_from_bytes(r.raw, policy=policy.default)  # type: ignore[misc]
-        for r in rows
-    ]
+    return [email.message_from_bytes(r.raw, policy=policy.default) for r in rows]
 
 
 def text_of(msg: email.message.EmailMessage) -> str:
     part = msg.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def other_client(archive: Archive, host: str = "192.0.2.7") -> TestClient:

@@ -136,7 +136,7 @@ def test_ordinary_subjects_are_not_out_of_office(subject: str) -> None:
         ),
     ],
 )
-def test_bounces(kw: dict[str, object], headers: tuple[tuple[str, str], ...]) -> None:
+def test_bounces(kw: dict[str, str], headers: tuple[tuple[str, str], ...]) -> None:
     assert cls(*headers, **kw) is MessageClass.BOUNCE
 
 
@@ -153,7 +153,7 @@ def test_postmaster_writing_normally_is_not_a_bounce() -> None:
         (tuple(("Received", f"hop {i}") for i in range(31)), {}),
     ],
 )
-def test_loops(headers: tuple[tuple[str, str], ...], kw: dict[str, object]) -> None:
+def test_loops(headers: tuple[tuple[str, str], ...], kw: dict[str, str]) -> None:
     assert cls(*headers, **kw) is MessageClass.LOOP
 
 

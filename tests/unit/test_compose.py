@@ -42,7 +42,7 @@ def test_wire_form_is_crlf_with_short_lines() -> None:
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
-    parts = [p.get_content_type() for p in parsed.iter_parts()]  # type: ignore[attr-defined]
+    parts = [p.get_content_type() for p in parsed.iter_parts()]
     assert parts == ["text/plain", "text/html"]
 
 

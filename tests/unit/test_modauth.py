@@ -45,7 +45,8 @@ def test_parse_rfc8601_header_with_comments_and_quotes() -> None:
     assert methods["dkim"].result == "pass"
     assert methods["dkim"].properties["header.d"] == "ilo.example.org"
     assert methods["dkim"].properties["header.s"] == "sel;1"
-    assert parse_authentication_results("mx.example.org; none").results == ()
+    none = parse_authentication_results("mx.example.org; none")
+    assert none is not None and none.results == ()
 
 
 def test_only_the_topmost_trusted_header_counts() -> None:

@@ -131,4 +131,4 @@ def test_internationalised_recipient_gets_an_smtputf8_message() -> None:
     raw = render(mail(to_address="zoë@exemple.fr", to_name="Zoë"))
     assert not raw.isascii()
     msg = message_from_string(raw.decode("utf-8"), policy=policy.SMTPUTF8)
-    assert msg["To"].addresses[0].addr_spec == "zoë@exemple.fr"  # type: ignore[attr-defined]
+    assert msg["To"].addresses[0].addr_spec == "zoë@exemple.fr"

@@ -30,8 +30,8 @@ def calendar(hour: int = 18) -> Calendar:
     return Calendar(WEEK1, CLOSES, ZURICH, hour, releases)
 
 
-def z(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZURICH)
+def z(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZURICH)
 
 
 OPEN1 = ScheduleState(Phase.OPEN, frozenset(range(1, 7)), opened_at=WEEK1)
