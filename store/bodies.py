@@ -45,12 +45,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.assembly import SharedBody
 from store.models import OutboxBody, OutboxMessage, OutboxState
+from store.writes import changed_rows, conflict_insert
 
 
 def ensure_bodies(session: Session, bodies: Iterable[SharedBody], now: datetime) -> int:
@@ -78,9 +77,7 @@ def ensure_bodies(session: Session, bodies: Iterable[SharedBody], now: datetime)
     missing = [wanted[key] for key in sorted(wanted) if key not in touched]
     if not missing:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxBody)
+    stmt = conflict_insert(session, OutboxBody)
     # Another transaction may have stored the same body meanwhile: it is
     # marked used (and so locked) here too, as above.
     stmt = stmt.on_conflict_do_update(
@@ -205,5 +202,5 @@ def prune_bodies(session: Session, *, before: datetime) -> int:
             )
             .execution_options(synchronize_session=False)
         )
-        dropped += int(getattr(result, "rowcount", 0) or 0)
+        dropped += changed_rows(result)
     return dropped

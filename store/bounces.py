@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Subscriber, Subscription, SubscriptionStatus
+from store.writes import changed_rows
 
 HARD_POINTS = 2
 SOFT_POINTS = 1
@@ -98,4 +99,4 @@ def decay_scores(session: Session | Connection, subscription_ids: Sequence[int])
         .values(bounce_score=Subscription.bounce_score // 2)
     )
     connection = session if isinstance(session, Connection) else session.connection()
-    return int(getattr(connection.execute(stmt), "rowcount", 0) or 0)
+    return changed_rows(connection.execute(stmt))

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from store.models import (
@@ -25,6 +23,7 @@ from store.models import (
     PostStatus,
     Question,
 )
+from store.writes import conflict_insert
 
 
 @dataclass(frozen=True)
@@ -138,11 +137,8 @@ def start_run(
         "posts": 0,
         "recipients": 0,
     }
-    insert = (
-        pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
     session.execute(
-        insert(DigestRun)
+        conflict_insert(session, DigestRun)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["discussion_id", "label"])
     )

@@ -16,12 +16,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.models import InboundMessage, InboundState
 from store.prepared import PreparedInsert
+from store.writes import conflict_insert
 
 
 @dataclass(frozen=True)
@@ -50,12 +49,12 @@ _KEYS = (
 # databases the service runs on have INSERT ... ON CONFLICT DO NOTHING.
 _STORE = {
     name: PreparedInsert(
-        dialect_insert(_INBOUND)
+        conflict_insert(name, _INBOUND)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key),
         _KEYS,
     )
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+    for name in ("postgresql", "sqlite")
 }
 _BY_KEYS = select(_INBOUND.c.dedupe_key, _INBOUND.c.id).where(
     _INBOUND.c.dedupe_key.in_(bindparam("keys", expanding=True))

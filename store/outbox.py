@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.assembly import SharedBody, assemble, format_offsets, parse_offsets
@@ -36,6 +34,7 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
 )
+from store.writes import changed_rows, conflict_insert
 
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -115,10 +114,8 @@ def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
         }
         for r in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
-        insert(OutboxMessage)
+        conflict_insert(session, OutboxMessage)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(OutboxMessage.id)
     )
@@ -409,7 +406,7 @@ def _rowcount(session: Session, stmt: object) -> int:
         stmt,  # type: ignore[call-overload]
         execution_options={"synchronize_session": False},
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return changed_rows(result)
 
 
 def unclaim(session: Session, ids: Sequence[int]) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import BindParameter, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import InboundMessage, InboundState
+from store.writes import changed_rows
 
 _T = cast(Table, InboundMessage.__table__)
 _C = _T.c
@@ -146,7 +147,7 @@ def uncount_attempts(session: Session, ids: Sequence[int], attempts: int = 1) ->
     result = session.connection().execute(
         _UNCOUNT, {"ids": list(ids), "counted": attempts}
     )
-    return int(result.rowcount or 0)
+    return changed_rows(result)
 
 
 _CLAIMABLE = (
@@ -317,4 +318,4 @@ def release_parked(session: Session) -> int:
         )
         .values(error=None)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return changed_rows(result)

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, and_, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -26,16 +24,15 @@ from store.models import (
     Token,
 )
 from store.tokens import SUBSCRIBE
+from store.writes import changed_rows, conflict_insert
 
 
 def _insert_ignoring_duplicates(
     session: Session, model: type[Any], values: Mapping[str, Any], keys: list[str]
 ) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when the row is new."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
-        insert(model)
+        conflict_insert(session, model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=keys)
         .returning(model.id)
@@ -173,11 +170,11 @@ def ensure_many(
     """
     if not people:
         return {}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.flush()
     session.execute(
-        insert(Subscriber).on_conflict_do_nothing(index_elements=["email"]),
+        conflict_insert(session, Subscriber).on_conflict_do_nothing(
+            index_elements=["email"]
+        ),
         [
             {
                 "email": p.email,
@@ -202,7 +199,7 @@ def ensure_many(
                 setattr(person, column, getattr(p, column))
     created = set(
         session.scalars(
-            insert(Subscription)
+            conflict_insert(session, Subscription)
             .on_conflict_do_nothing(index_elements=["discussion_id", "subscriber_id"])
             .returning(Subscription.subscriber_id),
             [
@@ -451,7 +448,7 @@ def mark_reminded(session: Session, subscription_id: int, now: datetime) -> bool
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(cast(CursorResult[Any], result).rowcount) == 1
+    return changed_rows(result) == 1
 
 
 def expire_unconfirmed(
@@ -487,5 +484,5 @@ def expire_unconfirmed(
             .values(status=SubscriptionStatus.EXPIRED, ended_at=now)
             .execution_options(synchronize_session=False)
         )
-        expired += int(cast(CursorResult[Any], result).rowcount)
+        expired += changed_rows(result)
     return expired

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import Token
+from store.writes import changed_rows
 
 # Token purposes of subscribers' confirmations.
 SUBSCRIBE = "subscribe"
@@ -69,7 +70,7 @@ def use_token(session: Session, token_id: int, now: datetime) -> bool:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(cast(CursorResult[Any], result).rowcount) == 1
+    return changed_rows(result) == 1
 
 
 def latest_live_token(

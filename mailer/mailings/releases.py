@@ -31,6 +31,7 @@ from mailer.core.schedule import due
 from mailer.mailings.announcements import announce_closing, announce_release
 from store.models import AuditEntry, DiscussionState, Question
 from store.models import Discussion as DiscussionRow
+from store.writes import changed_rows
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -228,7 +229,7 @@ def open_discussion(session: Session, discussion_id: int, now: datetime) -> bool
         .values(state=DiscussionState.OPEN, opened_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return changed_rows(result) > 0
 
 
 def close_discussion(
@@ -253,7 +254,7 @@ def close_discussion(
         .values(state=DiscussionState.CLOSED, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    if not changed_rows(result):
         return StateResult(slug, StateOutcome.ALREADY_CLOSED)
     announced = announce_closing(session, runtime, discussion, discussion_id, now)
     _audit(
@@ -282,7 +283,7 @@ def reopen_discussion(
         .values(state=DiscussionState.OPEN)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    if not changed_rows(result):
         return StateResult(slug, StateOutcome.NOT_CLOSED)
     _audit(session, discussion_id, now, by, "reopen", slug, "", auth)
     log.info("reopened discussion=%s by=%s", slug, by)

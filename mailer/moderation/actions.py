@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
@@ -39,6 +37,7 @@ from mailer.moderation.queue import (
 from mailer.moderation.stats import discussion_stats, subscriber_counts
 from store.discussions import discussion_by_slug, questions_of
 from store.models import Ban
+from store.writes import conflict_insert
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -264,10 +263,8 @@ class _Run:
             "created_at": self.now,
             "created_by": self.actor.email,
         }
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
-            insert(Ban)
+            conflict_insert(self.session, Ban)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["discussion_id", "email"])
             .returning(Ban.id)

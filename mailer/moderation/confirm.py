@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion
@@ -29,6 +27,7 @@ from mailer.moderation.replies import (
 )
 from store.models import Discussion as DiscussionRow
 from store.models import Token
+from store.tokens import use_token
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -36,18 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.moderation")
 
 COMMAND_PURPOSE = "command"
-
-
-def _consume(session: Session, token_row: Token, now: datetime) -> bool:
-    result = session.execute(
-        update(Token)
-        .where(
-            Token.id == token_row.id, Token.used_at.is_(None), Token.expires_at > now
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(cast(CursorResult[Any], result).rowcount) == 1
 
 
 def confirm_command(
@@ -82,7 +69,7 @@ def confirm_command(
     if (
         token_row.used_at is not None
         or token_row.expires_at <= now
-        or not _consume(session, token_row, now)
+        or not use_token(session, token_row.id, now)
     ):
         session.refresh(token_row)
         state = "used" if token_row.used_at is not None else "expired"

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
@@ -26,6 +26,7 @@ from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
+from store.writes import changed_rows
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -145,10 +146,6 @@ def notify_held(session: Session, runtime: Runtime, post_id: int, now: datetime)
     return queued
 
 
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
 def _move(
     session: Session,
     discussion_id: int,
@@ -167,7 +164,7 @@ def _move(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if changed_rows(result) != 1:
         return False
     session.expire_all()
     return True
