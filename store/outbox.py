@@ -34,9 +34,8 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
 )
+from store.retries import retry_delay
 from store.writes import changed_rows, conflict_insert
-
-MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -265,12 +264,6 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     )
 
 
-def retry_delay(attempts: int, first_retry_seconds: int) -> timedelta:
-    """Exponential backoff: first_retry, twice that, four times... capped at six hours."""
-    exponent = min(max(attempts - 1, 0), 20)
-    return min(timedelta(seconds=first_retry_seconds * 2**exponent), MAX_BACKOFF)
-
-
 def mark_deferred(
     session: Session,
     message: ClaimedMessage,
@@ -291,7 +284,8 @@ def mark_deferred(
             session, message.id, error=f"gave up after {message.attempts}: {error}"
         )
         return OutboxState.FAILED
-    next_at = min(now + retry_delay(message.attempts, first_retry_seconds), deadline)
+    delay = retry_delay(message.attempts, timedelta(seconds=first_retry_seconds))
+    next_at = min(now + delay, deadline)
     session.connection().execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)

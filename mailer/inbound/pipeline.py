@@ -57,6 +57,7 @@ from store.processing import (
     release_parked,
     uncount_attempts,
 )
+from store.retries import retry_delay
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -71,7 +72,6 @@ BATCH_BYTES = 8 * 1024 * 1024  # raw mail per batch (the first message always go
 WRITE_CHUNK = 25  # messages per write transaction on SQLite (one writer at a time)
 POLL_SECONDS = 0.5
 FIRST_RETRY = timedelta(minutes=1)
-MAX_RETRY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,6 @@ class Outcome:
     state: InboundState
     decision: str
     reason: str
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long a FAILED message waits after *attempts* failures: 1 min, doubling, 6 h at most."""
-    delay: timedelta = FIRST_RETRY * (2 ** min(max(attempts - 1, 0), 20))
-    return min(delay, MAX_RETRY)
 
 
 def parse(runtime: Runtime, raw: bytes) -> ParsedMessage:
@@ -343,7 +337,9 @@ def _due_failures(runtime: Runtime, limit: int) -> list[int]:
     with runtime.sessions() as session:
         rows = failed_retry_candidates(session, limit * 4)
     due = [
-        i for i, attempts, at in rows if at is None or at + retry_delay(attempts) <= now
+        i
+        for i, attempts, at in rows
+        if at is None or at + retry_delay(attempts, FIRST_RETRY) <= now
     ]
     return due[:limit]
 

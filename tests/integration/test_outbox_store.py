@@ -16,9 +16,9 @@ from store.outbox import (
     mark_failed,
     mark_sent,
     purge_sent,
-    retry_delay,
     retry_messages,
 )
+from store.retries import retry_delay
 
 NOW = datetime(2027, 3, 28, 17, 0, tzinfo=UTC)
 
@@ -61,9 +61,9 @@ def test_backoff_retry_and_purge(db_url: str) -> None:
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     try:
-        assert retry_delay(1, 60) == timedelta(seconds=60)
-        assert retry_delay(4, 60) == timedelta(seconds=480)
-        assert retry_delay(30, 60) == timedelta(hours=6)
+        assert retry_delay(1, timedelta(seconds=60)) == timedelta(seconds=60)
+        assert retry_delay(4, timedelta(seconds=60)) == timedelta(seconds=480)
+        assert retry_delay(30, timedelta(seconds=60)) == timedelta(hours=6)
         with sessions.begin() as s:
             enqueue(s, [row(i) for i in range(3)], NOW)
         with sessions.begin() as s:
