@@ -25,7 +25,7 @@ from mailer.links import question_url
 from mailer.mailings.publish import publish_post
 from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
-from store.models import AuditEntry
+from store.audit import record_audit
 from store.posts import NewAttachment, NewPost, add_post
 from store.processing import InboundItem
 from store.threads import add_waits, move_under, waiting_for
@@ -64,16 +64,15 @@ def apply_decision(
     session, now = lookups.session, lookups.now
     view = lookups.discussion(rcpt.slug)
     if decision.audit and view is not None:
-        session.add(
-            AuditEntry(
-                discussion_id=view.row.id,
-                at=now,
-                actor=(parsed.from_address or item.envelope_from or "<>")[:320],
-                action=("dropped" if decision.action is Action.DROP else "refused"),
-                target=own_id[:400],
-                detail=f"inbound {item.id}: {decision.reason}",
-                auth="system",
-            )
+        record_audit(
+            session,
+            discussion_id=view.row.id,
+            actor=parsed.from_address or item.envelope_from or "<>",
+            action="dropped" if decision.action is Action.DROP else "refused",
+            target=own_id,
+            detail=f"inbound {item.id}: {decision.reason}",
+            auth="system",
+            now=now,
         )
     if decision.action is Action.DROP:
         return "dropped", decision.reason

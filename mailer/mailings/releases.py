@@ -29,8 +29,9 @@ from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import close_due as schedule_close_due
 from mailer.core.schedule import due
 from mailer.mailings.announcements import announce_closing, announce_release
-from store.models import AuditEntry, DiscussionState, Question
+from store.audit import record_audit
 from store.models import Discussion as DiscussionRow
+from store.models import DiscussionState, Question
 from store.writes import changed_rows
 
 if TYPE_CHECKING:
@@ -99,29 +100,6 @@ def _configured(
     return discussion, row_id
 
 
-def _audit(
-    session: Session,
-    discussion_id: int,
-    now: datetime,
-    by: str,
-    action: str,
-    target: str,
-    detail: str,
-    auth: str,
-) -> None:
-    session.add(
-        AuditEntry(
-            discussion_id=discussion_id,
-            at=now,
-            actor=by[:320],
-            action=action,
-            target=target[:400],
-            detail=detail,
-            auth=auth,
-        )
-    )
-
-
 def release_questions(
     session: Session,
     runtime: Runtime,
@@ -177,17 +155,17 @@ def release_questions(
         session, runtime, discussion, discussion_id, released, opened, now
     )
     target = ",".join(f"q{n}" for n in released)
-    _audit(
+    record_audit(
         session,
-        discussion_id,
-        now,
-        by,
-        "release",
-        target,
-        f"opened the discussion; announced {announced}"
+        discussion_id=discussion_id,
+        actor=by,
+        action="release",
+        target=target,
+        detail=f"opened the discussion; announced {announced}"
         if opened
         else f"announced {announced}",
-        auth,
+        auth=auth,
+        now=now,
     )
     log.info(
         "released discussion=%s questions=%s by=%s announced=%d",
@@ -257,8 +235,15 @@ def close_discussion(
     if not changed_rows(result):
         return StateResult(slug, StateOutcome.ALREADY_CLOSED)
     announced = announce_closing(session, runtime, discussion, discussion_id, now)
-    _audit(
-        session, discussion_id, now, by, "close", slug, f"announced {announced}", auth
+    record_audit(
+        session,
+        discussion_id=discussion_id,
+        actor=by,
+        action="close",
+        target=slug,
+        detail=f"announced {announced}",
+        auth=auth,
+        now=now,
     )
     log.info("closed discussion=%s by=%s announced=%d", slug, by, announced)
     return StateResult(slug, StateOutcome.CLOSED, announced)
@@ -285,7 +270,15 @@ def reopen_discussion(
     )
     if not changed_rows(result):
         return StateResult(slug, StateOutcome.NOT_CLOSED)
-    _audit(session, discussion_id, now, by, "reopen", slug, "", auth)
+    record_audit(
+        session,
+        discussion_id=discussion_id,
+        actor=by,
+        action="reopen",
+        target=slug,
+        auth=auth,
+        now=now,
+    )
     log.info("reopened discussion=%s by=%s", slug, by)
     return StateResult(slug, StateOutcome.REOPENED)
 

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.audit import record_audit
 from store.models import AuditEntry, Discussion
 
-
-def record_audit(
-    session: Session,
-    *,
-    discussion_id: int | None,
-    actor: str,
-    action: str,
-    target: str = "",
-    detail: str = "",
-    auth: str,
-    now: datetime,
-) -> None:
-    """Add one entry in the caller's transaction (so it exists iff the action does)."""
-    session.add(
-        AuditEntry(
-            discussion_id=discussion_id,
-            at=now,
-            actor=actor[:320],
-            action=action[:40],
-            target=target[:400],
-            detail=detail[:2000],
-            auth=auth[:40],
-        )
-    )
+__all__ = ["recent_audit", "record_audit"]
 
 
 def recent_audit(
