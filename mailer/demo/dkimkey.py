@@ -8,7 +8,6 @@ here is used by ``serve`` itself.
 
 from __future__ import annotations
 
-import base64
 import socket
 import threading
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 import dns.rrset
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mailer.outbound.dkim import make_key_pair
 
 SELECTOR = "demo2027"
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id")
@@ -57,16 +56,8 @@ class DemoKey:
 
 def make_key(domain: str) -> DemoKey:
     """A fresh 2048-bit key for *domain*."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    spki = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return DemoKey(domain, pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(spki))
+    pair = make_key_pair()
+    return DemoKey(domain, pair.private_pem, pair.record_value.encode("ascii"))
 
 
 class KeyServer:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dkim
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from mailer.config.settings import DkimSettings
@@ -152,6 +152,28 @@ def load_signer(
 
 
 @dataclass(frozen=True)
+class KeyPair:
+    """A new RSA key: the private key in PEM, the public one as a DKIM TXT record value."""
+
+    private_pem: bytes
+    record_value: str
+
+
+def make_key_pair(bits: int = 2048) -> KeyPair:
+    """A fresh RSA key in the forms dkimpy signs with and reads from DNS (RFC 6376 3.6.1)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return KeyPair(pem, f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode('ascii')}")
+
+
+@dataclass(frozen=True)
 class GeneratedKey:
     """A new key pair: where the private key went, and the DNS record to publish."""
 
@@ -168,24 +190,12 @@ def generate_key(
     Refuses to overwrite an existing file (FileExistsError): replacing a key in
     use breaks every signature until DNS follows.
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pair = make_key_pair(bits)
     key_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    value = f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode('ascii')}"
-    return GeneratedKey(key_file, f"{selector}._domainkey.{domain}", value)
+        fh.write(pair.private_pem)
+    return GeneratedKey(key_file, f"{selector}._domainkey.{domain}", pair.record_value)
 
 
 def txt_record_lines(record: GeneratedKey) -> list[str]:
