@@ -230,7 +230,12 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
     enhanced = base is LMTP  # LHLO advertises ENHANCEDSTATUSCODES
 
     class _Server(base):  # type: ignore[valid-type,misc]
-        """aiosmtpd's server with enhanced status codes and a per-address connection cap."""
+        """aiosmtpd's server with enhanced status codes and a per-address connection cap.
+
+        ``_getaddr``, ``_handle_client``, ``_original_transport`` and
+        ``_tls_protocol`` are aiosmtpd's private names: pyproject.toml bounds
+        the release and tests/unit/test_aiosmtpd_private.py checks them.
+        """
 
         limits = shared
         _ed_counted = False
