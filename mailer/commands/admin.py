@@ -48,7 +48,7 @@ def describe(settings: Settings) -> list[str]:
         ),
         f"  domain      {s.service.domain}",
         f"  web         {s.service.base_url} (listening on {s.web.listen})",
-        f"  database    {_mask_url(s.database.url)}",
+        f"  database    {_mask_url(s.database.url)}, processing commits {s.database.processing_commits.value}",
         f"  inbound     {s.inbound.protocol} on {s.inbound.listen}, max {s.inbound.max_message_bytes} bytes, {_tls(s)}",
         f"  socketmap   {f'{s.inbound.socketmap_listen} (Postfix: socketmap:inet:{s.inbound.socketmap_listen}:recipients)' if s.inbound.socketmap_listen else 'off'}",
         f"  relay       {f'{s.relay.host}:{s.relay.port} ({s.relay.security})' if s.relay else 'none: Maildir at ' + str(s.service.state_dir / 'outbox')}",

@@ -18,6 +18,7 @@ from mailer.config.discussions import read_discussions
 from mailer.config.reader import FieldReader
 from mailer.config.settings import (
     ENV_PREFIX,
+    CommitDurability,
     DatabaseSettings,
     DigestSettings,
     Discussion,
@@ -156,7 +157,7 @@ def parse_settings(
 
     t: Mapping[str, Any] | None = r.table(raw, "database", "database") or {}
     assert t is not None
-    r.unknown(t, {"url"}, "database")
+    r.unknown(t, {"url", "processing_commits"}, "database")
     default_db = f"sqlite:///{service.state_dir / 'ediscuss.db'}"
     url = r.string(t, "url", "database", default_db)
     if not url.startswith(("sqlite:", "postgresql")):
@@ -170,7 +171,14 @@ def parse_settings(
         and url != "sqlite:///:memory:"
     ):
         url = f"sqlite:///{base / url[len('sqlite:///') :]}"  # relative to the config file
-    database = DatabaseSettings(url)
+    commits = r.choice(
+        t,
+        "processing_commits",
+        "database",
+        tuple(c.value for c in CommitDurability),
+        CommitDurability.FAST.value,
+    )
+    database = DatabaseSettings(url, CommitDurability(commits))
 
     t = r.table(raw, "inbound", "inbound") or {}
     d = InboundSettings()

@@ -6,6 +6,7 @@ environment itself.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,11 +52,26 @@ class ServiceSettings:
     log_level: str = "INFO"
 
 
+class CommitDurability(enum.Enum):
+    """Whether processing commits wait for the disk (``database.processing_commits``).
+
+    FAST: the processing children's commits and the outbox's records of what
+    was sent do not (SQLite ``synchronous=NORMAL``, PostgreSQL
+    ``synchronous_commit=off``): a power cut may make the service process a
+    message again or send one again, never lose one. DURABLE: they do, like
+    every other commit.
+    """
+
+    FAST = "fast"
+    DURABLE = "durable"
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """The SQLAlchemy URL of the store."""
+    """The SQLAlchemy URL of the store, and how durable processing commits are."""
 
     url: str = "sqlite:///var/ediscuss.db"
+    processing_commits: CommitDurability = CommitDurability.FAST
 
 
 @dataclass(frozen=True)

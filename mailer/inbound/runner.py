@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from mailer.config import Settings
 
 log = logging.getLogger("ediscuss.inbound")
@@ -113,6 +115,19 @@ def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.commit()  # a SET in a transaction rolled back would not last
 
 
+def processing_engine(settings: Settings) -> Engine:
+    """The child's engine, its commits as durable as ``database.processing_commits`` says."""
+    from sqlalchemy import event
+
+    from mailer.config.settings import CommitDurability
+    from store.db import make_engine
+
+    engine = make_engine(settings.database.url)
+    if settings.database.processing_commits is CommitDurability.FAST:
+        event.listen(engine, "connect", _no_fsync_at_commit)
+    return engine
+
+
 @dataclass(frozen=True)
 class _Signals:
     """SIGTERM, as the child notices it: a flag, and a pipe that wakes its wait."""
@@ -142,14 +157,13 @@ def run_child(
     from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
     from mailer.keys import load_signing_key
     from mailer.runtime import Runtime
-    from store.db import make_engine, make_sessionmaker
+    from store.db import make_sessionmaker
     from store.models import OutboxMessage
 
     stopping, signal_r = signals.stopping, signals.pipe
     os.set_blocking(wake_fd, False)
 
-    engine = make_engine(settings.database.url)
-    event.listen(engine, "connect", _no_fsync_at_commit)
+    engine = processing_engine(settings)
     runtime = Runtime(
         settings,
         engine,

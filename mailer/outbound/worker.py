@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailer.config.settings import Settings
+from mailer.config.settings import CommitDurability, Settings
 from mailer.outbound.bounces import count_bounce
 from mailer.outbound.dkim import DkimSigner, load_signer
 from mailer.outbound.maildir import MaildirTransport
@@ -129,10 +129,18 @@ class OutboxSender:
         loses nothing), on PostgreSQL ``synchronous_commit=off`` (the server
         has it at once; only a crash of the database host could drop the last
         marks, which means a re-send, never a lost message). Claims go through
-        the shared, fully durable sessions.
+        the shared, fully durable sessions. ``database.processing_commits =
+        "durable"`` makes these commits wait for the disk too.
         """
         url = self.runtime.engine.url
-        if url.get_backend_name() == "sqlite":
+        if (
+            self.runtime.settings.database.processing_commits
+            is CommitDurability.DURABLE
+        ):
+            self._engine = make_engine(
+                url.render_as_string(hide_password=False), pool_size=1
+            )
+        elif url.get_backend_name() == "sqlite":
             self._engine = make_engine(
                 url.render_as_string(hide_password=False), pool_size=1
             )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mailer.config import load_settings, parse_settings
-from mailer.config.settings import SUPPORTED_LANGUAGES
+from mailer.config.settings import SUPPORTED_LANGUAGES, CommitDurability
 from mailer.core.errors import ConfigError
 from mailer.outbound.templates import SHIPPED
 from mailer.web.messages import MESSAGES
@@ -161,4 +161,21 @@ def test_digest_max_bytes_default_environment_and_bounds() -> None:
     ]
     assert problems(shipped_raw(), {"EDISCUSS_DIGEST_MAX_BYTES": "100 KB"}) == [
         "digest.max_bytes: expected an integer, got a string"
+    ]
+
+
+def test_processing_commits_fast_by_default_durable_on_request() -> None:
+    assert load_settings(SHIPPED_CONFIG, {}).database.processing_commits is (
+        CommitDurability.FAST
+    )
+    raw = shipped_raw()
+    raw["database"]["processing_commits"] = "durable"
+    s = parse_settings(raw, {}, Path("/srv"))
+    assert s.database.processing_commits is CommitDurability.DURABLE
+    env = {"EDISCUSS_DATABASE_PROCESSING_COMMITS": "durable"}
+    s = parse_settings(shipped_raw(), env, Path("/srv"))
+    assert s.database.processing_commits is CommitDurability.DURABLE
+    raw["database"]["processing_commits"] = "off"
+    assert problems(raw) == [
+        "database.processing_commits: expected one of fast, durable, got 'off'"
     ]
