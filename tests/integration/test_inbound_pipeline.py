@@ -424,7 +424,7 @@ def test_a_signature_logo_is_not_stored_as_an_attachment(
         "</p>",
         subtype="html",
     )
-    html = m.get_payload()[1]
+    html = list(m.iter_parts())[1]
     html.add_related(
         b"\x89PNG" + b"z" * 2000,
         "image",
