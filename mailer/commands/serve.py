@@ -8,6 +8,7 @@ import asyncio
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.core.errors import CannotListen
 from mailer.logs import configure_logging
+from mailer.notify import sd_notify
 from mailer.serve import serve
 
 
@@ -19,13 +20,17 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
+def _tell_systemd() -> None:
+    sd_notify("READY=1")  # under systemd's Type=notify; nothing otherwise
+
+
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     """Run until SIGTERM or SIGINT; exit 0 on a clean stop."""
     settings = ctx.settings_with_secrets()
     configure_logging(settings.service.log_level)
     runtime = ctx.runtime()
     try:
-        asyncio.run(serve(runtime))
+        asyncio.run(serve(runtime, ready=_tell_systemd))
     except CannotListen as exc:
         raise CommandError(exc.explain()) from exc
     return 0

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("mailer.wakes", 1),
     ("mailer.links", 1),
     ("mailer.logs", 1),
+    ("mailer.notify", 1),
     ("mailer.config", 2),
     ("mailer.keys", 3),
     ("mailer.runtime", 4),
