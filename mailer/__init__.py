@@ -1,5 +1,3 @@
 """ediscuss: moderated, time-boxed public e-discussions by plain email."""
 
 from __future__ import annotations
-
-__version__ = "0.1.0"

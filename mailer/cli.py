@@ -8,6 +8,7 @@ subcommands with ``register(subparsers)``; a command is a function
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
@@ -17,7 +18,6 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from mailer import __version__
 from mailer.commands import admin, base, data, serve
 from mailer.commands import demo as demo_commands
 from mailer.commands import dkim as dkim_commands
@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the configuration file (default: ./config.toml, or $EDISCUSS_CONFIG)",
     )
     parser.add_argument(
-        "--version", action="version", version=f"ediscuss {__version__}"
+        "--version",
+        action="version",
+        version=f"ediscuss {importlib.metadata.version('ediscuss')}",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:

@@ -6,6 +6,7 @@ import argparse
 
 from mailer.commands.base import Context, Subparsers
 from mailer.config import Settings
+from mailer.config.shipped import shipped_config
 from mailer.runtime import head_revision
 from store.db import current_revision, make_engine, upgrade
 
@@ -17,6 +18,10 @@ def register(sub: Subparsers) -> None:
     csub.add_parser(
         "check", help="validate config.toml and print a summary"
     ).set_defaults(handler=cmd_config_check)
+    csub.add_parser(
+        "sample",
+        help="print the shipped config.toml (the model discussion and every default)",
+    ).set_defaults(handler=cmd_config_sample)
 
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -26,6 +31,12 @@ def register(sub: Subparsers) -> None:
     dsub.add_parser("status", help="show the schema revision").set_defaults(
         handler=cmd_db_status
     )
+
+
+def cmd_config_sample(ctx: Context, args: argparse.Namespace) -> int:
+    """Print the shipped configuration, to start a new one from."""
+    print(shipped_config().read_text("utf-8"), end="")
+    return 0
 
 
 def _mask_url(url: str) -> str:

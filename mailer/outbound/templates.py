@@ -20,7 +20,16 @@ from typing import Any
 
 import jinja2
 
-SHIPPED = Path(__file__).resolve().parents[2] / "digest_templates"
+
+def _shipped() -> Path:
+    """``digest_templates/``: inside the installed package, else at the repository's top."""
+    packaged = Path(__file__).resolve().parents[1] / "digest_templates"
+    if packaged.is_dir():  # a wheel carries them in the package (see setup.py)
+        return packaged
+    return Path(__file__).resolve().parents[2] / "digest_templates"
+
+
+SHIPPED = _shipped()
 
 
 @dataclass(frozen=True)
