@@ -31,7 +31,7 @@ from mailer.core.headers import display_name_safe, header_safe
 from mailer.links import post_url, question_url, reply_address
 from mailer.web.context import Web
 from mailer.web.i18n import Translator
-from mailer.web.pages import MAX_ID
+from mailer.web.pages import MAX_ID, title_of
 from mailer.web.text import clean_text, display_name, hide_addresses
 from store.archive import ArchivePost, approved_attachment, approved_posts
 
@@ -119,7 +119,9 @@ def mbox_bytes(
         out.append(f"From {book.discussion()} {stamp}")
         out.append("From: " + formataddr((sender, book.discussion()), charset="utf-8"))
         out.append("Reply-To: " + reply_address(book, key, post.id))
-        subject = header_safe(hide_addresses(post.subject, domain), 250)
+        # A post without a title of its own is named by its question, as in copies.
+        title = title_of(disc, post) or _question_text(disc, post.question)
+        subject = header_safe(hide_addresses(title, domain), 250)
         out.append(_header("Subject", subject))
         out.append("Date: " + format_datetime(post.received_at))
         out.append("Message-ID: " + header_safe(post.message_id, 998))
@@ -134,6 +136,12 @@ def mbox_bytes(
         out.extend(_MBOXRD_FROM.sub(r">\1", line) for line in body.split("\n"))
         out.append("")
     return ("\n".join(out) + "\n").encode("utf-8") if out else b""
+
+
+def _question_text(disc: Discussion, number: int) -> str:
+    conf = disc.question(number)
+    text = conf.text.in_language(disc.default_language) if conf else ""
+    return f"Q{number}: {text}".strip()
 
 
 def _header(name: str, value: str) -> str:
@@ -281,7 +289,7 @@ def atom_feed(
             "id": post_url(base, disc.slug, p.id),
             "url": post_url(base, disc.slug, p.id),
             "title": _xml(
-                hide_addresses(header_safe(p.subject, 200), domain)
+                hide_addresses(header_safe(title_of(disc, p), 200), domain)
                 or t("question_n", n=p.question)
             ),
             "author": _xml(display_name(p.author_name, domain)) or t("anonymous"),

@@ -17,6 +17,7 @@ from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
+from mailer.core.titles import post_title
 from mailer.links import reply_address
 from mailer.web.context import Page, Web
 from store.archive import (
@@ -57,6 +58,7 @@ class ThreadEntry:
     post: ArchivePost
     depth: int
     reply_mailto: str
+    title: str
 
 
 def routes(web: Web) -> Sequence[BaseRoute]:
@@ -110,7 +112,12 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         by_id = {p.id: p for p in posts}
         book = AddressBook(disc.slug, web.settings.service.domain)
         entries = [
-            ThreadEntry(by_id[link.id], depth, _reply_mailto(web, book, by_id[link.id]))
+            ThreadEntry(
+                by_id[link.id],
+                depth,
+                _reply_mailto(web, book, by_id[link.id]),
+                title_of(disc, by_id[link.id]),
+            )
             for link, depth in shown
             if link.id in by_id  # unless moderated away between the two reads
         ]
@@ -287,6 +294,13 @@ def thread_pages(
             threads += 1
         pages[-1].append(item)
     return pages
+
+
+def title_of(disc: Discussion, post: ArchivePost) -> str:
+    """The post's title as pages, feeds and exports show it (``""``: none)."""
+    conf = disc.question(post.question)
+    asked = conf.text.values.values() if conf is not None else ()
+    return post_title(post.subject, asked)
 
 
 def _page_number(request: Request, count: int) -> int:
