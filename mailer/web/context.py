@@ -155,7 +155,7 @@ class Web:
             lang=page.language,
             language_names=LANGUAGE_NAMES,
             static_url=self.static_url,
-            request_path=quote(request.url.path),
+            language_path=_language_path(request, context),
             csrf=csrf,
             **context,
         )
@@ -194,6 +194,18 @@ class Web:
             status=status,
             cache="no-store",
         )
+
+
+def _language_path(request: Request, context: Mapping[str, Any]) -> str:
+    """Where the language links of a page lead: the page itself, when it can be fetched.
+
+    A page that answers a form (the sign-up's result or its errors) has only a
+    POST route; its language links lead to the discussion's page instead.
+    """
+    if request.method in ("GET", "HEAD"):
+        return quote(request.url.path)
+    disc = context.get("discussion")
+    return f"/d/{quote(disc.slug)}" if isinstance(disc, Discussion) else "/"
 
 
 def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:

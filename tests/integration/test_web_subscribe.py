@@ -161,6 +161,24 @@ def test_sign_up_answers_alike_and_refills_a_bad_form(archive: Archive) -> None:
     assert len(mail.get_all("To") or []) == 1
 
 
+def test_answers_to_the_form_land_on_it_and_switch_language_to_real_pages(
+    archive: Archive,
+) -> None:
+    page = archive.client.get(PAGE).text
+    assert f'action="{PAGE}/signup#signup"' in page
+    assert 'id="signup"' in page
+    for answer in (
+        sign_up(archive.client, "plainly-wrong"),
+        sign_up(archive.client, "x@example.org"),
+    ):
+        links = re.findall(r'href="([^"]+)" hreflang="(es|fr)"', answer)
+        assert links == [(f"{PAGE}?lang=es", "es"), (f"{PAGE}?lang=fr", "fr")], links
+        for href, _ in links:
+            assert archive.client.get(href).status_code == 200
+    question = archive.client.get(f"{PAGE}/q/1").text
+    assert f'href="{PAGE}/q/1?lang=es" hreflang="es"' in question
+
+
 def test_forms_need_their_csrf_token(archive: Archive) -> None:
     data = {"email": "x@example.org"}
     fresh = other_client(archive)
