@@ -82,6 +82,8 @@ class ArchivePost:
     received_at: datetime
     approved_at: datetime | None
     attachments: tuple[ArchiveAttachment, ...]
+    language: str = ""  # as the message said or was guessed; "" when unclear
+    by_moderator: bool = False  # written by one of the *moderators* asked about
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,16 @@ def discussion_state(session: Session, slug: str) -> DiscussionView | None:
     )
 
 
+def approved_participants(session: Session, slug: str) -> int:
+    """How many different people (by address) have an approved post in *slug*."""
+    found = session.scalar(
+        select(func.count(func.distinct(func.lower(Post.author_email))))
+        .join(Discussion, Post.discussion_id == Discussion.id)
+        .where(Discussion.slug == slug, Post.status == PostStatus.APPROVED)
+    )
+    return int(found or 0)
+
+
 def approved_posts(
     session: Session,
     slug: str,
@@ -132,8 +144,14 @@ def approved_posts(
     ids: Collection[int] | None = None,
     newest_first: bool = False,
     limit: int | None = None,
+    moderators: Collection[str] = (),
 ) -> list[ArchivePost]:
-    """Approved posts of discussion *slug* (of one question, or these *ids*), by arrival."""
+    """Approved posts of discussion *slug* (of one question, or these *ids*), by arrival.
+
+    A post whose author's address is one of *moderators* is marked
+    ``by_moderator``; the address itself never leaves the store.
+    """
+    mods = frozenset(m.strip().lower() for m in moderators)
     parent = aliased(Post)
     stmt = (
         select(Post, Question.number, parent.id)
@@ -162,12 +180,14 @@ def approved_posts(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [
-        _archive_post(post, number, parent_id)
+        _archive_post(post, number, parent_id, mods)
         for post, number, parent_id in session.execute(stmt).all()
     ]
 
 
-def _archive_post(post: Post, number: int, parent_id: int | None) -> ArchivePost:
+def _archive_post(
+    post: Post, number: int, parent_id: int | None, moderators: frozenset[str]
+) -> ArchivePost:
     return ArchivePost(
         id=post.id,
         question=number,
@@ -187,6 +207,8 @@ def _archive_post(post: Post, number: int, parent_id: int | None) -> ArchivePost
             )
             for a in post.attachments
         ),
+        language=post.language or "",
+        by_moderator=post.author_email.strip().lower() in moderators,
     )
 
 

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mailer.web import exports, pages, subscribe
@@ -38,6 +38,7 @@ def build_app(runtime: Runtime) -> Starlette:
         *pages.routes(web),
         *subscribe.routes(web),
         *exports.routes(web),
+        Route("/robots.txt", _robots, methods=["GET"]),
         Mount("/static", app=_Static(directory=HERE / "static"), name="static"),
     ]
 
@@ -68,6 +69,14 @@ def build_app(runtime: Runtime) -> Starlette:
     )
     app.state.web = web
     return app
+
+
+# The archive is public and meant to be found; personal links are not pages.
+ROBOTS = "User-agent: *\nDisallow: /confirm/\nDisallow: /unsubscribe/\n"
+
+
+async def _robots(request: Request) -> Response:
+    return PlainTextResponse(ROBOTS, headers={"cache-control": "public, max-age=86400"})
 
 
 class _Static(StaticFiles):

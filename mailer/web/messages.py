@@ -33,6 +33,21 @@ EN: dict[str, str] = {
     ),
     "week_questions": "Week {n} questions",
     "week": "Week {n}",
+    "site_description": (
+        "A public e-discussion by email: its questions, the contributions "
+        "sent to them and how to take part."
+    ),
+    "jump_to_questions": "Go to the questions",
+    "closed_ran": (
+        "The discussion ran from {start} to {end}: {contributions} from "
+        "{participants} on {questions}."
+    ),
+    "participants_one": "{n} participant",
+    "participants_other": "{n} participants",
+    "questions_one": "{n} question",
+    "questions_other": "{n} questions",
+    "closed_questions_intro": "The questions and what was said about them:",
+    "report_link": "Read the report of the discussion",
     "question_n": "Question {n}",
     "write_to": "Write to",
     "contributions_one": "{n} contribution",
@@ -44,7 +59,13 @@ EN: dict[str, str] = {
     "contributions_closed": "Contributions are closed.",
     "in_reply_to": "In reply to",
     "reply_by_email": "Reply by email",
-    "permalink": "Link",
+    "permalink_of": "Link to this post by {name}",
+    "moderator_post": "Moderator",
+    "post_title": "Post by {name}",
+    "post_replies_one": "{n} reply",
+    "post_replies_other": "{n} replies",
+    "in_question": "Posted on question {n}:",
+    "in_thread": "See it in the whole thread",
     "full_message": "Full message as received",
     "attachments": "Attachments",
     "attachment_not_kept": "not kept (too large)",
@@ -143,6 +164,21 @@ ES: dict[str, str] = {
     ),
     "week_questions": "Preguntas de la semana {n}",
     "week": "Semana {n}",
+    "site_description": (
+        "Un debate electrónico público por correo: sus preguntas, las "
+        "aportaciones recibidas y cómo participar."
+    ),
+    "jump_to_questions": "Ir a las preguntas",
+    "closed_ran": (
+        "El debate tuvo lugar del {start} al {end}: {contributions} de "
+        "{participants} sobre {questions}."
+    ),
+    "participants_one": "{n} participante",
+    "participants_other": "{n} participantes",
+    "questions_one": "{n} pregunta",
+    "questions_other": "{n} preguntas",
+    "closed_questions_intro": "Las preguntas y lo que se dijo sobre ellas:",
+    "report_link": "Leer el informe del debate",
     "question_n": "Pregunta {n}",
     "write_to": "Escriba a",
     "contributions_one": "{n} aportación",
@@ -154,7 +190,13 @@ ES: dict[str, str] = {
     "contributions_closed": "El plazo de aportaciones está cerrado.",
     "in_reply_to": "En respuesta a",
     "reply_by_email": "Responder por correo",
-    "permalink": "Enlace",
+    "permalink_of": "Enlace a esta aportación de {name}",
+    "moderator_post": "Moderación",
+    "post_title": "Aportación de {name}",
+    "post_replies_one": "{n} respuesta",
+    "post_replies_other": "{n} respuestas",
+    "in_question": "Publicada en la pregunta {n}:",
+    "in_thread": "Verla en el hilo completo",
     "full_message": "Mensaje completo tal como se recibió",
     "attachments": "Archivos adjuntos",
     "attachment_not_kept": "no se conservó (demasiado grande)",
@@ -257,6 +299,21 @@ FR: dict[str, str] = {
     ),
     "week_questions": "Questions de la semaine {n}",
     "week": "Semaine {n}",
+    "site_description": (
+        "Une discussion électronique publique par courriel : ses questions, "
+        "les contributions reçues et comment y participer."
+    ),
+    "jump_to_questions": "Aller aux questions",
+    "closed_ran": (
+        "La discussion s'est tenue du {start} au {end} : {contributions} de "
+        "{participants} sur {questions}."
+    ),
+    "participants_one": "{n} participant",
+    "participants_other": "{n} participants",
+    "questions_one": "{n} question",
+    "questions_other": "{n} questions",
+    "closed_questions_intro": "Les questions et ce qui en a été dit :",
+    "report_link": "Lire le rapport de la discussion",
     "question_n": "Question {n}",
     "write_to": "Écrire à",
     "contributions_one": "{n} contribution",
@@ -268,7 +325,13 @@ FR: dict[str, str] = {
     "contributions_closed": "Les contributions sont closes.",
     "in_reply_to": "En réponse à",
     "reply_by_email": "Répondre par courriel",
-    "permalink": "Lien",
+    "permalink_of": "Lien vers cette contribution de {name}",
+    "moderator_post": "Modération",
+    "post_title": "Contribution de {name}",
+    "post_replies_one": "{n} réponse",
+    "post_replies_other": "{n} réponses",
+    "in_question": "Publiée sur la question {n} :",
+    "in_thread": "La voir dans tout le fil",
     "full_message": "Message complet tel que reçu",
     "attachments": "Pièces jointes",
     "attachment_not_kept": "non conservée (trop volumineuse)",

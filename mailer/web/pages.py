@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -17,8 +17,9 @@ from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressBook
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
+from mailer.core.language import guess_language
 from mailer.core.titles import post_title
-from mailer.links import reply_address
+from mailer.links import post_url, reply_address
 from mailer.web.context import Page, Web
 from store.archive import (
     ArchivePost,
@@ -26,12 +27,14 @@ from store.archive import (
     PostLink,
     QuestionState,
     approved_links,
+    approved_participants,
     approved_post_question,
     approved_posts,
     discussion_state,
 )
 from store.models import DiscussionState
 
+MAX_REPLIES_SHOWN = 200  # a post's own page: the post and this many replies at most
 THREADS_PER_PAGE = 25  # a page stays small on a slow line; threads are never split
 MAX_DEPTH = 4  # deeper replies are shown at this indent; "in reply to" says where
 MAX_ID = 2**31 - 1  # ids beyond a 32-bit column are not ours: 404, not an SQL error
@@ -59,6 +62,7 @@ class ThreadEntry:
     depth: int
     reply_mailto: str
     title: str
+    language: str  # of the post's text, for its lang attribute ("" when unclear)
 
 
 def routes(web: Web) -> Sequence[BaseRoute]:
@@ -107,20 +111,12 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         shown = pages[index - 1]
         wanted = [link.id for link, _ in shown]
         posts = await web.read(
-            lambda s: approved_posts(s, disc.slug, question=number, ids=wanted)
-        )
-        by_id = {p.id: p for p in posts}
-        book = AddressBook(disc.slug, web.settings.service.domain)
-        entries = [
-            ThreadEntry(
-                by_id[link.id],
-                depth,
-                _reply_mailto(web, book, by_id[link.id]),
-                title_of(disc, by_id[link.id]),
+            lambda s: approved_posts(
+                s, disc.slug, question=number, ids=wanted, moderators=_mods(disc)
             )
-            for link, depth in shown
-            if link.id in by_id  # unless moderated away between the two reads
-        ]
+        )
+        entries = _entries(web, disc, posts, shown)
+        book = AddressBook(disc.slug, web.settings.service.domain)
         path = f"/d/{quote(disc.slug)}/q/{number}"
         return await web.render(
             request,
@@ -154,20 +150,70 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         disc = web.discussion(slug)
         post_id = _small(request.path_params["post_id"])
         number = await web.read(lambda s: approved_post_question(s, disc.slug, post_id))
-        if number is None:
+        conf = disc.question(number) if number is not None else None
+        if number is None or conf is None:
             raise HTTPException(404)
-        links = await web.read(lambda s: approved_links(s, disc.slug, number))
+
+        def load(session: Any) -> tuple[DiscussionView | None, list[PostLink]]:
+            return (
+                discussion_state(session, disc.slug),
+                approved_links(session, disc.slug, number),
+            )
+
+        view, links = await web.read(load)
+        state = view.question(number) if view else None
+        if view is None or state is None:
+            raise HTTPException(404)
+        ordered = thread_order(links)
         index = next(
             (
                 n
-                for n, entries in enumerate(thread_pages(thread_order(links)), 1)
+                for n, entries in enumerate(thread_pages(ordered), 1)
                 if any(link.id == post_id for link, _ in entries)
             ),
             1,  # moderated away meanwhile: the question's first page
         )
+        shown = thread_order(replies_of(links, post_id))[:MAX_REPLIES_SHOWN]
+        wanted = [link.id for link, _ in shown]
+        posts = await web.read(
+            lambda s: approved_posts(
+                s, disc.slug, question=number, ids=wanted, moderators=_mods(disc)
+            )
+        )
+        entries = _entries(web, disc, posts, shown)
+        if not entries or entries[0].post.id != post_id:
+            raise HTTPException(404)  # moderated away between the reads
         page = web.page(request, disc)
         path = f"/d/{quote(disc.slug)}/q/{number}"
-        return RedirectResponse(f"{_page_url(page, path, index)}#p{post_id}", 302)
+        parents = {p.parent_id for p in posts if p.parent_id}
+        authors = await web.read(
+            lambda s: {
+                p.id: p.author_name
+                for p in approved_posts(s, disc.slug, question=number, ids=parents)
+            }
+        )
+        return await web.render(
+            request,
+            page,
+            "post.html",
+            {
+                "discussion": disc,
+                "title": disc.title.in_language(page.language, disc.default_language),
+                "number": number,
+                "text": conf.text.in_language(page.language, disc.default_language),
+                "accepting": _accepting(view, state),
+                "entries": entries,
+                "target": post_id,
+                "canonical": post_url(
+                    web.settings.service.base_url, disc.slug, post_id
+                ),
+                "thread_url": f"{_page_url(page, path, index)}#p{post_id}",
+                "authors": authors,
+                "zone": _zone_name(disc, page),
+                "constituency_key": _constituency_key,
+            },
+            cache="public, max-age=60",
+        )
 
     return [
         Route("/", index, methods=["GET"]),
@@ -205,7 +251,7 @@ async def render_discussion(
                 address=book.question(conf.number),
             )
         )
-    weeks = [(w, [q for q in items if q.week == w]) for w in disc.weeks]
+    weeks = week_spans(disc, items)
     values = {
         "email": "",
         "name": "",
@@ -216,6 +262,9 @@ async def render_discussion(
     }
     values.update(form or {})
     closed = view.state is DiscussionState.CLOSED
+    participants = (
+        await web.read(lambda s: approved_participants(s, disc.slug)) if closed else 0
+    )
     return await web.render(
         request,
         page,
@@ -227,6 +276,10 @@ async def render_discussion(
             "guidelines": disc.guidelines.in_language(lang, disc.default_language),
             "view": view,
             "closed": closed,
+            "participants": participants,
+            "report_url": page.url(f"/d/{quote(disc.slug)}/report") if closed else "",
+            "contributions": sum(q.approved for q in view.questions),
+            "released": sum(1 for q in items if q.released),
             "weeks": weeks,
             "form": values,
             "error": error,
@@ -236,6 +289,38 @@ async def render_discussion(
         status=status,
         form=not closed,
     )
+
+
+@dataclass(frozen=True)
+class Week:
+    """A week of questions and the days it runs, as the discussion page heads it."""
+
+    number: int
+    questions: list[QuestionItem]
+    starts: datetime
+    ends: datetime
+
+
+def week_spans(disc: Discussion, items: Sequence[QuestionItem]) -> list[Week]:
+    """Each week's questions, from its first release to the day before the next week's.
+
+    The last week ends when the discussion closes.
+    """
+    weeks = []
+    for w in disc.weeks:
+        questions = [q for q in items if q.week == w]
+        weeks.append((w, questions, min(q.release_at for q in questions)))
+    return [
+        Week(
+            w,
+            questions,
+            starts,
+            weeks[n + 1][2] - timedelta(days=1)
+            if n + 1 < len(weeks)
+            else disc.closes_at,
+        )
+        for n, (w, questions, starts) in enumerate(weeks)
+    ]
 
 
 class Linked(Protocol):
@@ -294,6 +379,55 @@ def thread_pages(
             threads += 1
         pages[-1].append(item)
     return pages
+
+
+def replies_of(links: Sequence[PostLink], post_id: int) -> list[PostLink]:
+    """The post *post_id* and every reply under it, at any depth, in their order.
+
+    The post comes first with no parent, so :func:`thread_order` puts it at the top.
+    """
+    children: dict[int, list[int]] = {}
+    for link in links:
+        if link.parent_id is not None:
+            children.setdefault(link.parent_id, []).append(link.id)
+    under = {post_id}
+    stack = [post_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in under:
+                under.add(child)
+                stack.append(child)
+    return [
+        PostLink(link.id, None) if link.id == post_id else link
+        for link in links
+        if link.id in under
+    ]
+
+
+def _entries(
+    web: Web,
+    disc: Discussion,
+    posts: Sequence[ArchivePost],
+    shown: Sequence[tuple[PostLink, int]],
+) -> list[ThreadEntry]:
+    """The *shown* links, in their order and depth, with what their articles show."""
+    by_id = {p.id: p for p in posts}
+    book = AddressBook(disc.slug, web.settings.service.domain)
+    return [
+        ThreadEntry(
+            post,
+            depth,
+            _reply_mailto(web, book, post),
+            title_of(disc, post),
+            post.language or guess_language(post.body),
+        )
+        for link, depth in shown
+        if (post := by_id.get(link.id)) is not None  # unless moderated away meanwhile
+    ]
+
+
+def _mods(disc: Discussion) -> list[str]:
+    return [m.email for m in disc.moderators]
 
 
 def title_of(disc: Discussion, post: ArchivePost) -> str:
