@@ -44,6 +44,7 @@ class ListMail:
     in_reply_to: str | None = None
     message_id: str | None = None
     from_name: Callable[[str], str] | None = None
+    archived_at: str | None = None
 
     def copy_for(self, person: Recipient, language: str) -> Outgoing:
         """The copy for one subscriber, keyed ``<dedupe_prefix>:<subscription>``."""
@@ -63,6 +64,7 @@ class ListMail:
             list_post=self.list_post,
             from_name=self.from_name(language) if self.from_name else None,
             message_id=self.message_id,
+            archived_at=self.archived_at,
         )
 
 

@@ -92,13 +92,14 @@ def publish_post(
         f"post:{post.id}", settings.service.domain, "post"
     )
     reply_to = reply_address(book, key, post.id)
+    archived_at = post_url(settings.service.base_url, discussion.slug, post.id)
     shared = {
         "number": question.number,
         "post_subject": subject,
         "body": post.body.strip("\n"),
         "author": post.author_name.strip(),
         "organisation": post.organisation.strip(),
-        "post_url": post_url(settings.service.base_url, discussion.slug, post.id),
+        "post_url": archived_at,
         "question_url": question_url(
             settings.service.base_url, discussion.slug, question.number
         ),
@@ -128,6 +129,7 @@ def publish_post(
         in_reply_to=parent_mid or root,
         message_id=message_id,
         from_name=sender_for,
+        archived_at=archived_at,
     )
     queued = queue_list_mail(
         session,

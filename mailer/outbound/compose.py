@@ -45,6 +45,7 @@ class ListHeaders:
     archive: str  # URL
     unsubscribe_mailto: str
     unsubscribe_url: str | None  # one-click https link (RFC 8058), when known
+    archived_at: str | None = None  # this message's page in the archive (RFC 5064)
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ def compose(mail: Mail) -> EmailMessage:
 
 
 def _list_headers(lh: ListHeaders) -> list[tuple[str, str | Address]]:
-    """RFC 2919 List-Id, RFC 2369 List-* and RFC 8058 one-click unsubscribe."""
+    """RFC 2919 List-Id, RFC 2369 List-*, RFC 5064 Archived-At and RFC 8058 one-click unsubscribe."""
     list_id = message_id_safe(lh.list_id) or lh.list_id
     if not re.fullmatch(r"<[A-Za-z0-9.-]{1,250}>", list_id):
         raise ValueError(f"not a list id: {lh.list_id!r}")
@@ -238,6 +239,8 @@ def _list_headers(lh: ListHeaders) -> list[tuple[str, str | Address]]:
         ("List-Help", f"<mailto:{address_safe(lh.help)}?subject=help>"),
         ("List-Archive", f"<{_url_safe(lh.archive)}>"),
     ]
+    if lh.archived_at:
+        out.append(("Archived-At", f"<{_url_safe(lh.archived_at)}>"))
     mailto = f"<mailto:{address_safe(lh.unsubscribe_mailto)}?subject=unsubscribe>"
     if lh.unsubscribe_url:
         out.append(("List-Unsubscribe", f"<{_url_safe(lh.unsubscribe_url)}>, {mailto}"))

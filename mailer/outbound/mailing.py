@@ -44,6 +44,7 @@ class Outgoing:
     auto_submitted: str | None = None  # "auto-replied" for answers to a person's mail
     from_name: str | None = None  # default: the discussion's name
     message_id: str | None = None  # default: stable, derived from the dedupe key
+    archived_at: str | None = None  # the page of what a list mail copies (Archived-At)
 
 
 def templates_for(discussion: Discussion) -> Templates:
@@ -113,6 +114,7 @@ def build_row(
             archive=discussion_url(settings.service.base_url, discussion.slug),
             unsubscribe_mailto=book.request(),
             unsubscribe_url=unsub,
+            archived_at=out.archived_at,
         )
     message_id = out.message_id or stable_message_id(
         out.dedupe_key, settings.service.domain, out.kind

@@ -111,6 +111,11 @@ def test_publish_queues_one_copy_per_each_subscriber_once(
             msg["List-Help"] == f"<mailto:skills-covid19-request@{DOMAIN}?subject=help>"
         )
         assert msg["List-Archive"] == "<http://127.0.0.1:8080/d/skills-covid19>"
+        # RFC 5064: the copy's own page in the archive, the post's canonical URL.
+        assert (
+            msg["Archived-At"]
+            == f"<http://127.0.0.1:8080/d/skills-covid19/posts/{post}>"
+        )
         unsub = str(msg["List-Unsubscribe"])
         assert f"<mailto:skills-covid19-request@{DOMAIN}?subject=unsubscribe>" in unsub
         url = unsub.split("<", 1)[1].split(">", 1)[0]
