@@ -149,3 +149,25 @@ def test_pages_describe_themselves_and_robots_may_read(archive: Archive) -> None
     assert "Disallow: /\n" not in r.text
     csp = archive.client.get(PAGE).headers["content-security-policy"]
     assert "connect-src 'self'" in csp and "script-src" not in csp
+
+
+def test_the_report_of_a_closed_discussion_shows_no_address(archive: Archive) -> None:
+    archive.add_post(1, author_name="", author_email="nameless@example.net")
+    archive.add_post(
+        2,
+        author_name="Bo Lind",
+        author_email="bo@example.net",
+        body="Write to me at bo.lind@example.net for the slides.",
+    )
+    assert archive.client.get(f"{PAGE}/report").status_code == 404  # still open
+    archive.set_state(DiscussionState.CLOSED)
+    r = archive.client.get(f"{PAGE}/report")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "img-src data:" in csp and "script" not in csp
+    assert "data:image/png;base64," in r.text
+    assert "Bo Lind" in r.text and "A participant" in r.text
+    for address in ("nameless@example.net", "bo@example.net", "bo.lind@example.net"):
+        assert address not in r.text
+    es = archive.client.get(f"{PAGE}/report?lang=es")
+    assert '<html lang="es">' in es.text
