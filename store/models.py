@@ -515,3 +515,33 @@ class AuditEntry(Base):
     auth: Mapped[str] = mapped_column(
         String(40), default=""
     )  # dkim | confirmed | cli | system
+
+
+class ModeratorNotice(Base):
+    """When a moderator was last mailed about held posts, and how many times.
+
+    ``sent`` is the guard that makes each notice once across nodes: a notice is
+    sent only by the transaction whose ``UPDATE ... WHERE sent = <seen>`` matched.
+    """
+
+    __tablename__ = "moderator_notices"
+
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE"), primary_key=True
+    )
+    moderator: Mapped[str] = mapped_column(String(320), primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime | None]
+
+
+class HeldNotice(Base):
+    """One moderator was told of one held post, by the mail with this Message-ID."""
+
+    __tablename__ = "held_notices"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    moderator: Mapped[str] = mapped_column(String(320), primary_key=True)
+    notified_at: Mapped[datetime]
+    message_id: Mapped[str] = mapped_column(String(998))

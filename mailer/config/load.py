@@ -26,6 +26,7 @@ from mailer.config.settings import (
     HostPort,
     ImapSettings,
     InboundSettings,
+    ModerationSettings,
     Moderator,
     OutboxSettings,
     Question,
@@ -59,6 +60,7 @@ _SECTIONS = (
     "dkim",
     "subscribers",
     "digest",
+    "moderation",
 )
 
 
@@ -347,6 +349,20 @@ def parse_settings(
         ),
     )
 
+    t = r.table(raw, "moderation", "moderation") or {}
+    r.unknown(t, set(ModerationSettings.__dataclass_fields__), "moderation")
+    moderation = ModerationSettings(
+        # A week at most: a held post should not wait longer than that unseen.
+        notice_minutes=r.integer(
+            t,
+            "notice_minutes",
+            "moderation",
+            ModerationSettings.notice_minutes,
+            1,
+            7 * 24 * 60,
+        ),
+    )
+
     discussions = read_discussions(r, raw, base)
     if r.problems:
         raise ConfigError(r.problems, source)
@@ -363,6 +379,7 @@ def parse_settings(
         tuple(discussions),
         source,
         digest,
+        moderation,
     )
 
 

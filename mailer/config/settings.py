@@ -178,6 +178,17 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class ModerationSettings:
+    """How often moderators are mailed about held posts.
+
+    The first held post, when nothing else waits, is noticed at once; after
+    that each moderator gets at most one summary every ``notice_minutes``.
+    """
+
+    notice_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class Moderator:
     """A moderator of one discussion."""
 
@@ -254,6 +265,7 @@ class Settings:
     discussions: tuple[Discussion, ...]
     source: str = "config.toml"
     digest: DigestSettings = DigestSettings()
+    moderation: ModerationSettings = ModerationSettings()
 
     def discussion(self, slug: str) -> Discussion | None:
         """The discussion with *slug*, or None."""

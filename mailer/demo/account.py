@@ -37,6 +37,10 @@ _KINDS = {  # kind: (one, many)
     "digest": ("digest", "digests"),
     "closing": ("closing announcement", "closing announcements"),
     "mod-held": ("held-post notice to a moderator", "held-post notices to moderators"),
+    "mod-summary": (
+        "summary of held posts to a moderator",
+        "summaries of held posts to moderators",
+    ),
     "mod-result": ("command result", "command results"),
     "mod-confirm": ("request to confirm a command", "requests to confirm a command"),
     "mod-handled": (

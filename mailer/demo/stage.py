@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -21,6 +21,7 @@ from mailer.clock import ScaledClock
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.schedule import due
 from mailer.mailings.due import next_wakeups
+from mailer.moderation.notices import next_summaries
 from mailer.runtime import Runtime
 from store.models import (
     InboundMessage,
@@ -127,11 +128,15 @@ class Stage:
                 (d, load_state(s, d.slug)) for d in self.runtime.settings.discussions
             ]
         now = self.clock()
+        summaries = next_summaries(self.runtime, now)
         return ", ".join(
             f"scheduled work of {discussion.slug}"
             for discussion, state in states
             if state is not None
-            and not due(calendar_of(discussion), state.schedule, now).nothing
+            and (
+                not due(calendar_of(discussion), state.schedule, now).nothing
+                or summaries.get(discussion.slug, now + timedelta(1)) <= now
+            )
         )
 
     def settle(self, scheduled: bool = False) -> None:

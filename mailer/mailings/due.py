@@ -1,7 +1,7 @@
 """One round of everything that is due: what the scheduler's jobs call.
 
-:func:`run_due` releases, opens, closes, sends digests, reminds and expires
-sign-ups, each step in its own transaction, each step safe to run on every
+:func:`run_due` releases, opens, closes, sends digests, reminds, expires
+sign-ups and sends the moderators' held-post summaries, each step in its own transaction, each step safe to run on every
 node at once and as often as wanted. It takes ``now``, so tests drive it with
 their own clock and no scheduler at all.
 """
@@ -24,6 +24,7 @@ from mailer.mailings.releases import (
     close_due,
     release_due_questions,
 )
+from mailer.moderation.notices import next_summaries, send_held_summaries
 from mailer.subscriptions.schedule import expire_pending, send_confirmation_reminders
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Round:
     digests: list[DigestResult] = field(default_factory=list)
     reminded: int = 0
     expired: int = 0
+    summaries: int = 0
     failed: tuple[str, ...] = ()
 
 
@@ -103,12 +105,17 @@ def run_due(
         sent = _step("digests", failed, sent, digests)
     reminded = _step("reminders", failed, 0, reminders)
     expired = _step("expiry", failed, 0, expiry)
-    return Round(released, closed, sent, reminded, expired, tuple(failed))
+    summaries = _step(
+        "held-post summaries", failed, 0, lambda: send_held_summaries(runtime, now)
+    )
+    return Round(released, closed, sent, reminded, expired, summaries, tuple(failed))
 
 
 def anything_due(runtime: Runtime, now: datetime) -> bool:
-    """True when a release, opening, closing or digest is due at *now* (a quick look)."""
-    return any(not d.nothing for d in _due_now(runtime, now))
+    """True when a release, opening, closing, digest or held-post summary is due at *now*."""
+    if any(not d.nothing for d in _due_now(runtime, now)):
+        return True
+    return any(at <= now for at in next_summaries(runtime, now).values())
 
 
 def _due_now(runtime: Runtime, now: datetime) -> list[Due]:
@@ -120,7 +127,11 @@ def _due_now(runtime: Runtime, now: datetime) -> list[Due]:
 
 
 def next_wakeups(runtime: Runtime, now: datetime) -> dict[str, datetime]:
-    """Per discussion, the next moment something may become due (none: nothing left)."""
+    """Per discussion, the next moment something may become due (none: nothing left).
+
+    A held-post summary counts from when it becomes due; one due already is
+    :func:`anything_due`'s.
+    """
     out: dict[str, datetime] = {}
     with runtime.sessions() as session:
         for discussion in runtime.settings.discussions:
@@ -130,4 +141,7 @@ def next_wakeups(runtime: Runtime, now: datetime) -> dict[str, datetime]:
             at = next_wakeup(calendar_of(discussion), state.schedule, now)
             if at is not None:
                 out[discussion.slug] = at
+    for slug, at in next_summaries(runtime, now).items():
+        if at > now:  # one due already is the tick's (anything_due says so)
+            out[slug] = min(at, out.get(slug, at))
     return out

@@ -1,4 +1,4 @@
-"""The moderation queue: held-post notices, and approving, rejecting or holding a post.
+"""The moderation queue: approving, rejecting or holding a post (notices: :mod:`.notices`).
 
 Each decision is one conditional UPDATE (``... WHERE status = 'held'``): when
 two moderators act on the same post at once, the database lets exactly one
@@ -19,13 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
-from mailer.core.addresses import AddressBook
-from mailer.core.headers import stable_message_id
-from mailer.links import held_post_address
 from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
+from store.modnotices import told_by
 from store.writes import changed_rows
 
 if TYPE_CHECKING:
@@ -69,7 +67,7 @@ def _question_text(discussion: Discussion, number: int, language: str) -> str:
     return q.text.in_language(language, discussion.default_language)
 
 
-def _post_context(
+def post_context(
     discussion: Discussion, post: Post, number: int, language: str
 ) -> dict[str, Any]:
     body = post.body
@@ -90,7 +88,7 @@ def _post_context(
     }
 
 
-def _load(session: Session, post_id: int) -> tuple[Post, int, str] | None:
+def load_post(session: Session, post_id: int) -> tuple[Post, int, str] | None:
     row = session.execute(
         select(Post, Question.number, DiscussionRow.slug)
         .join(Question, Question.id == Post.question_id)
@@ -100,50 +98,6 @@ def _load(session: Session, post_id: int) -> tuple[Post, int, str] | None:
     if row is None:
         return None
     return row[0], int(row[1]), str(row[2])
-
-
-def notify_held(session: Session, runtime: Runtime, post_id: int, now: datetime) -> int:
-    """Queue one notice about held post *post_id* to each moderator; returns how many were new.
-
-    The notice carries the trimmed text, the sender, the question and the hold
-    reason; its Reply-To is the held-post address, so replying ``approve`` or
-    ``reject <reason>`` acts on this post. Dedupe keys make it once per post
-    and moderator, however often it is called.
-    """
-    loaded = _load(session, post_id)
-    if loaded is None:
-        raise LookupError(f"no post {post_id}")
-    post, number, slug = loaded
-    settings = runtime.settings
-    discussion = settings.discussion(slug)
-    if discussion is None:
-        raise LookupError(f"post {post_id} belongs to unconfigured discussion {slug}")
-    book = AddressBook(slug, settings.service.domain)
-    held_address = held_post_address(book, runtime.key, post_id)
-    queued = 0
-    for moderator in discussion.moderators:
-        context = {
-            **_post_context(discussion, post, number, moderator.language),
-            "moderator_name": moderator.name,
-            "held_address": held_address,
-        }
-        out = Outgoing(
-            template="mod-held",
-            language=moderator.language,
-            to_address=moderator.email,
-            to_name=moderator.name,
-            dedupe_key=held_notice_key(post_id, moderator.email),
-            kind="mod-held",
-            context=context,
-            reply_to=held_address,
-            auto_submitted="auto-generated",
-        )
-        if queue_mail(
-            session, settings, runtime.key, discussion, post.discussion_id, out, now
-        ):
-            queued += 1
-    log.info("held post=%s notices=%d", post_id, queued)
-    return queued
 
 
 def _move(
@@ -254,7 +208,7 @@ def _tell_author(
     reason: str,
     now: datetime,
 ) -> bool:
-    loaded = _load(session, post_id)
+    loaded = load_post(session, post_id)
     if loaded is None:
         return False
     post, number, _ = loaded
@@ -264,7 +218,7 @@ def _tell_author(
     language = post.language if post.language in discussion.languages else ""
     language = language or discussion.default_language
     context = {
-        **_post_context(discussion, post, number, language),
+        **post_context(discussion, post, number, language),
         "reason": reason,
     }
     out = Outgoing(
@@ -312,15 +266,20 @@ def tell_other_moderators(
     reason: str,
     now: datetime,
 ) -> int:
-    """Tell every other moderator that a held post was handled, threaded under its notice."""
-    domain = runtime.settings.service.domain
+    """Tell the other moderators who heard of a held post that it was handled.
+
+    The mail threads under the notice or summary that told them of it; a
+    moderator who never heard of the post is not mailed (it just leaves the
+    next summary).
+    """
+    told = told_by(session, decision.post_id)
     queued = 0
     for moderator in discussion.moderators:
         if actor is not None and moderator.email == actor.email:
             continue
-        notice_id = stable_message_id(
-            held_notice_key(decision.post_id, moderator.email), domain, "mod-held"
-        )
+        notice_id = told.get(moderator.email)
+        if notice_id is None:
+            continue
         out = Outgoing(
             template="mod-handled",
             language=moderator.language,

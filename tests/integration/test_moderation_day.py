@@ -1,7 +1,9 @@
 """A moderator's full day by email, through the SMTP listener and the pipeline.
 
-Morning: week 1 is open and four strangers have written (held). Paul releases
-week 2; Pedro approves three posts by replying to their notices; Ashwani
+Morning: week 1 is open and four strangers have written (held): each moderator
+hears of the first at once and of the other three in one summary. Paul releases
+week 2; Pedro approves three posts, by replying to the notice and writing to
+the addresses in his summary; Ashwani
 rejects one with a reason; Paul asks for stats, then closes the discussion.
 Then every party's mail is read from the outbox, as their clients would.
 """
@@ -13,7 +15,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
+from mailer.core.addresses import AddressBook
+from mailer.links import held_post_address
 from mailer.mailings.releases import release_questions
+from mailer.moderation import send_held_summaries
 from mailer.runtime import Runtime
 from store.models import Discussion, DiscussionState, OutboxMessage, PostStatus
 from tests.fixtures.moderation import (
@@ -105,9 +110,32 @@ def test_a_moderators_full_day_by_email(
     process(rt)
     held = {p.author_email: p.id for p in held_posts(rt)}
     assert sorted(held) == sorted(a for a, *_ in STRANGERS)
-    start = max(r.id for r in outbox(rt))
+    # The four arrived together: the first is noticed at once, the other
+    # three wait for each moderator's summary, a window later.
     notices = outbox(rt, "mod-held")
-    assert Counter(r.recipient for r in notices) == {AGGARWAL: 4, COMYN: 4, MORENO: 4}
+    assert Counter(r.recipient for r in notices) == {AGGARWAL: 1, COMYN: 1, MORENO: 1}
+    first = held["ana@example.net"]
+    assert all(f" {first} " in read(r)["Subject"] for r in notices)
+    clock.advance(minutes=29)
+    assert send_held_summaries(rt, clock.now) == 0
+    clock.advance(minutes=1)
+    assert send_held_summaries(rt, clock.now) == 3
+    assert send_held_summaries(rt, clock.now) == 0  # once
+    summaries = outbox(rt, "mod-summary")
+    assert Counter(r.recipient for r in summaries) == {
+        AGGARWAL: 1,
+        COMYN: 1,
+        MORENO: 1,
+    }
+    pedros = next(r for r in summaries if r.recipient == MORENO)
+    assert " ".join(read(pedros)["Subject"].split()).endswith(
+        "3 aportaciones nuevas retenidas, 1 aún en espera"
+    )
+    book = AddressBook(SLUG, DOMAIN)
+    for address, pid in held.items():
+        entry = held_post_address(book, rt.key, pid)
+        assert (entry in text_of(pedros)) is True, address
+    start = max(r.id for r in outbox(rt))
 
     def signed(sender: str, body: str, subject: str = "", to: str = MODERATORS) -> None:
         raw = dkim_sign(
@@ -118,22 +146,24 @@ def test_a_moderators_full_day_by_email(
         clock.advance(minutes=30)
 
     # 09:00 Paul releases week 2 (subject only).
-    clock.advance(hours=1)
+    clock.advance(minutes=30)
     signed(COMYN, "", "release week 2")
     assert all(question(rt, n).released_at is not None for n in (7, 8, 9, 10, 11))
 
-    # 09:30 Pedro approves three posts by answering their notices.
-    for address in ("ana@example.net", "bo@example.com", "chloe@example.fr"):
-        notice = next(
-            r
-            for r in notices
-            if r.recipient == MORENO
-            and f"Aportación {held[address]} " in read(r)["Subject"]
-        )
-        msg = read(notice)
-        quoted = "\n".join("> " + line for line in text_of(notice).splitlines())
+    # 09:30 Pedro approves Ana's post by answering its notice, and two more by
+    # writing to their addresses in his summary.
+    notice = next(r for r in notices if r.recipient == MORENO)
+    msg = read(notice)
+    quoted = "\n".join("> " + line for line in text_of(notice).splitlines())
+    body = (
+        f"approve\n\nEl lun., 30 mar. 2027, Skills <x@{DOMAIN}> escribió:\n{quoted}\n"
+    )
+    signed(MORENO, body, f"Re: {msg['Subject']}", to=_reply_to(msg))
+    quoted = "\n".join("> " + line for line in text_of(pedros).splitlines())
+    for address in ("bo@example.com", "chloe@example.fr"):
+        to = held_post_address(book, rt.key, held[address])
         body = f"approve\n\nEl lun., 30 mar. 2027, Skills <x@{DOMAIN}> escribió:\n{quoted}\n"
-        signed(MORENO, body, f"Re: {msg['Subject']}", to=_reply_to(msg))
+        signed(MORENO, body, f"Re: {read(pedros)['Subject']}", to=to)
 
     # 11:00 Ashwani rejects the advertisement, with a reason.
     reason = "Advertising is not allowed (community guidelines)"
@@ -195,7 +225,9 @@ def test_a_moderators_full_day_by_email(
         if row.kind == "mod-handled":
             parent = read(row)["In-Reply-To"]
             assert parent in {
-                read(n)["Message-ID"] for n in notices if n.recipient == AGGARWAL
+                read(n)["Message-ID"]
+                for n in notices + summaries
+                if n.recipient == AGGARWAL
             }
     ashwani = next(r for r in mail[AGGARWAL] if r.kind == "mod-result")
     assert "the author is told why" in " ".join(text_of(ashwani).split())

@@ -179,3 +179,23 @@ def test_processing_commits_fast_by_default_durable_on_request() -> None:
     assert problems(raw) == [
         "database.processing_commits: expected one of fast, durable, got 'off'"
     ]
+
+
+def test_moderation_notice_minutes_default_environment_and_bounds() -> None:
+    raw = shipped_raw()
+    assert parse_settings(raw, {}, Path("/srv")).moderation.notice_minutes == 30
+    raw.pop("moderation", None)
+    assert parse_settings(raw, {}, Path("/srv")).moderation.notice_minutes == 30
+    env = {"EDISCUSS_MODERATION_NOTICE_MINUTES": "90"}
+    assert (
+        parse_settings(shipped_raw(), env, Path("/srv")).moderation.notice_minutes == 90
+    )
+    raw = shipped_raw()
+    raw["moderation"] = {"notice_minutes": 0, "summary_hours": 1}
+    assert problems(raw) == [
+        "moderation.summary_hours: unknown key",
+        "moderation.notice_minutes: expected an integer from 1 to 10080, got 0",
+    ]
+    assert problems(
+        shipped_raw(), {"EDISCUSS_MODERATION_NOTICE_MINUTES": "half an hour"}
+    ) == ["moderation.notice_minutes: expected an integer, got a string"]
