@@ -3,7 +3,7 @@
 :class:`Player` turns one action of the script into the mail a person (or a
 mail server) sends, reading their mailbox first when they answer something:
 a confirmation request, an announcement, the copy of a post, a digest entry,
-a held-post notice. Everything goes to the service's SMTP listener on
+a held-post notice or summary. Everything goes to the service's SMTP listener on
 loopback, as any other mail server would send it.
 """
 
@@ -287,23 +287,30 @@ class Player:
 
         return Sent(follow_up=confirm)
 
-    def _held_notice(self, moderator: int, post_key: str) -> Delivered:
+    def _held_notice(self, moderator: int, post_key: str) -> tuple[Delivered, str]:
+        """The newest mail that told the moderator of the post, and the address to act at.
+
+        A notice's Reply-To is the post's own address; a summary lists it
+        under the post, and the moderator writes to it from there.
+        """
         m = self.moderators[moderator]
         post_id = self.stage.post_id(self.message_ids[post_key])
         held = held_post_address(self.book, self.stage.runtime.key, post_id)
-        return self._newest(m.email, "mod-held", lambda d: d.reply_to == held)
+        self.mailboxes.refresh()
+        for item in reversed(self.mailboxes.of(m.email)):
+            if (item.kind == "mod-held" and item.reply_to == held) or (
+                item.kind == "mod-summary" and held in item.text
+            ):
+                return item, held
+        raise ScriptError(f"{m.email} has no held-post mail about {post_key}")
 
     def _approve(self, action: script.Approve, step_key: str) -> Sent:
         if action.by == "notice":
             sent = Sent()
             for post in action.posts:
-                notice = self._held_notice(action.moderator, post)
+                notice, to = self._held_notice(action.moderator, post)
                 one = self._moderate(
-                    action.moderator,
-                    "approve",
-                    f"approve:{post}",
-                    notice.reply_to,
-                    notice,
+                    action.moderator, "approve", f"approve:{post}", to, notice
                 )
                 sent.follow_up = _chain(sent.follow_up, one.follow_up)
             return sent
@@ -312,12 +319,12 @@ class Player:
         return self._moderate(action.moderator, body, f"approve:{step_key}")
 
     def _reject(self, action: script.Reject, step_key: str) -> Sent:
-        notice = self._held_notice(action.moderator, action.post)
+        notice, to = self._held_notice(action.moderator, action.post)
         return self._moderate(
             action.moderator,
             f"reject {action.reason}",
             f"reject:{action.post}",
-            notice.reply_to,
+            to,
             notice,
         )
 

@@ -14,6 +14,7 @@ import io
 import time
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from mailer.runtime import Runtime, open_runtime
 from store.models import (
     AuditEntry,
     Discussion,
+    HeldNotice,
     InboundMessage,
     InboundState,
     OutboxMessage,
@@ -214,16 +216,24 @@ def check_mail_by_mode(rt: Runtime, model: Model) -> None:
 
 
 def check_moderation(rt: Runtime, run: DemoRun, model: Model) -> None:
-    """Held posts noticed to each moderator once; decisions audited; forgeries did nothing."""
+    """Held posts told to each moderator once, a mail a window at most; decisions audited.
+
+    Forgeries did nothing.
+    """
     d = run.settings.discussions[0]
     moderators = [m.email for m in d.moderators]
+    window = run.settings.moderation.notice_minutes * 60
     with rt.sessions() as s:
-        held = Counter(
-            (r, k.split(":")[1])
-            for r, k in s.execute(
-                select(OutboxMessage.recipient, OutboxMessage.dedupe_key).where(
-                    OutboxMessage.kind == "mod-held"
+        told = Counter(s.execute(select(HeldNotice.post_id, HeldNotice.moderator)))
+        mails = list(
+            s.execute(
+                select(
+                    OutboxMessage.recipient,
+                    OutboxMessage.kind,
+                    OutboxMessage.created_at,
                 )
+                .where(OutboxMessage.kind.in_(("mod-held", "mod-summary")))
+                .order_by(OutboxMessage.created_at)
             )
         )
         state = s.scalars(select(Discussion)).one()
@@ -231,8 +241,16 @@ def check_moderation(rt: Runtime, run: DemoRun, model: Model) -> None:
             s.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.auth))
         )
         tokens = list(s.scalars(select(Token).where(Token.purpose == "command")))
-    assert len(held) == len(model.held) * len(moderators)
-    assert set(held.values()) == {1}
+    assert len(told) == len(model.held) * len(moderators)
+    assert set(told.values()) == {1}
+    kinds = Counter(kind for _, kind, _ in mails)
+    assert kinds["mod-summary"] >= len(moderators)  # the demo shows summaries
+    # The demo's posts come one by one: never more mails than (post, moderator) pairs.
+    assert kinds["mod-held"] + kinds["mod-summary"] <= len(told)
+    for moderator in moderators:
+        times = [at for who, _, at in mails if who == moderator]
+        gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
+        assert all(g >= window for g in gaps), (moderator, gaps)
     # Ashwani and Paul sign with DKIM; Pedro confirms each command by replying.
     ashwani, paul, pedro = moderators[:3]
     assert audit == {
