@@ -99,7 +99,7 @@ def cmd_posts_decide(ctx: Context, args: argparse.Namespace) -> int:
     verb: Verb = args.verb
     reason = getattr(args, "reason", "")
     line = f"{verb.value} {args.post_id}" + (f" {reason}" if reason else "")
-    command = Command(verb, (args.post_id,), reason, line)
+    command = Command.decision(verb, args.post_id, reason, line)
     with runtime.sessions.begin() as session:
         results = run_commands(
             session, runtime, discussion, [command], actor, runtime.clock()

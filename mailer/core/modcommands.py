@@ -41,18 +41,58 @@ class Verb(enum.Enum):
     HELP = "help"
 
 
+class Rejection(enum.Enum):
+    """What a rejection's reason says: spam (its sender is told nothing) or a reason to explain."""
+
+    SPAM = "spam"
+    EXPLAINED = "explained"
+
+
+# Reasons that mean "spam", in English, Spanish and French, as folded words
+# (lowercase, no accents). A reason that starts with one of them is spam.
+_SPAM_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("spam",),
+    ("junk",),
+    ("correo", "basura"),
+    ("correo", "no", "deseado"),
+    ("pourriel",),
+    ("polluriel",),
+    ("courriel", "indesirable"),
+    ("courrier", "indesirable"),
+)
+
+
+def rejection_of(reason: str) -> Rejection:
+    """Whether a rejection's *reason* names spam, in any language moderators write."""
+    words = [_fold(w).strip(".,;:!?\"'()") for w in reason.split()]
+    words = [w for w in words if w]
+    for phrase in _SPAM_PHRASES:
+        if tuple(words[: len(phrase)]) == phrase:
+            return Rejection.SPAM
+    return Rejection.EXPLAINED
+
+
 @dataclass(frozen=True)
 class Command:
     """One parsed command: its verb, the numbers it names, and its free text.
 
     ``numbers`` holds question numbers (release), the week (release week) or
     one post id (approve, reject, hold); ``text`` holds a reason or an address.
+    ``rejection`` says whether a reject's reason is spam, read once from the
+    moderator's words.
     """
 
     verb: Verb
     numbers: tuple[int, ...] = ()
     text: str = ""
     line: str = ""
+    rejection: Rejection = Rejection.EXPLAINED
+
+    @classmethod
+    def decision(cls, verb: Verb, post_id: int, reason: str, line: str) -> Command:
+        """An approve, reject or hold of one post; a reject's reason is classified here."""
+        rejection = rejection_of(reason) if verb is Verb.REJECT else Rejection.EXPLAINED
+        return cls(verb, (post_id,), reason, line, rejection)
 
     @property
     def post_id(self) -> int:
@@ -183,12 +223,12 @@ def parse_line(line: str, held_post: int | None = None) -> Command | None:
             reason = " ".join(args[1:])
             if verb is not Verb.REJECT and reason:
                 return None
-            return Command(verb, (int(post.group(1)),), reason, text)
+            return Command.decision(verb, int(post.group(1)), reason, text)
         if held_post is None:
             return None
         if verb is not Verb.REJECT and args:
             return None
-        return Command(verb, (held_post,), " ".join(args), text)
+        return Command.decision(verb, held_post, " ".join(args), text)
     if name in ("ban", "unban"):
         if len(args) != 1:
             return None
@@ -257,6 +297,7 @@ def commands_to_json(commands: tuple[Command, ...]) -> str:
                 "numbers": list(c.numbers),
                 "text": c.text,
                 "line": c.line,
+                "rejection": c.rejection.value,
             }
             for c in commands
         ]
@@ -277,12 +318,19 @@ def commands_from_json(payload: str) -> tuple[Command, ...]:
             isinstance(n, int) for n in numbers
         ):
             raise ValueError("numbers must be integers")
+        text = str(item.get("text", ""))
+        # Payloads written before ``rejection`` was stored classify their text.
+        stored = item.get("rejection")
+        rejection = Rejection(stored) if stored is not None else rejection_of(text)
+        if Verb(item["verb"]) is not Verb.REJECT:
+            rejection = Rejection.EXPLAINED
         out.append(
             Command(
                 Verb(item["verb"]),
                 tuple(numbers),
-                str(item.get("text", "")),
+                text,
                 str(item.get("line", "")),
+                rejection,
             )
         )
     return tuple(out)

@@ -203,6 +203,7 @@ class _Run:
             cmd.post_id,
             self.actor.email,
             cmd.text,
+            cmd.rejection,
             self.now,
         )
         self._decision(cmd, "rejected", d, reason=cmd.text, notified=d.notified)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
+from mailer.core.modcommands import Rejection
 from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.models import Discussion as DiscussionRow
@@ -161,16 +162,6 @@ def approve_post(
     return DecisionResult(Decision.DONE, post_id, PostStatus.APPROVED.value, actor, now)
 
 
-def is_spam_reason(reason: str) -> bool:
-    """A rejection whose reason starts with "spam" is not explained to its sender."""
-    words = reason.strip().lower().split()
-    return bool(words) and words[0].strip(".,;:!") in {
-        "spam",
-        "correo basura",
-        "pourriel",
-    }
-
-
 def reject_post(
     session: Session,
     runtime: Runtime,
@@ -179,6 +170,7 @@ def reject_post(
     post_id: int,
     actor: str,
     reason: str,
+    rejection: Rejection,
     now: datetime,
 ) -> DecisionResult:
     """Reject a held post; its author is told why, in their language, unless it is spam."""
@@ -193,7 +185,7 @@ def reject_post(
     ):
         return _decided(session, post_id, discussion_id)
     notified = False
-    if not is_spam_reason(reason):
+    if rejection is Rejection.EXPLAINED:
         notified = _tell_author(session, runtime, discussion, post_id, reason, now)
     return DecisionResult(
         Decision.DONE, post_id, PostStatus.REJECTED.value, actor, now, notified

@@ -118,6 +118,28 @@ def test_reject_spam_tells_nobody_and_reasons_reach_authors_in_their_language(
     assert chloe not in {r.id for r in outbox(mod_runtime, "post-rejected")}
 
 
+@pytest.mark.parametrize(
+    ("moderator", "command"),
+    [(MORENO, "rechazar {post} Correo basura."), (COMYN, "rejeter {post} Pourriel")],
+)
+def test_spam_in_the_moderators_language_is_not_explained_to_the_spammer(
+    listener: Listener,
+    mod_runtime: Runtime,
+    dkim_key: DkimKey,
+    clock: SettableClock,
+    moderator: str,
+    command: str,
+) -> None:
+    release_directly(mod_runtime, [1], clock.now)
+    ana, bo, _ = hold_three(listener, mod_runtime)
+    _command(listener, dkim_key, moderator, command.format(post=ana))
+    _command(listener, dkim_key, moderator, f"rechazar {bo} correo fuera de tema")
+    assert post(mod_runtime, ana).status is PostStatus.REJECTED
+    assert [r.recipient for r in outbox(mod_runtime, "post-rejected")] == [
+        "bo@example.com"
+    ]
+
+
 def test_hold_ban_unban_and_unknown_lines(
     listener: Listener, mod_runtime: Runtime, dkim_key: DkimKey, clock: SettableClock
 ) -> None:

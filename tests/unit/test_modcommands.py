@@ -7,12 +7,14 @@ import pytest
 from mailer.core.modcommands import (
     MAX_COMMANDS,
     Command,
+    Rejection,
     Verb,
     clean_subject,
     commands_from_json,
     commands_to_json,
     parse_commands,
     parse_line,
+    rejection_of,
 )
 
 
@@ -178,3 +180,37 @@ def test_a_phone_footer_in_any_language_is_not_a_command(footer: str) -> None:
     parsed = parse_commands("Re: Held post 41", f"approve\n\n{footer}\n", held_post=41)
     assert parsed.unknown == ()
     assert [c.verb for c in parsed.commands] == [Verb.APPROVE]
+
+
+@pytest.mark.parametrize(
+    ("line", "rejection"),
+    [
+        ("reject 12 spam", Rejection.SPAM),
+        ("reject 12 SPAM, obviously", Rejection.SPAM),
+        ("rechazar 12 Correo basura.", Rejection.SPAM),
+        ("rechazar 12 correo no deseado", Rejection.SPAM),
+        ("rejeter 12 Pourriel !", Rejection.SPAM),
+        ("rejeter 12 courriel indésirable", Rejection.SPAM),
+        ("rechazar 12 correo fuera de tema", Rejection.EXPLAINED),
+        ("reject 12 spammy wording, please rephrase", Rejection.EXPLAINED),
+        ("reject 12 off topic", Rejection.EXPLAINED),
+        ("reject 12", Rejection.EXPLAINED),
+        ("approve 12", Rejection.EXPLAINED),
+    ],
+)
+def test_a_rejection_is_read_as_spam_once_in_every_language(
+    line: str, rejection: Rejection
+) -> None:
+    cmd = parse_line(line)
+    assert cmd is not None
+    assert cmd.rejection is rejection
+    assert commands_from_json(commands_to_json((cmd,))) == (cmd,)
+
+
+def test_a_stored_command_without_its_rejection_is_classified_on_load() -> None:
+    payload = (
+        '[{"verb": "reject", "numbers": [4], "text": "correo basura", "line": ""}]'
+    )
+    [cmd] = commands_from_json(payload)
+    assert cmd.rejection is Rejection.SPAM
+    assert rejection_of("Correo basura") is Rejection.SPAM
