@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from mailer.config import parse_settings
 from mailer.config.settings import DkimSettings, RelaySettings
+from mailer.core.choices import Security
 from mailer.mailings.publish import publish_post
 from mailer.outbound.dkim import generate_key
 from mailer.outbound.worker import OutboxSender
@@ -138,7 +139,7 @@ def pre_rendered(rt: Runtime) -> list[tuple[str, str, bytes]]:
 
 
 def sender_for(rt: Runtime, port: int, dkim_key: Path | None) -> OutboxSender:
-    relay = RelaySettings(host="127.0.0.1", port=port, security="none")
+    relay = RelaySettings(host="127.0.0.1", port=port, security=Security.NONE)
     settings = dataclasses.replace(rt.settings, relay=relay)
     if dkim_key is not None:
         settings = dataclasses.replace(settings, dkim=DkimSettings("bench", dkim_key))

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer.config.reader import FieldReader, kind_of
 from mailer.config.settings import (
-    MODERATION_POLICIES,
     SUPPORTED_LANGUAGES,
-    UNKNOWN_SENDER_POLICIES,
     Discussion,
     Moderator,
     Question,
 )
 from mailer.core.addresses import SLUG_RE, reserved_local_parts
+from mailer.core.choices import Moderation, UnknownSenders
 from mailer.core.texts import Texts
 
 
@@ -170,10 +169,8 @@ def _read_discussion(
         closes_at=closes_at,
         time_zone=tz,
         digest_hour=r.integer(raw, "digest_hour", path, 18, 0, 23),
-        moderation=r.choice(raw, "moderation", path, MODERATION_POLICIES, "first-post"),
-        unknown_senders=r.choice(
-            raw, "unknown_senders", path, UNKNOWN_SENDER_POLICIES, "hold"
-        ),
+        moderation=r.member(raw, "moderation", path, Moderation.FIRST_POST),
+        unknown_senders=r.member(raw, "unknown_senders", path, UnknownSenders.HOLD),
         moderators=tuple(mods),
         questions=tuple(questions),
         max_links=r.integer(raw, "max_links", path, 10, 0, 1000),

@@ -36,6 +36,7 @@ from mailer.config.settings import (
     SubscriberSettings,
     WebSettings,
 )
+from mailer.core.choices import Protocol, Security
 from mailer.core.errors import ConfigError, ConfigProblem, UnusableCertificate
 from mailer.tls import load_certificate
 
@@ -110,7 +111,7 @@ def _read_service(
 
 
 def _inbound_tls(
-    r: FieldReader, t: Mapping[str, Any], base: Path, protocol: str
+    r: FieldReader, t: Mapping[str, Any], base: Path, protocol: Protocol
 ) -> tuple[Path | None, Path | None, bool]:
     """The listener's STARTTLS files and policy, the files loaded as serve will."""
     paths: list[Path | None] = []
@@ -136,7 +137,7 @@ def _inbound_tls(
         r.fail(
             "inbound.require_tls", "needs inbound.tls_certificate and inbound.tls_key"
         )
-    elif require and protocol == "lmtp":
+    elif require and protocol is Protocol.LMTP:
         r.fail(
             "inbound.require_tls",
             "SMTP only: with LMTP, require TLS in the MTA that connects"
@@ -185,7 +186,7 @@ def parse_settings(
     t = r.table(raw, "inbound", "inbound") or {}
     d = InboundSettings()
     r.unknown(t, set(InboundSettings.__dataclass_fields__), "inbound")
-    protocol = r.choice(t, "protocol", "inbound", ("smtp", "lmtp"), d.protocol)
+    protocol = r.member(t, "protocol", "inbound", d.protocol)
     tls_certificate, tls_key, require_tls = _inbound_tls(r, t, base, protocol)
     inbound = InboundSettings(
         protocol=protocol,
@@ -208,12 +209,8 @@ def parse_settings(
         max_attachment_bytes=r.integer(
             t, "max_attachment_bytes", "inbound", d.max_attachment_bytes, 0, 1 << 30
         ),
-        oversize_attachments=r.choice(
-            t,
-            "oversize_attachments",
-            "inbound",
-            ("drop", "hold"),
-            d.oversize_attachments,
+        oversize_attachments=r.member(
+            t, "oversize_attachments", "inbound", d.oversize_attachments
         ),
         trusted_authserv_id=r.string(t, "trusted_authserv_id", "inbound", ""),
         dkim_resolver=(
@@ -251,9 +248,7 @@ def parse_settings(
         relay = RelaySettings(
             host=r.string(t, "host", "relay", d2.host),
             port=r.integer(t, "port", "relay", d2.port, 1, 65535),
-            security=r.choice(
-                t, "security", "relay", ("none", "starttls", "tls"), d2.security
-            ),
+            security=r.member(t, "security", "relay", d2.security),
             username=r.string(t, "username", "relay", ""),
             password=r.string(t, "password", "relay", ""),
             timeout_seconds=r.integer(
@@ -283,11 +278,11 @@ def parse_settings(
     t = r.table(raw, "imap", "imap")
     if t is not None:
         r.unknown(t, set(ImapSettings.__dataclass_fields__), "imap")
-        security = r.choice(t, "security", "imap", ("tls", "starttls", "none"), "tls")
+        security = r.member(t, "security", "imap", Security.TLS)
         imap = ImapSettings(
             host=r.string(t, "host", "imap"),
             port=r.integer(
-                t, "port", "imap", 993 if security == "tls" else 143, 1, 65535
+                t, "port", "imap", 993 if security is Security.TLS else 143, 1, 65535
             ),
             security=security,
             username=r.string(t, "username", "imap"),

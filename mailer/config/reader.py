@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from mailer.config.settings import HostPort
 from mailer.core.errors import ConfigProblem
 from mailer.core.texts import Texts
+
+_Choice = TypeVar("_Choice", bound=enum.StrEnum)
 
 
 class FieldReader:
@@ -65,6 +68,14 @@ class FieldReader:
             )
             return default
         return value
+
+    def member(
+        self, raw: Mapping[str, Any], key: str, path: str, default: _Choice
+    ) -> _Choice:
+        """The word at *key* as a member of *default*'s enum; a problem when it is none."""
+        kind = type(default)
+        value = self.choice(raw, key, path, tuple(m.value for m in kind), default.value)
+        return kind(value)
 
     def integer(
         self,

@@ -13,11 +13,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailer.core.addresses import Mailboxes
+from mailer.core.choices import (
+    Moderation,
+    OversizeAttachments,
+    Protocol,
+    Security,
+    UnknownSenders,
+)
 from mailer.core.texts import Texts
 
 ENV_PREFIX = "EDISCUSS_"
-MODERATION_POLICIES = ("none", "first-post", "all")
-UNKNOWN_SENDER_POLICIES = ("accept", "hold", "reject")
 # The languages whose mail templates (digest_templates/<lang>/) and web pages
 # (mailer/web/messages.py) exist: a discussion may name only these. A test keeps
 # the three lists equal.
@@ -78,7 +83,7 @@ class DatabaseSettings:
 class InboundSettings:
     """The SMTP or LMTP listener and the limits it enforces before saying 250."""
 
-    protocol: str = "smtp"
+    protocol: Protocol = Protocol.SMTP
     listen: HostPort = HostPort("127.0.0.1", 2525)
     max_message_bytes: int = 10 * 1024 * 1024
     max_recipients: int = 100
@@ -86,7 +91,7 @@ class InboundSettings:
     timeout_seconds: int = 300
     max_connections_per_ip: int = 20
     max_attachment_bytes: int = 2 * 1024 * 1024
-    oversize_attachments: str = "drop"  # drop (with a note in the post) | hold
+    oversize_attachments: OversizeAttachments = OversizeAttachments.DROP
     trusted_authserv_id: str = ""  # Authentication-Results from this MTA are believed
     dkim_resolver: HostPort | None = None  # DNS for DKIM keys; None: system
     max_processing_attempts: int = 5
@@ -97,6 +102,14 @@ class InboundSettings:
     require_tls: bool = False  # SMTP only: MAIL before STARTTLS gets 530 5.7.0
     socketmap_listen: HostPort | None = None  # Postfix's recipient lookup; None: off
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "protocol", Protocol(self.protocol))
+        object.__setattr__(
+            self,
+            "oversize_attachments",
+            OversizeAttachments(self.oversize_attachments),
+        )
+
 
 @dataclass(frozen=True)
 class RelaySettings:
@@ -104,10 +117,13 @@ class RelaySettings:
 
     host: str = "127.0.0.1"
     port: int = 587
-    security: str = "starttls"  # none | starttls | tls
+    security: Security = Security.STARTTLS
     username: str = ""
     password: str = field(default="", repr=False)
     timeout_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "security", Security(self.security))
 
 
 @dataclass(frozen=True)
@@ -128,13 +144,16 @@ class ImapSettings:
 
     host: str
     port: int = 993
-    security: str = "tls"  # tls | starttls | none
+    security: Security = Security.TLS
     username: str = ""
     password: str = field(default="", repr=False)
     folder: str = "INBOX"
     processed_folder: str = ""  # empty: flag \\Seen and leave in place
     poll_seconds: int = 60
     use_idle: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "security", Security(self.security))
 
 
 @dataclass(frozen=True)
@@ -222,8 +241,8 @@ class Discussion:
     closes_at: datetime
     time_zone: ZoneInfo
     digest_hour: int
-    moderation: str
-    unknown_senders: str
+    moderation: Moderation
+    unknown_senders: UnknownSenders
     moderators: tuple[Moderator, ...]
     questions: tuple[Question, ...]
     max_links: int = 10

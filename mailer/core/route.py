@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
 from mailer.core.inline_images import own_attachments
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.threads import (
@@ -109,22 +110,27 @@ class SenderStanding:
 class Policy:
     """A discussion's moderation policy and limits (from its configuration)."""
 
-    moderation: str = "first-post"  # none | first-post | all
-    unknown_senders: str = "hold"  # accept | hold | reject
+    moderation: Moderation = Moderation.FIRST_POST
+    unknown_senders: UnknownSenders = UnknownSenders.HOLD
     max_links: int = 10
     max_posts_per_hour: int = 5
     max_post_chars: int = 20_000
-    oversize_attachments: str = "drop"  # drop | hold
+    oversize_attachments: OversizeAttachments = OversizeAttachments.DROP
     languages: tuple[str, ...] = ("en",)
     default_language: str = "en"
 
     def __post_init__(self) -> None:
-        if self.moderation not in ("none", "first-post", "all"):
-            raise ValueError(f"moderation policy {self.moderation!r}")
-        if self.unknown_senders not in ("accept", "hold", "reject"):
-            raise ValueError(f"unknown_senders policy {self.unknown_senders!r}")
-        if self.oversize_attachments not in ("drop", "hold"):
-            raise ValueError(f"oversize_attachments {self.oversize_attachments!r}")
+        # A word given where a member is expected is converted here, or refused
+        # with ValueError naming it.
+        object.__setattr__(self, "moderation", Moderation(self.moderation))
+        object.__setattr__(
+            self, "unknown_senders", UnknownSenders(self.unknown_senders)
+        )
+        object.__setattr__(
+            self,
+            "oversize_attachments",
+            OversizeAttachments(self.oversize_attachments),
+        )
 
 
 @dataclass(frozen=True)
@@ -325,7 +331,10 @@ def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> De
             facts,
             question=place.question_number,
         )
-    if facts.standing.role is Role.UNKNOWN and facts.policy.unknown_senders == "reject":
+    if (
+        facts.standing.role is Role.UNKNOWN
+        and facts.policy.unknown_senders is UnknownSenders.REJECT
+    ):
         return _notice(
             NoticeKind.UNKNOWN_SENDER, "unknown sender refused", parsed, facts
         )
@@ -411,12 +420,12 @@ def _hold_reasons(
     """Why a post must wait for a moderator (empty: approved), and dropped files."""
     policy, standing = facts.policy, facts.standing
     reasons: list[str] = []
-    if standing.role is Role.UNKNOWN and policy.unknown_senders == "hold":
+    if standing.role is Role.UNKNOWN and policy.unknown_senders is UnknownSenders.HOLD:
         reasons.append("unknown sender")
-    if policy.moderation == "all":
+    if policy.moderation is Moderation.ALL:
         reasons.append("every post is moderated")
     elif (
-        policy.moderation == "first-post"
+        policy.moderation is Moderation.FIRST_POST
         and standing.role is not Role.MODERATOR
         and standing.approved_posts == 0
     ):
@@ -451,7 +460,7 @@ def _hold_reasons(
     )
     dropped: tuple[str, ...] = ()
     if oversize:
-        if policy.oversize_attachments == "hold":
+        if policy.oversize_attachments is OversizeAttachments.HOLD:
             reasons.append("attachment over the size limit: " + ", ".join(oversize))
         else:
             dropped = oversize

@@ -26,6 +26,7 @@ from typing import TextIO
 
 from mailer.clock import ScaledClock
 from mailer.config.settings import DatabaseSettings, Discussion, HostPort, Settings
+from mailer.core.choices import Protocol
 from mailer.demo import cast, summary
 from mailer.demo.account import Account
 from mailer.demo.dkimkey import DemoKey, KeyServer, make_key
@@ -129,7 +130,7 @@ def demo_settings(base: Settings, options: DemoOptions, dns_port: int) -> Settin
             base.inbound,
             workers=0,  # a thread of serve, on the demo's clock (no child process)
             listen=smtp,
-            protocol="smtp",
+            protocol=Protocol.SMTP,
             dkim_resolver=HostPort("127.0.0.1", dns_port),
             trusted_authserv_id="",
         ),

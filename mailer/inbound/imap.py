@@ -30,6 +30,7 @@ from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from mailer.config.settings import ImapSettings
 from mailer.core.addresses import parse_recipient
+from mailer.core.choices import Security
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.core.mailboxes import read_mailboxes
 from mailer.inbound.receive import make_accept
@@ -131,7 +132,7 @@ def open_folder(
 ) -> tuple[IMAPClient, list[Any]]:
     """:func:`connect`, and the search that finds what waits in the folder."""
     context = ssl.create_default_context()
-    if settings.security == "tls":
+    if settings.security is Security.TLS:
         client = IMAPClient(
             settings.host,
             port=settings.port,
@@ -144,7 +145,7 @@ def open_folder(
             settings.host, port=settings.port, ssl=False, timeout=timeout
         )
     try:
-        if settings.security == "starttls":
+        if settings.security is Security.STARTTLS:
             client.starttls(context)
         client.login(settings.username, settings.password)
         selected = client.select_folder(settings.folder)
@@ -244,14 +245,14 @@ def _wrong_security(exc: Exception, settings: ImapSettings) -> str | None:
     port = f"{settings.host}:{settings.port}"
     if (
         isinstance(exc, ssl.SSLError)
-        and settings.security == "tls"
+        and settings.security is Security.TLS
         and exc.reason in _PLAIN_TEXT_REASONS
     ):
         return (
             f'{port} answers in plain text, not TLS: security = "tls" needs the'
             ' TLS port (usually 993); this port wants security = "starttls"'
         )
-    if isinstance(exc, CapabilityError) and settings.security == "starttls":
+    if isinstance(exc, CapabilityError) and settings.security is Security.STARTTLS:
         return (
             f'{port} offers no STARTTLS: use security = "tls" with its TLS port'
             ' (usually 993), or "none" on loopback only'

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion
 from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.choices import OversizeAttachments
 from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
 from mailer.core.modauth import (
@@ -100,7 +101,9 @@ def _known(ref: PostRef) -> KnownPost:
     return KnownPost(ref.post_id, ref.question_number, ref.message_id, ref.ancestors)
 
 
-def policy_of(discussion: Discussion, oversize_attachments: str) -> Policy:
+def policy_of(
+    discussion: Discussion, oversize_attachments: OversizeAttachments
+) -> Policy:
     """A discussion's configured policy as the router's value."""
     return Policy(
         moderation=discussion.moderation,

@@ -20,6 +20,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 
 from mailer.core.addresses import Mailboxes, accept_recipient
+from mailer.core.choices import Protocol
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
 from mailer.inbound.smtp_replies import with_enhanced_code
@@ -60,7 +61,7 @@ class InboundHandler:
         mailboxes: Mailboxes,
         accept: Accept,
         max_recipients: int,
-        protocol: str = "smtp",
+        protocol: Protocol = Protocol.SMTP,
     ) -> None:
         self.mailboxes = mailboxes
         self.accept = accept
@@ -106,7 +107,7 @@ class InboundHandler:
         """
         session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
         lines = [line for line in responses if not line.startswith("250-AUTH")]
-        if self.protocol == "lmtp":
+        if self.protocol is Protocol.LMTP:
             # RFC 2033 section 5: an LMTP server must offer both. aiosmtpd reads
             # commands off a stream, so pipelined ones are answered in order;
             # the server class adds the codes to aiosmtpd's own replies.
@@ -168,7 +169,7 @@ class InboundHandler:
         return self._answer(f"250 2.0.0 OK queued as {result.inbound_id}", envelope)
 
     def _answer(self, status: str, envelope: Envelope) -> str:
-        if self.protocol != "lmtp":
+        if self.protocol is not Protocol.LMTP:
             return status
         # LMTP (RFC 2033 section 4.2) wants one reply per accepted recipient.
         return "\r\n".join(status for _ in envelope.rcpt_tos)
@@ -374,7 +375,8 @@ def make_server_factory(
     (RFC 3207 section 4).
     """
     cls = _protocol_class(
-        LMTP if handler.protocol == "lmtp" else SMTP, _Limits(max_connections_per_ip)
+        LMTP if handler.protocol is Protocol.LMTP else SMTP,
+        _Limits(max_connections_per_ip),
     )
     # A class attribute: aiosmtpd sizes its StreamReader with it in __init__, so
     # setting it on the instance afterwards left every line limited to 1,001.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailer.config.settings import RelaySettings
+from mailer.core.choices import Security
 
 
 class Outcome(enum.Enum):
@@ -104,7 +105,7 @@ class SmtpRelay:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         smtp: smtplib.SMTP
-        if s.security == "tls":
+        if s.security is Security.TLS:
             smtp = smtplib.SMTP_SSL(
                 s.host,
                 s.port,
@@ -125,7 +126,7 @@ class SmtpRelay:
             if smtp.sock is not None:
                 smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
-            if s.security == "starttls":
+            if s.security is Security.STARTTLS:
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if s.username:

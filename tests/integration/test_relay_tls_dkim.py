@@ -13,6 +13,7 @@ import pytest
 
 from mailer.cli import main
 from mailer.config.settings import DkimSettings
+from mailer.core.choices import Security
 from mailer.outbound.dkim import DkimSigner, generate_key
 from mailer.outbound.relay import Outcome, SmtpRelay
 from mailer.outbound.worker import OutboxSender
@@ -49,7 +50,7 @@ def test_starttls_with_auth_plain(
 ) -> None:
     relay = make_relay(tls=tls_files.server_context(), users=USERS)
     outcome, answer = _send(
-        relay.settings("starttls", "ediscuss", USERS["ediscuss"]), tls_files
+        relay.settings(Security.STARTTLS, "ediscuss", USERS["ediscuss"]), tls_files
     )
     assert outcome is Outcome.SENT, answer
     assert relay.auth_used == ["PLAIN"]
@@ -66,7 +67,7 @@ def test_implicit_tls_with_auth_login(
         auth_exclude=("PLAIN",),
     )
     outcome, answer = _send(
-        relay.settings("tls", "ediscuss", USERS["ediscuss"]), tls_files
+        relay.settings(Security.TLS, "ediscuss", USERS["ediscuss"]), tls_files
     )
     assert outcome is Outcome.SENT, answer
     assert relay.auth_used == ["LOGIN"]
@@ -77,11 +78,13 @@ def test_wrong_password_defers_and_untrusted_certificate_refused(
     make_relay: RelayFactory, tls_files: TlsFiles
 ) -> None:
     relay = make_relay(tls=tls_files.server_context(), users=USERS)
-    outcome, answer = _send(relay.settings("starttls", "ediscuss", "wrong"), tls_files)
+    outcome, answer = _send(
+        relay.settings(Security.STARTTLS, "ediscuss", "wrong"), tls_files
+    )
     assert outcome is Outcome.DEFERRED and "refused login" in answer
     # The system's trust store does not know the test certificate.
     plain = SmtpRelay(
-        relay.settings("starttls", "ediscuss", USERS["ediscuss"]),
+        relay.settings(Security.STARTTLS, "ediscuss", USERS["ediscuss"]),
         local_hostname="discuss.example.org",
     )
     result = plain.send("b@discuss.example.org", "ana@example.net", RAW)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
 from mailer.core.message import Attachment, MessageClass, ParsedMessage
 from mailer.core.route import (
     Action,
@@ -227,7 +228,7 @@ def test_already_posted_message_is_dropped() -> None:
 def test_moderation_policy(
     policy: str, standing: SenderStanding, expected: tuple[str, ...]
 ) -> None:
-    f = facts(standing=standing, policy=Policy(moderation=policy))
+    f = facts(standing=standing, policy=Policy(moderation=Moderation(policy)))
     d = route_message(to_q(3), msg(), f)
     assert d.post is not None and d.post.hold_reasons == expected
     assert d.post.approved == (not expected)
@@ -236,11 +237,15 @@ def test_moderation_policy(
 def test_unknown_sender_policies() -> None:
     unknown = SenderStanding(Role.UNKNOWN)
     d = route_message(
-        to_q(3), msg(), facts(standing=unknown, policy=Policy(unknown_senders="reject"))
+        to_q(3),
+        msg(),
+        facts(standing=unknown, policy=Policy(unknown_senders=UnknownSenders.REJECT)),
     )
     assert d.notice is NoticeKind.UNKNOWN_SENDER and d.language == "en"
     d = route_message(
-        to_q(3), msg(), facts(standing=unknown, policy=Policy(unknown_senders="hold"))
+        to_q(3),
+        msg(),
+        facts(standing=unknown, policy=Policy(unknown_senders=UnknownSenders.HOLD)),
     )
     assert d.post is not None and "unknown sender" in d.post.hold_reasons
     d = route_message(
@@ -248,7 +253,7 @@ def test_unknown_sender_policies() -> None:
         msg(),
         facts(
             standing=SenderStanding(Role.UNKNOWN, approved_posts=1),
-            policy=Policy(unknown_senders="accept"),
+            policy=Policy(unknown_senders=UnknownSenders.ACCEPT),
         ),
     )
     assert d.post is not None and d.post.approved
@@ -293,7 +298,9 @@ def test_oversize_attachment_policy() -> None:
     d = route_message(to_q(3), m, facts())
     assert d.post is not None and d.post.approved
     assert d.post.dropped_attachments == ("report.pdf",)
-    d = route_message(to_q(3), m, facts(policy=Policy(oversize_attachments="hold")))
+    d = route_message(
+        to_q(3), m, facts(policy=Policy(oversize_attachments=OversizeAttachments.HOLD))
+    )
     assert d.post is not None and not d.post.approved
     assert d.post.hold_reasons == ("attachment over the size limit: report.pdf",)
 
@@ -337,4 +344,4 @@ def test_decision_values_check_themselves() -> None:
     with pytest.raises(ValueError):
         PostPlan(3, None, approved=True, hold_reasons=("first post",))
     with pytest.raises(ValueError):
-        Policy(moderation="sometimes")
+        Policy(moderation="sometimes")  # type: ignore[arg-type]
