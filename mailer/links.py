@@ -21,12 +21,7 @@ import hashlib
 from urllib.parse import quote
 
 from mailer.core.addresses import AddressBook
-from mailer.core.tokens import sign_token, verify_token
-
-REPLY = "reply"
-UNSUBSCRIBE = "unsubscribe"
-BOUNCE = "bounce"
-HELD_POST = "held-post"
+from mailer.core.tokens import SignedFor, sign_token, verify_token
 
 
 def question_message_id(domain: str, slug: str, number: int) -> str:
@@ -61,7 +56,7 @@ def confirm_url(base_url: str, token: str) -> str:
 
 def unsubscribe_token(key: bytes, subscription_id: int) -> str:
     """A signed token naming one subscription, for one-click unsubscribe."""
-    return sign_token(key, UNSUBSCRIBE, str(subscription_id))
+    return sign_token(key, SignedFor.UNSUBSCRIBE, str(subscription_id))
 
 
 def unsubscribe_url(base_url: str, key: bytes, subscription_id: int) -> str:
@@ -71,27 +66,27 @@ def unsubscribe_url(base_url: str, key: bytes, subscription_id: int) -> str:
 
 def subscription_from_unsubscribe_token(key: bytes, token: str) -> int:
     """The subscription id inside an unsubscribe token (raises BadToken)."""
-    return int(verify_token(key, UNSUBSCRIBE, token))
+    return int(verify_token(key, SignedFor.UNSUBSCRIBE, token))
 
 
 def reply_address(book: AddressBook, key: bytes, post_id: int) -> str:
     """The address whose mail is threaded as a reply to post *post_id*."""
-    return book.reply(sign_token(key, REPLY, str(post_id)))
+    return book.reply(sign_token(key, SignedFor.REPLY, str(post_id)))
 
 
 def post_from_reply_token(key: bytes, token: str) -> int:
     """The post id inside a reply token (raises BadToken)."""
-    return int(verify_token(key, REPLY, token))
+    return int(verify_token(key, SignedFor.REPLY, token))
 
 
 def held_post_address(book: AddressBook, key: bytes, post_id: int) -> str:
     """The moderators' address bound to one held post (approve/reject by replying)."""
-    return book.moderators(sign_token(key, HELD_POST, f"p{post_id}"))
+    return book.moderators(sign_token(key, SignedFor.HELD_POST, f"p{post_id}"))
 
 
 def post_from_held_token(key: bytes, token: str) -> int:
     """The post id inside a held-post token (raises BadToken)."""
-    value = verify_token(key, HELD_POST, token)
+    value = verify_token(key, SignedFor.HELD_POST, token)
     if not value.startswith("p") or not value[1:].isdigit():
         raise ValueError("not a held-post token")
     return int(value[1:])
@@ -109,9 +104,9 @@ def verp_address(
         value = f"s{subscription_id}"
     else:
         value = "x" + hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return book.bounces(sign_token(key, BOUNCE, value))
+    return book.bounces(sign_token(key, SignedFor.BOUNCE, value))
 
 
 def verp_value(key: bytes, token: str) -> str:
     """What a bounce token names: ``s<subscription id>`` or ``x<hash>`` (raises BadToken)."""
-    return verify_token(key, BOUNCE, token)
+    return verify_token(key, SignedFor.BOUNCE, token)

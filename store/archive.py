@@ -25,6 +25,7 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
     Token,
+    TokenPurpose,
 )
 
 
@@ -306,7 +307,7 @@ def subscription_view(
 class TokenView:
     """What a confirmation page needs to know of a one-time token."""
 
-    purpose: str
+    purpose: TokenPurpose
     slug: str | None
     language: str | None
     usable: bool

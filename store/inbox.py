@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from store.models import InboundMessage, InboundState
+from store.models import InboundMessage, InboundState, Via
 from store.prepared import PreparedInsert
 from store.writes import conflict_insert
 
@@ -83,7 +83,7 @@ class Received:
     message_id: str | None
     envelope_from: str
     envelope_to: Sequence[str]
-    received_via: str
+    received_via: Via
     peer: str
 
 
@@ -119,7 +119,7 @@ def store_inbound(
     message_id: str | None,
     envelope_from: str,
     envelope_to: Sequence[str],
-    received_via: str,
+    received_via: Via,
     peer: str,
     now: datetime,
 ) -> StoredMessage:

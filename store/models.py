@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -53,6 +53,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+_W = TypeVar("_W", bound=enum.StrEnum)
+
+
+class Word(TypeDecorator[_W]):
+    """A closed set of words kept as plain VARCHAR, read back as its StrEnum.
+
+    The column stays what it was (no CHECK, no migration); a value that is
+    not one of the enum's words is refused when written.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kind: type[_W], length: int) -> None:
+        super().__init__(length)
+        self.kind = kind
+
+    def process_bind_param(
+        self, value: _W | str | None, dialect: Dialect
+    ) -> str | None:
+        return None if value is None else self.kind(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _W | None:
+        return None if value is None else self.kind(value)
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -134,6 +160,22 @@ class OutboxState(enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class Via(enum.StrEnum):
+    """How a message reached the inbox."""
+
+    SMTP = "smtp"
+    LMTP = "lmtp"
+    IMAP = "imap"
+
+
+class TokenPurpose(enum.StrEnum):
+    """What a one-time token confirms."""
+
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    COMMAND = "command"  # a moderator's commands, sent from an unsigned mail
 
 
 class Discussion(Base):
@@ -262,7 +304,7 @@ class InboundMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(998))
     envelope_from: Mapped[str] = mapped_column(String(998), default="")
     envelope_to: Mapped[str] = mapped_column(Text)  # recipients, one per line
-    received_via: Mapped[str] = mapped_column(String(10))  # smtp | lmtp | imap | cli
+    received_via: Mapped[Via] = mapped_column(Word(Via, 10))
     peer: Mapped[str] = mapped_column(String(100), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int]
@@ -455,9 +497,7 @@ class Token(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    purpose: Mapped[str] = mapped_column(
-        String(30)
-    )  # subscribe | unsubscribe | command
+    purpose: Mapped[TokenPurpose] = mapped_column(Word(TokenPurpose, 30))
     discussion_id: Mapped[int | None] = mapped_column(
         ForeignKey("discussions.id", ondelete="CASCADE")
     )

@@ -22,8 +22,8 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
     Token,
+    TokenPurpose,
 )
-from store.tokens import SUBSCRIBE
 from store.writes import changed_rows, conflict_insert
 
 
@@ -386,7 +386,7 @@ def iter_subscriptions(
     yield from ((sub, person) for sub, person in session.execute(stmt))
 
 
-def _token_of(purpose: str) -> Any:
+def _token_of(purpose: TokenPurpose) -> Any:
     return and_(
         Token.discussion_id == Subscription.discussion_id,
         Token.email == Subscriber.email,
@@ -411,8 +411,14 @@ def due_reminders(
     session: Session, requested_before: datetime, now: datetime, limit: int = 500
 ) -> list[DueReminder]:
     """PENDING, never reminded, a live confirmation token, and no request since *requested_before*."""
-    live = and_(_token_of(SUBSCRIBE), Token.used_at.is_(None), Token.expires_at > now)
-    recent = and_(_token_of(SUBSCRIBE), Token.created_at > requested_before)
+    live = and_(
+        _token_of(TokenPurpose.SUBSCRIBE),
+        Token.used_at.is_(None),
+        Token.expires_at > now,
+    )
+    recent = and_(
+        _token_of(TokenPurpose.SUBSCRIBE), Token.created_at > requested_before
+    )
     stmt = (
         select(
             Subscription.id,
@@ -459,8 +465,12 @@ def expire_unconfirmed(
     A subscription with no token at all (none was ever sent) expires once it
     was created before *requested_before*.
     """
-    live = and_(_token_of(SUBSCRIBE), Token.used_at.is_(None), Token.expires_at > now)
-    any_token = _token_of(SUBSCRIBE)
+    live = and_(
+        _token_of(TokenPurpose.SUBSCRIBE),
+        Token.used_at.is_(None),
+        Token.expires_at > now,
+    )
+    any_token = _token_of(TokenPurpose.SUBSCRIBE)
     ids = list(
         session.scalars(
             select(Subscription.id)

@@ -14,19 +14,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from store.models import Token
+from store.models import Token, TokenPurpose
 from store.writes import changed_rows
-
-# Token purposes of subscribers' confirmations.
-SUBSCRIBE = "subscribe"
-UNSUBSCRIBE = "unsubscribe"
 
 
 def add_token(
     session: Session,
     *,
     token_hash: str,
-    purpose: str,
+    purpose: TokenPurpose,
     discussion_id: int | None,
     email: str,
     payload: Mapping[str, Any],
@@ -74,7 +70,11 @@ def use_token(session: Session, token_id: int, now: datetime) -> bool:
 
 
 def latest_live_token(
-    session: Session, discussion_id: int, email: str, purpose: str, now: datetime
+    session: Session,
+    discussion_id: int,
+    email: str,
+    purpose: TokenPurpose,
+    now: datetime,
 ) -> Token | None:
     """The newest unused, unexpired token of *purpose* for an address, or None."""
     return session.scalar(

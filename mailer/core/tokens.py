@@ -9,12 +9,23 @@ another.
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import re
 import secrets
 
 from mailer.core.errors import BadToken
+
+
+class SignedFor(enum.StrEnum):
+    """What a signed token is good for; the word is part of what is signed."""
+
+    REPLY = "reply"
+    UNSUBSCRIBE = "unsubscribe"
+    BOUNCE = "bounce"
+    HELD_POST = "held-post"
+
 
 _VALUE = re.compile(r"^[a-z0-9-]{1,64}$")
 _MAC_BYTES = 10  # 80 bits: far beyond guessing by mail
@@ -29,14 +40,14 @@ def _mac(key: bytes, purpose: str, value: str) -> str:
     return _b32(digest[:_MAC_BYTES])
 
 
-def sign_token(key: bytes, purpose: str, value: str) -> str:
+def sign_token(key: bytes, purpose: SignedFor, value: str) -> str:
     """Return ``value.mac``: *value* (lowercase letters, digits, '-') signed for *purpose*."""
     if not _VALUE.match(value):
         raise ValueError(f"token value {value!r} must be 1-64 of [a-z0-9-]")
     return f"{value}.{_mac(key, purpose, value)}"
 
 
-def verify_token(key: bytes, purpose: str, token: str) -> str:
+def verify_token(key: bytes, purpose: SignedFor, token: str) -> str:
     """Return the value inside a signed *token*, or raise :class:`BadToken`."""
     value, sep, mac = token.lower().rpartition(".")
     if not sep or not _VALUE.match(value):

@@ -35,6 +35,7 @@ from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.core.mailboxes import read_mailboxes
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Accept, Delivery
+from store.models import Via
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -207,7 +208,7 @@ def _store(client: IMAPClient, box: Mailbox, accept: Accept, uids: list[int]) ->
                     continue  # expunged meanwhile
                 sender, rcpts = envelope_of(raw, box.domain, box.slugs)
                 result = accept(
-                    Delivery(raw, sender, tuple(rcpts), "imap", settings.host)
+                    Delivery(raw, sender, tuple(rcpts), Via.IMAP, settings.host)
                 )
                 log.info(
                     "received id=%d message-id=%s from=%s to=%s via=imap uid=%d bytes=%d%s",

@@ -25,6 +25,7 @@ from mailer.core.errors import StoreUnavailable, UnknownRecipient
 from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
 from mailer.inbound.smtp_replies import with_enhanced_code
 from mailer.tls import handshake_failure
+from store.models import Via
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -36,7 +37,7 @@ class Delivery:
     raw: bytes
     mail_from: str
     rcpt_tos: Sequence[str]
-    via: str  # smtp | lmtp | imap
+    via: Via
     peer: str
 
 
@@ -126,7 +127,7 @@ class InboundHandler:
             raw,
             envelope.mail_from or "",
             tuple(envelope.rcpt_tos),
-            self.protocol,
+            Via(self.protocol.value),
             _peer(session),
         )
         submit = getattr(self.accept, "submit", None)  # awaitable: no thread needed

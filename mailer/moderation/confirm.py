@@ -26,15 +26,13 @@ from mailer.moderation.replies import (
     results_context,
 )
 from store.models import Discussion as DiscussionRow
-from store.models import Token
+from store.models import Token, TokenPurpose
 from store.tokens import use_token
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
 
 log = logging.getLogger("ediscuss.moderation")
-
-COMMAND_PURPOSE = "command"
 
 
 def confirm_command(
@@ -54,7 +52,7 @@ def confirm_command(
         if discussion_row is not None:
             discussion = runtime.settings.discussion(discussion_row.slug)
     if (
-        token_row.purpose != COMMAND_PURPOSE
+        token_row.purpose is not TokenPurpose.COMMAND
         or discussion is None
         or discussion_row is None
     ):

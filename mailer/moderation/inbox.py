@@ -38,7 +38,6 @@ from mailer.core.tokens import hash_token, random_token
 from mailer.links import post_from_held_token
 from mailer.moderation.actions import Actor, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
-from mailer.moderation.confirm import COMMAND_PURPOSE
 from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
 from mailer.moderation.replies import (
     moderator_of,
@@ -46,7 +45,7 @@ from mailer.moderation.replies import (
     results_context,
 )
 from store.discussions import discussion_by_slug
-from store.models import OutboxMessage, Token
+from store.models import OutboxMessage, Token, TokenPurpose
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -226,7 +225,7 @@ def _ask_confirmation(
     session.add(
         Token(
             token_hash=hash_token(token),
-            purpose=COMMAND_PURPOSE,
+            purpose=TokenPurpose.COMMAND,
             discussion_id=discussion_id,
             email=moderator.email,
             payload=json.dumps(

@@ -33,11 +33,10 @@ from store.models import (
     Subscription,
     SubscriptionStatus,
     Token,
+    TokenPurpose,
 )
 from store.subscribers import activate, end_subscription
 from store.tokens import (
-    SUBSCRIBE,
-    UNSUBSCRIBE,
     latest_live_token,
     token_by_hash,
     token_payload,
@@ -87,7 +86,9 @@ def ask_unsubscribe(
     answering: ParsedMessage | None = None,
 ) -> bool:
     """Mail the subscribed address a token that confirms leaving; False if one went out today."""
-    live = latest_live_token(session, place.row_id, person.email, UNSUBSCRIBE, now)
+    live = latest_live_token(
+        session, place.row_id, person.email, TokenPurpose.UNSUBSCRIBE, now
+    )
     if live is not None and now - live.created_at < RESEND_AFTER:
         return False
     send_token(
@@ -96,7 +97,7 @@ def ask_unsubscribe(
         place,
         sub=sub,
         person=person,
-        purpose=UNSUBSCRIBE,
+        purpose=TokenPurpose.UNSUBSCRIBE,
         template="confirm-unsubscribe",
         key_prefix="confirm",
         now=now,
@@ -114,7 +115,10 @@ def confirm_token(
     expired or not a subscription token.
     """
     row = token_by_hash(session, hash_token(token))
-    if row is None or row.purpose not in (SUBSCRIBE, UNSUBSCRIBE):
+    if row is None or row.purpose not in (
+        TokenPurpose.SUBSCRIBE,
+        TokenPurpose.UNSUBSCRIBE,
+    ):
         raise BadToken(token, "unknown token")
     if row.used_at is not None:
         raise BadToken(token, "already used")
@@ -151,7 +155,7 @@ def apply_token(
         )
         return ConfirmResult(outcome, sub.id, place.slug, sub.language)
 
-    if row.purpose == SUBSCRIBE:
+    if row.purpose == TokenPurpose.SUBSCRIBE:
         if sub.status is SubscriptionStatus.ACTIVE:
             return result(ConfirmOutcome.ALREADY_ACTIVE)
         activate(sub, now)

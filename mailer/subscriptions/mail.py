@@ -47,9 +47,15 @@ from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubs
 from mailer.subscriptions.notices import Place, place_for, send
 from mailer.subscriptions.signup import SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
-from store.models import DeliveryMode, OutboxMessage, Subscription, SubscriptionStatus
+from store.models import (
+    DeliveryMode,
+    OutboxMessage,
+    Subscription,
+    SubscriptionStatus,
+    TokenPurpose,
+)
 from store.subscribers import subscriber_by_email, subscription_of
-from store.tokens import SUBSCRIBE, UNSUBSCRIBE, token_by_hash, token_payload
+from store.tokens import token_by_hash, token_payload
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -294,7 +300,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
     parsed = incoming.parsed
     mid = parsed.message_id or "-"
     row = token_by_hash(session, hash_token(incoming.recipient.detail))
-    if row is not None and row.purpose == "command":
+    if row is not None and row.purpose is TokenPurpose.COMMAND:
         from mailer.moderation import confirm_command  # the moderators' own tokens
 
         return str(confirm_command(runtime, session, row, incoming))
@@ -312,7 +318,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
     place = place_for(session, runtime, incoming.recipient.slug)
     usable = (
         row is not None
-        and row.purpose in (SUBSCRIBE, UNSUBSCRIBE)
+        and row.purpose in (TokenPurpose.SUBSCRIBE, TokenPurpose.UNSUBSCRIBE)
         and row.discussion_id == place.row_id
     )
     state = "unknown"

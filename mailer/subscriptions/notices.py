@@ -25,7 +25,7 @@ from mailer.core.tokens import hash_token, random_token
 from mailer.links import confirm_url, question_url, unsubscribe_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.discussions import discussion_by_slug
-from store.models import Question, Subscriber, Subscription
+from store.models import Question, Subscriber, Subscription, TokenPurpose
 from store.tokens import add_token
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def send_token(
     *,
     sub: Subscription,
     person: Subscriber,
-    purpose: str,
+    purpose: TokenPurpose,
     template: str,
     key_prefix: str,
     now: datetime,
@@ -173,7 +173,7 @@ def new_token(
     runtime: Runtime,
     place: Place,
     *,
-    purpose: str,
+    purpose: TokenPurpose,
     email: str,
     subscription_id: int,
     language: str,

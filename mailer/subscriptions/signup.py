@@ -36,9 +36,10 @@ from store.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
+    TokenPurpose,
 )
 from store.subscribers import activate, ensure_subscriber, ensure_subscription, reopen
-from store.tokens import SUBSCRIBE, latest_live_token
+from store.tokens import latest_live_token
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -229,7 +230,9 @@ def settle(
     if confirmed:
         activate(sub, now)
         return result(SignupOutcome.ACTIVATED)
-    live = latest_live_token(session, place.row_id, person.email, SUBSCRIBE, now)
+    live = latest_live_token(
+        session, place.row_id, person.email, TokenPurpose.SUBSCRIBE, now
+    )
     if live is not None and (
         source == "import" or now - live.created_at < RESEND_AFTER
     ):
@@ -258,7 +261,7 @@ def send_confirmation(
         place,
         sub=sub,
         person=person,
-        purpose=SUBSCRIBE,
+        purpose=TokenPurpose.SUBSCRIBE,
         template=template,
         key_prefix=key_prefix,
         now=now,

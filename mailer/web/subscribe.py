@@ -33,11 +33,10 @@ from mailer.web.context import Page, Web
 from mailer.web.pages import MODES, render_discussion
 from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
 from store.archive import TokenView, discussion_state, subscription_view, token_view
-from store.models import SubscriptionStatus
+from store.models import SubscriptionStatus, TokenPurpose
 
 log = logging.getLogger("ediscuss.web")
 
-JOIN, LEAVE = "subscribe", "unsubscribe"  # the purposes of confirmation tokens
 MAX_FORM_BYTES = 8192
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _LIMITS = {"email": 320, "name": 200, "organisation": 200}
@@ -129,7 +128,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 "discussion": disc,
                 "title": title,
                 "action": request.url.path,
-                "leaving": view.purpose == LEAVE,
+                "leaving": view.purpose is TokenPurpose.UNSUBSCRIBE,
             },
             form=True,
         )
@@ -260,7 +259,10 @@ async def _token_page(
     view = await web.read(
         lambda s: token_view(s, hash_token(token), web.runtime.clock())
     )
-    if view is not None and view.purpose not in (JOIN, LEAVE):
+    if view is not None and view.purpose not in (
+        TokenPurpose.SUBSCRIBE,
+        TokenPurpose.UNSUBSCRIBE,
+    ):
         view = None  # command tokens are confirmed by mail, not here
     disc = web.settings.discussion(view.slug) if view and view.slug else None
     page = web.page(request, disc, prefer=view.language if view else None)

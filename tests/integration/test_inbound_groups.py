@@ -21,12 +21,12 @@ from sqlalchemy.exc import OperationalError
 
 from store.db import make_engine, upgrade
 from store.inbox import _KEYS, _STORE, Received, store_inbound_many
-from store.models import InboundState
+from store.models import InboundState, Via
 
 NOW = datetime(2027, 3, 28, 9, 30, 15, 123456, tzinfo=UTC)
 
 
-def _message(n: int, key: str | None = None, via: str = "smtp") -> Received:
+def _message(n: int, key: str | None = None, via: Via = Via.SMTP) -> Received:
     return Received(
         raw=f"Message-ID: <m{n}@x>\r\nSubject: {n}\r\n\r\nbody {n}\r\n".encode(),
         dedupe_key=key or f"mid:<m{n}@x>",
@@ -61,9 +61,9 @@ def test_each_lands_once_in_order_and_is_committed_on_return(db_url: str) -> Non
             [before] = store_inbound_many(connection, [_message(0)], NOW)
             group = [
                 _message(1),
-                _message(0, via="imap"),  # stored by an earlier group
+                _message(0, via=Via.IMAP),  # stored by an earlier group
                 _message(2),
-                _message(1, via="imap"),  # twice in this group
+                _message(1, via=Via.IMAP),  # twice in this group
                 _message(3),
             ]
             landed = store_inbound_many(connection, group, NOW)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mailer.config.settings import ImapSettings
+from mailer.core.choices import Security
 from mailer.core.errors import StoreUnavailable
 from mailer.inbound import imap
 from mailer.inbound.imap import (
@@ -394,7 +395,7 @@ def test_a_plain_text_client_on_a_tls_port_is_told_why_nothing_answers(
         settings = ImapSettings(
             host="127.0.0.1",
             port=silent.getsockname()[1],
-            security="starttls",
+            security=Security.STARTTLS,
             username="ed",
             password="pw",
         )

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from store.db import make_engine
 from store.inbox import store_inbound
-from store.models import InboundState
+from store.models import InboundState, Via
 from tests.fixtures.inbound import OPEN_POLICY, MailhostFactory, address, raw_smtp
 
 TO = address("+q1")
@@ -117,7 +117,7 @@ def test_the_store_keeps_an_envelope_it_could_not_hold_as_text(db_url: str) -> N
                 message_id=None,
                 envelope_from="a\x00b@x.net",
                 envelope_to=[TO, "caf\udce9@x.net"],
-                received_via="imap",
+                received_via=Via.IMAP,
                 peer="imap.example.net\x00",
                 now=datetime.now(UTC),
             )
@@ -151,7 +151,7 @@ def test_a_key_made_storable_still_finds_its_duplicate(db_url: str) -> None:
                     message_id=None,
                     envelope_from="a@x.net",
                     envelope_to=[TO],
-                    received_via="smtp",
+                    received_via=Via.SMTP,
                     peer="127.0.0.1",
                     now=datetime.now(UTC),
                 )

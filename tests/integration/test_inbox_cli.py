@@ -14,7 +14,7 @@ from mailer.inbound.pipeline import process_pending
 from mailer.inbound.receive import make_accept
 from mailer.inbound.smtp import Delivery
 from mailer.runtime import open_runtime
-from store.models import InboundMessage, InboundState, Post, Question
+from store.models import InboundMessage, InboundState, Post, Question, Via
 from tests.fixtures.inbound import address, mail
 from tests.fixtures.settings import SHIPPED_CONFIG
 
@@ -39,14 +39,14 @@ def test_inbox_commands(
         accept = make_accept(runtime.sessions, runtime.clock)
         to = (address("+q1"),)
         poison = accept(
-            Delivery(b"\r\n\x1b\x1b\x07\r\n", "x@example.net", to, "smtp", "::1")
+            Delivery(b"\r\n\x1b\x1b\x07\r\n", "x@example.net", to, Via.SMTP, "::1")
         )
         good = accept(
             Delivery(
                 mail(to=to[0], message_id="<ok@example.net>"),
                 "ana@example.net",
                 to,
-                "smtp",
+                Via.SMTP,
                 "127.0.0.1",
             )
         )
@@ -142,7 +142,7 @@ def test_inbox_show_decodes_and_failed_says_when_there_is_none(
     try:
         accept = make_accept(runtime.sessions, runtime.clock)
         to = (address("+q1"),)
-        got = accept(Delivery(ENCODED, "jose@example.net", to, "smtp", "::1"))
+        got = accept(Delivery(ENCODED, "jose@example.net", to, Via.SMTP, "::1"))
     finally:
         runtime.close()
     c = ["--config", str(cfg)]

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mailer.core.tokens import verify_token
-from mailer.links import BOUNCE
+from mailer.core.tokens import SignedFor, verify_token
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.db import make_engine, make_sessionmaker
 from store.models import (
@@ -82,7 +81,9 @@ def test_queue_mail_in_language_with_list_headers(
         assert row.message_id == msg["Message-ID"]
         local = row.envelope_from.split("@")[0]
         assert local.startswith("skills-covid19-bounces+")
-        assert verify_token(key, BOUNCE, local.split("+", 1)[1]) == f"s{sub_id}"
+        assert (
+            verify_token(key, SignedFor.BOUNCE, local.split("+", 1)[1]) == f"s{sub_id}"
+        )
         # no HTML in Spanish: text only
         assert msg.get_content_type() == "text/plain"
     finally:

@@ -7,8 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from mailer.core.tokens import verify_token
-from mailer.links import BOUNCE
+from mailer.core.tokens import SignedFor, verify_token
 from mailer.outbound.worker import LEASE, OutboxSender
 from store.models import OutboxState, SubscriptionStatus
 from store.outbox import claim_due
@@ -45,7 +44,10 @@ def test_sends_each_row_once_with_verp_return_path(
         for received, sub in zip(relay.received, subs, strict=True):
             local = received.mail_from.split("@")[0]
             assert local.startswith("skills-covid19-bounces+")
-            assert verify_token(rt.key, BOUNCE, local.split("+", 1)[1]) == f"s{sub}"
+            assert (
+                verify_token(rt.key, SignedFor.BOUNCE, local.split("+", 1)[1])
+                == f"s{sub}"
+            )
             msg = message_from_bytes(received.data, policy=policy.default)
             assert msg["To"].addresses[0].addr_spec == received.rcpt_tos[0]
         assert {r.state for r in rows(rt)} == {OutboxState.SENT}

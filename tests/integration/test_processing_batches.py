@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from store.db import make_engine, make_sessionmaker
 from store.inbox import store_inbound
+from store.models import Via
 from store.processing import count_attempts, pending_items
 
 NOW = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)
@@ -25,7 +26,7 @@ def _store(db_url: str, sizes: list[int]) -> list[int]:
                 message_id=f"<b{i}@example.net>",
                 envelope_from="ana@example.net",
                 envelope_to=["skills-covid19+q1@discuss.example.org"],
-                received_via="smtp",
+                received_via=Via.SMTP,
                 peer="127.0.0.1",
                 now=NOW,
             )

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from mailer.core.tokens import verify_token
-from mailer.links import REPLY, UNSUBSCRIBE, question_message_id
+from mailer.core.tokens import SignedFor, verify_token
+from mailer.links import question_message_id
 from mailer.mailings.publish import clean_subject, from_name, publish_post
 from store.models import (
     DeliveryMode,
@@ -97,7 +97,7 @@ def test_publish_queues_one_copy_per_each_subscriber_once(
         assert "ana@example.net" not in str(msg["From"])  # DMARC: never the author
         reply_to = msg["Reply-To"].addresses[0].addr_spec
         token = reply_to.split("+r-", 1)[1].split("@")[0]
-        assert verify_token(rt.key, REPLY, token) == str(post)
+        assert verify_token(rt.key, SignedFor.REPLY, token) == str(post)
         assert msg["Message-ID"] == "<child.2@mail.example.net>"
         assert msg["In-Reply-To"] == "<parent.1@mail.example.net>"
         root = question_message_id(DOMAIN, "skills-covid19", 3)
@@ -120,7 +120,9 @@ def test_publish_queues_one_copy_per_each_subscriber_once(
         assert f"<mailto:skills-covid19-request@{DOMAIN}?subject=unsubscribe>" in unsub
         url = unsub.split("<", 1)[1].split(">", 1)[0]
         assert url.startswith("http://127.0.0.1:8080/unsubscribe/")
-        assert verify_token(rt.key, UNSUBSCRIBE, url.rsplit("/", 1)[1]) == str(es)
+        assert verify_token(
+            rt.key, SignedFor.UNSUBSCRIBE, url.rsplit("/", 1)[1]
+        ) == str(es)
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert msg["Precedence"] == "list"
         assert (

@@ -13,7 +13,7 @@ from email import policy
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from mailer.core.tokens import sign_token
+from mailer.core.tokens import SignedFor, sign_token
 from mailer.links import unsubscribe_url
 from mailer.web import build_app
 from store.models import (
@@ -219,9 +219,11 @@ def test_bad_links_are_not_found(archive: Archive) -> None:
     forged = [
         "/unsubscribe/garbage",
         "/unsubscribe/1.aaaaaaaaaaaaaaaa",
-        "/unsubscribe/" + sign_token(b"another key", "unsubscribe", "1"),
-        "/unsubscribe/" + sign_token(key, "reply", "1"),  # a token of another kind
-        "/unsubscribe/" + sign_token(key, "unsubscribe", "424242"),  # no such row
+        "/unsubscribe/" + sign_token(b"another key", SignedFor.UNSUBSCRIBE, "1"),
+        "/unsubscribe/"
+        + sign_token(key, SignedFor.REPLY, "1"),  # a token of another kind
+        "/unsubscribe/"
+        + sign_token(key, SignedFor.UNSUBSCRIBE, "424242"),  # no such row
         "/confirm/garbage",
         "/confirm/" + "a" * 26,
     ]

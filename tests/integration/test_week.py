@@ -14,8 +14,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from mailer.core.tokens import verify_token
-from mailer.links import REPLY, question_message_id
+from mailer.core.tokens import SignedFor, verify_token
+from mailer.links import question_message_id
 from mailer.mailings.due import run_due
 from mailer.mailings.releases import ReleaseOutcome, release_questions
 from mailer.runtime import Runtime, open_runtime
@@ -248,7 +248,8 @@ def check_digests(
         for day, mail in digests[who].items():
             text = mail.text
             carried = sorted(
-                int(verify_token(rt.key, REPLY, tok)) for tok in reply_re.findall(text)
+                int(verify_token(rt.key, SignedFor.REPLY, tok))
+                for tok in reply_re.findall(text)
             )
             assert carried == sorted(post_ids[i] for i in windows[day]), (who, day)
             for i in windows[day]:

@@ -3,15 +3,21 @@ from __future__ import annotations
 import pytest
 
 from mailer.core.errors import BadToken
-from mailer.core.tokens import hash_token, random_token, sign_token, verify_token
+from mailer.core.tokens import (
+    SignedFor,
+    hash_token,
+    random_token,
+    sign_token,
+    verify_token,
+)
 
 KEY = b"k" * 32
 
 
 def test_signed_token_round_trip_and_case_insensitive() -> None:
-    token = sign_token(KEY, "reply", "42")
-    assert verify_token(KEY, "reply", token) == "42"
-    assert verify_token(KEY, "reply", token.upper()) == "42"
+    token = sign_token(KEY, SignedFor.REPLY, "42")
+    assert verify_token(KEY, SignedFor.REPLY, token) == "42"
+    assert verify_token(KEY, SignedFor.REPLY, token.upper()) == "42"
     assert token == token.lower()
 
 
@@ -25,24 +31,24 @@ def test_signed_token_round_trip_and_case_insensitive() -> None:
     ],
 )
 def test_forged_tokens_are_refused(mutate) -> None:  # type: ignore[no-untyped-def]
-    token = sign_token(KEY, "reply", "42")
+    token = sign_token(KEY, SignedFor.REPLY, "42")
     with pytest.raises(BadToken):
-        verify_token(KEY, "reply", mutate(token))
+        verify_token(KEY, SignedFor.REPLY, mutate(token))
 
 
 def test_purpose_and_key_are_bound() -> None:
-    token = sign_token(KEY, "reply", "42")
+    token = sign_token(KEY, SignedFor.REPLY, "42")
     with pytest.raises(BadToken):
-        verify_token(KEY, "bounce", token)
+        verify_token(KEY, SignedFor.BOUNCE, token)
     with pytest.raises(BadToken):
-        verify_token(b"other", "reply", token)
+        verify_token(b"other", SignedFor.REPLY, token)
 
 
 def test_values_must_be_address_safe() -> None:
     with pytest.raises(ValueError):
-        sign_token(KEY, "reply", "a.b")
+        sign_token(KEY, SignedFor.REPLY, "a.b")
     with pytest.raises(ValueError):
-        sign_token(KEY, "reply", "A")
+        sign_token(KEY, SignedFor.REPLY, "A")
 
 
 def test_random_tokens() -> None:
