@@ -16,6 +16,7 @@ from mailer.commands.base import (
     Subparsers,
     add_discussion_option,
 )
+from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, Verb
 from mailer.moderation import Actor, recent_audit, run_commands
 from store.models import Discussion as DiscussionRow
@@ -95,7 +96,7 @@ def cmd_posts_decide(ctx: Context, args: argparse.Namespace) -> int:
     discussion = ctx.discussion(args.discussion)
     runtime = ctx.runtime()
     who = args.by or ctx.environ.get("USER", "") or "operator"
-    actor = Actor(f"operator:{who}", "cli")
+    actor = Actor(f"operator:{who}", AuthMethod.CLI)
     verb: Verb = args.verb
     reason = getattr(args, "reason", "")
     line = f"{verb.value} {args.post_id}" + (f" {reason}" if reason else "")

@@ -19,6 +19,7 @@ from mailer.commands.base import (
 )
 from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.config.timetable import calendar_of, load_state
+from mailer.core.modauth import AuthMethod
 from mailer.core.schedule import digest_by_hand
 from mailer.mailings.digests import DigestPreview, preview_digest, send_digest
 from mailer.mailings.releases import (
@@ -103,7 +104,7 @@ def cmd_questions_release(ctx: Context, args: argparse.Namespace) -> int:
     with runtime.sessions.begin() as session:
         if args.week is not None:
             result = release_week(
-                session, runtime, disc.slug, args.week, now, BY, "cli"
+                session, runtime, disc.slug, args.week, now, BY, AuthMethod.CLI
             )
             if not result.outcomes:
                 raise CommandError(
@@ -111,7 +112,7 @@ def cmd_questions_release(ctx: Context, args: argparse.Namespace) -> int:
                 )
         else:
             result = release_questions(
-                session, runtime, disc.slug, args.numbers, now, BY, "cli"
+                session, runtime, disc.slug, args.numbers, now, BY, AuthMethod.CLI
             )
     for number, outcome in result.outcomes:
         print(f"question {number}: {outcome.value}")
@@ -131,7 +132,9 @@ def cmd_discussion_close(ctx: Context, args: argparse.Namespace) -> int:
     disc = ctx.discussion(args.discussion)
     runtime = ctx.runtime()
     with runtime.sessions.begin() as session:
-        result = close_discussion(session, runtime, disc.slug, ctx.clock(), BY, "cli")
+        result = close_discussion(
+            session, runtime, disc.slug, ctx.clock(), BY, AuthMethod.CLI
+        )
     print(f"{disc.slug}: {result.outcome.value}")
     if result.outcome is StateOutcome.CLOSED:
         print(f"closing announcement queued for {result.announced} subscriber(s)")
@@ -144,7 +147,9 @@ def cmd_discussion_reopen(ctx: Context, args: argparse.Namespace) -> int:
     disc = ctx.discussion(args.discussion)
     runtime = ctx.runtime()
     with runtime.sessions.begin() as session:
-        result = reopen_discussion(session, runtime, disc.slug, ctx.clock(), BY, "cli")
+        result = reopen_discussion(
+            session, runtime, disc.slug, ctx.clock(), BY, AuthMethod.CLI
+        )
     print(f"{disc.slug}: {result.outcome.value}")
     return 0 if result.outcome is StateOutcome.REOPENED else 1
 

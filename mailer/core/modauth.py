@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
-class AuthMethod(enum.Enum):
-    """How a moderator's command was authenticated (the audit log's ``auth``)."""
+class AuthMethod(enum.StrEnum):
+    """How an action was authenticated: the audit log's ``auth``, stored as the word."""
 
     DKIM = "dkim"
     AUTHRES = "authres"
     CONFIRMED = "confirmed"
     CLI = "cli"
+    SYSTEM = "system"  # the service itself (the schedule, routing)
+    NONE = "none"  # refused: nobody was proven
 
 
 class AuthOutcome(enum.Enum):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion
 from mailer.config.timetable import calendar_of, load_state
+from mailer.core.modauth import AuthMethod
 from mailer.core.schedule import close_due as schedule_close_due
 from mailer.core.schedule import due
 from mailer.mailings.announcements import announce_closing, announce_release
@@ -107,7 +108,7 @@ def release_questions(
     numbers: Iterable[int],
     now: datetime,
     by: str,
-    auth: str = "system",
+    auth: AuthMethod = AuthMethod.SYSTEM,
 ) -> ReleaseResult:
     """Open the questions *numbers* and announce them, together, to every subscriber.
 
@@ -184,7 +185,7 @@ def release_week(
     week: int,
     now: datetime,
     by: str,
-    auth: str = "system",
+    auth: AuthMethod = AuthMethod.SYSTEM,
 ) -> ReleaseResult:
     """Release every question of *week* (one announcement); no outcomes: no such week."""
     discussion = runtime.settings.discussion(slug)
@@ -216,7 +217,7 @@ def close_discussion(
     slug: str,
     now: datetime,
     by: str,
-    auth: str = "system",
+    auth: AuthMethod = AuthMethod.SYSTEM,
 ) -> StateResult:
     """Close the discussion and announce it; the last digest follows from the scheduler.
 
@@ -255,7 +256,7 @@ def reopen_discussion(
     slug: str,
     now: datetime,
     by: str,
-    auth: str = "system",
+    auth: AuthMethod = AuthMethod.SYSTEM,
 ) -> StateResult:
     """Open a closed discussion again (posts are accepted, digests resume)."""
     _, discussion_id = _configured(runtime, session, slug)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
+from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, Verb
 from mailer.mailings.releases import (
     ReleaseOutcome,
@@ -57,7 +58,7 @@ class Actor:
     """Who runs the commands and how that was proven."""
 
     email: str
-    auth: str  # dkim | authres | confirmed | cli
+    auth: AuthMethod
     moderator: Moderator | None = None
 
 
@@ -222,7 +223,9 @@ class _Run:
 
     def _change_state(
         self,
-        change: Callable[[Session, Runtime, str, datetime, str, str], StateResult],
+        change: Callable[
+            [Session, Runtime, str, datetime, str, AuthMethod], StateResult
+        ],
     ) -> StateResult:
         """Close or reopen (*change*) as the actor; the row is read again after."""
         result = change(

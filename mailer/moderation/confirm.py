@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailer.config.settings import Discussion
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
+from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, commands_from_json
 from mailer.moderation.actions import Actor, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
@@ -80,7 +81,9 @@ def confirm_command(
             template="mod-result",
             key=f"mod-token-{state}:{token_row.id}",
             context=results_context(
-                [ResultLine(f"token_{state}", "", {"at": token_row.used_at})], None, ""
+                [ResultLine(f"token_{state}", "", {"at": token_row.used_at})],
+                None,
+                None,
             ),
             parsed=parsed,
             now=now,
@@ -92,7 +95,7 @@ def confirm_command(
             action="confirm-refused",
             target=f"token:{token_row.id}",
             detail=f"token {state}",
-            auth="none",
+            auth=AuthMethod.NONE,
             now=now,
         )
         log.info("command token %s %s: nothing done", token_row.id, state)
@@ -105,7 +108,7 @@ def confirm_command(
     except (ValueError, KeyError, TypeError):
         log.warning("command token %s has an unreadable payload", token_row.id)
         return "mod-token-unknown"
-    actor = Actor(moderator.email, "confirmed", moderator)
+    actor = Actor(moderator.email, AuthMethod.CONFIRMED, moderator)
     results = run_commands(session, runtime, discussion, commands, actor, now)
     reply_to_moderator(
         session,

@@ -23,6 +23,7 @@ from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.modauth import (
+    AuthMethod,
     AuthOutcome,
     authres_dkim_pass,
     decide,
@@ -118,7 +119,7 @@ def handle_moderator_mail(
             action="refused",
             target=mid,
             detail=decision.reason,
-            auth="none",
+            auth=AuthMethod.NONE,
             now=now,
         )
         log.info(
@@ -132,7 +133,7 @@ def handle_moderator_mail(
     commands = parse_commands(parsed.subject, parsed.text, held_post)
     if decision.outcome is AuthOutcome.RUN:
         assert decision.method is not None
-        actor = Actor(moderator.email, decision.method.value, moderator)
+        actor = Actor(moderator.email, decision.method, moderator)
         results = run_commands(
             session, runtime, discussion, commands.commands, actor, now
         )
@@ -215,7 +216,7 @@ def _ask_confirmation(
             moderator,
             template="mod-result",
             key=f"mod-result:{incoming.inbound_id}",
-            context=results_context([], commands, ""),
+            context=results_context([], commands, None),
             parsed=parsed,
             now=now,
         )

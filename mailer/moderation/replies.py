@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import Discussion, Moderator
 from mailer.core.message import ParsedMessage
+from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import ParsedCommands
 from mailer.moderation.actions import ResultLine
 from mailer.outbound.mailing import Outgoing, queue_mail
@@ -70,7 +71,9 @@ def reply_to_moderator(
 
 
 def results_context(
-    results: list[ResultLine], parsed_commands: ParsedCommands | None, auth: str
+    results: list[ResultLine],
+    parsed_commands: ParsedCommands | None,
+    auth: AuthMethod | None,
 ) -> dict[str, Any]:
     """The template values of a ``mod-result`` mail."""
     unknown = parsed_commands.unknown if parsed_commands is not None else ()

@@ -310,7 +310,7 @@ def test_concurrent_approvals_race_in_the_database(
             first_updated.wait(10)
         with mod_runtime.sessions.begin() as s:
             lines = run_commands(
-                s, mod_runtime, discussion, cmds, Actor(who, "cli"), clock.now
+                s, mod_runtime, discussion, cmds, Actor(who, AuthMethod.CLI), clock.now
             )
             if not wait:
                 first_updated.set()

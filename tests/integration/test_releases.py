@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from mailer.core.modauth import AuthMethod
 from mailer.mailings.due import run_due
 from mailer.mailings.releases import (
     ReleaseOutcome,
@@ -53,12 +54,14 @@ def test_outcomes_for_the_moderators_commands(sim_runtime: Runtime) -> None:
     sub = subscribe(rt, "ana@example.net", language="fr", mode=DeliveryMode.EACH)
     with rt.sessions.begin() as s:
         early = release_questions(
-            s, rt, SLUG, [3], NOW, "aggarwal@ilo.example.org", auth="dkim"
+            s, rt, SLUG, [3], NOW, "aggarwal@ilo.example.org", auth=AuthMethod.DKIM
         )
     assert early == ReleaseResult(SLUG, ((3, ReleaseOutcome.RELEASED),), True, 1)
     assert state(rt) is DiscussionState.OPEN
     with rt.sessions.begin() as s:
-        week = release_week(s, rt, SLUG, 1, NOW, "comyn@ilo.example.org", "confirmed")
+        week = release_week(
+            s, rt, SLUG, 1, NOW, "comyn@ilo.example.org", AuthMethod.CONFIRMED
+        )
         nothing = release_week(s, rt, SLUG, 5, NOW, "comyn@ilo.example.org")
     assert week.released == (1, 2, 4, 5, 6) and not week.opened
     assert week.outcome(3) is ReleaseOutcome.ALREADY_RELEASED

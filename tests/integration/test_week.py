@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from mailer.core.modauth import AuthMethod
 from mailer.core.tokens import SignedFor, verify_token
 from mailer.links import question_message_id
 from mailer.mailings.due import run_due
@@ -74,7 +75,13 @@ def simulate(rt: Runtime, clock: MovableClock) -> tuple[Runtime, dict[int, int]]
         if t == EARLY_Q7:
             with rt.sessions.begin() as s:
                 result = release_questions(
-                    s, rt, SLUG, [7, 99], t, "comyn@ilo.example.org", auth="dkim"
+                    s,
+                    rt,
+                    SLUG,
+                    [7, 99],
+                    t,
+                    "comyn@ilo.example.org",
+                    auth=AuthMethod.DKIM,
                 )
             assert result.outcome(7) is ReleaseOutcome.RELEASED
             assert result.outcome(99) is ReleaseOutcome.NO_SUCH_QUESTION
