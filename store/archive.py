@@ -30,7 +30,7 @@ from store.models import (
 
 
 @dataclass(frozen=True)
-class QuestionState:
+class QuestionProgress:
     """A question's runtime state and its number of approved posts."""
 
     number: int
@@ -48,9 +48,9 @@ class DiscussionView:
     state: DiscussionState
     opened_at: datetime | None
     closed_at: datetime | None
-    questions: tuple[QuestionState, ...]
+    questions: tuple[QuestionProgress, ...]
 
-    def question(self, number: int) -> QuestionState | None:
+    def question(self, number: int) -> QuestionProgress | None:
         """The question numbered *number*, or None."""
         return next((q for q in self.questions if q.number == number), None)
 
@@ -119,7 +119,7 @@ def discussion_state(session: Session, slug: str) -> DiscussionView | None:
         opened_at=disc.opened_at,
         closed_at=disc.closed_at,
         questions=tuple(
-            QuestionState(
+            QuestionProgress(
                 q.number, q.week, q.release_at, q.released_at, int(counts.get(q.id, 0))
             )
             for q in questions

@@ -348,7 +348,7 @@ def purge_sent(session: Session, *, before: datetime) -> int:
 
 
 @dataclass(frozen=True)
-class Recipient:
+class OutboxRecipient:
     """One active subscription and the person it belongs to."""
 
     subscription_id: int
@@ -362,7 +362,7 @@ def iter_recipients(
     discussion_id: int,
     modes: Sequence[DeliveryMode],
     page: int = 500,
-) -> Iterator[Recipient]:
+) -> Iterator[OutboxRecipient]:
     """Every active subscription of a discussion in *modes*, by id, a page at a time.
 
     Keyset pages keep memory flat for any number of subscribers and let the
@@ -389,7 +389,7 @@ def iter_recipients(
         )
         rows = session.execute(stmt).all()
         for sub_id, email, name, language in rows:
-            yield Recipient(sub_id, email, name, language)
+            yield OutboxRecipient(sub_id, email, name, language)
         if len(rows) < page:
             return
         last = rows[-1][0]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
 from mailer.outbound.mailing import Outgoing
 
@@ -21,7 +21,7 @@ AWKWARD_BODIES = (
 
 
 def awkward_plan(
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     language: str,
     now: datetime,
     posts: int = 11,

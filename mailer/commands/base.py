@@ -9,7 +9,7 @@ from typing import Any
 
 from mailer.clock import Clock, system_clock
 from mailer.config import Settings, load_settings
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.errors import ConfigError, ConfigProblem
 from mailer.runtime import Runtime, SchemaOutOfDate, open_runtime
 
@@ -78,7 +78,7 @@ class Context:
                 raise CommandError(str(exc)) from exc
         return self._runtime
 
-    def discussion(self, slug: str | None) -> Discussion:
+    def discussion(self, slug: str | None) -> DiscussionSettings:
         """The discussion named *slug*, or the only one when *slug* is None."""
         s = self.settings
         if slug is None:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mailer.config.reader import FieldReader, kind_of
 from mailer.config.settings import (
     SUPPORTED_LANGUAGES,
-    Discussion,
+    DiscussionSettings,
     Moderator,
-    Question,
+    QuestionSettings,
 )
 from mailer.core.addresses import SLUG_RE, reserved_local_parts
 from mailer.core.choices import Moderation, UnknownSenders
@@ -28,9 +28,9 @@ from mailer.core.texts import Texts
 
 def read_discussions(
     r: FieldReader, raw: Mapping[str, Any], base: Path
-) -> list[Discussion]:
+) -> list[DiscussionSettings]:
     """Every ``[[discussions]]`` table read and checked; problems go to *r*."""
-    discussions: list[Discussion] = []
+    discussions: list[DiscussionSettings] = []
     raw_discussions = raw.get("discussions", [])
     if not isinstance(raw_discussions, list):
         r.fail("discussions", "expected an array of tables ([[discussions]])")
@@ -53,7 +53,7 @@ def read_discussions(
 
 def _read_discussion(
     r: FieldReader, raw: Any, path: str, base: Path
-) -> Discussion | None:
+) -> DiscussionSettings | None:
     if not isinstance(raw, dict):
         r.fail(path, f"expected a table, got {kind_of(raw)}")
         return None
@@ -136,7 +136,7 @@ def _read_discussion(
         if lang not in languages:
             r.fail(f"{mp}.language", f"{lang!r} is not in languages")
         mods.append(Moderator(r.string(m, "name", mp), email.strip().lower(), lang))
-    questions: list[Question] = []
+    questions: list[QuestionSettings] = []
     qs_raw = raw.get("questions", [])
     if not isinstance(qs_raw, list) or not qs_raw:
         r.fail(f"{path}.questions", "expected a non-empty list of questions")
@@ -155,9 +155,9 @@ def _read_discussion(
         week = r.integer(q, "week", qp, 1, 1, 52)
         release_at = r.when(q, "release_at", qp)
         text = r.texts(q, "text", qp, languages, required=True)
-        questions.append(Question(number, week, release_at, text))
+        questions.append(QuestionSettings(number, week, release_at, text))
     questions.sort(key=lambda q: q.number)
-    return Discussion(
+    return DiscussionSettings(
         slug=slug,
         name=name,
         title=r.texts(raw, "title", path, languages, required=True),

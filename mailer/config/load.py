@@ -21,7 +21,7 @@ from mailer.config.settings import (
     CommitDurability,
     DatabaseSettings,
     DigestSettings,
-    Discussion,
+    DiscussionSettings,
     DkimSettings,
     HostPort,
     ImapSettings,
@@ -29,7 +29,7 @@ from mailer.config.settings import (
     ModerationSettings,
     Moderator,
     OutboxSettings,
-    Question,
+    QuestionSettings,
     RelaySettings,
     ServiceSettings,
     Settings,
@@ -41,10 +41,10 @@ from mailer.core.errors import ConfigError, ConfigProblem, UnusableCertificate
 from mailer.tls import load_certificate
 
 __all__ = [
-    "Discussion",
+    "DiscussionSettings",
     "HostPort",
     "Moderator",
-    "Question",
+    "QuestionSettings",
     "Settings",
     "load_settings",
     "parse_settings",

@@ -217,7 +217,7 @@ class Moderator:
 
 
 @dataclass(frozen=True)
-class Question:
+class QuestionSettings:
     """One numbered question of a discussion, released at ``release_at``."""
 
     number: int
@@ -227,7 +227,7 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Discussion:
+class DiscussionSettings:
     """One e-discussion as configured: its texts, people, questions and policies."""
 
     slug: str
@@ -244,13 +244,13 @@ class Discussion:
     moderation: Moderation
     unknown_senders: UnknownSenders
     moderators: tuple[Moderator, ...]
-    questions: tuple[Question, ...]
+    questions: tuple[QuestionSettings, ...]
     max_links: int = 10
     max_posts_per_hour: int = 5
     max_post_chars: int = 20_000  # longer posts are held for a moderator
     templates_dir: Path | None = None  # overrides digest_templates/ for this discussion
 
-    def question(self, number: int) -> Question | None:
+    def question(self, number: int) -> QuestionSettings | None:
         """The question numbered *number*, or None."""
         for q in self.questions:
             if q.number == number:
@@ -281,12 +281,12 @@ class Settings:
     web: WebSettings
     dkim: DkimSettings | None
     subscribers: SubscriberSettings
-    discussions: tuple[Discussion, ...]
+    discussions: tuple[DiscussionSettings, ...]
     source: str = "config.toml"
     digest: DigestSettings = DigestSettings()
     moderation: ModerationSettings = ModerationSettings()
 
-    def discussion(self, slug: str) -> Discussion | None:
+    def discussion(self, slug: str) -> DiscussionSettings | None:
         """The discussion with *slug*, or None."""
         for d in self.discussions:
             if d.slug == slug:

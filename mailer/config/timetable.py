@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.schedule import Calendar, DigestWindow, Phase, ScheduleState
 from store.digests import RunRecord, timetable_state
 from store.models import DiscussionState
@@ -31,7 +31,7 @@ class LoadedState:
     unfinished_run: RunRecord | None
 
 
-def calendar_of(discussion: Discussion) -> Calendar:
+def calendar_of(discussion: DiscussionSettings) -> Calendar:
     """The timetable the configuration gives *discussion*."""
     return Calendar(
         discussion.opens_at,

@@ -115,7 +115,7 @@ class UnknownLine:
 
 
 @dataclass(frozen=True)
-class ParsedCommands:
+class SubscriberCommands:
     """The commands of one mail, in order, and the lines that were not understood."""
 
     commands: tuple[Command, ...]

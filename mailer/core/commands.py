@@ -38,11 +38,11 @@ from mailer.core.command_values import (
     Command,
     Help,
     Mode,
-    ParsedCommands,
     Problem,
     SetLanguage,
     SetMode,
     Subscribe,
+    SubscriberCommands,
     UnknownLine,
     Unsubscribe,
     normalise_word,
@@ -67,11 +67,11 @@ __all__ = [
     "Command",
     "Help",
     "Mode",
-    "ParsedCommands",
     "Problem",
     "SetLanguage",
     "SetMode",
     "Subscribe",
+    "SubscriberCommands",
     "UnknownLine",
     "Unsubscribe",
     "clean_subject",
@@ -313,7 +313,7 @@ def parse_commands(
     *,
     slug: str = "",
     sender: str = "",
-) -> ParsedCommands:
+) -> SubscriberCommands:
     """Read the commands of one mail.
 
     *languages* are the ones the discussion offers; *slug* may appear after a
@@ -343,4 +343,4 @@ def parse_commands(
         ):
             break
     commands = tuple(c for c in reader.commands if c is not None)
-    return ParsedCommands(commands, tuple(reader.unknown))
+    return SubscriberCommands(commands, tuple(reader.unknown))

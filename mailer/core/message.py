@@ -44,7 +44,7 @@ DEFAULT_LIMITS = ParseLimits()
 
 
 @dataclass(frozen=True)
-class Attachment:
+class ParsedAttachment:
     """One attached file; ``content`` is empty and ``kept`` False when over the limit."""
 
     filename: str
@@ -102,7 +102,7 @@ class ParsedMessage:
     html: str | None
     new_text: str
     language: str
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[ParsedAttachment, ...]
     headers: tuple[tuple[str, str], ...]
     defects: tuple[str, ...]
     message_class: MessageClass

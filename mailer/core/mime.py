@@ -18,7 +18,7 @@ from mailer.core.charsets import decode_bytes, decode_header_text
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.headers import header_safe
 from mailer.core.html_text import read_html
-from mailer.core.message import Attachment, ParseLimits
+from mailer.core.message import ParsedAttachment, ParseLimits
 
 # Signatures, and the public key Thunderbird attaches to signed mail by
 # default: the machinery of signing, not what the sender wrote or shared.
@@ -50,7 +50,7 @@ class Body:
     html: str | None = None
     from_html: bool = False
     encrypted: bool = False  # an encrypted part was met (and not read)
-    attachments: list[Attachment] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
     delivery_status: list[list[tuple[str, str]]] = field(default_factory=list)
     returned_message_id: str | None = None
     returned_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -221,7 +221,7 @@ def _attachment(part: Message, info: _Info, body: Body) -> None:
         body.defects.append(f"attachment {name!r} ({len(data)} bytes) over the limit")
     cid = next((str(v) for k, v in part.raw_items() if k.lower() == "content-id"), "")
     body.attachments.append(
-        Attachment(
+        ParsedAttachment(
             filename=name,
             content_type=content_type,
             size=len(data),

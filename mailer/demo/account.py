@@ -16,7 +16,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from mailer.demo import script
-from mailer.demo.cast import Person
+from mailer.demo.cast import CastMember
 from mailer.demo.stage import SentRow, Stage
 
 _CLIENTS = {
@@ -81,7 +81,7 @@ class Account:
         out: TextIO,
         stage: Stage,
         zone: ZoneInfo,
-        people: Iterable[Person],
+        people: Iterable[CastMember],
         authors: dict[str, str],
     ) -> None:
         self.out = out
@@ -140,7 +140,7 @@ class Account:
         """The person behind *email*, or the address."""
         return self.names.get(email.lower(), email)
 
-    def who(self, person: Person) -> str:
+    def who(self, person: CastMember) -> str:
         """A person with their affiliation: "Ana Ruiz (Ministerio de Trabajo; government, es)"."""
         if person.key.startswith("mod"):
             return f"{person.name} (moderator)"
@@ -149,7 +149,7 @@ class Account:
         return f"{person.name} ({'; '.join(about)})"
 
     def contribution(
-        self, when: datetime, person: Person, action: script.Contribute
+        self, when: datetime, person: CastMember, action: script.Contribute
     ) -> None:
         """Who wrote, where to, from which client, and the first words."""
         via = action.via

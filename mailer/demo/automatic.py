@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 
-from mailer.demo.cast import Person
+from mailer.demo.cast import CastMember
 from mailer.demo.mailboxes import Delivered
 from mailer.demo.mime import encoded_header, quoted_printable
 
@@ -24,7 +24,7 @@ _AWAY = {
 
 
 def out_of_office(
-    who: Person, answering: Delivered, to: str, date: datetime, back: str
+    who: CastMember, answering: Delivered, to: str, date: datetime, back: str
 ) -> bytes:
     """An Exchange-style automatic reply to *answering*, sent to *to*."""
     prefix, text = _AWAY[who.language]
@@ -45,7 +45,7 @@ def out_of_office(
     return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("ascii")
 
 
-def out_of_office_id(who: Person, answering: Delivered) -> str:
+def out_of_office_id(who: CastMember, answering: Delivered) -> str:
     """The Message-ID of *who*'s automatic reply to *answering*."""
     digest = hashlib.sha256(f"ooo:{who.email}:{answering.message_id}".encode())
     return f"<{digest.hexdigest()[:32]}@{who.email.rpartition('@')[2]}>"

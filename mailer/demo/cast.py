@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Person:
+class CastMember:
     """One participant or reader: who they are, how they write and how they subscribe.
 
     ``client`` names a style of :mod:`mailer.demo.clients`; ``mode`` is the
@@ -38,11 +38,13 @@ def _p(
     organisation: str,
     client: str,
     mode: str | None,
-) -> Person:
-    return Person(key, name, email, language, constituency, organisation, client, mode)
+) -> CastMember:
+    return CastMember(
+        key, name, email, language, constituency, organisation, client, mode
+    )
 
 
-PARTICIPANTS: tuple[Person, ...] = (
+PARTICIPANTS: tuple[CastMember, ...] = (
     # English
     _p("grace", "Grace Mensah", "g.mensah@tvet.example.org", "en", "government",
        "Ghana TVET Service", "gmail", "digest"),
@@ -139,7 +141,7 @@ PARTICIPANTS: tuple[Person, ...] = (
        "fr", "ngo", "Femmes et Compétences", "gmail", "announcements"),
 )  # fmt: skip
 
-READERS: tuple[Person, ...] = (
+READERS: tuple[CastMember, ...] = (
     # Read only. Laura later switches to the digest; Tomás leaves in week two;
     # Hélène never confirms; Samuel's address stops working after he confirms.
     _p("laura", "Laura Bianchi", "laura.bianchi@mail.example.org", "en",
@@ -152,16 +154,16 @@ READERS: tuple[Person, ...] = (
        "employers", "Green & Partners", "outlook", "each"),
 )  # fmt: skip
 
-STRANGERS: tuple[Person, ...] = (
+STRANGERS: tuple[CastMember, ...] = (
     _p("spam", "Best Course Deals", "offers@promo-courses.example.com", "en", "",
        "", "plain", None),
     _p("mallory", "Mallory Black", "mallory@forged.example.net", "en", "", "",
        "plain", None),
 )  # fmt: skip
 
-EVERYONE: dict[str, Person] = {p.key: p for p in PARTICIPANTS + READERS + STRANGERS}
+EVERYONE: dict[str, CastMember] = {p.key: p for p in PARTICIPANTS + READERS + STRANGERS}
 
 
-def person(key: str) -> Person:
+def person(key: str) -> CastMember:
     """The participant, reader or stranger called *key* in the script."""
     return EVERYONE[key]

@@ -20,7 +20,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 
-from mailer.demo.cast import Person
+from mailer.demo.cast import CastMember
 from mailer.demo.mime import (
     LONG_MONTHS,
     MONTHS,
@@ -56,7 +56,7 @@ class Quoted:
 class Draft:
     """What a participant writes: *body* is exactly the text they typed themselves."""
 
-    author: Person
+    author: CastMember
     to: str
     subject: str
     body: str
@@ -67,7 +67,7 @@ class Draft:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def message_id_for(author: Person, key: str) -> str:
+def message_id_for(author: CastMember, key: str) -> str:
     """The Message-ID the author's client gives the mail named *key*."""
     h = hashlib.sha256(f"{author.email}:{key}".encode()).hexdigest()
     domain = author.email.rpartition("@")[2]

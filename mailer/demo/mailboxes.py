@@ -73,7 +73,7 @@ def kind_of(message_id: str, domain: str) -> str:
     return "post"
 
 
-class Mailboxes:
+class DemoMailboxes:
     """Every recipient's mailbox, read from the service's outbox Maildir."""
 
     def __init__(self, maildir: Path, domain: str) -> None:

@@ -19,10 +19,10 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from mailer.core.addresses import AddressBook
 from mailer.demo import automatic, script
-from mailer.demo.cast import Person
+from mailer.demo.cast import CastMember
 from mailer.demo.clients import Draft, Quoted, message_id_for, write
 from mailer.demo.dkimkey import DemoKey
-from mailer.demo.mailboxes import Delivered, Mailboxes
+from mailer.demo.mailboxes import Delivered, DemoMailboxes
 from mailer.demo.phrases import (
     CONSTITUENCY_WORDS,
     LANGUAGE_WORDS,
@@ -55,9 +55,9 @@ class Player:
     def __init__(
         self,
         stage: Stage,
-        mailboxes: Mailboxes,
-        people: dict[str, Person],
-        moderators: list[Person],
+        mailboxes: DemoMailboxes,
+        people: dict[str, CastMember],
+        moderators: list[CastMember],
         signing: dict[str, DemoKey],
     ) -> None:
         self.stage = stage
@@ -103,14 +103,14 @@ class Player:
         """The service's clock: mail is dated when it is written."""
         return self.stage.clock()
 
-    def who(self, key: str) -> Person:
+    def who(self, key: str) -> CastMember:
         """A person of the script, moderators included (``mod0``...)."""
         if key.startswith("mod"):
             return self.moderators[int(key[3:])]
         return self.people[key]
 
     def _send(
-        self, author: Person, draft: Draft, rcpt: str, sign: bool = False
+        self, author: CastMember, draft: Draft, rcpt: str, sign: bool = False
     ) -> None:
         raw = write(draft)
         key = self.signing.get(author.key) if sign else None
@@ -120,7 +120,7 @@ class Player:
 
     def _draft(
         self,
-        author: Person,
+        author: CastMember,
         to: str,
         subject: str,
         body: str,
@@ -141,7 +141,7 @@ class Player:
                 return item
         raise ScriptError(f"{address} has no {kind} mail that fits")
 
-    def _reply_subject(self, author: Person, subject: str) -> str:
+    def _reply_subject(self, author: CastMember, subject: str) -> str:
         if re.match(r"(?i)^re\s?:", subject):
             return subject
         if author.client == "outlook":
@@ -156,7 +156,7 @@ class Player:
         result: Sent = handler(action, step_key)
         return result
 
-    def _subscribe(self, action: script.Subscribe, step_key: str) -> Sent:
+    def _join(self, action: script.Join, step_key: str) -> Sent:
         p = self.who(action.who)
         assert p.mode is not None
         sub, name, org, con, _, _ = WORDS[p.language]
@@ -177,7 +177,7 @@ class Player:
         return Sent()
 
     def _reply_to_service(
-        self, who: Person, kind: str, key: str, answering: str | None = None
+        self, who: CastMember, kind: str, key: str, answering: str | None = None
     ) -> None:
         """Reply to the service's newest *kind* mail (the one answering *answering*)."""
         mail = self._newest(
@@ -203,7 +203,7 @@ class Player:
         self._reply_to_service(p, "confirm", f"confirm:{p.key}")
         return Sent()
 
-    def _setmode(self, action: script.SetMode, step_key: str) -> Sent:
+    def _changemode(self, action: script.ChangeMode, step_key: str) -> Sent:
         p = self.who(action.who)
         body = f"{WORDS[p.language][5]} {MODE_WORDS[action.mode][p.language]}"
         draft = self._draft(
@@ -328,7 +328,7 @@ class Player:
             notice,
         )
 
-    def _command(self, action: script.Command, step_key: str) -> Sent:
+    def _commandmail(self, action: script.CommandMail, step_key: str) -> Sent:
         return self._moderate(action.moderator, action.text, f"command:{step_key}")
 
     def _fill(self, text: str) -> str:
@@ -341,7 +341,9 @@ class Player:
     def _forged(self, action: script.Forged, step_key: str) -> Sent:
         forger = self.who(action.who)
         victim = self.moderators[action.as_moderator]
-        posing = Person(forger.key, victim.name, victim.email, "en", "", "", "plain")
+        posing = CastMember(
+            forger.key, victim.name, victim.email, "en", "", "", "plain"
+        )
         body = self._fill(action.text)
         draft = self._draft(
             posing, self.book.moderators(), body, body, f"forged:{step_key}"

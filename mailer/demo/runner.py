@@ -25,12 +25,17 @@ from pathlib import Path
 from typing import TextIO
 
 from mailer.clock import ScaledClock
-from mailer.config.settings import DatabaseSettings, Discussion, HostPort, Settings
+from mailer.config.settings import (
+    DatabaseSettings,
+    DiscussionSettings,
+    HostPort,
+    Settings,
+)
 from mailer.core.choices import Protocol
 from mailer.demo import cast, summary
 from mailer.demo.account import Account
 from mailer.demo.dkimkey import DemoKey, KeyServer, make_key
-from mailer.demo.mailboxes import Mailboxes
+from mailer.demo.mailboxes import DemoMailboxes
 from mailer.demo.player import Player
 from mailer.demo.scenario import Scenario
 from mailer.demo.script import Contribute, Step
@@ -78,7 +83,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def model_discussion(settings: Settings) -> Discussion:
+def model_discussion(settings: Settings) -> DiscussionSettings:
     """The configured discussion the script fits, or DemoError saying what differs."""
     for d in settings.discussions:
         weeks = {q.week for q in d.questions}
@@ -143,10 +148,10 @@ def demo_settings(base: Settings, options: DemoOptions, dns_port: int) -> Settin
     )
 
 
-def moderators_of(discussion: Discussion) -> list[cast.Person]:
+def moderators_of(discussion: DiscussionSettings) -> list[cast.CastMember]:
     """The configured moderators as people of the script (``mod0``, ``mod1``...)."""
     return [
-        cast.Person(
+        cast.CastMember(
             f"mod{i}",
             m.name,
             m.email,
@@ -161,8 +166,8 @@ def moderators_of(discussion: Discussion) -> list[cast.Person]:
 
 def _authors(
     story: tuple[Step, ...],
-    people: dict[str, cast.Person],
-    moderators: list[cast.Person],
+    people: dict[str, cast.CastMember],
+    moderators: list[cast.CastMember],
 ) -> dict[str, str]:
     names = {
         **{k: p.name for k, p in people.items()},
@@ -188,7 +193,7 @@ def _play(
     zone = discussion.time_zone
     moderators = moderators_of(discussion)
     stage = Stage(runtime, clock, cancelled)
-    mailboxes = Mailboxes(
+    mailboxes = DemoMailboxes(
         runtime.settings.service.state_dir / "outbox", runtime.settings.service.domain
     )
     player = Player(stage, mailboxes, cast.EVERYONE, moderators, keys)
@@ -208,7 +213,7 @@ def _play(
     )
 
 
-def start_instant(discussion: Discussion) -> datetime:
+def start_instant(discussion: DiscussionSettings) -> datetime:
     """Where the clock starts: just before the first step, on the eve of the opening."""
     zone = discussion.time_zone
     first = STORY[0].at(discussion.opens_at.astimezone(zone).date(), zone)

@@ -85,7 +85,7 @@ class Scenario:
         acc, actions = self.account, st.actions
         if st.note:
             acc.moment(at, f"» {st.note[0].upper()}{st.note[1:]}")
-        subscribers = [a for a in actions if isinstance(a, script.Subscribe)]
+        subscribers = [a for a in actions if isinstance(a, script.Join)]
         confirms = [a for a in actions if isinstance(a, script.Confirm)]
         if subscribers:
             people = [self.player.who(a.who) for a in subscribers]
@@ -126,7 +126,7 @@ class Scenario:
                 f"{m.name} rejects the post of {self._author(action.post)} by "
                 f"replying to its notice: “{action.reason}”, {self._proof(action.moderator)}",
             )
-        elif isinstance(action, script.Command):
+        elif isinstance(action, script.CommandMail):
             m = player.moderators[action.moderator]
             acc.moment(
                 at,
@@ -174,7 +174,7 @@ class Scenario:
                 f"{p.name}'s old mail server returns the messages it got as "
                 "undeliverable (5.1.1): his subscription is disabled and the moderators told",
             )
-        elif isinstance(action, script.SetMode):
+        elif isinstance(action, script.ChangeMode):
             p = player.who(action.who)
             acc.moment(at, f"{p.name} switches to “{action.mode}” by mail")
         elif isinstance(action, script.Leave):

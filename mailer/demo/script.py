@@ -46,7 +46,7 @@ Via = Fresh | ReplyToAnnouncement | ReplyToCopy | ReplyToDigest | ReplyToListAdd
 
 
 @dataclass(frozen=True)
-class Subscribe:
+class Join:
     """*who* asks by mail for a subscription in their language and mode."""
 
     who: str
@@ -60,7 +60,7 @@ class Confirm:
 
 
 @dataclass(frozen=True)
-class SetMode:
+class ChangeMode:
     """*who* changes their delivery mode by mail."""
 
     who: str
@@ -107,7 +107,7 @@ class Reject:
 
 
 @dataclass(frozen=True)
-class Command:
+class CommandMail:
     """Moderator number *moderator* sends other commands (``release week 2``, ``stats``)."""
 
     moderator: int
@@ -148,14 +148,14 @@ class Bounce:
 
 
 Action = (
-    Subscribe
+    Join
     | Confirm
-    | SetMode
+    | ChangeMode
     | Leave
     | Contribute
     | Approve
     | Reject
-    | Command
+    | CommandMail
     | Forged
     | Stranger
     | OutOfOffice

@@ -13,19 +13,19 @@ from __future__ import annotations
 from mailer.demo.script import (
     Approve,
     Bounce,
+    ChangeMode,
     Confirm,
     Contribute,
     Forged,
     Fresh,
+    Join,
     OutOfOffice,
     Reject,
     ReplyToAnnouncement,
     ReplyToCopy,
     ReplyToDigest,
-    SetMode,
     Step,
     Stranger,
-    Subscribe,
     Via,
     step,
 )
@@ -94,8 +94,8 @@ LATE = ("linda", "miguel", "koffi")  # confirm on the opening morning
 NEVER = ("helene",)  # never confirms: reminded, then expired
 
 
-def _signups(people: tuple[str, ...]) -> tuple[Subscribe, ...]:
-    return tuple(Subscribe(p) for p in people)
+def _signups(people: tuple[str, ...]) -> tuple[Join, ...]:
+    return tuple(Join(p) for p in people)
 
 
 def _confirms(people: tuple[str, ...]) -> tuple[Confirm, ...]:
@@ -183,7 +183,7 @@ DAY4_6: tuple[Step, ...] = (
     step(4, "15:15", c("paula-q6", "paula", 6, "El Ministerio de Educación autorizó que los institutos tecnológicos dicten hasta el 100 % de las clases teóricas a distancia durante la emergencia, algo que antes estaba prohibido.", ANN)),
     step(4, "16:00", c("rosa-q2", "rosa", 2, "En el INA grabamos las clases prácticas con dos cámaras y las publicamos con subtítulos. Los docentes responden dudas en foros por especialidad.", ANN)),
     step(4, "17:00", Approve(2, ("paula-q6", "rosa-q2"))),
-    step(4, "20:00", SetMode("laura", "digest"), note="a reader switches to the daily digest"),
+    step(4, "20:00", ChangeMode("laura", "digest"), note="a reader switches to the daily digest"),
     step(5, "08:30", Forged("mallory", 1, "close"), note="a forged command to close the discussion"),
     step(5, "09:10", c("ibrahim-q4", "ibrahim", 4, "Je suis formateur indépendant au Mali. Mes apprenants n'ont pas d'électricité le soir : les cours doivent pouvoir se suivre sur un téléphone chargé une fois par jour.", ANN)),
     step(5, "09:40", c("aissatou-q5", "aissatou", 5, "Il faut penser aux apprenantes : leur permettre de suivre les cours à des heures compatibles avec les tâches familiales, et garder des groupes de discussion entre femmes.", ANN)),

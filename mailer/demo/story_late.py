@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mailer.demo.script import (
     Approve,
-    Command,
+    CommandMail,
     Leave,
     OutOfOffice,
     ReplyToCopy,
@@ -22,7 +22,7 @@ from mailer.demo.story import ANN, WEEK_ONE, c
 RELEASE_WEEK_TWO = step(
     6,
     "16:00",
-    Command(1, "release week 2"),
+    CommandMail(1, "release week 2"),
     note="Paul releases week two by mail, ahead of schedule",
 )
 
@@ -79,7 +79,7 @@ WEEK_THREE: tuple[Step, ...] = (
     step(17, "15:00", c("anna-q8", "anna", 8, "Learners adapt when the format is predictable: the same day, the same time, the same structure every week.", ANN)),
     step(18, "09:30", c("miguel-q9", "miguel", 9, "Usamos la radio comunitaria para anunciar los cursos y los horarios de las tutorías telefónicas.", ANN)),
     step(18, "10:00", c("sofia-q11", "sofia", 11, "INFOTEP y las asociaciones empresariales crearon un fondo común para pagar la conectividad de los aprendices.", ANN)),
-    step(18, "11:00", Command(1, "stats"), note="Paul asks for the numbers"),
+    step(18, "11:00", CommandMail(1, "stats"), note="Paul asks for the numbers"),
     step(19, "10:00", c("andres-q7", "andres", 7, "Empezamos a usar simuladores de soldadura en el celular. No es lo mismo, pero los aprendices llegan al taller con la técnica básica aprendida.")),
     step(19, "11:00", Approve(2, ("andres-q7",))),
     step(19, "15:00", c("amina-re-miguel", "amina", None, "Miguel, la radio communautaire est aussi très efficace au Sénégal, surtout en langues nationales.", ReplyToCopy("miguel-q9"))),

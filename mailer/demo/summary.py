@@ -8,7 +8,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
-from mailer.demo.mailboxes import Mailboxes
+from mailer.demo.mailboxes import DemoMailboxes
 from mailer.runtime import Runtime
 from store.models import (
     InboundMessage,
@@ -50,7 +50,7 @@ class Summary:
     delivered_twice: int = 0
 
 
-def collect(runtime: Runtime, mailboxes: Mailboxes) -> Summary:
+def collect(runtime: Runtime, mailboxes: DemoMailboxes) -> Summary:
     """Read the end state: posts, subscribers' mail by kind, inbox and outbox."""
     out = Summary()
     moderators = {

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_skeleton
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
 from mailer.core.inline_images import own_attachments
 from mailer.core.message import ParsedMessage
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.core.threads import KnownPost, WaitingPost, adoptions
-from mailer.inbound.lookups import DiscussionView, Lookups
+from mailer.inbound.lookups import BatchDiscussion, Lookups
 from mailer.links import question_url
 from mailer.mailings.publish import publish_post
 from mailer.moderation import notify_held
@@ -102,7 +102,7 @@ def _size(n: int) -> str:
 
 def _create_post(
     lookups: Lookups,
-    view: DiscussionView,
+    view: BatchDiscussion,
     item: InboundItem,
     parsed: ParsedMessage,
     decision: Decision,
@@ -198,7 +198,7 @@ def _adopt_waiting(
 
 
 def _queue_notice(
-    lookups: Lookups, view: DiscussionView, parsed: ParsedMessage, decision: Decision
+    lookups: Lookups, view: BatchDiscussion, parsed: ParsedMessage, decision: Decision
 ) -> bool:
     """Queue one notice; False when this address already had this kind today."""
     assert decision.notice is not None
@@ -261,7 +261,7 @@ def _queue_notice(
     )
 
 
-def _when(moment: datetime, discussion: Discussion, language: str) -> str:
+def _when(moment: datetime, discussion: DiscussionSettings, language: str) -> str:
     local = moment.astimezone(discussion.time_zone)
     day = format_skeleton("yMMMMd", local, locale=language)
     return f"{day}, {format_skeleton('Hm', local, locale=language)} ({discussion.time_zone.key})"

@@ -61,7 +61,7 @@ _PLAIN_TEXT_REASONS = {
 
 
 @dataclass(frozen=True)
-class Mailbox:
+class PolledMailbox:
     """Where the poller reads, and how it recognises the service's own addresses."""
 
     imap: ImapSettings
@@ -163,7 +163,7 @@ def open_folder(
 
 def poll_once(
     client: IMAPClient,
-    box: Mailbox,
+    box: PolledMailbox,
     accept: Accept,
     halt: threading.Event | None = None,
     criteria: Sequence[Any] | None = None,
@@ -192,7 +192,9 @@ def poll_once(
     return stored
 
 
-def _store(client: IMAPClient, box: Mailbox, accept: Accept, uids: list[int]) -> int:
+def _store(
+    client: IMAPClient, box: PolledMailbox, accept: Accept, uids: list[int]
+) -> int:
     """Fetch *uids* in batches, store each message, then mark what was committed."""
     settings = box.imap
     stored = 0
@@ -324,7 +326,7 @@ def _is_news(response: Any) -> bool:
     )
 
 
-def run_poller(box: Mailbox, accept: Accept, halt: threading.Event) -> None:
+def run_poller(box: PolledMailbox, accept: Accept, halt: threading.Event) -> None:
     """Poll until *halt* is set, reconnecting with backoff after any failure."""
     backoff = 1.0
     settings = box.imap
@@ -406,7 +408,7 @@ async def imap_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     if settings.imap is None:
         return
-    box = Mailbox(settings.imap, settings.service.domain, settings.slugs)
+    box = PolledMailbox(settings.imap, settings.service.domain, settings.slugs)
     halt = threading.Event()
 
     async def relay_stop() -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import OversizeAttachments
 from mailer.core.errors import BadToken
@@ -84,10 +84,10 @@ class QuestionRowState:
 
 
 @dataclass
-class DiscussionView:
+class BatchDiscussion:
     """One discussion as this batch sees it: configuration, row and questions."""
 
-    config: Discussion
+    config: DiscussionSettings
     row: DiscussionRowState
     questions: dict[int, QuestionRowState]
 
@@ -102,7 +102,7 @@ def _known(ref: PostRef) -> KnownPost:
 
 
 def policy_of(
-    discussion: Discussion, oversize_attachments: OversizeAttachments
+    discussion: DiscussionSettings, oversize_attachments: OversizeAttachments
 ) -> Policy:
     """A discussion's configured policy as the router's value."""
     return Policy(
@@ -132,7 +132,7 @@ class Lookups:
         self.runtime = runtime
         self.session = session
         self.now = now
-        self._discussions: dict[str, DiscussionView | None] = {}
+        self._discussions: dict[str, BatchDiscussion | None] = {}
         self._senders: dict[tuple[int, str], SenderRecord] = {}
         self._known: dict[tuple[int, str], KnownPost] = {}
         self._by_id: dict[int, KnownPost] = {}
@@ -150,7 +150,7 @@ class Lookups:
         self.session = session
         self.now = now
 
-    def discussion(self, slug: str) -> DiscussionView | None:
+    def discussion(self, slug: str) -> BatchDiscussion | None:
         """The configured discussion *slug* with its row and question rows, or None."""
         if slug not in self._discussions:
             config = self.runtime.settings.discussion(slug)
@@ -164,7 +164,7 @@ class Lookups:
                     QuestionRowState(*q)
                     for q in connection.execute(_QUESTIONS, {"discussion": row.id})
                 ]
-                self._discussions[slug] = DiscussionView(
+                self._discussions[slug] = BatchDiscussion(
                     config, row, {q.number: q for q in questions}
                 )
         return self._discussions[slug]

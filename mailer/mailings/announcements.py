@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import OpenQuestion
 from mailer.links import question_message_id, question_url
@@ -37,7 +37,10 @@ def _wake_after_commit(session: Session, runtime: Runtime) -> None:
 
 
 def _open_questions(
-    runtime: Runtime, discussion: Discussion, numbers: Iterable[int], language: str
+    runtime: Runtime,
+    discussion: DiscussionSettings,
+    numbers: Iterable[int],
+    language: str,
 ) -> list[OpenQuestion]:
     s = runtime.settings.service
     book = AddressBook(discussion.slug, s.domain)
@@ -59,7 +62,7 @@ def _open_questions(
 def _queue_to_everyone(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     mail: ListMail,
     context: Callable[[str], Mapping[str, Any]],
@@ -77,7 +80,7 @@ def _queue_to_everyone(
 def announce_release(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     numbers: list[int],
     opening: bool,
@@ -118,7 +121,7 @@ def announce_release(
 def announce_closing(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     closed_at: datetime,
 ) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.addresses import AddressBook
 from mailer.core.digest import DigestPlan, PostItem, QuestionItem, plan_digest
@@ -80,7 +80,7 @@ def digest_context(plan: DigestPlan, dates: LocalDates) -> dict[str, Any]:
 def post_items(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     since: datetime | None,
     until: datetime,
@@ -108,7 +108,7 @@ def post_items(
 
 def question_items(
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     released: Mapping[int, datetime],
     until: datetime,
 ) -> list[QuestionItem]:
@@ -132,7 +132,7 @@ class _Plans:
 
     def __init__(
         self,
-        discussion: Discussion,
+        discussion: DiscussionSettings,
         posts: Sequence[PostItem],
         questions: Sequence[QuestionItem],
         window: DigestWindow,
@@ -215,7 +215,7 @@ def _log_size(slug: str, label: str, fitted: FittedDigest) -> None:
     )
 
 
-def _digest_mail(discussion: Discussion, domain: str, label: str) -> ListMail:
+def _digest_mail(discussion: DiscussionSettings, domain: str, label: str) -> ListMail:
     """The digest of *label* as a list mail: what every reader's copy shares."""
     book = AddressBook(discussion.slug, domain)
     return ListMail(
@@ -228,7 +228,7 @@ def _digest_mail(discussion: Discussion, domain: str, label: str) -> ListMail:
 
 def send_digest(
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     window: DigestWindow,
     now: datetime,

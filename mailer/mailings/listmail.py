@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.outbound.bulk import SharedMail, queue_shared
 from mailer.outbound.mailing import Outgoing
 from store.models import DeliveryMode
-from store.outbox import Recipient
+from store.outbox import OutboxRecipient
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -46,7 +46,7 @@ class ListMail:
     from_name: Callable[[str], str] | None = None
     archived_at: str | None = None
 
-    def copy_for(self, person: Recipient, language: str) -> Outgoing:
+    def copy_for(self, person: OutboxRecipient, language: str) -> Outgoing:
         """The copy for one subscriber, keyed ``<dedupe_prefix>:<subscription>``."""
         return Outgoing(
             template=self.template,
@@ -70,7 +70,7 @@ class ListMail:
 
 def _shared_per_language(
     settings: Settings,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     template: str,
     context_for: Callable[[str], Mapping[str, Any]],
 ) -> Callable[[str], SharedMail]:
@@ -90,7 +90,7 @@ def _shared_per_language(
 def queue_list_mail(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     modes: Sequence[DeliveryMode],
     mail: ListMail,

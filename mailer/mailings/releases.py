@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.modauth import AuthMethod
 from mailer.core.schedule import close_due as schedule_close_due
@@ -93,7 +93,7 @@ class StateResult:
 
 def _configured(
     runtime: Runtime, session: Session, slug: str
-) -> tuple[Discussion, int]:
+) -> tuple[DiscussionSettings, int]:
     discussion = runtime.settings.discussion(slug)
     row_id = session.scalar(select(DiscussionRow.id).where(DiscussionRow.slug == slug))
     if discussion is None or row_id is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Moderator
+from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, Verb
 from mailer.mailings.releases import (
@@ -28,7 +28,7 @@ from mailer.mailings.releases import (
 )
 from mailer.moderation.audit import record_audit
 from mailer.moderation.queue import (
-    Decision,
+    DecisionCode,
     DecisionResult,
     approve_post,
     hold_post,
@@ -62,7 +62,7 @@ class Actor:
     moderator: Moderator | None = None
 
 
-def display_name(discussion: Discussion, who: str) -> str:
+def display_name(discussion: DiscussionSettings, who: str) -> str:
     """A moderator's name for an address, else the address itself."""
     for m in discussion.moderators:
         if m.email == who.lower():
@@ -77,7 +77,7 @@ class _Run:
         self,
         session: Session,
         runtime: Runtime,
-        discussion: Discussion,
+        discussion: DiscussionSettings,
         actor: Actor,
         now: datetime,
     ) -> None:
@@ -155,9 +155,9 @@ class _Run:
     def _decision(
         self, cmd: Command, done: str, d: DecisionResult, **extra: Any
     ) -> None:
-        if d.code is Decision.DONE:
+        if d.code is DecisionCode.DONE:
             self.say(done, cmd, post=d.post_id, **extra)
-        elif d.code is Decision.NO_POST:
+        elif d.code is DecisionCode.NO_POST:
             self.say("no_post", cmd, post=d.post_id)
         else:
             self.say(
@@ -170,7 +170,7 @@ class _Run:
             )
 
     def _tell_others(self, d: DecisionResult, reason: str) -> None:
-        if d.code is Decision.DONE:
+        if d.code is DecisionCode.DONE:
             tell_other_moderators(
                 self.session,
                 self.runtime,
@@ -213,7 +213,7 @@ class _Run:
 
     def hold(self, cmd: Command) -> None:
         d = hold_post(self.session, self.row.id, cmd.post_id, self.actor.email)
-        if d.code is Decision.ALREADY and d.status == "held":
+        if d.code is DecisionCode.ALREADY and d.status == "held":
             self.say("already_held", cmd, post=d.post_id)
         else:
             self._decision(cmd, "held", d)
@@ -328,7 +328,7 @@ _ACTIONS: dict[Verb, Callable[[_Run, Command], None]] = {
 def run_commands(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     commands: Sequence[Command],
     actor: Actor,
     now: datetime,

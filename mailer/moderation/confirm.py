@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.modauth import AuthMethod
@@ -47,7 +47,7 @@ def confirm_command(
     now = runtime.clock()
     parsed = incoming.parsed
     discussion_row = None
-    discussion: Discussion | None = None
+    discussion: DiscussionSettings | None = None
     if token_row.discussion_id is not None:
         discussion_row = session.get(DiscussionRow, token_row.discussion_id)
         if discussion_row is not None:

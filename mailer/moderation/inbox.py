@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Moderator
+from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
@@ -190,7 +190,7 @@ def _confirmations_last_hour(session: Session, address: str, now: datetime) -> i
 def _ask_confirmation(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     moderator: Moderator,
     incoming: Incoming,

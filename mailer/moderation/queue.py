@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Moderator
+from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.modcommands import Rejection
 from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
@@ -36,7 +36,7 @@ NOTICE_TEXT_LIMIT = 6000  # characters of a held post shown in the notice
 _AUTOMATIC_SENDERS = ("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")
 
 
-class Decision(enum.Enum):
+class DecisionCode(enum.Enum):
     """Outcome of a moderation decision."""
 
     DONE = "done"
@@ -48,7 +48,7 @@ class Decision(enum.Enum):
 class DecisionResult:
     """What happened to one post: done, not found, or already decided (by whom, when)."""
 
-    code: Decision
+    code: DecisionCode
     post_id: int
     status: str = ""
     by: str = ""
@@ -61,7 +61,7 @@ def held_notice_key(post_id: int, moderator_email: str) -> str:
     return f"held:{post_id}:{moderator_email.lower()}"
 
 
-def _question_text(discussion: Discussion, number: int, language: str) -> str:
+def _question_text(discussion: DiscussionSettings, number: int, language: str) -> str:
     q = discussion.question(number)
     if q is None:
         return ""
@@ -69,7 +69,7 @@ def _question_text(discussion: Discussion, number: int, language: str) -> str:
 
 
 def post_context(
-    discussion: Discussion, post: Post, number: int, language: str
+    discussion: DiscussionSettings, post: Post, number: int, language: str
 ) -> dict[str, Any]:
     body = post.body
     cut = len(body) > NOTICE_TEXT_LIMIT
@@ -128,9 +128,9 @@ def _move(
 def _decided(session: Session, post_id: int, discussion_id: int) -> DecisionResult:
     post = session.get(Post, post_id, populate_existing=True)
     if post is None or post.discussion_id != discussion_id:
-        return DecisionResult(Decision.NO_POST, post_id)
+        return DecisionResult(DecisionCode.NO_POST, post_id)
     return DecisionResult(
-        Decision.ALREADY,
+        DecisionCode.ALREADY,
         post_id,
         status=post.status.value,
         by=post.moderated_by or "",
@@ -159,13 +159,15 @@ def approve_post(
     ):
         return _decided(session, post_id, discussion_id)
     publish_post(session, runtime, post_id, now)
-    return DecisionResult(Decision.DONE, post_id, PostStatus.APPROVED.value, actor, now)
+    return DecisionResult(
+        DecisionCode.DONE, post_id, PostStatus.APPROVED.value, actor, now
+    )
 
 
 def reject_post(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     post_id: int,
     actor: str,
@@ -188,14 +190,14 @@ def reject_post(
     if rejection is Rejection.EXPLAINED:
         notified = _tell_author(session, runtime, discussion, post_id, reason, now)
     return DecisionResult(
-        Decision.DONE, post_id, PostStatus.REJECTED.value, actor, now, notified
+        DecisionCode.DONE, post_id, PostStatus.REJECTED.value, actor, now, notified
     )
 
 
 def _tell_author(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     post_id: int,
     reason: str,
     now: datetime,
@@ -245,13 +247,13 @@ def hold_post(
         hold_reason="held by a moderator",
     ):
         return _decided(session, post_id, discussion_id)
-    return DecisionResult(Decision.DONE, post_id, PostStatus.HELD.value, actor)
+    return DecisionResult(DecisionCode.DONE, post_id, PostStatus.HELD.value, actor)
 
 
 def tell_other_moderators(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     decision: DecisionResult,
     actor: Moderator | None,

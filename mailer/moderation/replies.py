@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Moderator
+from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.message import ParsedMessage
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import ParsedCommands
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mailer.runtime import Runtime
 
 
-def moderator_of(discussion: Discussion, address: str) -> Moderator | None:
+def moderator_of(discussion: DiscussionSettings, address: str) -> Moderator | None:
     """The configured moderator whose address is *address* (any case), or None."""
     wanted = address.strip().lower()
     for m in discussion.moderators:
@@ -34,7 +34,7 @@ def moderator_of(discussion: Discussion, address: str) -> Moderator | None:
 def reply_to_moderator(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int | None,
     moderator: Moderator,
     *,

@@ -34,7 +34,7 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.links import unsubscribe_url
 from mailer.outbound.compose import SMTP_POLICY
 from mailer.outbound.mailing import (
@@ -46,7 +46,7 @@ from mailer.outbound.mailing import (
 from mailer.outbound.templates import RenderedMail
 from store.assembly import SharedBody
 from store.models import DeliveryMode
-from store.outbox import OutgoingRow, Recipient, enqueue, iter_recipients
+from store.outbox import OutboxRecipient, OutgoingRow, enqueue, iter_recipients
 
 _MAX_LINE = SMTP_POLICY.max_line_length or 78
 BATCH_ROWS = 500
@@ -124,7 +124,7 @@ class SharedMail:
     def __init__(
         self,
         settings: Settings,
-        discussion: Discussion,
+        discussion: DiscussionSettings,
         template: str,
         language: str,
         context: Mapping[str, Any],
@@ -177,7 +177,7 @@ class SharedMail:
         self,
         settings: Settings,
         key: bytes,
-        discussion: Discussion,
+        discussion: DiscussionSettings,
         discussion_id: int | None,
         out: Outgoing,
         values: Mapping[str, str],
@@ -226,11 +226,11 @@ def queue_shared(
     session: Session,
     settings: Settings,
     key: bytes,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int,
     modes: Sequence[DeliveryMode],
     shared_for: Callable[[str], SharedMail],
-    outgoing_for: Callable[[Recipient, str], Outgoing],
+    outgoing_for: Callable[[OutboxRecipient, str], Outgoing],
     now: datetime,
     after_batch: Callable[[], None] | None = None,
 ) -> int:
@@ -277,6 +277,6 @@ def personal_values(
     }
 
 
-def reader_language(discussion: Discussion, language: str) -> str:
+def reader_language(discussion: DiscussionSettings, language: str) -> str:
     """The language a subscriber reads: theirs when offered, else the default."""
     return language if language in discussion.languages else discussion.default_language

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.core.digest import ABRIDGED_CHARS, DigestEntry, DigestPlan
 from mailer.core.digest_fit import Layout, fit_digest
 from mailer.outbound.bulk import SharedMail, normalise_text, personal_values
 from mailer.outbound.compose import encoded_size
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, templates_for
-from store.outbox import Recipient
+from store.outbox import OutboxRecipient
 
 # RFC 5321 (4.5.3.1.3): a path holds at most 256 octets, brackets included.
-WIDEST_READER = Recipient(
+WIDEST_READER = OutboxRecipient(
     subscription_id=10**12 - 1,
     email="x" * 64 + "@" + "d" * 63 + "." + "d" * 63 + "." + "d" * 61,
     # Four-byte characters: the most bytes per character in an encoded word.
@@ -46,7 +46,7 @@ WIDEST_READER = Recipient(
 # service signs (mailer.outbound.dkim.SIGNED_HEADERS) is 1,291 bytes for
 # discuss.example.org; a longer domain and selector add their length twice.
 DKIM_ALLOWANCE = 1_500
-_PLAIN_READER = Recipient(1, "a@b.example", "", "")
+_PLAIN_READER = OutboxRecipient(1, "a@b.example", "", "")
 ROUNDS = 4
 
 
@@ -75,13 +75,13 @@ class FittedDigest:
 def compose_digest(
     settings: Settings,
     key: bytes,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int | None,
     language: str,
     plan: DigestPlan,
     dates: LocalDates,
     context_for: Callable[[DigestPlan], Mapping[str, Any]],
-    outgoing_for: Callable[[Recipient, str], Outgoing],
+    outgoing_for: Callable[[OutboxRecipient, str], Outgoing],
     now: datetime,
 ) -> FittedDigest:
     """The digest of *plan* for readers of *language*, within ``digest.max_bytes``.
@@ -99,7 +99,7 @@ def compose_digest(
             settings, discussion, "digest", language, context_for(p), html=html
         )
 
-        def size(reader: Recipient, links: Mapping[str, str]) -> int:
+        def size(reader: OutboxRecipient, links: Mapping[str, str]) -> int:
             copy = outgoing_for(reader, shared.language)
             row = shared.row(settings, key, discussion, discussion_id, copy, links, now)
             return len(row.whole())
@@ -161,7 +161,7 @@ class EntrySizes:
     """
 
     def __init__(
-        self, discussion: Discussion, language: str, dates: LocalDates
+        self, discussion: DiscussionSettings, language: str, dates: LocalDates
     ) -> None:
         templates = templates_for(discussion)
         self._text = templates.macros("_digest", language)

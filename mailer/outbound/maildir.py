@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mailer.outbound.relay import Outcome, SendResult
+from mailer.outbound.relay import SendOutcome, SendResult
 
 _counter = itertools.count()
 
@@ -61,8 +61,8 @@ class MaildirTransport:
                 pass
             if not isinstance(exc, OSError):
                 raise
-            return SendResult(Outcome.DEFERRED, f"maildir write failed: {exc}")
-        return SendResult(Outcome.SENT, f"250 maildir new/{name}")
+            return SendResult(SendOutcome.DEFERRED, f"maildir write failed: {exc}")
+        return SendResult(SendOutcome.SENT, f"250 maildir new/{name}")
 
     def close(self) -> None:
         """Nothing to release."""

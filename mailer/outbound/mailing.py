@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import discussion_url, unsubscribe_url, verp_address
@@ -47,13 +47,13 @@ class Outgoing:
     archived_at: str | None = None  # the page of what a list mail copies (Archived-At)
 
 
-def templates_for(discussion: Discussion) -> Templates:
+def templates_for(discussion: DiscussionSettings) -> Templates:
     """The templates of one discussion (its override folder first)."""
     return Templates(discussion.templates_dir)
 
 
 def base_context(
-    settings: Settings, discussion: Discussion, language: str
+    settings: Settings, discussion: DiscussionSettings, language: str
 ) -> dict[str, Any]:
     """What every template may use: the discussion's texts and addresses."""
     book = AddressBook(discussion.slug, settings.service.domain)
@@ -77,7 +77,7 @@ def base_context(
 def build_row(
     settings: Settings,
     key: bytes,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int | None,
     out: Outgoing,
     now: datetime,
@@ -157,7 +157,7 @@ def queue_mail(
     session: Session,
     settings: Settings,
     key: bytes,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     discussion_id: int | None,
     out: Outgoing,
     now: datetime,

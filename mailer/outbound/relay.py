@@ -21,7 +21,7 @@ from mailer.config.settings import RelaySettings
 from mailer.core.choices import Security
 
 
-class Outcome(enum.Enum):
+class SendOutcome(enum.Enum):
     """What became of one message handed to a transport."""
 
     SENT = "sent"
@@ -33,7 +33,7 @@ class Outcome(enum.Enum):
 class SendResult:
     """The outcome of one message and the server's answer (for the log and the row)."""
 
-    outcome: Outcome
+    outcome: SendOutcome
     answer: str
     stage: str = "data"  # connect | mail | rcpt | data: where the answer came
 
@@ -66,13 +66,13 @@ class Transport(Protocol):
         ...
 
 
-def outcome_of(code: int) -> Outcome:
+def outcome_of(code: int) -> SendOutcome:
     """2xx sent, 5xx failed, anything else (4xx, odd codes) deferred."""
     if 200 <= code < 300:
-        return Outcome.SENT
+        return SendOutcome.SENT
     if 500 <= code < 600:
-        return Outcome.FAILED
-    return Outcome.DEFERRED
+        return SendOutcome.FAILED
+    return SendOutcome.DEFERRED
 
 
 def _answer(code: int, text: bytes | str) -> str:
@@ -154,20 +154,20 @@ class SmtpRelay:
             except smtplib.SMTPAuthenticationError as exc:
                 # A wrong password is the operator's to fix: keep the mail.
                 return SendResult(
-                    Outcome.DEFERRED,
+                    SendOutcome.DEFERRED,
                     "relay refused login: " + _answer(exc.smtp_code, exc.smtp_error),
                     "connect",
                 )
             except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
                 return SendResult(
-                    Outcome.DEFERRED, f"cannot connect to relay: {exc}", "connect"
+                    SendOutcome.DEFERRED, f"cannot connect to relay: {exc}", "connect"
                 )
         smtp = self._smtp
         options: list[str] = []
         if not (raw.isascii() and recipient.isascii() and envelope_from.isascii()):
             if not smtp.has_extn("smtputf8"):
                 return SendResult(
-                    Outcome.FAILED,
+                    SendOutcome.FAILED,
                     "relay does not offer SMTPUTF8 for this message",
                     "mail",
                 )
@@ -199,7 +199,7 @@ class SmtpRelay:
             return self._refused(exc.smtp_code, exc.smtp_error, stage)
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            return SendResult(Outcome.DEFERRED, f"connection lost: {exc}", stage)
+            return SendResult(SendOutcome.DEFERRED, f"connection lost: {exc}", stage)
         if code == 421:
             self.close()
         return SendResult(outcome_of(code), _answer(code, text), stage)

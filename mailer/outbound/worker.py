@@ -32,7 +32,7 @@ from mailer.config.settings import CommitDurability, Settings
 from mailer.outbound.bounces import count_bounce
 from mailer.outbound.dkim import DkimSigner, load_signer
 from mailer.outbound.maildir import MaildirTransport
-from mailer.outbound.relay import Outcome, SendResult, SmtpRelay, Transport
+from mailer.outbound.relay import SendOutcome, SendResult, SmtpRelay, Transport
 from store.bodies import BodyCache
 from store.bounces import decay_scores, with_bounces
 from store.db import make_engine, make_sessionmaker
@@ -218,7 +218,7 @@ class OutboxSender:
                     break
                 result = self._send(message, previous_recorded)
                 previous_recorded()
-                if result.outcome is Outcome.DEFERRED and result.stage == "connect":
+                if result.outcome is SendOutcome.DEFERRED and result.stage == "connect":
                     self._record(message, result, report)
                     self._defer_rest(batch[i + 1 :], result, report)
                     break
@@ -259,7 +259,7 @@ class OutboxSender:
             try:
                 raw = self.signer.sign(raw)
             except (dkim.DKIMException, ValueError) as exc:
-                return SendResult(Outcome.DEFERRED, f"cannot DKIM-sign: {exc}")
+                return SendResult(SendOutcome.DEFERRED, f"cannot DKIM-sign: {exc}")
         return self.transport.send(
             message.envelope_from, message.recipient, raw, before_commit
         )
@@ -270,7 +270,7 @@ class OutboxSender:
         rt = self.runtime
         now = rt.clock()
         box = rt.settings.outbox
-        if result.outcome is Outcome.SENT:
+        if result.outcome is SendOutcome.SENT:
             self._record_sent(message, now)
             report.sent += 1
             log.info(
@@ -281,7 +281,7 @@ class OutboxSender:
             )
             return
         with self.marks.begin() as session:
-            if result.outcome is Outcome.FAILED:
+            if result.outcome is SendOutcome.FAILED:
                 mark_failed(session, message.id, error=result.answer)
                 expired = False
             else:
@@ -294,7 +294,7 @@ class OutboxSender:
                     max_age=timedelta(hours=box.max_age_hours),
                 )
                 expired = state is OutboxState.FAILED
-            if result.outcome is Outcome.FAILED or expired:
+            if result.outcome is SendOutcome.FAILED or expired:
                 report.failed += 1
                 log.warning(
                     "failed message_id=%s to=%s attempts=%d answer=%r",
@@ -310,7 +310,7 @@ class OutboxSender:
                         rt.settings,
                         rt.key,
                         message.subscription_id,
-                        permanent=result.outcome is Outcome.FAILED,
+                        permanent=result.outcome is SendOutcome.FAILED,
                         reason=result.answer,
                         now=now,
                     )

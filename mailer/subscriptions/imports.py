@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.subscriptions.notices import place_for
 from mailer.subscriptions.signup import SignupOutcome, settle
 from mailer.subscriptions.values import (
@@ -129,7 +129,7 @@ def open_rows(stream: TextIO) -> tuple[csv.DictReader[str], list[str]]:
 
 def check_rows(
     reader: csv.DictReader[str],
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     check_deliverability: bool,
     problems: list[RowProblem],
 ) -> Iterator[ImportRow | None]:
@@ -150,7 +150,7 @@ def check_rows(
 def _check_row(
     row: dict[str, str],
     line: int,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     check_deliverability: bool,
     seen: dict[str, int],
     found: list[RowProblem],

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 
 from mailer.core.commands import (
     Help,
-    ParsedCommands,
     SetLanguage,
     SetMode,
     Subscribe,
+    SubscriberCommands,
     Unsubscribe,
     parse_commands,
 )
@@ -96,7 +96,7 @@ def _sender(runtime: Runtime, parsed: ParsedMessage) -> str | None:
 
 def _language(
     sub: Subscription | None,
-    parsed_commands: ParsedCommands,
+    parsed_commands: SubscriberCommands,
     parsed: ParsedMessage,
     place: Place,
 ) -> str:

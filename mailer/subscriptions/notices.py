@@ -18,7 +18,7 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token, random_token
@@ -38,7 +38,7 @@ log = logging.getLogger("ediscuss.subscribers")
 class Place:
     """One discussion as configured (texts) and as stored (its row id)."""
 
-    conf: Discussion
+    conf: DiscussionSettings
     row_id: int
 
     @property

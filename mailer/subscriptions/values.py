@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import email_validator
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.command_values import (
     CONSTITUENCIES,
     Mode,
@@ -63,7 +63,7 @@ def normalise_address(address: str, check_deliverability: bool = False) -> str:
     return normal.lower()
 
 
-def check_language(value: str | None, discussion: Discussion) -> str:
+def check_language(value: str | None, discussion: DiscussionSettings) -> str:
     """A language the discussion offers (its default when *value* is empty)."""
     if not value or not value.strip():
         return discussion.default_language

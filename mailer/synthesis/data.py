@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_date, format_datetime
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.synthesis.labels import labels_for
 from store.reports import ReportPost, report_posts
 
@@ -80,7 +80,10 @@ class Report:
 
 
 def build_report(
-    posts: Sequence[ReportPost], discussion: Discussion, language: str, now: datetime
+    posts: Sequence[ReportPost],
+    discussion: DiscussionSettings,
+    language: str,
+    now: datetime,
 ) -> Report:
     """The report of *discussion* from its approved *posts*, in *language*."""
     words = labels_for(language)
@@ -174,7 +177,9 @@ def build_report(
     )  # fmt: skip
 
 
-def load_report(runtime: Runtime, discussion: Discussion, language: str) -> Report:
+def load_report(
+    runtime: Runtime, discussion: DiscussionSettings, language: str
+) -> Report:
     """Read the approved posts of *discussion* from the store and build its report."""
     with runtime.sessions() as session:
         posts = report_posts(session, discussion.slug)

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
 from mailer.web.security import (
     CSRF_COOKIE,
@@ -96,7 +96,7 @@ class Web:
         with self.runtime.sessions() as session:
             return work(session)
 
-    def discussion(self, slug: str) -> Discussion:
+    def discussion(self, slug: str) -> DiscussionSettings:
         """The configured discussion *slug*, or a 404."""
         found = self.settings.discussion(slug)
         if found is None:
@@ -106,7 +106,7 @@ class Web:
     def page(
         self,
         request: Request,
-        discussion: Discussion | None = None,
+        discussion: DiscussionSettings | None = None,
         prefer: str | None = None,
     ) -> Page:
         """The language of *request*: ``?lang=``, then *prefer*, then Accept-Language."""
@@ -183,7 +183,7 @@ class Web:
         body: str,
         *,
         status: int = 200,
-        discussion: Discussion | None = None,
+        discussion: DiscussionSettings | None = None,
     ) -> Response:
         """A short page with a title and a sentence (results and errors)."""
         return await self.render(

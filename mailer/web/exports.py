@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import display_name_safe, header_safe
 from mailer.links import post_url, question_url, reply_address
@@ -100,7 +100,10 @@ def export_record(post: ArchivePost, domain: str) -> dict[str, Any]:
 
 
 def mbox_bytes(
-    posts: Sequence[ArchivePost], disc: Discussion, book: AddressBook, key: bytes
+    posts: Sequence[ArchivePost],
+    disc: DiscussionSettings,
+    book: AddressBook,
+    key: bytes,
 ) -> bytes:
     """The posts as an mboxrd file, each From the discussion in the author's name.
 
@@ -275,7 +278,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
 
 
 def atom_feed(
-    web: Web, disc: Discussion, t: Translator, posts: Sequence[ArchivePost]
+    web: Web, disc: DiscussionSettings, t: Translator, posts: Sequence[ArchivePost]
 ) -> str:
     """The Atom document of *posts* (newest first), texts as text, no addresses."""
     base = web.settings.service.base_url

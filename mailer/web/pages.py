@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.headers import header_safe
@@ -25,7 +25,7 @@ from store.archive import (
     ArchivePost,
     DiscussionView,
     PostLink,
-    QuestionState,
+    QuestionProgress,
     approved_links,
     approved_participants,
     approved_post_question,
@@ -42,7 +42,7 @@ MODES = ("each", "digest", "announcements")
 
 
 @dataclass(frozen=True)
-class QuestionItem:
+class QuestionListing:
     """One question as the discussion page lists it."""
 
     number: int
@@ -227,7 +227,7 @@ async def render_discussion(
     web: Web,
     request: Request,
     page: Page,
-    disc: Discussion,
+    disc: DiscussionSettings,
     view: DiscussionView,
     *,
     form: dict[str, str] | None = None,
@@ -237,11 +237,11 @@ async def render_discussion(
     """The discussion page, optionally with the sign-up form refilled and an error."""
     lang = page.language
     book = AddressBook(disc.slug, web.settings.service.domain)
-    items: list[QuestionItem] = []
+    items: list[QuestionListing] = []
     for conf in disc.questions:
         state = view.question(conf.number)
         items.append(
-            QuestionItem(
+            QuestionListing(
                 number=conf.number,
                 week=conf.week,
                 text=conf.text.in_language(lang, disc.default_language),
@@ -448,7 +448,7 @@ def _page_url(page: Page, path: str, number: int) -> str:
     return page.url(path, page=number) if number > 1 else page.url(path)
 
 
-def _accepting(view: DiscussionView, state: QuestionState) -> bool:
+def _accepting(view: DiscussionView, state: QuestionProgress) -> bool:
     return state.released_at is not None and view.state is not DiscussionState.CLOSED
 
 
@@ -467,7 +467,7 @@ def _constituency_key(value: str) -> str | None:
     return f"constituency_{key}" if key in CONSTITUENCIES else None
 
 
-def _zone_name(disc: Discussion, page: Page) -> str:
+def _zone_name(disc: DiscussionSettings, page: Page) -> str:
     from babel.dates import get_timezone_location
 
     locale = {"en": "en_GB"}.get(page.language, page.language)

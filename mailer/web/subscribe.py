@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mailer.config.settings import Discussion
+from mailer.config.settings import DiscussionSettings
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.errors import BadToken
 from mailer.core.tokens import hash_token
@@ -221,7 +221,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     ]
 
 
-def _clean(form: dict[str, str], disc: Discussion, page: Page) -> dict[str, str]:
+def _clean(
+    form: dict[str, str], disc: DiscussionSettings, page: Page
+) -> dict[str, str]:
     values = {
         name: " ".join(form.get(name, "").split())[:limit]
         for name, limit in _LIMITS.items()
@@ -236,7 +238,11 @@ def _clean(form: dict[str, str], disc: Discussion, page: Page) -> dict[str, str]
 
 
 async def _form_again(
-    web: Web, request: Request, page: Page, disc: Discussion, values: dict[str, str]
+    web: Web,
+    request: Request,
+    page: Page,
+    disc: DiscussionSettings,
+    values: dict[str, str],
 ) -> Response:
     view = await web.read(lambda s: discussion_state(s, disc.slug))
     assert view is not None
@@ -254,7 +260,7 @@ async def _form_again(
 
 async def _token_page(
     web: Web, request: Request, token: str
-) -> tuple[TokenView | None, Discussion | None, Page]:
+) -> tuple[TokenView | None, DiscussionSettings | None, Page]:
     """The token behind a confirmation link, its discussion, and the page language."""
     view = await web.read(
         lambda s: token_view(s, hash_token(token), web.runtime.clock())
@@ -283,7 +289,7 @@ async def _error(
     page: Page,
     key: str,
     status: int,
-    disc: Discussion | None,
+    disc: DiscussionSettings | None,
 ) -> Response:
     return await web.message(
         request,
@@ -301,14 +307,14 @@ async def _invalid(
     page: Page,
     key: str,
     view: Any,
-    disc: Discussion | None,
+    disc: DiscussionSettings | None,
 ) -> Response:
     status = 410 if view is not None else 404
     return await _error(web, request, page, key, status, disc)
 
 
 async def _posted_form(
-    web: Web, request: Request, page: Page, disc: Discussion | None
+    web: Web, request: Request, page: Page, disc: DiscussionSettings | None
 ) -> dict[str, str] | Response:
     """The form one of our pages posted, or the error page: too large, or no valid CSRF token."""
     try:

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mailer.demo import script
-from mailer.demo.cast import Person
+from mailer.demo.cast import CastMember
 from mailer.demo.runner import SIGNING
 
 SETTLE = timedelta(seconds=30)  # a digest starts half a minute after its hour
@@ -51,7 +51,7 @@ class Expected:
     """One contribution that must be a post."""
 
     key: str
-    author: Person
+    author: CastMember
     question: int
     parent: str | None
     body: str
@@ -88,7 +88,7 @@ class Model:
         return +out
 
 
-def signs(person: Person) -> bool:
+def signs(person: CastMember) -> bool:
     """A moderator (``mod<n>``) whose mail server signs with DKIM: their From is proven."""
     number = person.key.removeprefix("mod")
     return (
@@ -101,7 +101,7 @@ def signs(person: Person) -> bool:
 
 def build(
     story: tuple[script.Step, ...],
-    who: dict[str, Person],
+    who: dict[str, CastMember],
     opening: datetime,
     closes_at: datetime,
     zone: ZoneInfo,
@@ -119,7 +119,7 @@ def build(
     for st in story:
         t = st.at(opening_day, zone)
         for a in st.actions:
-            if isinstance(a, script.Subscribe):
+            if isinstance(a, script.Join):
                 p = who[a.who]
                 readers[p.email] = Reader(p.email, p.language)
             elif isinstance(a, script.Confirm):
@@ -127,7 +127,7 @@ def build(
                 assert p.mode is not None
                 readers[p.email].spans.append((t, None, p.mode))
                 readers[p.email].confirmed = True
-            elif isinstance(a, script.SetMode):
+            elif isinstance(a, script.ChangeMode):
                 r = readers[who[a.who].email]
                 r.stop(t)
                 r.spans.append((t, None, a.mode))
@@ -135,7 +135,7 @@ def build(
                 r = readers[who[a.who].email]
                 r.stop(t)
                 r.ended = "unsubscribed" if isinstance(a, script.Leave) else "disabled"
-            elif isinstance(a, script.Command) and a.text == "release week 2":
+            elif isinstance(a, script.CommandMail) and a.text == "release week 2":
                 releases.append(t)
             elif isinstance(a, script.Contribute) and not a.posts:
                 not_posts[a.key] = t

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from mailer.demo import DemoOptions, DemoRun, run_demo
-from mailer.demo.cast import EVERYONE, Person
-from mailer.demo.mailboxes import Mailboxes
+from mailer.demo.cast import EVERYONE, CastMember
+from mailer.demo.mailboxes import DemoMailboxes
 from mailer.demo.runner import moderators_of
 from mailer.demo.story_late import STORY
 from mailer.runtime import Runtime, open_runtime
@@ -62,7 +62,7 @@ def played(
     )
     took = time.monotonic() - start
     d = run.settings.discussions[0]
-    who: dict[str, Person] = dict(EVERYONE)
+    who: dict[str, CastMember] = dict(EVERYONE)
     who.update({m.key: m for m in moderators_of(d)})
     model = build(STORY, who, d.opens_at, d.closes_at, d.time_zone, d.digest_hour)
     rt = open_runtime(run.settings, migrate=False)
@@ -150,7 +150,7 @@ def check_nothing_left_and_nothing_twice(rt: Runtime, run: DemoRun) -> None:
     assert {state for state, _, _ in outbox} == {OutboxState.SENT}
     pairs = Counter((r.lower(), m) for _, r, m in outbox)
     assert max(pairs.values()) == 1  # one Message-ID to one recipient once
-    box = Mailboxes(
+    box = DemoMailboxes(
         run.settings.service.state_dir / "outbox", run.settings.service.domain
     )
     box.refresh()

@@ -16,7 +16,7 @@ from mailer.core.errors import StoreUnavailable
 from mailer.inbound import imap
 from mailer.inbound.imap import (
     STORED,
-    Mailbox,
+    PolledMailbox,
     connect,
     envelope_of,
     open_folder,
@@ -56,8 +56,8 @@ def imap_settings(server: DovecotServer, folder: str, **changes: Any) -> ImapSet
     return ImapSettings(**values)
 
 
-def box(settings: ImapSettings) -> Mailbox:
-    return Mailbox(settings, DOMAIN, (SLUG,))
+def box(settings: ImapSettings) -> PolledMailbox:
+    return PolledMailbox(settings, DOMAIN, (SLUG,))
 
 
 def test_envelope_from_headers() -> None:

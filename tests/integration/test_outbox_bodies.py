@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import event, func, insert, select, text
 
-from mailer.config.settings import Discussion, Settings
+from mailer.config.settings import DiscussionSettings, Settings
 from mailer.core.digest import DigestPlan
 from mailer.links import unsubscribe_url
 from mailer.mailings.digests import digest_context
@@ -54,7 +54,7 @@ def fixed_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def _plan(discussion: Discussion, language: str) -> DigestPlan:
+def _plan(discussion: DiscussionSettings, language: str) -> DigestPlan:
     return awkward_plan(discussion, language, START, posts=39)
 
 

@@ -15,7 +15,7 @@ from mailer.cli import main
 from mailer.config.settings import DkimSettings
 from mailer.core.choices import Security
 from mailer.outbound.dkim import DkimSigner, generate_key
-from mailer.outbound.relay import Outcome, SmtpRelay
+from mailer.outbound.relay import SendOutcome, SmtpRelay
 from mailer.outbound.worker import OutboxSender
 from tests.fixtures.relay import RelayFactory, TlsFiles
 from tests.fixtures.settings import SHIPPED_CONFIG, SettingsFactory
@@ -32,7 +32,7 @@ RAW = (
 USERS = {"ediscuss": "s3cret pass"}
 
 
-def _send(relay_settings, tls: TlsFiles) -> tuple[Outcome, str]:  # type: ignore[no-untyped-def]
+def _send(relay_settings, tls: TlsFiles) -> tuple[SendOutcome, str]:  # type: ignore[no-untyped-def]
     transport = SmtpRelay(
         relay_settings,
         local_hostname="discuss.example.org",
@@ -52,7 +52,7 @@ def test_starttls_with_auth_plain(
     outcome, answer = _send(
         relay.settings(Security.STARTTLS, "ediscuss", USERS["ediscuss"]), tls_files
     )
-    assert outcome is Outcome.SENT, answer
+    assert outcome is SendOutcome.SENT, answer
     assert relay.auth_used == ["PLAIN"]
     assert relay.received[0].data.endswith(b"hello\r\n")
 
@@ -69,7 +69,7 @@ def test_implicit_tls_with_auth_login(
     outcome, answer = _send(
         relay.settings(Security.TLS, "ediscuss", USERS["ediscuss"]), tls_files
     )
-    assert outcome is Outcome.SENT, answer
+    assert outcome is SendOutcome.SENT, answer
     assert relay.auth_used == ["LOGIN"]
     assert len(relay.received) == 1
 
@@ -81,7 +81,7 @@ def test_wrong_password_defers_and_untrusted_certificate_refused(
     outcome, answer = _send(
         relay.settings(Security.STARTTLS, "ediscuss", "wrong"), tls_files
     )
-    assert outcome is Outcome.DEFERRED and "refused login" in answer
+    assert outcome is SendOutcome.DEFERRED and "refused login" in answer
     # The system's trust store does not know the test certificate.
     plain = SmtpRelay(
         relay.settings(Security.STARTTLS, "ediscuss", USERS["ediscuss"]),
@@ -89,7 +89,10 @@ def test_wrong_password_defers_and_untrusted_certificate_refused(
     )
     result = plain.send("b@discuss.example.org", "ana@example.net", RAW)
     plain.close()
-    assert result.outcome is Outcome.DEFERRED and "CERTIFICATE" in result.answer.upper()
+    assert (
+        result.outcome is SendOutcome.DEFERRED
+        and "CERTIFICATE" in result.answer.upper()
+    )
     assert relay.received == []
 
 

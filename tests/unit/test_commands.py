@@ -7,11 +7,11 @@ import pytest
 from mailer.core.commands import (
     Help,
     Mode,
-    ParsedCommands,
     Problem,
     SetLanguage,
     SetMode,
     Subscribe,
+    SubscriberCommands,
     Unsubscribe,
     clean_subject,
     parse_commands,
@@ -23,7 +23,7 @@ from mailer.core.commands import (
 SENDER = "ana@example.net"
 
 
-def parse(subject: str, body: str = "") -> ParsedCommands:
+def parse(subject: str, body: str = "") -> SubscriberCommands:
     return parse_commands(
         subject, body, ("en", "es", "fr"), slug="skills-covid19", sender=SENDER
     )

@@ -9,7 +9,7 @@ import pytest
 
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
-from mailer.core.message import Attachment, MessageClass, ParsedMessage
+from mailer.core.message import MessageClass, ParsedAttachment, ParsedMessage
 from mailer.core.route import (
     Action,
     Decision,
@@ -292,8 +292,8 @@ def test_an_encrypted_message_is_held_saying_so() -> None:
 
 
 def test_oversize_attachment_policy() -> None:
-    big = Attachment("report.pdf", "application/pdf", 9_000_000, b"", kept=False)
-    small = Attachment("a.png", "image/png", 10, b"0123456789", kept=True)
+    big = ParsedAttachment("report.pdf", "application/pdf", 9_000_000, b"", kept=False)
+    small = ParsedAttachment("a.png", "image/png", 10, b"0123456789", kept=True)
     m = msg(attachments=(big, small))
     d = route_message(to_q(3), m, facts())
     assert d.post is not None and d.post.approved
