@@ -27,8 +27,9 @@ from mailer.commands import outbox as outbox_commands
 from mailer.commands import report as report_commands
 from mailer.commands import schedule as schedule_commands
 from mailer.commands import subscribers as subscriber_commands
-from mailer.core.errors import ConfigError
+from mailer.core.errors import ConfigError, EdiscussError
 from mailer.logs import configure_logging
+from store.errors import StoreError
 
 COMMAND_MODULES = [
     serve,
@@ -89,6 +90,10 @@ def _describe(parser: argparse.ArgumentParser) -> None:
             _describe(child)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
@@ -111,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         where = make_url(ctx.settings.database.url).render_as_string(hide_password=True)
         print(f"error: the database {where} cannot be used: {reason}", file=sys.stderr)
+        return 1
+    except (EdiscussError, StoreError) as exc:
+        # Any other error the project raises on purpose: one line, no traceback
+        # (as Datasette's CLI turns StartupError into a ClickException).
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     finally:
         ctx.close()

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.clock import Clock, system_clock
 from mailer.config import Settings
+from mailer.core.errors import EdiscussError
 from mailer.keys import load_signing_key
 from mailer.wakes import Wakes
 from store.db import current_revision, make_engine, make_sessionmaker, upgrade
 from store.discussions import DiscussionSpec, QuestionSpec, sync_discussions
 
 
-class SchemaOutOfDate(RuntimeError):
+class SchemaOutOfDate(EdiscussError, RuntimeError):
     """The database is behind the code's migrations; ``ediscuss db upgrade`` fixes it."""
 
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from store.errors import MissingRow
+
 
 @dataclass(frozen=True)
 class SharedBody:
@@ -63,11 +65,11 @@ def assemble(raw: bytes, body_at: Sequence[int], body: SharedBody | None) -> byt
     """The whole message: *body*'s segments put into *raw* at *body_at*.
 
     Without a body, *raw* is the whole message already. LookupError when the
-    row was made with a body that has since been pruned.
+    row was made with a body that has since been pruned (:class:`MissingRow`).
     """
     if body is None:
         if body_at:
-            raise LookupError("the shared body of this message has been pruned")
+            raise MissingRow("the shared body of this message has been pruned")
         return raw
     if len(body_at) != len(body.segments):
         raise ValueError(

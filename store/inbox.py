@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from store.errors import MissingRow
 from store.models import InboundMessage, InboundState, Via
 from store.prepared import PreparedInsert
 from store.writes import conflict_insert
@@ -171,7 +172,7 @@ def store_inbound_many(
         elif key in existing:
             out.append(StoredMessage(existing[key], duplicate=True))
         else:  # pragma: no cover - a conflicting row is there by definition
-            raise LookupError(f"inbound row for dedupe key {key!r} vanished")
+            raise MissingRow(f"inbound row for dedupe key {key!r} vanished")
     return out
 
 

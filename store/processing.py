@@ -20,6 +20,7 @@ from typing import cast
 from sqlalchemy import BindParameter, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from store.errors import MissingRow
 from store.models import InboundMessage, InboundState
 from store.writes import changed_rows
 
@@ -288,7 +289,7 @@ def record_failure(
     later, or QUARANTINED once *max_attempts* attempts were made."""
     row = session.get(InboundMessage, inbound_id, with_for_update=True)
     if row is None:
-        raise LookupError(f"no inbound message {inbound_id}")
+        raise MissingRow(f"no inbound message {inbound_id}")
     row.error = error[:4000]
     row.processed_at = now
     row.state = (

@@ -10,7 +10,7 @@ from typing import Any
 from mailer.clock import Clock, system_clock
 from mailer.config import Settings, load_settings
 from mailer.config.settings import DiscussionSettings
-from mailer.core.errors import ConfigError, ConfigProblem
+from mailer.core.errors import ConfigError, ConfigProblem, EdiscussError
 from mailer.runtime import Runtime, SchemaOutOfDate, open_runtime
 
 Handler = Callable[["Context", argparse.Namespace], int]
@@ -26,7 +26,7 @@ def add_discussion_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class CommandError(Exception):
+class CommandError(EdiscussError):
     """A command failed for a reason the user can act on; printed without a traceback."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

@@ -1,14 +1,38 @@
 """The project's exceptions, one tree, named in the domain's words.
 
+Every exception the project raises on purpose derives from ``EdiscussError``
+(defined here) or, in ``store/`` (which imports nothing from ``mailer``), from
+``store.errors.StoreError``. Those defined elsewhere are listed with their
+module; a builtin in brackets is a second base, for callers that catch it.
+``ediscuss`` prints any of them as one line and exits non-zero.
+
 EdiscussError
 ├── ConfigError            a bad configuration (carries every problem found)
-├── UnknownRecipient       an address the service does not own (ValueError)
-├── MalformedMessage       raw bytes that cannot be read as a message (ValueError)
-├── BadToken               a token that is forged, expired or already used (ValueError)
-├── UnusableCertificate    a TLS certificate or key that cannot be served (ValueError)
+├── UnknownRecipient       an address the service does not own [ValueError]
+├── MalformedMessage       raw bytes that cannot be read as a message [ValueError]
+├── BadToken               a token that is forged, expired or already used [ValueError]
+├── UnusableCertificate    a TLS certificate or key that cannot be served [ValueError]
 ├── StoreUnavailable       the database cannot take a write right now
 ├── RoundStopped           a scheduled round stopped between batches: serve is stopping
-└── CannotListen           serve cannot bind a configured address (OSError)
+├── CannotListen           serve cannot bind a configured address [OSError]
+├── SchemaOutOfDate        mailer.runtime: the database needs ``ediscuss db upgrade`` [RuntimeError]
+├── UnknownDiscussion      mailer.mailings.releases: no such discussion [LookupError]
+├── TemplateMissing        mailer.outbound.templates: no template for a mail [LookupError]
+├── PreviousNotRecorded    mailer.outbound.relay: a send's outcome was not stored [RuntimeError]
+├── Parked                 mailer.inbound.apply: no handler in this version for an address
+├── InvalidAddress         mailer.subscriptions.values: not a usable email address [ValueError]
+├── InvalidValue           mailer.subscriptions.values: a field outside its choices [ValueError]
+├── UnusableFile           mailer.subscriptions.imports: a file that cannot be imported [ValueError]
+├── BadRequest             mailer.inbound.socketmap: a Postfix lookup that is no acceptable netstring
+├── FormTooLarge           mailer.web.subscribe: a form body over the limit
+├── CommandError           mailer.commands.base: a command failed; its message is for the user
+├── DemoError              mailer.demo.runner: the configuration cannot play the demo
+├── ScriptError            mailer.demo.player: the demo script asks for what is not there [RuntimeError]
+├── StuckError             mailer.demo.stage: the service did not become quiet in time [RuntimeError]
+└── Interrupted            mailer.demo.stage: the demo was stopped before its end
+
+StoreError                 store.errors
+└── MissingRow             a row the caller relies on is not there [LookupError]
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from mailer.core.message import Attachment, ParsedMessage
+from mailer.core.message import ParsedAttachment, ParsedMessage
 
 # Signature logos and icons are a few kilobytes; a photo or a screenshot is more.
 MAX_DECORATION_BYTES = 40_000
@@ -39,7 +39,7 @@ _HISTORY = re.compile(
 )
 
 
-def is_decoration(attachment: Attachment, html: str | None) -> bool:
+def is_decoration(attachment: ParsedAttachment, html: str | None) -> bool:
     """True when *attachment* is a small picture of the HTML body that is not the
     writer's: a signature's logo, an icon, a picture of the quoted history."""
     if not attachment.content_type.lower().startswith("image/"):
@@ -58,7 +58,7 @@ def is_decoration(attachment: Attachment, html: str | None) -> bool:
     return history is not None and history.start() < shown
 
 
-def own_attachments(parsed: ParsedMessage) -> tuple[Attachment, ...]:
+def own_attachments(parsed: ParsedMessage) -> tuple[ParsedAttachment, ...]:
     """The attachments of *parsed* that the writer sent: all but decoration."""
     if not parsed.attachments:
         return ()

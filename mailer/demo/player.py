@@ -18,6 +18,7 @@ from datetime import datetime
 from email.utils import parseaddr, parsedate_to_datetime
 
 from mailer.core.addresses import AddressBook
+from mailer.core.errors import EdiscussError
 from mailer.demo import automatic, script
 from mailer.demo.cast import CastMember
 from mailer.demo.clients import Draft, Quoted, message_id_for, write
@@ -37,7 +38,7 @@ from mailer.links import held_post_address
 PARALLEL = 8  # SMTP connections at once
 
 
-class ScriptError(RuntimeError):
+class ScriptError(EdiscussError, RuntimeError):
     """The script asks for something the mailboxes do not hold (a bug in the script)."""
 
 

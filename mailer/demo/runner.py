@@ -32,6 +32,7 @@ from mailer.config.settings import (
     Settings,
 )
 from mailer.core.choices import Protocol
+from mailer.core.errors import EdiscussError
 from mailer.demo import cast, summary
 from mailer.demo.account import Account
 from mailer.demo.dkimkey import DemoKey, KeyServer, make_key
@@ -50,7 +51,7 @@ CLIENTS = ("thunderbird", "thunderbird", "plain")  # the moderators' mail client
 SIGNING = (True, True, False)  # whose mail server signs with DKIM
 
 
-class DemoError(Exception):
+class DemoError(EdiscussError):
     """The configuration cannot play the model discussion; the message says why."""
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from mailer.clock import ScaledClock
 from mailer.config.timetable import calendar_of, load_state
+from mailer.core.errors import EdiscussError
 from mailer.core.schedule import due
 from mailer.mailings.due import next_wakeups
 from mailer.moderation.notices import next_summaries
@@ -36,11 +37,11 @@ POLL = 0.01  # seconds before the first look at the store while waiting
 MAX_POLL = 0.1
 
 
-class Interrupted(Exception):
+class Interrupted(EdiscussError):
     """The demonstration was stopped (Ctrl-C) before the end of its script."""
 
 
-class StuckError(RuntimeError):
+class StuckError(EdiscussError, RuntimeError):
     """The service did not become quiet in time; the message says what is waiting."""
 
 

@@ -12,7 +12,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from mailer.core.addresses import AddressKind, Recipient, parse_recipient
-from mailer.core.errors import UnknownRecipient
+from mailer.core.errors import EdiscussError, UnknownRecipient
 from mailer.core.headers import stable_message_id
 from mailer.core.incoming import Incoming
 from mailer.core.message import ParsedMessage
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from mailer.runtime import Runtime
 
 
-class Parked(Exception):
+class Parked(EdiscussError):
     """A recipient's handler is not in this version: roll back, keep the message NEW."""
 
     def __init__(self, kind: AddressKind) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from mailer.config.settings import HostPort, Settings
 from mailer.core.addresses import Mailboxes, accept_recipient
-from mailer.core.errors import UnknownRecipient
+from mailer.core.errors import EdiscussError, UnknownRecipient
 
 log = logging.getLogger("ediscuss.inbound")
 
@@ -44,7 +44,7 @@ class Limits:
     max_connections: int = 64
 
 
-class BadRequest(Exception):
+class BadRequest(EdiscussError):
     """A request that is not a netstring of an acceptable size: the connection ends."""
 
 

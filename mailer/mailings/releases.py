@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import DiscussionSettings
 from mailer.config.timetable import calendar_of, load_state
+from mailer.core.errors import EdiscussError
 from mailer.core.modauth import AuthMethod
 from mailer.core.schedule import close_due as schedule_close_due
 from mailer.core.schedule import due
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.schedule")
 
 
-class UnknownDiscussion(LookupError):
+class UnknownDiscussion(EdiscussError, LookupError):
     """No configured discussion has this slug (or it has no row in the store yet)."""
 
 

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from mailer.config.settings import RelaySettings
 from mailer.core.choices import Security
+from mailer.core.errors import EdiscussError
 
 
 class SendOutcome(enum.Enum):
@@ -80,7 +81,7 @@ def _answer(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(raw.split())}".strip()
 
 
-class PreviousNotRecorded(RuntimeError):
+class PreviousNotRecorded(EdiscussError, RuntimeError):
     """The previous message's outcome could not be recorded; this one was not sent."""
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import jinja2
 
+from mailer.core.errors import EdiscussError
+
 
 def _shipped() -> Path:
     """``digest_templates/``: inside the installed package, else at the repository's top."""
@@ -42,7 +44,7 @@ class RenderedMail:
     language: str
 
 
-class TemplateMissing(LookupError):
+class TemplateMissing(EdiscussError, LookupError):
     """No language has the named template."""
 
 

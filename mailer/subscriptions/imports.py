@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.errors import EdiscussError
 from mailer.subscriptions.notices import place_for
 from mailer.subscriptions.signup import SignupOutcome, settle
 from mailer.subscriptions.values import (
@@ -62,7 +63,7 @@ _LEFT = tuple(s.value for s in SubscriptionStatus if s.value not in _IMPORTABLE)
 BATCH = 200
 
 
-class UnusableFile(ValueError):
+class UnusableFile(EdiscussError, ValueError):
     """A file that cannot be imported at all (no header, no email column)."""
 
 

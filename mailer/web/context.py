@@ -205,7 +205,7 @@ def _language_path(request: Request, context: Mapping[str, Any]) -> str:
     if request.method in ("GET", "HEAD"):
         return quote(request.url.path)
     disc = context.get("discussion")
-    return f"/d/{quote(disc.slug)}" if isinstance(disc, Discussion) else "/"
+    return f"/d/{quote(disc.slug)}" if isinstance(disc, DiscussionSettings) else "/"
 
 
 def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:

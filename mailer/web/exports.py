@@ -141,7 +141,7 @@ def mbox_bytes(
     return ("\n".join(out) + "\n").encode("utf-8") if out else b""
 
 
-def _question_text(disc: Discussion, number: int) -> str:
+def _question_text(disc: DiscussionSettings, number: int) -> str:
     conf = disc.question(number)
     text = conf.text.in_language(disc.default_language) if conf else ""
     return f"Q{number}: {text}".strip()

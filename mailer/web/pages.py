@@ -296,12 +296,14 @@ class Week:
     """A week of questions and the days it runs, as the discussion page heads it."""
 
     number: int
-    questions: list[QuestionItem]
+    questions: list[QuestionListing]
     starts: datetime
     ends: datetime
 
 
-def week_spans(disc: Discussion, items: Sequence[QuestionItem]) -> list[Week]:
+def week_spans(
+    disc: DiscussionSettings, items: Sequence[QuestionListing]
+) -> list[Week]:
     """Each week's questions, from its first release to the day before the next week's.
 
     The last week ends when the discussion closes.
@@ -406,7 +408,7 @@ def replies_of(links: Sequence[PostLink], post_id: int) -> list[PostLink]:
 
 def _entries(
     web: Web,
-    disc: Discussion,
+    disc: DiscussionSettings,
     posts: Sequence[ArchivePost],
     shown: Sequence[tuple[PostLink, int]],
 ) -> list[ThreadEntry]:
@@ -426,11 +428,11 @@ def _entries(
     ]
 
 
-def _mods(disc: Discussion) -> list[str]:
+def _mods(disc: DiscussionSettings) -> list[str]:
     return [m.email for m in disc.moderators]
 
 
-def title_of(disc: Discussion, post: ArchivePost) -> str:
+def title_of(disc: DiscussionSettings, post: ArchivePost) -> str:
     """The post's title as pages, feeds and exports show it (``""``: none)."""
     conf = disc.question(post.question)
     asked = conf.text.values.values() if conf is not None else ()

@@ -20,11 +20,13 @@ from starlette.routing import BaseRoute, Route
 
 from mailer.config.settings import DiscussionSettings
 from mailer.core.command_values import CONSTITUENCIES
-from mailer.core.errors import BadToken
+from mailer.core.errors import BadToken, EdiscussError
 from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
 from mailer.subscriptions import (
     ConfirmOutcome,
+    InvalidAddress,
+    InvalidValue,
     confirm_token,
     request_subscription,
     unsubscribe_subscription,
@@ -42,7 +44,7 @@ ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _LIMITS = {"email": 320, "name": 200, "organisation": 200}
 
 
-class FormTooLarge(Exception):
+class FormTooLarge(EdiscussError):
     """The request body is over :data:`MAX_FORM_BYTES`."""
 
 
@@ -104,7 +106,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
 
         try:
             await web.write(change)
-        except ValueError:  # the address was refused
+        except (InvalidAddress, InvalidValue):  # the address or a value was refused
             return await _form_again(web, request, page, disc, values)
         return await web.message(
             request,
@@ -145,7 +147,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             result = await web.write(
                 lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
             )
-        except ValueError:  # BadToken: used or expired meanwhile
+        except BadToken:  # used or expired meanwhile
             return await _invalid(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
         if result.outcome in (

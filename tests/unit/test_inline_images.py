@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from mailer.core.inline_images import MAX_DECORATION_BYTES, is_decoration
-from mailer.core.message import Attachment
+from mailer.core.message import ParsedAttachment
 from mailer.core.route import route_message
 from mailer.core.trim import trim_reply
 from tests.unit.test_route import facts, msg, to_q
@@ -28,8 +28,8 @@ IN_QUOTE = (
 
 def picture(
     name: str, size: int = 3_000, *, cid: str = "", inline: bool = True
-) -> Attachment:
-    return Attachment(name, "image/png", size, b"x" * size, True, inline, cid)
+) -> ParsedAttachment:
+    return ParsedAttachment(name, "image/png", size, b"x" * size, True, inline, cid)
 
 
 @pytest.mark.parametrize(
@@ -49,13 +49,17 @@ def picture(
         (picture("classroom.png", inline=False), None, False),
         (picture("classroom.png"), None, False),
         (
-            Attachment("image001.pdf", "application/pdf", 900, b"%" * 900, True, True),
+            ParsedAttachment(
+                "image001.pdf", "application/pdf", 900, b"%" * 900, True, True
+            ),
             None,
             False,
         ),
     ],
 )
-def test_decoration(attachment: Attachment, html: str | None, decoration: bool) -> None:
+def test_decoration(
+    attachment: ParsedAttachment, html: str | None, decoration: bool
+) -> None:
     assert is_decoration(attachment, html) is decoration
 
 
@@ -68,7 +72,7 @@ def test_a_quote_only_mail_with_a_signature_logo_is_held() -> None:
 
 def test_a_file_sent_without_words_is_a_post() -> None:
     logo = picture("image001.png", cid="<image001.png@01DB1A2B.3C4D5E60>")
-    pdf = Attachment("report.pdf", "application/pdf", 900, b"%" * 900, True)
+    pdf = ParsedAttachment("report.pdf", "application/pdf", 900, b"%" * 900, True)
     m = msg(new_text="", html=SIGNED, attachments=(logo, pdf))
     d = route_message(to_q(3), m, facts())
     assert d.post is not None and d.post.approved
