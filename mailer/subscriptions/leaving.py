@@ -20,11 +20,13 @@ from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.notices import (
+    Notice,
     Place,
+    TokenNotice,
     place_for,
-    send,
-    send_token,
-    send_welcome,
+    queue_notice,
+    queue_token_notice,
+    queue_welcome,
 )
 from mailer.subscriptions.signup import RESEND_AFTER
 from store.models import (
@@ -91,17 +93,19 @@ def ask_unsubscribe(
     )
     if live is not None and now - live.created_at < RESEND_AFTER:
         return False
-    send_token(
+    queue_token_notice(
         session,
         runtime,
         place,
-        sub=sub,
-        person=person,
-        purpose=TokenPurpose.UNSUBSCRIBE,
-        template="confirm-unsubscribe",
-        key_prefix="confirm",
-        now=now,
-        answering=answering,
+        TokenNotice(
+            sub=sub,
+            person=person,
+            purpose=TokenPurpose.UNSUBSCRIBE,
+            template="confirm-unsubscribe",
+            key_prefix="confirm",
+            answering=answering,
+        ),
+        now,
     )
     return True
 
@@ -159,7 +163,7 @@ def apply_token(
         if sub.status is SubscriptionStatus.ACTIVE:
             return result(ConfirmOutcome.ALREADY_ACTIVE)
         activate(sub, now)
-        send_welcome(
+        queue_welcome(
             session,
             runtime,
             place,
@@ -173,7 +177,7 @@ def apply_token(
     if sub.status is not SubscriptionStatus.ACTIVE:
         return result(ConfirmOutcome.ALREADY_UNSUBSCRIBED)
     end_subscription(sub, SubscriptionStatus.UNSUBSCRIBED, now)
-    send_goodbye(session, runtime, place, sub, person, now, answering)
+    queue_goodbye(session, runtime, place, sub, person, now, answering)
     return result(ConfirmOutcome.UNSUBSCRIBED)
 
 
@@ -185,7 +189,7 @@ def _subscription_of_token(session: Session, row: Token) -> Subscription | None:
     return None
 
 
-def send_goodbye(
+def queue_goodbye(
     session: Session,
     runtime: Runtime,
     place: Place,
@@ -195,18 +199,20 @@ def send_goodbye(
     answering: ParsedMessage | None = None,
 ) -> bool:
     """Say goodbye, and how to come back."""
-    return send(
+    return queue_notice(
         session,
         runtime,
         place,
-        template="goodbye",
-        key=f"goodbye:{sub.id}:{int(now.timestamp())}",
-        to=person.email,
-        to_name=person.name,
-        language=sub.language,
-        now=now,
-        subscription_id=sub.id,
-        answering=answering,
+        Notice(
+            template="goodbye",
+            key=f"goodbye:{sub.id}:{int(now.timestamp())}",
+            to=person.email,
+            to_name=person.name,
+            language=sub.language,
+            subscription_id=sub.id,
+            answering=answering,
+        ),
+        now,
     )
 
 
@@ -240,5 +246,5 @@ def unsubscribe_subscription(
     )
     if was_active and via == "web":
         place = place_for(session, runtime, discussion.slug)
-        send_goodbye(session, runtime, place, sub, person, now)
+        queue_goodbye(session, runtime, place, sub, person, now)
     return UnsubscribeOutcome.UNSUBSCRIBED

@@ -44,7 +44,7 @@ from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubscribe
-from mailer.subscriptions.notices import Place, place_for, send
+from mailer.subscriptions.notices import Notice, Place, place_for, queue_notice
 from mailer.subscriptions.signup import SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
 from store.models import (
@@ -189,26 +189,28 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
             address,
         )
         return "request-done"
-    send(
+    queue_notice(
         session,
         runtime,
         place,
-        template="help" if want_help else "command-result",
-        key=key,
-        to=address,
-        language=language,
-        now=now,
-        subscription_id=sub.id if sub is not None else None,
-        answering=parsed,
-        context={
-            "results": results,
-            "unknown": [
-                {"line": u.line, "text": u.text, "problem": u.problem.value}
-                for u in commands.unknown
-            ],
-            "status": sub.status.value if sub is not None else "",
-            "mode": sub.mode.value if sub is not None else "",
-        },
+        Notice(
+            template="help" if want_help else "command-result",
+            key=key,
+            to=address,
+            language=language,
+            subscription_id=sub.id if sub is not None else None,
+            answering=parsed,
+            context={
+                "results": results,
+                "unknown": [
+                    {"line": u.line, "text": u.text, "problem": u.problem.value}
+                    for u in commands.unknown
+                ],
+                "status": sub.status.value if sub is not None else "",
+                "mode": sub.mode.value if sub is not None else "",
+            },
+        ),
+        now,
     )
     return "request-help" if want_help else "request-done"
 
@@ -359,19 +361,21 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
     key = answer_key(session, to, now)
     if key is None:
         return f"confirm-{state}"
-    send(
+    queue_notice(
         session,
         runtime,
         place,
-        template="token-expired",
-        key=key,
-        to=to,
-        language=language,
-        now=now,
-        answering=parsed,
-        context={
-            "state": state,
-            "purpose": row.purpose if row is not None and usable else "",
-        },
+        Notice(
+            template="token-expired",
+            key=key,
+            to=to,
+            language=language,
+            answering=parsed,
+            context={
+                "state": state,
+                "purpose": row.purpose if row is not None and usable else "",
+            },
+        ),
+        now,
     )
     return f"confirm-{state}"

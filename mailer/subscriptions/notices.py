@@ -10,7 +10,8 @@ a reply confirms something; never to the discussion's own address, so a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,43 +63,50 @@ def date_text(when: datetime, language: str, place: Place) -> str:
     return format_date(local, format="long", locale=language)
 
 
-def send(
-    session: Session,
-    runtime: Runtime,
-    place: Place,
-    *,
-    template: str,
-    key: str,
-    to: str,
-    language: str,
-    now: datetime,
-    context: dict[str, Any] | None = None,
-    to_name: str = "",
-    subscription_id: int | None = None,
-    reply_to: str | None = None,
-    answering: ParsedMessage | None = None,
-    list_mail: bool = False,
+@dataclass(frozen=True)
+class Notice:
+    """One notice to one person: its template and values, its address and language.
+
+    ``key`` is the outbox dedupe key (a notice is queued once); ``answering``
+    is the mail it replies to, which makes it ``auto-replied`` and threads it.
+    """
+
+    template: str
+    key: str
+    to: str
+    language: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    to_name: str = ""
+    subscription_id: int | None = None
+    reply_to: str | None = None  # default: the request address
+    answering: ParsedMessage | None = None
+    list_mail: bool = False
+
+
+def queue_notice(
+    session: Session, runtime: Runtime, place: Place, notice: Notice, now: datetime
 ) -> bool:
-    """Queue one notice; False when its dedupe key was already queued."""
+    """Queue one notice in the outbox; False when its dedupe key was already queued."""
     book = AddressBook(place.slug, runtime.settings.service.domain)
     references: tuple[str, ...] = ()
     in_reply_to = None
+    answering = notice.answering
     if answering is not None and answering.message_id:
         in_reply_to = answering.message_id
         references = (*answering.references[-10:], answering.message_id)
     out = Outgoing(
-        template=template,
-        language=language,
-        to_address=to,
-        dedupe_key=key,
-        kind=template[:30],
-        context={"languages": place.conf.languages, **(context or {})},
-        to_name=to_name,
-        subscription_id=subscription_id,
-        reply_to=reply_to or book.request(),
+        template=notice.template,
+        language=notice.language,
+        to_address=notice.to,
+        dedupe_key=notice.key,
+        kind=notice.template[:30],
+        context={"languages": place.conf.languages, **notice.context},
+        to_name=notice.to_name,
+        subscription_id=notice.subscription_id,
+        reply_to=notice.reply_to or book.request(),
         in_reply_to=in_reply_to,
         references=references,
-        as_list_mail=list_mail,
+        as_list_mail=notice.list_mail,
         auto_submitted="auto-replied" if answering is not None else "auto-generated",
     )
     queued = queue_mail(
@@ -106,39 +114,50 @@ def send(
     )
     log.info(
         "notice %s to=%s key=%s %s",
-        template,
-        to,
-        key,
+        notice.template,
+        notice.to,
+        notice.key,
         "queued" if queued else "already queued",
     )
     return queued
 
 
-def send_token(
+@dataclass(frozen=True)
+class TokenNotice:
+    """A notice that carries a new one-time token: whose, for what, in which template.
+
+    The dedupe key is ``<key_prefix>:<token hash>``; ``context`` adds to the
+    confirmation values every such notice has.
+    """
+
+    sub: Subscription
+    person: Subscriber
+    purpose: TokenPurpose
+    template: str
+    key_prefix: str
+    expires_at: datetime | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    answering: ParsedMessage | None = None
+
+
+def queue_token_notice(
     session: Session,
     runtime: Runtime,
     place: Place,
-    *,
-    sub: Subscription,
-    person: Subscriber,
-    purpose: TokenPurpose,
-    template: str,
-    key_prefix: str,
+    notice: TokenNotice,
     now: datetime,
-    expires_at: datetime | None = None,
-    context: dict[str, Any] | None = None,
-    answering: ParsedMessage | None = None,
 ) -> str:
-    """Mail a new *purpose* token to the subscribed address; returns the token's hash.
+    """Queue a notice with a new token for the subscribed address; returns the token's hash.
 
     A reply to the mail (its ``Reply-To`` is the token's confirm address) or
-    the link in it uses the token; the dedupe key is ``<key_prefix>:<hash>``.
+    the link in it uses the token.
     """
+    sub, person, expires_at = notice.sub, notice.person, notice.expires_at
     token, token_hash = new_token(
         session,
         runtime,
         place,
-        purpose=purpose,
+        purpose=notice.purpose,
         email=person.email,
         subscription_id=sub.id,
         language=sub.language,
@@ -149,21 +168,23 @@ def send_token(
     full = confirm_context(
         runtime, place, token, expires_at or expiry(runtime, now), sub.language
     )
-    full.update(context or {})
-    send(
+    full.update(notice.context)
+    queue_notice(
         session,
         runtime,
         place,
-        template=template,
-        key=f"{key_prefix}:{token_hash}",
-        to=person.email,
-        to_name=person.name,
-        language=sub.language,
-        now=now,
-        subscription_id=sub.id,
-        reply_to=book.confirm(token),
-        answering=answering,
-        context=full,
+        Notice(
+            template=notice.template,
+            key=f"{notice.key_prefix}:{token_hash}",
+            to=person.email,
+            to_name=person.name,
+            language=sub.language,
+            subscription_id=sub.id,
+            reply_to=book.confirm(token),
+            answering=notice.answering,
+            context=full,
+        ),
+        now,
     )
     return token_hash
 
@@ -243,7 +264,7 @@ def open_questions(
     return found
 
 
-def send_welcome(
+def queue_welcome(
     session: Session,
     runtime: Runtime,
     place: Place,
@@ -255,25 +276,27 @@ def send_welcome(
     answering: ParsedMessage | None = None,
 ) -> bool:
     """The welcome: the guidelines, how to take part, and the questions open now."""
-    return send(
+    return queue_notice(
         session,
         runtime,
         place,
-        template="welcome",
-        key=key,
-        to=person.email,
-        to_name=person.name,
-        language=sub.language,
-        now=now,
-        subscription_id=sub.id,
-        answering=answering,
-        list_mail=True,
-        context={
-            "person": person.name,
-            "mode": sub.mode.value,
-            "questions": open_questions(session, runtime, place, sub.language),
-            "unsubscribe_link": unsubscribe_url(
-                runtime.settings.service.base_url, runtime.key, sub.id
-            ),
-        },
+        Notice(
+            template="welcome",
+            key=key,
+            to=person.email,
+            to_name=person.name,
+            language=sub.language,
+            subscription_id=sub.id,
+            answering=answering,
+            list_mail=True,
+            context={
+                "person": person.name,
+                "mode": sub.mode.value,
+                "questions": open_questions(session, runtime, place, sub.language),
+                "unsubscribe_link": unsubscribe_url(
+                    runtime.settings.service.base_url, runtime.key, sub.id
+                ),
+            },
+        ),
+        now,
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.subscriptions.notices import place_for
-from mailer.subscriptions.signup import send_confirmation
+from mailer.subscriptions.signup import queue_confirmation
 from store.models import Discussion, Subscriber, Subscription
 from store.subscribers import due_reminders, expire_unconfirmed, mark_reminded
 
@@ -45,7 +45,7 @@ def send_confirmation_reminders(
         if runtime.settings.discussion(discussion.slug) is None:
             continue  # a discussion no longer configured sends nothing
         place = place_for(session, runtime, discussion.slug)
-        send_confirmation(
+        queue_confirmation(
             session,
             runtime,
             place,

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.core.message import ParsedMessage
-from mailer.subscriptions.notices import Place, place_for, send, send_token
+from mailer.subscriptions.notices import (
+    Notice,
+    Place,
+    TokenNotice,
+    place_for,
+    queue_notice,
+    queue_token_notice,
+)
 from mailer.subscriptions.values import (
     check_constituency,
     check_language,
@@ -112,22 +119,24 @@ def request_subscription(
         confirmed=confirmed,
     )
     if result.outcome is SignupOutcome.ALREADY_ACTIVE and source == "web":
-        send(
+        queue_notice(
             session,
             runtime,
             place,
-            template="command-result",
-            key=f"already:{result.subscription_id}:{now.date().isoformat()}",
-            to=address,
-            language=result.language,
-            now=now,
-            subscription_id=result.subscription_id,
-            context={
-                "results": [{"line": "", "outcome": "already-active", "value": ""}],
-                "unknown": [],
-                "status": "active",
-                "mode": "",
-            },
+            Notice(
+                template="command-result",
+                key=f"already:{result.subscription_id}:{now.date().isoformat()}",
+                to=address,
+                language=result.language,
+                subscription_id=result.subscription_id,
+                context={
+                    "results": [{"line": "", "outcome": "already-active", "value": ""}],
+                    "unknown": [],
+                    "status": "active",
+                    "mode": "",
+                },
+            ),
+            now,
         )
     return result
 
@@ -214,7 +223,7 @@ def settle(
     if created:
         if confirmed:
             return result(SignupOutcome.ACTIVATED)
-        send_confirmation(session, runtime, place, sub, person, now, answering)
+        queue_confirmation(session, runtime, place, sub, person, now, answering)
         return result(SignupOutcome.CONFIRMATION_SENT)
     if sub.status is SubscriptionStatus.ACTIVE:
         return result(SignupOutcome.ALREADY_ACTIVE)
@@ -237,11 +246,11 @@ def settle(
         source == "import" or now - live.created_at < RESEND_AFTER
     ):
         return result(SignupOutcome.ALREADY_PENDING)
-    send_confirmation(session, runtime, place, sub, person, now, answering)
+    queue_confirmation(session, runtime, place, sub, person, now, answering)
     return result(SignupOutcome.CONFIRMATION_SENT)
 
 
-def send_confirmation(
+def queue_confirmation(
     session: Session,
     runtime: Runtime,
     place: Place,
@@ -255,17 +264,19 @@ def send_confirmation(
     key_prefix: str = "confirm",
 ) -> str:
     """Mail a new subscribe token to the address; returns the token's hash."""
-    return send_token(
+    return queue_token_notice(
         session,
         runtime,
         place,
-        sub=sub,
-        person=person,
-        purpose=TokenPurpose.SUBSCRIBE,
-        template=template,
-        key_prefix=key_prefix,
-        now=now,
-        expires_at=expires_at,
-        context={"mode": sub.mode.value, "person": person.name},
-        answering=answering,
+        TokenNotice(
+            sub=sub,
+            person=person,
+            purpose=TokenPurpose.SUBSCRIBE,
+            template=template,
+            key_prefix=key_prefix,
+            expires_at=expires_at,
+            context={"mode": sub.mode.value, "person": person.name},
+            answering=answering,
+        ),
+        now,
     )

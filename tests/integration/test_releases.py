@@ -27,7 +27,7 @@ from mailer.mailings.releases import (
 )
 from mailer.runtime import Runtime
 from mailer.subscriptions.notices import place_for
-from mailer.subscriptions.signup import send_confirmation
+from mailer.subscriptions.signup import queue_confirmation
 from store.models import (
     AuditEntry,
     DeliveryMode,
@@ -136,7 +136,7 @@ def test_the_round_reminds_unconfirmed_sign_ups_once_then_expires_them(
             select(Subscriber).where(Subscriber.email == "pat@example.net")
         )
         assert sub is not None and person is not None
-        send_confirmation(s, rt, place_for(s, rt, SLUG), sub, person, NOW)
+        queue_confirmation(s, rt, place_for(s, rt, SLUG), sub, person, NOW)
     assert run_due(rt, NOW + timedelta(hours=47)).reminded == 0
     assert run_due(rt, NOW + timedelta(hours=49)).reminded == 1
     assert run_due(rt, NOW + timedelta(hours=50)).reminded == 0
