@@ -26,6 +26,7 @@ from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.subscriptions import (
     InvalidAddress,
     InvalidValue,
+    SignupForm,
     normalise_address,
     request_subscription,
     unsubscribe_subscription,
@@ -229,10 +230,7 @@ def cmd_subscribers_add(ctx: Context, args: argparse.Namespace) -> int:
     runtime = ctx.runtime()
     try:
         with runtime.sessions.begin() as session:
-            result = request_subscription(
-                session,
-                runtime,
-                disc.slug,
+            form = SignupForm(
                 args.email,
                 name=args.name,
                 organisation=args.organisation,
@@ -240,8 +238,10 @@ def cmd_subscribers_add(ctx: Context, args: argparse.Namespace) -> int:
                 language=args.language,
                 mode=args.mode,
                 source="cli",
-                now=runtime.clock(),
                 confirmed=args.confirmed,
+            )
+            result = request_subscription(
+                session, runtime, disc.slug, form, runtime.clock()
             )
     except (InvalidAddress, InvalidValue) as exc:
         raise CommandError(str(exc), exit_code=2) from exc

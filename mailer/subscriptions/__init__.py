@@ -21,6 +21,7 @@ from mailer.subscriptions.leaving import (
 from mailer.subscriptions.mail import handle_confirm_mail, handle_request_mail
 from mailer.subscriptions.schedule import expire_pending, send_confirmation_reminders
 from mailer.subscriptions.signup import (
+    SignupForm,
     SignupOutcome,
     SignupResult,
     request_subscription,
@@ -39,6 +40,7 @@ __all__ = [
     "ConfirmResult",
     "InvalidAddress",
     "InvalidValue",
+    "SignupForm",
     "SignupOutcome",
     "SignupResult",
     "UnsubscribeOutcome",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 from mailer.config.settings import DiscussionSettings
 from mailer.core.errors import EdiscussError
 from mailer.subscriptions.notices import place_for
-from mailer.subscriptions.signup import SignupOutcome, settle
+from mailer.subscriptions.signup import Found, Signup, SignupOutcome, settle
 from mailer.subscriptions.values import (
     TEXT_LIMIT,
     InvalidAddress,
@@ -299,19 +299,15 @@ def _import_batch(
             else SubscriptionStatus.PENDING,
         )
         for row in wanted:
-            person, sub, created = found[row.email]
-            result = settle(
-                session,
-                runtime,
-                place,
-                person,
-                sub,
-                created,
+            signup = Signup(
+                row.email,
                 language=row.language,
                 mode=row.mode,
                 source="import",
-                now=now,
                 confirmed=confirmed,
+            )
+            result = settle(
+                session, runtime, place, Found(*found[row.email]), signup, now
             )
             report.outcomes[_OUTCOME_TEXT[result.outcome]] += 1
 

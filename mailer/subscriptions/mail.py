@@ -45,7 +45,7 @@ from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubscribe
 from mailer.subscriptions.notices import Notice, Place, place_for, queue_notice
-from mailer.subscriptions.signup import SignupOutcome, subscribe
+from mailer.subscriptions.signup import Signup, SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
 from store.models import (
     DeliveryMode,
@@ -272,10 +272,7 @@ def _subscribe(
             changes.append(_set_mode(sub, mode, command.source))
         results.extend(changes or [_result(command.source, "already-active")])
         return sub
-    signed = subscribe(
-        session,
-        runtime,
-        place,
+    signup = Signup(
         address,
         name=command.name,
         organisation=command.organisation,
@@ -283,9 +280,8 @@ def _subscribe(
         language=command.language,
         mode=mode,
         source="email",
-        now=now,
-        answering=parsed,
     )
+    signed = subscribe(session, runtime, place, signup, now, answering=parsed)
     if signed.outcome is SignupOutcome.ALREADY_PENDING:
         results.append(_result(command.source, "already-pending"))
     found = session.get(Subscription, signed.subscription_id)

@@ -77,48 +77,68 @@ class SignupResult:
     language: str
 
 
+@dataclass(frozen=True)
+class SignupForm:
+    """A sign-up as a form or a command line gives it: words, not yet checked.
+
+    *confirmed* (import and CLI only) records an operator's word that the
+    person agreed.
+    """
+
+    email: str
+    name: str = ""
+    organisation: str = ""
+    constituency: str = ""
+    language: str | None = None
+    mode: str | DeliveryMode | None = None
+    source: str = "web"
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A sign-up on checked values: the address as stored, who it is, how they want mail.
+
+    An empty ``language`` or ``mode`` keeps what a subscription already has
+    (the discussion's default language and ``each`` for a new one).
+    """
+
+    address: str
+    name: str = ""
+    organisation: str = ""
+    constituency: str = ""
+    language: str | None = None
+    mode: DeliveryMode | None = None
+    source: str = "web"
+    confirmed: bool = False
+
+
 def request_subscription(
-    session: Session,
-    runtime: Runtime,
-    slug: str,
-    email: str,
-    *,
-    name: str = "",
-    organisation: str = "",
-    constituency: str = "",
-    language: str | None = None,
-    mode: str | DeliveryMode | None = None,
-    source: str = "web",
-    now: datetime,
-    confirmed: bool = False,
+    session: Session, runtime: Runtime, slug: str, form: SignupForm, now: datetime
 ) -> SignupResult:
     """Ask for a subscription: PENDING plus a confirmation mail in the subscriber's language.
 
-    *confirmed* (import and CLI only) records an operator's word that the person
-    agreed: ACTIVE at once, no mail. Raises :class:`InvalidAddress` or
+    A form marked *confirmed* (import and CLI only) is ACTIVE at once, no mail. Raises :class:`InvalidAddress` or
     :class:`InvalidValue` (both ValueError) for what cannot be accepted, and
     LookupError for an unknown discussion. A page should say the same thing
     for every outcome, so that it never reveals who is subscribed.
     """
     place = place_for(session, runtime, slug)
     address = normalise_address(
-        email, runtime.settings.subscribers.check_deliverability
+        form.email, runtime.settings.subscribers.check_deliverability
     )
-    result = subscribe(
-        session,
-        runtime,
-        place,
+    signup = Signup(
         address,
-        name=clean_text(name),
-        organisation=clean_text(organisation),
-        constituency=check_constituency(constituency),
-        language=check_language(language, place.conf) if language else None,
-        mode=check_mode(mode) if mode else None,
-        source=source,
-        now=now,
-        confirmed=confirmed,
+        name=clean_text(form.name),
+        organisation=clean_text(form.organisation),
+        constituency=check_constituency(form.constituency),
+        language=check_language(form.language, place.conf) if form.language else None,
+        mode=check_mode(form.mode) if form.mode else None,
+        source=form.source,
+        confirmed=form.confirmed,
     )
-    if result.outcome is SignupOutcome.ALREADY_ACTIVE and source == "web":
+    result = subscribe(session, runtime, place, signup, now)
+    if result.outcome is SignupOutcome.ALREADY_ACTIVE and form.source == "web":
         queue_notice(
             session,
             runtime,
@@ -145,69 +165,58 @@ def subscribe(
     session: Session,
     runtime: Runtime,
     place: Place,
-    address: str,
-    *,
-    name: str,
-    organisation: str,
-    constituency: str,
-    language: str | None,
-    mode: DeliveryMode | None,
-    source: str,
+    signup: Signup,
     now: datetime,
-    confirmed: bool = False,
     answering: ParsedMessage | None = None,
 ) -> SignupResult:
     """The sign-up itself, on checked values; see :func:`request_subscription`."""
     person = ensure_subscriber(
         session,
-        address,
+        signup.address,
         now,
-        name=name,
-        organisation=organisation,
-        constituency=constituency,
+        name=signup.name,
+        organisation=signup.organisation,
+        constituency=signup.constituency,
     )
     sub, created = ensure_subscription(
         session,
         place.row_id,
         person.id,
         now,
-        language=language or place.conf.default_language,
-        mode=mode or DeliveryMode.EACH,
-        source=source,
-        status=SubscriptionStatus.ACTIVE if confirmed else SubscriptionStatus.PENDING,
+        language=signup.language or place.conf.default_language,
+        mode=signup.mode or DeliveryMode.EACH,
+        source=signup.source,
+        status=SubscriptionStatus.ACTIVE
+        if signup.confirmed
+        else SubscriptionStatus.PENDING,
     )
     return settle(
-        session,
-        runtime,
-        place,
-        person,
-        sub,
-        created,
-        language=language,
-        mode=mode,
-        source=source,
-        now=now,
-        confirmed=confirmed,
-        answering=answering,
+        session, runtime, place, Found(person, sub, created), signup, now, answering
     )
+
+
+@dataclass(frozen=True)
+class Found:
+    """A sign-up's subscriber and subscription as they are now, and whether it was just made."""
+
+    person: Subscriber
+    sub: Subscription
+    created: bool
 
 
 def settle(
     session: Session,
     runtime: Runtime,
     place: Place,
-    person: Subscriber,
-    sub: Subscription,
-    created: bool,
-    *,
-    language: str | None,
-    mode: DeliveryMode | None,
-    source: str,
+    found: Found,
+    signup: Signup,
     now: datetime,
-    confirmed: bool = False,
     answering: ParsedMessage | None = None,
 ) -> SignupResult:
-    """Decide what a sign-up does to a subscription that exists now (*created* or not)."""
+    """Decide what a sign-up does to a subscription that exists now (created or not)."""
+    person, sub, created = found.person, found.sub, found.created
+    language, mode, source = signup.language, signup.mode, signup.source
+    confirmed = signup.confirmed
 
     def result(outcome: SignupOutcome) -> SignupResult:
         log.log(

@@ -27,6 +27,7 @@ from mailer.subscriptions import (
     ConfirmOutcome,
     InvalidAddress,
     InvalidValue,
+    SignupForm,
     confirm_token,
     request_subscription,
     unsubscribe_subscription,
@@ -90,10 +91,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             return await _form_again(web, request, page, disc, values)
 
         def change(session: Any) -> None:
-            request_subscription(
-                session,
-                web.runtime,
-                disc.slug,
+            signup = SignupForm(
                 values["email"],
                 name=values["name"],
                 organisation=values["organisation"],
@@ -101,7 +99,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 language=values["language"],
                 mode=values["mode"],
                 source="web",
-                now=web.runtime.clock(),
+            )
+            request_subscription(
+                session, web.runtime, disc.slug, signup, web.runtime.clock()
             )
 
         try:

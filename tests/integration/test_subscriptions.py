@@ -23,6 +23,7 @@ from mailer.subscriptions import (
     ConfirmOutcome,
     InvalidAddress,
     InvalidValue,
+    SignupForm,
     SignupOutcome,
     UnsubscribeOutcome,
     confirm_token,
@@ -52,7 +53,7 @@ def sign_up(host: Mailhost, email: str, now: datetime, **values: Any) -> Any:
     return write(
         host,
         lambda s: request_subscription(
-            s, host.runtime, SLUG, email, source="web", now=now, **values
+            s, host.runtime, SLUG, SignupForm(email, source="web", **values), now
         ),
     )
 
