@@ -1,13 +1,14 @@
 """Handlers for the addresses that are not posts: request, confirm, moderators, bounces.
 
 Each handler is a function ``(runtime, session, incoming) -> str`` that runs
-inside the pipeline's transaction and returns a short outcome word for the log
+inside the pipeline's transaction and returns a word of its own StrEnum for the log
 and the message's ``kind``. They live with the part they serve (subscriptions,
 moderation, bounces), which sit below ``inbound`` and never import it.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressKind
-from mailer.core.incoming import Incoming
+from mailer.core.incoming import Incoming, PostmasterHandled
 from mailer.moderation import handle_moderator_mail
 from mailer.outbound.bounces import handle_bounce_mail
 from mailer.subscriptions import handle_confirm_mail, handle_request_mail
@@ -27,10 +28,12 @@ log = logging.getLogger("ediscuss.inbound")
 
 __all__ = ["HANDLERS", "Handler", "Incoming", "handler_for", "keep_for_operator"]
 
-Handler = Callable[["Runtime", Session, Incoming], str]
+Handler = Callable[["Runtime", Session, Incoming], enum.StrEnum]
 
 
-def keep_for_operator(runtime: Runtime, session: Session, incoming: Incoming) -> str:
+def keep_for_operator(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> PostmasterHandled:
     """Mail to postmaster@: kept in the inbox for the operator (``ediscuss inbox show``)."""
     log.info(
         "postmaster mail id=%d message-id=%s from=%s kept for the operator",
@@ -38,7 +41,7 @@ def keep_for_operator(runtime: Runtime, session: Session, incoming: Incoming) ->
         incoming.parsed.message_id or "-",
         incoming.parsed.from_address or "<>",
     )
-    return "postmaster"
+    return PostmasterHandled.KEPT
 
 
 HANDLERS: dict[AddressKind, Handler] = {

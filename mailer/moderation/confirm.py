@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import DiscussionSettings
-from mailer.core.incoming import Incoming
+from mailer.core.incoming import Incoming, ModHandled
 from mailer.core.message import MessageClass
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, commands_from_json
@@ -38,7 +38,7 @@ log = logging.getLogger("ediscuss.moderation")
 
 def confirm_command(
     runtime: Runtime, session: Session, token_row: Token, incoming: Incoming
-) -> str:
+) -> ModHandled:
     """Run the commands waiting in a ``command`` token, once; say so when it is used or expired.
 
     The answer goes to the moderator the token was sent to. An automatic
@@ -57,14 +57,14 @@ def confirm_command(
         or discussion is None
         or discussion_row is None
     ):
-        return "mod-token-unknown"
+        return ModHandled.TOKEN_UNKNOWN
     if parsed.message_class is not MessageClass.NORMAL:
         log.info("command confirmation ignored: %s", parsed.message_class.value)
-        return "mod-ignored"
+        return ModHandled.IGNORED
     moderator = moderator_of(discussion, token_row.email)
     if moderator is None:
         log.info("command token for %s: no longer a moderator", token_row.email)
-        return "mod-refused"
+        return ModHandled.REFUSED
     if (
         token_row.used_at is not None
         or token_row.expires_at <= now
@@ -99,7 +99,7 @@ def confirm_command(
             now=now,
         )
         log.info("command token %s %s: nothing done", token_row.id, state)
-        return f"mod-token-{state}"
+        return ModHandled(f"mod-token-{state}")
     try:
         payload = json.loads(token_row.payload)
         commands: tuple[Command, ...] = commands_from_json(
@@ -107,7 +107,7 @@ def confirm_command(
         )
     except (ValueError, KeyError, TypeError):
         log.warning("command token %s has an unreadable payload", token_row.id)
-        return "mod-token-unknown"
+        return ModHandled.TOKEN_UNKNOWN
     actor = Actor(moderator.email, AuthMethod.CONFIRMED, moderator)
     results = run_commands(session, runtime, discussion, commands, actor, now)
     reply_to_moderator(
@@ -128,4 +128,4 @@ def confirm_command(
         moderator.email,
         len(commands),
     )
-    return "mod-confirmed"
+    return ModHandled.CONFIRMED

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.errors import BadToken
-from mailer.core.incoming import Incoming
+from mailer.core.incoming import Incoming, ModHandled
 from mailer.core.message import MessageClass
 from mailer.core.modauth import (
     AuthMethod,
@@ -72,7 +72,7 @@ def _held_post(runtime: Runtime, recipient: Recipient) -> tuple[int | None, bool
 
 def handle_moderator_mail(
     runtime: Runtime, session: Session, incoming: Incoming
-) -> str:
+) -> ModHandled:
     """Authenticate and run (or ask to confirm) the commands of one mail; returns what was done.
 
     The returned word is for the inbound log and the message's ``kind``.
@@ -85,13 +85,13 @@ def handle_moderator_mail(
     row = discussion_by_slug(session, slug)
     if discussion is None or row is None:
         log.info("moderators mail for unknown discussion %s dropped", slug)
-        return "mod-ignored"
+        return ModHandled.IGNORED
     mid = parsed.message_id or "-"
     if parsed.message_class is not MessageClass.NORMAL:
         log.info(
             "moderators mail message-id=%s ignored: %s", mid, parsed.message_class.value
         )
-        return "mod-ignored"
+        return ModHandled.IGNORED
     sender = parsed.from_address.strip().lower()
     moderator = moderator_of(discussion, sender)
     from_domain = domain_of(sender)
@@ -128,7 +128,7 @@ def handle_moderator_mail(
             sender,
             decision.reason,
         )
-        return "mod-refused"
+        return ModHandled.REFUSED
     held_post, bad_token = _held_post(runtime, incoming.recipient)
     commands = parse_commands(parsed.subject, parsed.text, held_post)
     if decision.outcome is AuthOutcome.RUN:
@@ -158,7 +158,7 @@ def handle_moderator_mail(
             actor.auth,
             len(commands.commands),
         )
-        return "mod-command"
+        return ModHandled.COMMAND
     return _ask_confirmation(
         session,
         runtime,
@@ -197,7 +197,7 @@ def _ask_confirmation(
     commands: ParsedCommands,
     bad_token: bool,
     now: datetime,
-) -> str:
+) -> ModHandled:
     parsed = incoming.parsed
     mid = parsed.message_id or "-"
     if _confirmations_last_hour(session, moderator.email, now) >= CONFIRMS_PER_HOUR:
@@ -206,7 +206,7 @@ def _ask_confirmation(
             mid,
             moderator.email,
         )
-        return "mod-confirm-limit"
+        return ModHandled.CONFIRM_LIMIT
     if not commands.commands:
         reply_to_moderator(
             session,
@@ -220,7 +220,7 @@ def _ask_confirmation(
             parsed=parsed,
             now=now,
         )
-        return "mod-no-command"
+        return ModHandled.NO_COMMAND
     token = random_token()
     ttl = timedelta(hours=runtime.settings.subscribers.command_ttl_hours)
     session.add(
@@ -267,4 +267,4 @@ def _ask_confirmation(
         mid,
         moderator.email,
     )
-    return "mod-confirm-sent"
+    return ModHandled.CONFIRM_SENT

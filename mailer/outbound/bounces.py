@@ -20,7 +20,7 @@ from mailer.config.settings import Settings
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.links import verp_value
-from mailer.outbound.complaints import handle_complaint
+from mailer.outbound.complaints import ComplaintOutcome, handle_complaint
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.bounces import HARD_POINTS, BounceResult, record_bounce
 from store.models import Discussion as DiscussionRow
@@ -42,7 +42,9 @@ class BounceOutcome(enum.StrEnum):
     AUTO_REPLY = "bounce-auto-reply"
 
 
-def handle_bounce_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
+def handle_bounce_mail(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> BounceOutcome | ComplaintOutcome:
     """Count the bounce that reached a VERP address; returns a :class:`BounceOutcome`.
 
     A spam complaint, to whichever address it came, unsubscribes instead

@@ -84,7 +84,9 @@ def complained_subscription(
     return None
 
 
-def handle_complaint(runtime: Runtime, session: Session, incoming: Incoming) -> str:
+def handle_complaint(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> ComplaintOutcome:
     """Unsubscribe the subscriber a spam complaint names; returns a :class:`ComplaintOutcome`."""
     parsed = incoming.parsed
     complaint = parsed.complaint

@@ -40,7 +40,7 @@ from mailer.core.commands import (
     parse_commands,
 )
 from mailer.core.errors import BadToken
-from mailer.core.incoming import Incoming
+from mailer.core.incoming import ConfirmHandled, Incoming, ModHandled, RequestHandled
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.tokens import hash_token
 from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubscribe
@@ -112,7 +112,9 @@ def _language(
     return place.conf.default_language
 
 
-def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
+def handle_request_mail(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> RequestHandled:
     """Run the commands of a mail to ``<slug>-request@`` and answer the sender once."""
     parsed = incoming.parsed
     mid = parsed.message_id or "-"
@@ -125,7 +127,7 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
             mid,
             silent or "no usable From address",
         )
-        return "request-ignored"
+        return RequestHandled.IGNORED
     now = runtime.clock()
     place = place_for(session, runtime, incoming.recipient.slug)
     commands = parse_commands(
@@ -176,7 +178,7 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         ",".join(outcomes) or "-",
     )
     if not (want_help or results):
-        return "request-done"
+        return RequestHandled.DONE
     quiet = {"already-active", "already-pending", "unsubscribe-pending"}
     if not want_help and not commands.unknown and set(outcomes) <= quiet and sub:
         key: str | None = f"already:{sub.id}:{now.date().isoformat()}"  # once a day
@@ -188,7 +190,7 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
             incoming.inbound_id,
             address,
         )
-        return "request-done"
+        return RequestHandled.DONE
     queue_notice(
         session,
         runtime,
@@ -212,7 +214,7 @@ def handle_request_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         ),
         now,
     )
-    return "request-help" if want_help else "request-done"
+    return RequestHandled.HELP if want_help else RequestHandled.DONE
 
 
 def answer_key(session: Session, address: str, now: datetime) -> str | None:
@@ -289,7 +291,9 @@ def _subscribe(
     return found
 
 
-def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) -> str:
+def handle_confirm_mail(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> ConfirmHandled | ModHandled:
     """A reply to a ``-confirm+<token>@`` address: use the token once, or say why not.
 
     The reply's From is not compared with the address the token went to (an
@@ -301,7 +305,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
     if row is not None and row.purpose is TokenPurpose.COMMAND:
         from mailer.moderation import confirm_command  # the moderators' own tokens
 
-        return str(confirm_command(runtime, session, row, incoming))
+        return confirm_command(runtime, session, row, incoming)
     silent = why_silent(incoming)
     if silent is not None:
         # A vacation notice to a confirmation address must not confirm anything.
@@ -311,7 +315,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
             mid,
             silent,
         )
-        return "confirm-ignored"
+        return ConfirmHandled.IGNORED
     now = runtime.clock()
     place = place_for(session, runtime, incoming.recipient.slug)
     usable = (
@@ -338,9 +342,9 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
                     done.outcome.value,
                 )
                 return {
-                    ConfirmOutcome.SUBSCRIBED: "confirm-subscribed",
-                    ConfirmOutcome.UNSUBSCRIBED: "confirm-unsubscribed",
-                }.get(done.outcome, "confirm-already")
+                    ConfirmOutcome.SUBSCRIBED: ConfirmHandled.SUBSCRIBED,
+                    ConfirmOutcome.UNSUBSCRIBED: ConfirmHandled.UNSUBSCRIBED,
+                }.get(done.outcome, ConfirmHandled.ALREADY)
     # Used, expired or unknown: say so, to the address the token was mailed to
     # when there is one (the From of this reply may be forged).
     to = row.email if row is not None and usable else _sender(runtime, parsed)
@@ -348,7 +352,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         "confirm mail id=%d message-id=%s: token %s", incoming.inbound_id, mid, state
     )
     if to is None:
-        return f"confirm-{state}"
+        return ConfirmHandled(f"confirm-{state}")
     language = place.conf.default_language
     if row is not None and usable:
         language = str(token_payload(row).get("language") or language)
@@ -356,7 +360,7 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         language = parsed.language
     key = answer_key(session, to, now)
     if key is None:
-        return f"confirm-{state}"
+        return ConfirmHandled(f"confirm-{state}")
     queue_notice(
         session,
         runtime,
@@ -374,4 +378,4 @@ def handle_confirm_mail(runtime: Runtime, session: Session, incoming: Incoming) 
         ),
         now,
     )
-    return f"confirm-{state}"
+    return ConfirmHandled(f"confirm-{state}")
