@@ -5,9 +5,9 @@ burst of mail. The rule, per moderator:
 
 - a post held while nothing else waits un-told for this moderator, and no
   notice or summary reached them in the last window, is noticed at once
-  (``NoticeKind.SINGLE``: its own mail, its Reply-To bound to the post);
+  (``HeldMailKind.SINGLE``: its own mail, its Reply-To bound to the post);
 - otherwise it waits; once the window since their last notice has passed, one
-  ``NoticeKind.SUMMARY`` lists every post not told yet, and the ones told
+  ``HeldMailKind.SUMMARY`` lists every post not told yet, and the ones told
   before that still wait.
 
 Values in, plan out: the adapters read the held posts and the moderators'
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
-class NoticeKind(enum.Enum):
+class HeldMailKind(enum.Enum):
     """A single held-post notice, or a summary of what waits."""
 
     SINGLE = "single"
@@ -47,14 +47,14 @@ class NoticePlan:
     """One mail to one moderator: the posts it tells of first, and those still waiting."""
 
     moderator: str
-    kind: NoticeKind
+    kind: HeldMailKind
     new: tuple[int, ...]
     waiting: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.new:
             raise ValueError("a notice tells of at least one post")
-        if self.kind is NoticeKind.SINGLE and (len(self.new) != 1 or self.waiting):
+        if self.kind is HeldMailKind.SINGLE and (len(self.new) != 1 or self.waiting):
             raise ValueError("a single notice tells of one post only")
 
 
@@ -80,7 +80,7 @@ def plan_on_hold(
             continue
         due = t.due_at(window)
         if due is None or due <= now:
-            plans.append(NoticePlan(t.moderator, NoticeKind.SINGLE, (post_id,)))
+            plans.append(NoticePlan(t.moderator, HeldMailKind.SINGLE, (post_id,)))
     return plans
 
 
@@ -97,7 +97,7 @@ def plan_summaries(
         due = t.due_at(window)
         if new and (due is None or due <= now):
             waiting = tuple(p for p in held if p in t.told)
-            plans.append(NoticePlan(t.moderator, NoticeKind.SUMMARY, new, waiting))
+            plans.append(NoticePlan(t.moderator, HeldMailKind.SUMMARY, new, waiting))
     return plans
 
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.config.settings import Discussion, Moderator
+from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.core.modnotices import (
-    NoticeKind,
+    HeldMailKind,
     NoticePlan,
     Told,
     next_summary_at,
@@ -59,7 +59,9 @@ def _window(runtime: Runtime) -> timedelta:
     return timedelta(minutes=runtime.settings.moderation.notice_minutes)
 
 
-def _known(session: Session, discussion: Discussion, discussion_id: int) -> _Known:
+def _known(
+    session: Session, discussion: DiscussionSettings, discussion_id: int
+) -> _Known:
     held = held_post_ids(session, discussion_id)
     emails = [m.email for m in discussion.moderators]
     states = notice_states(session, discussion_id, emails, held)
@@ -131,7 +133,7 @@ def next_summaries(runtime: Runtime, now: datetime) -> dict[str, datetime]:
 def _send(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     known: _Known,
     plans: list[NoticePlan],
     now: datetime,
@@ -144,7 +146,7 @@ def _send(
             log.info("held-post mail to %s: sent by another node", plan.moderator)
             continue
         moderator = moderators[plan.moderator]
-        if plan.kind is NoticeKind.SINGLE:
+        if plan.kind is HeldMailKind.SINGLE:
             out = _single(session, runtime, discussion, moderator, plan.new[0])
         else:
             out = _summary(session, runtime, discussion, moderator, plan, seen + 1)
@@ -175,7 +177,7 @@ def _send(
 def _single(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     moderator: Moderator,
     post_id: int,
 ) -> Outgoing | None:
@@ -207,7 +209,7 @@ def _single(
 def _summary(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     moderator: Moderator,
     plan: NoticePlan,
     number: int,
@@ -241,7 +243,7 @@ def _summary(
 def _entries(
     session: Session,
     runtime: Runtime,
-    discussion: Discussion,
+    discussion: DiscussionSettings,
     language: str,
     post_ids: list[int],
 ) -> dict[int, dict[str, Any]]:

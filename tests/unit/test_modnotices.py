@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mailer.core.modnotices import (
-    NoticeKind,
+    HeldMailKind,
     NoticePlan,
     Told,
     next_summary_at,
@@ -26,7 +26,7 @@ def fresh(*moderators: str) -> list[Told]:
 
 def test_the_first_held_post_is_noticed_at_once_to_everyone() -> None:
     plans = plan_on_hold(1, [1], fresh(A, B, C), T0, WINDOW)
-    assert plans == [NoticePlan(m, NoticeKind.SINGLE, (1,)) for m in (A, B, C)]
+    assert plans == [NoticePlan(m, HeldMailKind.SINGLE, (1,)) for m in (A, B, C)]
 
 
 def test_a_post_held_within_the_window_waits_for_the_summary() -> None:
@@ -40,7 +40,7 @@ def test_once_the_window_is_over_an_empty_queue_means_a_notice_at_once() -> None
     told = [Told(A, T0, frozenset({1}))]
     later = T0 + WINDOW
     assert plan_on_hold(2, [1, 2], told, later, WINDOW) == [
-        NoticePlan(A, NoticeKind.SINGLE, (2,))
+        NoticePlan(A, HeldMailKind.SINGLE, (2,))
     ]
 
 
@@ -86,8 +86,8 @@ def test_a_burst_of_twenty_makes_one_notice_and_one_summary_a_window() -> None:
     for m in (A, B):
         kinds = [(p.kind, p.new) for _, p in mails[m]]
         assert kinds == [
-            (NoticeKind.SINGLE, (1,)),
-            (NoticeKind.SUMMARY, tuple(range(2, 21))),
+            (HeldMailKind.SINGLE, (1,)),
+            (HeldMailKind.SUMMARY, tuple(range(2, 21))),
         ]
         (first, _), (second, summary) = mails[m]
         assert second - first >= WINDOW and summary.waiting == (1,)
@@ -98,7 +98,7 @@ def test_a_summary_lists_new_posts_first_and_what_still_waits() -> None:
     told = [Told(A, T0, frozenset({1, 3})), Told(B, T0 + timedelta(minutes=20))]
     at = T0 + WINDOW
     assert plan_summaries([1, 3, 4, 5], told, at, WINDOW) == [
-        NoticePlan(A, NoticeKind.SUMMARY, (4, 5), (1, 3))
+        NoticePlan(A, HeldMailKind.SUMMARY, (4, 5), (1, 3))
     ]
     assert next_summary_at([1, 3, 4, 5], told, at, WINDOW) == at  # A's, now
     after = [Told(A, at, frozenset({1, 3, 4, 5})), told[1]]
@@ -113,12 +113,12 @@ def test_a_summary_lists_new_posts_first_and_what_still_waits() -> None:
 def test_a_moderator_never_mailed_is_due_now() -> None:
     assert next_summary_at([7], fresh(A), T0, WINDOW) == T0
     assert plan_summaries([7], fresh(A), T0, WINDOW) == [
-        NoticePlan(A, NoticeKind.SUMMARY, (7,))
+        NoticePlan(A, HeldMailKind.SUMMARY, (7,))
     ]
 
 
 def test_plans_check_themselves() -> None:
     with pytest.raises(ValueError):
-        NoticePlan(A, NoticeKind.SUMMARY, ())
+        NoticePlan(A, HeldMailKind.SUMMARY, ())
     with pytest.raises(ValueError):
-        NoticePlan(A, NoticeKind.SINGLE, (1, 2))
+        NoticePlan(A, HeldMailKind.SINGLE, (1, 2))
