@@ -373,3 +373,24 @@ def post_counts(session: Session, discussion_id: int) -> dict[str, int]:
 def recent_window(now: datetime) -> datetime:
     """The start of the posting-rate window ending at *now*."""
     return now - timedelta(hours=1)
+
+
+def held_with_reason(
+    session: Session, discussion_id: int, email: str, reason: str, since: datetime
+) -> set[int]:
+    """The questions (ids) where *email* has a post held for *reason* since *since*.
+
+    *reason* is one of the reasons a hold names (``hold_reason`` joins them
+    with "; "); a moderator's later decision does not matter: it was held once.
+    """
+    rows = session.execute(
+        select(Post.question_id)
+        .where(
+            Post.discussion_id == discussion_id,
+            Post.author_email == email.strip().lower(),
+            Post.received_at >= since,
+            Post.hold_reason.contains(reason, autoescape=True),
+        )
+        .distinct()
+    ).scalars()
+    return set(rows)

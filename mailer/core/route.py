@@ -11,7 +11,9 @@ transaction. Outcomes:
   discussion closed, unknown sender refused, please use a question address,
   reply address not valid), never to automatic mail or a null sender;
 - ``DROP``: nothing happens (auto-reply, bounce, loop, banned sender, already
-  posted), logged, audited when a person was refused;
+  posted), logged, audited when a person was refused; an auto-reply known only
+  from its text, subject or From (no robot header) is held instead, once a day
+  per sender and question (:func:`robot_by_headers`);
 - ``HANDOFF``: another handler's address (request, moderators, confirm,
   bounces, postmaster); a feedback report (spam complaint) goes to the
   bounce handler whatever address it came to.
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
+from mailer.core.classify import classify
 from mailer.core.inline_images import own_attachments
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.threads import (
@@ -44,6 +47,9 @@ ANSWERING_ADDRESSES = (
     AddressKind.CONFIRM,
 )
 _DAEMONS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply")
+# The hold reason of a message only its words call automatic (mod-held.txt.j2
+# translates it).
+AUTO_REPLY_HOLD = "looks like an automatic reply: check before publishing"
 
 
 class Action(enum.Enum):
@@ -147,6 +153,9 @@ class Facts:
     known_posts: Mapping[str, KnownPost] = field(default_factory=dict)
     token_state: TokenState = TokenState.NONE
     token_post: KnownPost | None = None
+    # Questions for which this sender has a message held as AUTO_REPLY_HOLD
+    # in the last day: another one is dropped, not held again.
+    auto_replies_held: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,42 @@ def is_automatic(parsed: ParsedMessage, envelope_from: str) -> bool:
 
 
 _LIST_HEADERS = frozenset({"list-id", "list-post", "list-unsubscribe"})
+
+
+def robot_by_headers(parsed: ParsedMessage, envelope_from: str, domain: str) -> bool:
+    """True when the envelope or a header says a program sent *parsed*.
+
+    A bounce or a loop, a null or daemon envelope sender, a MAILER-DAEMON From,
+    RFC 3834 ``Auto-Submitted``, ``X-Autoreply`` and its kin, ``Precedence``
+    ``bulk|junk|list|auto_reply``, a DSN, MDN or ARF report, or a mailing list's
+    ``List-*`` headers. An auto-reply known otherwise (its subject, its text, a
+    no-reply From) may be a person's words written that way.
+    """
+    if parsed.message_class in (MessageClass.BOUNCE, MessageClass.LOOP):
+        return True
+    if parsed.complaint is not None or any(
+        name.lower() in _LIST_HEADERS for name, _ in parsed.headers
+    ):
+        return True
+    envelope = envelope_from.strip("<> ")
+    local = envelope.rpartition("@")[0].lower()
+    if not envelope or local in _DAEMONS or local.startswith("mailer-daemon"):
+        return True
+    by_headers = classify(
+        parsed.headers,
+        from_address=parsed.from_address,
+        envelope_from=envelope,
+        message_id=parsed.message_id,
+        own_domain=domain.lower(),
+    )
+    return by_headers is not MessageClass.NORMAL
+
+
+def auto_reply_by_words(parsed: ParsedMessage, envelope_from: str, domain: str) -> bool:
+    """True for an auto-reply that only its subject, text or From calls one: held."""
+    return parsed.message_class is MessageClass.AUTO_REPLY and not robot_by_headers(
+        parsed, envelope_from, domain
+    )
 
 
 def may_answer(parsed: ParsedMessage, envelope_from: str, domain: str) -> bool:
@@ -289,7 +334,8 @@ def _notice(
 
 
 def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> Decision:
-    if is_automatic(parsed, facts.envelope_from):
+    by_words = auto_reply_by_words(parsed, facts.envelope_from, facts.domain)
+    if is_automatic(parsed, facts.envelope_from) and not by_words:
         return Decision(Action.DROP, _auto_reason(parsed))
     if facts.standing.role is Role.BANNED:
         return Decision(Action.DROP, "banned sender", audit=True)
@@ -338,7 +384,15 @@ def _route_post(recipient: Recipient, parsed: ParsedMessage, facts: Facts) -> De
         return _notice(
             NoticeKind.UNKNOWN_SENDER, "unknown sender refused", parsed, facts
         )
+    if by_words and place.question_number in facts.auto_replies_held:
+        return Decision(
+            Action.DROP,
+            f"auto-reply: one from this sender for question {place.question_number}"
+            " is already held today",
+        )
     reasons, dropped = _hold_reasons(parsed, facts)
+    if by_words:
+        reasons = (AUTO_REPLY_HOLD, *reasons)
     plan = PostPlan(
         question_number=place.question_number,
         parent_id=place.parent.post_id if place.parent else None,

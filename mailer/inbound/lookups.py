@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
@@ -24,7 +24,7 @@ from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import OversizeAttachments
 from mailer.core.errors import BadToken
-from mailer.core.message import ParsedMessage
+from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.modauth import (
     AuthOutcome,
     authres_dkim_pass,
@@ -33,6 +33,7 @@ from mailer.core.modauth import (
     trusted_results,
 )
 from mailer.core.route import (
+    AUTO_REPLY_HOLD,
     Facts,
     Policy,
     QuestionState,
@@ -48,6 +49,7 @@ from store.posts import (
     PostRef,
     SenderRecord,
     has_readers,
+    held_with_reason,
     post_ref,
     posts_by_message_ids,
     recent_window,
@@ -284,6 +286,12 @@ class Lookups:
             wanted.append(parsed.message_id)
         known = {m: self._known[(d, m)] for m in wanted if (d, m) in self._known}
         token_state, token_post = self._token(rcpt, d)
+        held: frozenset[int] = frozenset()
+        if parsed.message_class is MessageClass.AUTO_REPLY:  # rare: asked each time
+            ids = held_with_reason(
+                self.session, d, sender, AUTO_REPLY_HOLD, self.now - timedelta(days=1)
+            )
+            held = frozenset(n for n, q in state.questions.items() if q.id in ids)
         return Facts(
             slug=rcpt.slug,
             domain=self.runtime.settings.service.domain,
@@ -305,6 +313,7 @@ class Lookups:
             known_posts=known,
             token_state=token_state,
             token_post=token_post,
+            auto_replies_held=held,
         )
 
     def _token(

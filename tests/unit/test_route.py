@@ -11,6 +11,7 @@ from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
 from mailer.core.message import MessageClass, ParsedAttachment, ParsedMessage
 from mailer.core.route import (
+    AUTO_REPLY_HOLD,
     Action,
     Decision,
     Facts,
@@ -21,7 +22,9 @@ from mailer.core.route import (
     Role,
     SenderStanding,
     TokenState,
+    auto_reply_by_words,
     is_automatic,
+    robot_by_headers,
     route_message,
 )
 from mailer.core.threads import KnownPost
@@ -184,10 +187,117 @@ def test_closed_discussion_gets_a_notice() -> None:
     "cls", [MessageClass.AUTO_REPLY, MessageClass.BOUNCE, MessageClass.LOOP]
 )
 def test_automatic_mail_is_dropped_never_answered(cls: MessageClass) -> None:
+    robot = msg(message_class=cls, headers=(("Auto-Submitted", "auto-replied"),))
     for f in (facts(), facts(discussion_closed=True)):
         for rcpt in (to_q(3), to_q(7), BARE):
-            d = route_message(rcpt, msg(message_class=cls), f)
+            d = route_message(rcpt, robot, f)
             assert d.action is Action.DROP and d.notice is None
+
+
+ABSENCE = "I am on leave until 14 December. For anything urgent, write to Luis."
+
+
+def by_words(**changes: Any) -> ParsedMessage:
+    """An auto-reply that only its text calls one (no robot header)."""
+    return msg(message_class=MessageClass.AUTO_REPLY, new_text=ABSENCE, **changes)
+
+
+def test_an_auto_reply_known_only_by_its_words_is_held_with_the_reason() -> None:
+    d = route_message(to_q(3), by_words(), facts())
+    assert d.action is Action.POST and d.post is not None
+    assert not d.post.approved
+    assert d.post.hold_reasons == (AUTO_REPLY_HOLD,)
+    assert d.notice is None
+    assert auto_reply_by_words(by_words(), "ana@example.net", DOMAIN)
+
+
+@pytest.mark.parametrize(
+    ("headers", "envelope"),
+    [
+        ((("Auto-Submitted", "auto-replied"),), "ana@example.net"),
+        ((("X-Autoreply", "yes"),), "ana@example.net"),
+        ((("Precedence", "auto_reply"),), "ana@example.net"),
+        ((("Precedence", "bulk"),), "ana@example.net"),
+        ((("X-Auto-Response-Suppress", "All"),), "ana@example.net"),
+        ((("Return-Path", "<>"),), "ana@example.net"),
+        ((), ""),
+        ((), "MAILER-DAEMON@mx.example.net"),
+        ((), "no-reply@example.net"),
+        ((("List-Id", "<staff.lists.example.net>"),), "ana@example.net"),
+        (
+            (
+                (
+                    "Content-Type",
+                    'multipart/report; report-type="disposition-notification"',
+                ),
+            ),
+            "ana@example.net",
+        ),
+    ],
+)
+def test_an_auto_reply_a_header_names_is_dropped_never_held(
+    headers: tuple[tuple[str, str], ...], envelope: str
+) -> None:
+    parsed = by_words(headers=headers)
+    assert robot_by_headers(parsed, envelope, DOMAIN)
+    d = route_message(to_q(3), parsed, facts(envelope_from=envelope))
+    assert d.action is Action.DROP and d.post is None and d.notice is None
+
+
+def test_a_mailer_daemon_from_is_certain_whatever_the_envelope() -> None:
+    parsed = by_words(from_address="MAILER-DAEMON@mx.example.net")
+    assert robot_by_headers(parsed, "ana@example.net", DOMAIN)
+
+
+@pytest.mark.parametrize("cls", [MessageClass.BOUNCE, MessageClass.LOOP])
+def test_bounces_and_loops_are_certain_without_a_header(cls: MessageClass) -> None:
+    parsed = msg(message_class=cls)
+    assert robot_by_headers(parsed, "ana@example.net", DOMAIN)
+    assert route_message(to_q(3), parsed, facts()).action is Action.DROP
+
+
+def test_a_person_s_mail_is_not_an_auto_reply_by_words() -> None:
+    assert not auto_reply_by_words(msg(), "ana@example.net", DOMAIN)
+    assert route_message(to_q(3), msg(), facts()).post is not None
+
+
+def test_an_auto_reply_by_words_is_held_once_a_day_per_question() -> None:
+    held_for_3 = facts(auto_replies_held=frozenset({3}))
+    d = route_message(to_q(3), by_words(), held_for_3)
+    assert d.action is Action.DROP and "already held" in d.reason
+    other = route_message(to_q(1), by_words(), held_for_3)
+    assert other.post is not None and AUTO_REPLY_HOLD in other.post.hold_reasons
+    # A person's own mail to the same question is never limited by it.
+    assert route_message(to_q(3), msg(), held_for_3).post is not None
+
+
+def test_an_auto_reply_by_words_is_never_answered() -> None:
+    for rcpt, f in (
+        (to_q(7), facts()),  # not released
+        (to_q(3), facts(discussion_closed=True)),
+        (BARE, facts()),  # no question address
+        (
+            to_q(3),
+            facts(
+                standing=SenderStanding(Role.UNKNOWN),
+                policy=Policy(unknown_senders="reject"),
+            ),
+        ),
+    ):
+        d = route_message(rcpt, by_words(), f)
+        assert d.action is Action.DROP and d.notice is None, d
+
+
+def test_a_banned_sender_s_auto_reply_is_not_held() -> None:
+    d = route_message(to_q(3), by_words(), facts(standing=SenderStanding(Role.BANNED)))
+    assert d.action is Action.DROP and d.post is None
+
+
+def test_other_hold_reasons_follow_the_auto_reply_one() -> None:
+    d = route_message(to_q(3), by_words(), facts(standing=SenderStanding(Role.UNKNOWN)))
+    assert d.post is not None
+    assert d.post.hold_reasons[0] == AUTO_REPLY_HOLD
+    assert "unknown sender" in d.post.hold_reasons
 
 
 @pytest.mark.parametrize(
