@@ -11,7 +11,9 @@ Every message of tests/data/corpus is classed four ways, in the same run:
 
 Also counted: bounces whose failed recipients are exactly right (ours, and
 flufl.bounce's), and robots (bounces, auto-replies, loops) classed as a person's
-mail, which is what would be posted.
+mail, which is what would be posted. An auto-reply only its words call one (no
+robot header) is held for a moderator, not posted: the table says how many of
+the robots and of the people's mail that is.
 
     .venv/bin/python bench/robot_accuracy.py [--misses]
 """
@@ -37,6 +39,7 @@ from mailer.core.classify import classify
 from mailer.core.errors import MalformedMessage
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
+from mailer.core.route import auto_reply_by_words
 from tests.corpus import corpus_messages
 
 DOMAIN = "discuss.example.org"
@@ -71,6 +74,12 @@ def rules_class(parsed: ParsedMessage) -> str:
         message_id=parsed.message_id,
         own_domain=DOMAIN,
     ).value
+
+
+def envelope_of(parsed: ParsedMessage) -> str:
+    """The envelope sender the corpus message says it had (Return-Path), else its From."""
+    path = parsed.header("Return-Path")
+    return path.strip() if path is not None else parsed.from_address
 
 
 def report(show_misses: bool = False) -> None:
@@ -113,6 +122,16 @@ def report(show_misses: bool = False) -> None:
                 posted += want != "normal" and got == "normal"
         share = right / max(len(rows), 1)
         print(f"{label:24s} {right:4d} / {len(rows):<4d} {share:7.1%} {posted:14d}")
+    held = [
+        want
+        for _, want, parsed, _, _ in rows
+        if auto_reply_by_words(parsed, envelope_of(parsed), DOMAIN)
+    ]
+    robots_held = sum(1 for want in held if want != "normal")
+    print(
+        f"\nheld as an auto-reply known by its words (ediscuss): {robots_held} robots,"
+        f" {len(held) - robots_held} people's mail"
+    )
     with_recipients = [r for r in rows if r[4] is not None]
     ours = sum(
         1
