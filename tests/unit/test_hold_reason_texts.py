@@ -43,3 +43,26 @@ def test_the_auto_reply_reason_is_translated(language: str, reason: str) -> None
     assert reason in mail.text
     if language != "en":
         assert AUTO_REPLY_HOLD not in mail.text
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", AUTO_REPLY_HOLD),
+        ("es", "parece una respuesta automática: revísela antes de publicarla"),
+        ("fr", "ressemble à une réponse automatique : à vérifier avant publication"),
+    ],
+)
+def test_the_held_summary_translates_it_too(language: str, reason: str) -> None:
+    held = {**CONTEXT, "post_id": 8, "excerpt": "I am on leave.", "excerpt_cut": False}
+    context = {
+        **CONTEXT,
+        "minutes": 60,
+        "new": [held],
+        "waiting": [],
+        "waiting_more": 0,
+    }
+    mail = Templates().render("mod-summary", language, context, html=False)
+    assert reason in mail.text
+    if language != "en":
+        assert AUTO_REPLY_HOLD not in mail.text
