@@ -217,9 +217,11 @@ def robot_by_headers(parsed: ParsedMessage, envelope_from: str, domain: str) -> 
 
     A bounce or a loop, a null or daemon envelope sender, a MAILER-DAEMON From,
     RFC 3834 ``Auto-Submitted``, ``X-Autoreply`` and its kin, ``Precedence``
-    ``bulk|junk|list|auto_reply``, a DSN, MDN or ARF report, or a mailing list's
-    ``List-*`` headers. An auto-reply known otherwise (its subject, its text, a
-    no-reply From) may be a person's words written that way.
+    ``bulk|junk|list|auto_reply``, a DSN, MDN or ARF report, a mailing list's
+    ``List-*`` headers, or a subject that responders write and people do not
+    ("Automatic reply:", "Out of office:", "Abwesenheitsnotiz:" and their kin in
+    classify's table). An auto-reply known only by its text or a no-reply From
+    may be a person's words written that way.
     """
     if parsed.message_class in (MessageClass.BOUNCE, MessageClass.LOOP):
         return True
@@ -233,6 +235,7 @@ def robot_by_headers(parsed: ParsedMessage, envelope_from: str, domain: str) -> 
         return True
     by_headers = classify(
         parsed.headers,
+        subject=parsed.subject,
         from_address=parsed.from_address,
         envelope_from=envelope,
         message_id=parsed.message_id,

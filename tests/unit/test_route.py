@@ -244,6 +244,19 @@ def test_an_auto_reply_a_header_names_is_dropped_never_held(
     assert d.action is Action.DROP and d.post is None and d.notice is None
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["Automatic reply: Q3", "Out of Office: Re: Q3", "Abwesenheitsnotiz: Q3"],
+)
+def test_a_responder_s_subject_is_certain(subject: str) -> None:
+    # Exchange, Outlook and their kin title their answers so; a person's
+    # contribution does not begin that way.
+    parsed = by_words(subject=subject)
+    assert robot_by_headers(parsed, "ana@example.net", DOMAIN)
+    d = route_message(to_q(3), parsed, facts())
+    assert d.action is Action.DROP and d.post is None
+
+
 def test_a_mailer_daemon_from_is_certain_whatever_the_envelope() -> None:
     parsed = by_words(from_address="MAILER-DAEMON@mx.example.net")
     assert robot_by_headers(parsed, "ana@example.net", DOMAIN)
