@@ -293,7 +293,7 @@ def test_an_auto_reply_by_words_is_never_answered() -> None:
             to_q(3),
             facts(
                 standing=SenderStanding(Role.UNKNOWN),
-                policy=Policy(unknown_senders="reject"),
+                policy=Policy(unknown_senders=UnknownSenders.REJECT),
             ),
         ),
     ):
