@@ -311,8 +311,9 @@ def test_poison_message_is_quarantined_and_the_rest_flows(
     # Retries wait a minute and more; one attempt keeps this test short (the
     # count of attempts is tested in tests/integration/test_inbound_pipeline.py).
     service = make_service(env={"EDISCUSS_INBOUND_MAX_PROCESSING_ATTEMPTS": "1"})
-    # Bytes that are no message at all fail processing every time.
-    service.accepted(b"\x00\x01 no header at all\r\n")
+    # Bytes that are no message at all (nothing but control characters: mail
+    # without a header section is read as a body now) fail processing every time.
+    service.accepted(b"\r\n\x1b\x1b\x07\r\n")
     poison = service.inbound()[-1].id
     for i in range(5):
         service.accepted(message(message_id=f"<after-poison-{i}@example.net>"))
