@@ -1,0 +1,350 @@
+"""Acceptance under fan-out: posts keep arriving over SMTP while their copies go out.
+
+N subscribers who get every post (default 1,000) and M posts (default 100,
+replies of about 2 KB from M different senders, approved at once) sent over
+SMTP on loopback by 4 connections to ``ediscuss serve`` in its own process;
+each published post is copied to every subscriber, personalised, through a
+counting aiosmtpd relay sink on loopback in another process. Each round prints:
+
+* acceptance: posts per second while sending, and the p50/p99 of the time each
+  SMTP transaction waited for its answer (the 250 comes after the commit);
+* deliveries: copies per second, from the first post sent until the sink has
+  counted all N x M copies;
+* peak memory: the sum of the peak resident memory (VmHWM) of serve and every
+  process it started.
+
+Goals (the issue's): at least 300 posts/s accepted, p99 at most 50 ms, at
+least 1,500 personalised copies/s, at most 150 MB; the exit status is 1 when a
+round misses one. A round gives up after ``--timeout`` seconds.
+
+Usage: python bench/fanout.py [--subscribers 1000] [--posts 100] [--connections 4]
+                              [--rounds 1] [--timeout 600] [--database URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from inbound import (  # the inbound bench's helpers: same client, same config
+    children_of,
+    free_port,
+    messages,
+    peak_rss_mb,
+    wait_port,
+    wait_settled,
+    write_config,
+)
+from sqlalchemy import func, select
+
+from mailer.config import parse_settings
+from mailer.runtime import open_runtime
+from store.models import (
+    DeliveryMode,
+    Discussion,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+
+GOAL_ACCEPT = 300.0  # posts/s
+GOAL_P99 = 0.050  # seconds
+GOAL_COPIES = 1500.0  # copies/s
+GOAL_MB = 150.0
+
+# Counts every recipient of every transaction; a line on stdin asks for the count.
+COUNTING_SINK = """
+import sys, threading
+from aiosmtpd.controller import Controller
+count = 0
+lock = threading.Lock()
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        global count
+        with lock:
+            count += len(envelope.rcpt_tos)
+        return "250 2.0.0 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+for _ in sys.stdin:
+    with lock:
+        print(count, flush=True)
+c.stop()
+"""
+
+
+class CountingSink:
+    """The relay: an aiosmtpd process that counts what it is given."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", COUNTING_SINK, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("the counting sink did not start")
+        wait_port(self.port, self.proc)
+
+    def count(self) -> int:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def send_timed(
+    port: int, batch: list[tuple[str, str, bytes]], connections: int
+) -> tuple[float, list[float]]:
+    """Send *batch* over *connections* sessions; (seconds, each transaction's wait)."""
+    errors: list[BaseException] = []
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker(part: list[tuple[str, str, bytes]]) -> None:
+        mine = []
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+                for sender, rcpt, raw in part:
+                    started = time.perf_counter()
+                    refused = client.sendmail(sender, [rcpt], raw)
+                    mine.append(time.perf_counter() - started)
+                    if refused:
+                        raise RuntimeError(refused)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        with lock:
+            waits.extend(mine)
+
+    threads = [
+        threading.Thread(target=worker, args=(batch[i::connections],))
+        for i in range(connections)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"sending failed: {errors[0]!r}")
+    return time.perf_counter() - start, waits
+
+
+def add_readers(
+    runtime_settings_env: tuple[Path, dict[str, str]], work: Path, count: int
+) -> int:
+    """*count* active each-post subscribers (kept from an earlier round); how many in all."""
+    cfg, env = runtime_settings_env
+    settings = parse_settings(tomllib.loads(cfg.read_text("utf-8")), env, work)
+    runtime = open_runtime(settings, migrate=False)
+    try:
+        now = runtime.clock()
+        with runtime.sessions.begin() as s:
+            discussion = s.scalars(select(Discussion)).first()
+            assert discussion is not None
+            known = set(
+                s.scalars(
+                    select(Subscriber.email).where(
+                        Subscriber.email.like("reader%@fanout.example.net")
+                    )
+                )
+            )
+            langs = ("en", "es", "fr")
+            people = [
+                Subscriber(
+                    email=f"reader{i}@fanout.example.net",
+                    name=f"Reader {i}",
+                    created_at=now,
+                )
+                for i in range(count)
+                if f"reader{i}@fanout.example.net" not in known
+            ]
+            s.add_all(people)
+            s.flush()
+            s.add_all(
+                Subscription(
+                    discussion_id=discussion.id,
+                    subscriber_id=p.id,
+                    language=langs[p.id % 3],
+                    mode=DeliveryMode.EACH,
+                    status=SubscriptionStatus.ACTIVE,
+                    created_at=now,
+                )
+                for p in people
+            )
+            s.flush()
+            return int(
+                s.scalar(
+                    select(func.count(Subscription.id)).where(
+                        Subscription.discussion_id == discussion.id,
+                        Subscription.mode == DeliveryMode.EACH,
+                        Subscription.status == SubscriptionStatus.ACTIVE,
+                    )
+                )
+                or 0
+            )
+    finally:
+        runtime.close()
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round measured."""
+
+    accept_rate: float
+    p50: float
+    p99: float
+    copies: int
+    copies_rate: float
+    peak_mb: float
+    processes: int
+
+    def misses(self) -> list[str]:
+        out = []
+        if self.accept_rate < GOAL_ACCEPT:
+            out.append(f"acceptance {self.accept_rate:.0f} < {GOAL_ACCEPT:.0f} msg/s")
+        if self.p99 > GOAL_P99:
+            out.append(f"p99 {self.p99 * 1000:.0f} > {GOAL_P99 * 1000:.0f} ms")
+        if self.copies_rate < GOAL_COPIES:
+            out.append(f"copies {self.copies_rate:.0f} < {GOAL_COPIES:.0f}/s")
+        if self.peak_mb > GOAL_MB:
+            out.append(f"memory {self.peak_mb:.0f} > {GOAL_MB:.0f} MB")
+        return out
+
+
+def run_round(
+    work: Path,
+    database: str,
+    subscribers: int,
+    posts: int,
+    connections: int,
+    timeout: float,
+) -> Round:
+    sink = CountingSink()
+    try:
+        cfg, env = write_config(work, database)
+        readers = add_readers((cfg, env), work, subscribers)
+        env = {
+            **env,
+            "EDISCUSS_RELAY_HOST": "127.0.0.1",
+            "EDISCUSS_RELAY_PORT": str(sink.port),
+            "EDISCUSS_RELAY_SECURITY": "none",
+        }
+        port = int(env["EDISCUSS_INBOUND_LISTEN"].rsplit(":", 1)[1])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailer", "--config", str(cfg), "serve"],
+            cwd=work,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_port(port, proc)
+            wait_settled(proc.pid)
+            before = sink.count()
+            expected = readers * posts
+            batch = messages(posts)
+            start = time.perf_counter()
+            sent, waits = send_timed(port, batch, connections)
+            deadline = start + timeout
+            while (got := sink.count() - before) < expected:
+                if proc.poll() is not None:
+                    raise SystemExit("serve exited during the run")
+                if time.perf_counter() > deadline:
+                    raise SystemExit(
+                        f"gave up after {timeout:.0f} s: {got} of {expected} copies"
+                    )
+                time.sleep(0.05)
+            took = time.perf_counter() - start
+            pids = [proc.pid, *children_of(proc.pid)]
+            peak = sum(peak_rss_mb(p) for p in pids)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        if proc.returncode not in (0, -15):
+            print(err.decode()[-2000:], file=sys.stderr)
+    finally:
+        sink.close()
+    waits.sort()
+    return Round(
+        accept_rate=posts / sent,
+        p50=statistics.median(waits),
+        p99=waits[min(len(waits) - 1, int(len(waits) * 0.99))],
+        copies=got,
+        copies_rate=got / took,
+        peak_mb=peak,
+        processes=len(pids),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--posts", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds a round may take at most"
+    )
+    parser.add_argument("--database", help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+    backend = (args.database or "sqlite:").split(":", 1)[0]
+    print(
+        f"fanout: {args.subscribers} each-post subscribers, {args.posts} posts over "
+        f"{args.connections} SMTP connections, {backend}, {args.rounds} round(s)"
+    )
+    missed = 0
+    for number in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory(prefix="ediscuss-fanout-") as tmp:
+            work = Path(tmp)
+            database = args.database or f"sqlite:///{work}/bench.db"
+            r = run_round(
+                work,
+                database,
+                args.subscribers,
+                args.posts,
+                args.connections,
+                args.timeout,
+            )
+        misses = r.misses()
+        missed += bool(misses)
+        print(
+            f"round {number}  (load average {os.getloadavg()[0]:.1f})\n"
+            f"  acceptance  {r.accept_rate:8.1f} msg/s   p50 {r.p50 * 1000:7.1f} ms"
+            f"   p99 {r.p99 * 1000:7.1f} ms\n"
+            f"  deliveries  {r.copies_rate:8.0f} copies/s ({r.copies} copies)\n"
+            f"  peak memory {r.peak_mb:8.1f} MB ({r.processes} processes)\n"
+            f"  goals       {'met' if not misses else 'missed: ' + '; '.join(misses)}"
+        )
+    print(f"goals met in {args.rounds - missed} of {args.rounds} round(s)")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
