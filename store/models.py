@@ -367,6 +367,29 @@ class Post(Base):
     )
 
 
+class PostFanout(Base):
+    """A post being copied to its each-post readers, a chunk at a time.
+
+    Copies for subscriptions up to ``after`` are queued; ``upto`` is the
+    highest subscription that was active when the post was published (later
+    ones do not get it). The processing workers queue a chunk and move
+    ``after`` on in one short transaction, so a crash resumes where the last
+    commit left off; the copies' dedupe keys keep a chunk done twice from
+    sending twice. ``finished_at`` is set once every copy is queued.
+    """
+
+    __tablename__ = "post_fanouts"
+    __table_args__ = (Index(None, "finished_at"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    upto: Mapped[int] = mapped_column(default=0)
+    after: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
 class Attachment(Base):
     """A file that came with a post; content kept up to the configured limit."""
 

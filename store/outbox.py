@@ -362,13 +362,17 @@ def iter_recipients(
     discussion_id: int,
     modes: Sequence[DeliveryMode],
     page: int = 500,
+    *,
+    after: int = 0,
+    upto: int | None = None,
 ) -> Iterator[OutboxRecipient]:
     """Every active subscription of a discussion in *modes*, by id, a page at a time.
 
     Keyset pages keep memory flat for any number of subscribers and let the
-    caller write in the same session while iterating.
+    caller write in the same session while iterating. *after* and *upto*
+    bound the subscription ids (a fan-out's chunk).
     """
-    last = 0
+    last = after
     while True:
         stmt = (
             select(
@@ -387,6 +391,8 @@ def iter_recipients(
             .order_by(Subscription.id)
             .limit(page)
         )
+        if upto is not None:
+            stmt = stmt.where(Subscription.id <= upto)
         rows = session.execute(stmt).all()
         for sub_id, email, name, language in rows:
             yield OutboxRecipient(sub_id, email, name, language)

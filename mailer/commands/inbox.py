@@ -8,7 +8,7 @@ import sys
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.core.errors import MalformedMessage
 from mailer.core.parse import parse_message
-from mailer.inbound.pipeline import process_one
+from mailer.inbound.pipeline import process_one, publish_copies
 from store.inbox import failed_inbound, list_inbound, reset_for_retry
 from store.models import InboundMessage, InboundState
 
@@ -106,6 +106,7 @@ def cmd_inbox_retry(ctx: Context, args: argparse.Namespace) -> int:
         if outcome.state is not InboundState.PROCESSED:
             failed += 1
         print(printable(f"{inbound_id:>6} {outcome.decision}: {outcome.reason}"))
+    publish_copies(runtime)  # the copies of the posts it made
     return 1 if failed else 0
 
 

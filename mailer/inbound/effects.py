@@ -22,7 +22,7 @@ from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.core.threads import KnownPost, WaitingPost, adoptions
 from mailer.inbound.lookups import BatchDiscussion, Lookups
 from mailer.links import question_url
-from mailer.mailings.publish import publish_post
+from mailer.mailings.fanout import start_publishing
 from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.audit import record_audit
@@ -164,9 +164,10 @@ def _create_post(
     _adopt_waiting(lookups, view.row.id, known, question.id)
     if plan.approved:
         # Publishing queues a copy for each reader of every post; with none
-        # (most discussions read digests) there is nothing to queue.
+        # (most discussions read digests) there is nothing to queue. The copies
+        # are queued after this transaction, in chunks (mailer.mailings.fanout).
         if lookups.has_each_readers(view.row.id):
-            publish_post(session, runtime, post_id, now)
+            start_publishing(session, post_id, view.row.id, now)
         return "post", f"post {post_id}: {decision.reason}"
     notify_held(session, runtime, post_id, now)
     return "held", f"post {post_id}: {decision.reason}"

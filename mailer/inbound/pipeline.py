@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ from mailer.core.route import POST_ADDRESSES
 from mailer.inbound.apply import Parked, apply_message, recipients_of
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
+from mailer.mailings.fanout import publish_pending
 from store.models import InboundState
 from store.processing import (
     InboundItem,
@@ -96,13 +98,18 @@ def parse(runtime: Runtime, raw: bytes) -> ParsedMessage:
 
 
 def process_pending(
-    runtime: Runtime, limit: int = 100, *, failures: bool = True
+    runtime: Runtime,
+    limit: int = 100,
+    *,
+    failures: bool = True,
+    queued: Callable[[], None] | None = None,
 ) -> int:
     """Process up to *limit* NEW messages, then (with *failures*) any FAILED ones
-    whose retry is due.
+    whose retry is due, then queue the copies of the posts published.
 
     Returns how many messages were taken (processed, failed, parked or left to
-    another worker that counted them first).
+    another worker that counted them first). *queued* runs after each chunk of
+    copies is committed.
     """
     done = 0
     while done < limit:
@@ -114,7 +121,13 @@ def process_pending(
         for inbound_id in _due_failures(runtime, limit - done):
             if process_one(runtime, inbound_id) is not None:
                 done += 1
+    publish_copies(runtime, queued)
     return done
+
+
+def publish_copies(runtime: Runtime, queued: Callable[[], None] | None = None) -> int:
+    """Queue the copies of every post whose fan-out is not finished, in short writes."""
+    return publish_pending(runtime, writer_lock(runtime.sessions), queued)
 
 
 def process_one(

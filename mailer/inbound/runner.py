@@ -179,7 +179,16 @@ def run_child(
             queued.set()
 
     event.listen(engine, "after_cursor_execute", notice_outbox)
+
     parent_gone = not _tell(news_fd, b"R")
+
+    def tell_outbox() -> None:
+        """A chunk of copies is committed: serve's outbox worker sends it now."""
+        nonlocal parent_gone
+        queued.clear()
+        if not _tell(news_fd, b"."):
+            parent_gone = True
+
     log.info("processing worker %d ready", index)
     failures_due = 0.0
     try:
@@ -189,7 +198,9 @@ def run_child(
             if failures:
                 failures_due = time.monotonic() + FAILURES_SECONDS
             try:
-                taken = process_pending(runtime, BATCH, failures=failures)
+                taken = process_pending(
+                    runtime, BATCH, failures=failures, queued=tell_outbox
+                )
             except Exception:  # the store is away, or a bug: log, wait, try again
                 log.exception("inbound processing paused for 5 s")
                 pause, taken = 5.0, 0

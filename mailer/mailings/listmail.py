@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import DiscussionSettings, Settings
-from mailer.outbound.bulk import SharedMail, queue_shared
+from mailer.outbound.bulk import SharedMail, queue_shared, shared_row
 from mailer.outbound.mailing import Outgoing
 from store.models import DeliveryMode
-from store.outbox import OutboxRecipient
+from store.outbox import OutboxRecipient, OutgoingRow
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -68,7 +68,7 @@ class ListMail:
         )
 
 
-def _shared_per_language(
+def shared_per_language(
     settings: Settings,
     discussion: DiscussionSettings,
     template: str,
@@ -108,7 +108,7 @@ def queue_list_mail(
     """
     settings = runtime.settings
     if shared_for is None:
-        shared_for = _shared_per_language(
+        shared_for = shared_per_language(
             settings, discussion, mail.template, context_for
         )
     return queue_shared(
@@ -123,3 +123,28 @@ def queue_list_mail(
         now,
         after_batch=after_batch,
     )
+
+
+def list_rows(
+    runtime: Runtime,
+    discussion: DiscussionSettings,
+    discussion_id: int,
+    people: Sequence[OutboxRecipient],
+    mail: ListMail,
+    shared_for: Callable[[str], SharedMail],
+    now: datetime,
+) -> list[OutgoingRow]:
+    """The copies of *mail* for *people*, to be queued by the caller (a chunk)."""
+    return [
+        shared_row(
+            runtime.settings,
+            runtime.key,
+            discussion,
+            discussion_id,
+            person,
+            shared_for,
+            mail.copy_for,
+            now,
+        )
+        for person in people
+    ]

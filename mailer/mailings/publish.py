@@ -13,12 +13,15 @@ address.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.headers import stable_message_id
 from mailer.links import (
@@ -59,23 +62,27 @@ def clean_subject(subject: str, slug: str) -> str:
     return text.strip()
 
 
-def publish_post(
-    session: Session, runtime: Runtime, post_id: int, now: datetime
-) -> int:
-    """Queue a copy of approved post *post_id* to every active ``each`` subscriber.
+@dataclass(frozen=True)
+class PostMail:
+    """What every copy of one approved post is made from."""
 
-    Returns how many copies were newly queued (0 when the post is not approved,
-    or every copy was queued before). The caller commits.
-    """
+    discussion: DiscussionSettings
+    discussion_id: int
+    mail: ListMail
+    context_for: Callable[[str], dict[str, Any]]
+
+
+def post_mail(session: Session, runtime: Runtime, post_id: int) -> PostMail | None:
+    """The copy of approved post *post_id*; None when it is not approved (or gone)."""
     settings, key = runtime.settings, runtime.key
     post = session.get(Post, post_id)
     if post is None or post.status is not PostStatus.APPROVED:
-        return 0
+        return None
     row = session.get(DiscussionRow, post.discussion_id)
     question = session.get(Question, post.question_id)
     discussion = settings.discussion(row.slug) if row is not None else None
     if discussion is None or question is None:
-        return 0
+        return None
     book = AddressBook(discussion.slug, settings.service.domain)
     conf_question = discussion.question(question.number)
     parent_mid = None
@@ -106,6 +113,7 @@ def publish_post(
         "question_address": book.question(question.number),
         "reply_address": reply_to,
     }
+    author = post.author_name
 
     def context_for(language: str) -> dict[str, Any]:
         text = (
@@ -117,7 +125,7 @@ def publish_post(
 
     def sender_for(language: str) -> str:
         name = discussion.name.in_language(language, discussion.default_language)
-        return from_name(post.author_name, name, language)
+        return from_name(author, name, language)
 
     mail = ListMail(
         "post-copy",
@@ -131,14 +139,29 @@ def publish_post(
         from_name=sender_for,
         archived_at=archived_at,
     )
+    return PostMail(discussion, post.discussion_id, mail, context_for)
+
+
+def publish_post(
+    session: Session, runtime: Runtime, post_id: int, now: datetime
+) -> int:
+    """Queue a copy of approved post *post_id* to every active ``each`` subscriber.
+
+    Returns how many copies were newly queued (0 when the post is not approved,
+    or every copy was queued before). The caller commits. Inbound processing
+    queues them in chunks instead (:mod:`mailer.mailings.fanout`).
+    """
+    made = post_mail(session, runtime, post_id)
+    if made is None:
+        return 0
     queued = queue_list_mail(
         session,
         runtime,
-        discussion,
-        post.discussion_id,
+        made.discussion,
+        made.discussion_id,
         [DeliveryMode.EACH],
-        mail,
-        context_for,
+        made.mail,
+        made.context_for,
         now,
     )
     if queued:

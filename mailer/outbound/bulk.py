@@ -246,11 +246,15 @@ def queue_shared(
     batch: list[OutgoingRow] = []
     size = 0
     for person in iter_recipients(session, discussion_id, modes):
-        language = reader_language(discussion, person.language)
-        out = outgoing_for(person, language)
-        values = personal_values(settings, key, person.subscription_id)
-        row = shared_for(language).row(
-            settings, key, discussion, discussion_id, out, values, now
+        row = shared_row(
+            settings,
+            key,
+            discussion,
+            discussion_id,
+            person,
+            shared_for,
+            outgoing_for,
+            now,
         )
         batch.append(row)
         size += len(row.raw)
@@ -264,6 +268,25 @@ def queue_shared(
         if after_batch is not None:
             after_batch()
     return queued
+
+
+def shared_row(
+    settings: Settings,
+    key: bytes,
+    discussion: DiscussionSettings,
+    discussion_id: int,
+    person: OutboxRecipient,
+    shared_for: Callable[[str], SharedMail],
+    outgoing_for: Callable[[OutboxRecipient, str], Outgoing],
+    now: datetime,
+) -> OutgoingRow:
+    """One subscriber's row of a shared mail, in the language they read."""
+    language = reader_language(discussion, person.language)
+    out = outgoing_for(person, language)
+    values = personal_values(settings, key, person.subscription_id)
+    return shared_for(language).row(
+        settings, key, discussion, discussion_id, out, values, now
+    )
 
 
 def personal_values(
