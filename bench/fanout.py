@@ -220,12 +220,15 @@ class Round:
     p50: float
     p99: float
     copies: int
+    expected: int
     copies_rate: float
     peak_mb: float
     processes: int
 
     def misses(self) -> list[str]:
         out = []
+        if self.copies < self.expected:
+            out.append(f"only {self.copies} of {self.expected} copies in time")
         if self.accept_rate < GOAL_ACCEPT:
             out.append(f"acceptance {self.accept_rate:.0f} < {GOAL_ACCEPT:.0f} msg/s")
         if self.p99 > GOAL_P99:
@@ -275,10 +278,8 @@ def run_round(
             while (got := sink.count() - before) < expected:
                 if proc.poll() is not None:
                     raise SystemExit("serve exited during the run")
-                if time.perf_counter() > deadline:
-                    raise SystemExit(
-                        f"gave up after {timeout:.0f} s: {got} of {expected} copies"
-                    )
+                if time.perf_counter() > deadline:  # the round misses its goal
+                    break
                 time.sleep(0.05)
             took = time.perf_counter() - start
             pids = [proc.pid, *children_of(proc.pid)]
@@ -296,6 +297,7 @@ def run_round(
         p50=statistics.median(waits),
         p99=waits[min(len(waits) - 1, int(len(waits) * 0.99))],
         copies=got,
+        expected=expected,
         copies_rate=got / took,
         peak_mb=peak,
         processes=len(pids),
@@ -337,7 +339,7 @@ def main() -> int:
             f"round {number}  (load average {os.getloadavg()[0]:.1f})\n"
             f"  acceptance  {r.accept_rate:8.1f} msg/s   p50 {r.p50 * 1000:7.1f} ms"
             f"   p99 {r.p99 * 1000:7.1f} ms\n"
-            f"  deliveries  {r.copies_rate:8.0f} copies/s ({r.copies} copies)\n"
+            f"  deliveries  {r.copies_rate:8.0f} copies/s ({r.copies} of {r.expected})\n"
             f"  peak memory {r.peak_mb:8.1f} MB ({r.processes} processes)\n"
             f"  goals       {'met' if not misses else 'missed: ' + '; '.join(misses)}"
         )
