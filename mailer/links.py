@@ -21,7 +21,18 @@ import hashlib
 from urllib.parse import quote
 
 from mailer.core.addresses import AddressBook
+from mailer.core.redact import OwnService, own_service
 from mailer.core.tokens import SignedFor, sign_token, verify_token
+
+
+def own_links(domain: str, base_url: str) -> OwnService:
+    """What marks the service's own links and addresses in the text it publishes.
+
+    Every capability above (unsubscribe and confirmation links, reply, bounce,
+    confirmation and held-post addresses) is built on these; see
+    :func:`mailer.core.redact.redact_personal`.
+    """
+    return own_service((domain,), (base_url,))
 
 
 def question_message_id(domain: str, slug: str, number: int) -> str:

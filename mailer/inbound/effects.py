@@ -18,10 +18,11 @@ from mailer.core.addresses import AddressBook, Recipient
 from mailer.core.headers import header_safe
 from mailer.core.inline_images import own_attachments
 from mailer.core.message import ParsedMessage
+from mailer.core.redact import mark_for, redact_personal
 from mailer.core.route import Action, Decision, Facts, Role, SenderStanding
 from mailer.core.threads import KnownPost, WaitingPost, adoptions
 from mailer.inbound.lookups import BatchDiscussion, Lookups
-from mailer.links import question_url
+from mailer.links import own_links, question_url
 from mailer.mailings.fanout import start_publishing
 from mailer.moderation import notify_held
 from mailer.outbound.mailing import Outgoing, queue_mail
@@ -114,7 +115,12 @@ def _create_post(
     question = view.questions.get(plan.question_number)
     if question is None:
         raise LookupError(f"question {plan.question_number} has no row")
-    body = parsed.new_text.strip()
+    # The one place a post's words enter the store: what every reader of the
+    # archive, its exports, the report, copies and digests gets is redacted here.
+    service = runtime.settings.service
+    own = own_links(service.domain, service.base_url)
+    mark = mark_for(parsed.language)
+    body = redact_personal(parsed.new_text.strip(), own, mark)
     limit = runtime.settings.inbound.max_attachment_bytes
     lang = parsed.language if parsed.language in _ATTACHMENT_NOTE else "en"
     notes = [
@@ -137,9 +143,9 @@ def _create_post(
             author_email=parsed.from_address,
             author_name=parsed.from_name,
             language=parsed.language,
-            subject=parsed.subject,
+            subject=redact_personal(parsed.subject, own, mark),
             body=body,
-            full_text=parsed.text,
+            full_text=redact_personal(parsed.text, own, mark),
             approved=plan.approved,
             hold_reason="; ".join(plan.hold_reasons) or None,
             received_at=now,

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.redact import mark_for
+from mailer.links import own_links
 from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
 from mailer.web.security import (
     CSRF_COOKIE,
@@ -31,7 +33,8 @@ from mailer.web.security import (
     csrf_form_token,
     new_csrf_cookie,
 )
-from mailer.web.text import display_name, render_post_text
+from mailer.web.text import display_name, published_post, render_post_text
+from store.archive import ArchivePost, approved_posts
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -76,10 +79,25 @@ class Web:
             lstrip_blocks=True,
         )
         domain = self.settings.service.domain
+        self.own = own_links(domain, self.settings.service.base_url)
         self.env.filters["post_text"] = lambda text: render_post_text(text, domain)
         self.env.filters["person"] = lambda text: display_name(text, domain)
         self.env.filters["paragraphs"] = _paragraphs
         self.env.globals["attachment_path"] = attachment_path
+
+    def approved_posts(
+        self, session: Session, discussion: DiscussionSettings, **which: Any
+    ) -> list[ArchivePost]:
+        """The approved posts every page, feed and export shows, as published.
+
+        The archive's one way to read posts: no personal link of the service
+        leaves through it (see :func:`mailer.web.text.published_post`).
+        """
+        mark = mark_for(discussion.default_language)
+        return [
+            published_post(p, self.own, mark)
+            for p in approved_posts(session, discussion.slug, **which)
+        ]
 
     async def read(self, query: Callable[[Session], T]) -> T:
         """Run *query* in a read session on a worker thread."""

@@ -33,7 +33,7 @@ from mailer.web.context import Web
 from mailer.web.i18n import Translator
 from mailer.web.pages import MAX_ID, title_of
 from mailer.web.text import clean_text, display_name, hide_addresses
-from store.archive import ArchivePost, approved_attachment, approved_posts
+from store.archive import ArchivePost, approved_attachment
 
 FEED_ENTRIES = 50
 # Types a browser may be told; anything else is application/octet-stream.
@@ -197,7 +197,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
 
         def build(session: Session) -> bytes:
             records = [
-                export_record(p, domain) for p in approved_posts(session, disc.slug)
+                export_record(p, domain) for p in web.approved_posts(session, disc)
             ]
             return json.dumps(records, ensure_ascii=False, indent=1).encode()
 
@@ -215,7 +215,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         book = AddressBook(disc.slug, domain)
 
         def build(session: Session) -> bytes:
-            posts = approved_posts(session, disc.slug)
+            posts = web.approved_posts(session, disc)
             return mbox_bytes(posts, disc, book, web.runtime.key)
 
         return Response(
@@ -232,8 +232,8 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         page = web.page(request, disc)
 
         def build(session: Session) -> bytes:
-            posts = approved_posts(
-                session, disc.slug, newest_first=True, limit=FEED_ENTRIES
+            posts = web.approved_posts(
+                session, disc, newest_first=True, limit=FEED_ENTRIES
             )
             return atom_feed(web, disc, page.t, posts).encode()
 

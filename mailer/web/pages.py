@@ -29,7 +29,6 @@ from store.archive import (
     approved_links,
     approved_participants,
     approved_post_question,
-    approved_posts,
     discussion_state,
 )
 from store.models import DiscussionState
@@ -111,8 +110,8 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         shown = pages[index - 1]
         wanted = [link.id for link, _ in shown]
         posts = await web.read(
-            lambda s: approved_posts(
-                s, disc.slug, question=number, ids=wanted, moderators=_mods(disc)
+            lambda s: web.approved_posts(
+                s, disc, question=number, ids=wanted, moderators=_mods(disc)
             )
         )
         entries = _entries(web, disc, posts, shown)
@@ -176,8 +175,8 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         shown = thread_order(replies_of(links, post_id))[:MAX_REPLIES_SHOWN]
         wanted = [link.id for link, _ in shown]
         posts = await web.read(
-            lambda s: approved_posts(
-                s, disc.slug, question=number, ids=wanted, moderators=_mods(disc)
+            lambda s: web.approved_posts(
+                s, disc, question=number, ids=wanted, moderators=_mods(disc)
             )
         )
         entries = _entries(web, disc, posts, shown)
@@ -189,7 +188,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         authors = await web.read(
             lambda s: {
                 p.id: p.author_name
-                for p in approved_posts(s, disc.slug, question=number, ids=parents)
+                for p in web.approved_posts(s, disc, question=number, ids=parents)
             }
         )
         return await web.render(

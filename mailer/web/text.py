@@ -9,9 +9,13 @@ domain is shortened to ``a…@example.org``, in text and inside links.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from markupsafe import Markup, escape
+
+from mailer.core.redact import OwnService, redact_personal
+from store.archive import ArchivePost
 
 # URLs are found from their scheme, addresses from their '@': no pattern here
 # starts with a class or \b, so the regex engine can skip ahead (fast on long text).
@@ -146,3 +150,17 @@ def display_name(name: str, own_domain: str, limit: int = 120) -> str:
     flat = " ".join(clean_text(name).split())
     flat = hide_addresses(flat, own_domain)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def published_post(post: ArchivePost, own: OwnService, mark: str) -> ArchivePost:
+    """*post* with every personal link of the service in its texts replaced by *mark*.
+
+    Posts are redacted as they are stored; this keeps rows stored before that
+    (or by hand) from reaching a page, a feed or an export as they came.
+    """
+    return dataclasses.replace(
+        post,
+        subject=redact_personal(post.subject, own, mark),
+        body=redact_personal(post.body, own, mark),
+        full_text=redact_personal(post.full_text, own, mark),
+    )

@@ -63,6 +63,34 @@ def test_reply_to_a_question_address_becomes_a_post(
     assert (row.state, row.kind, row.attempts) == (InboundState.PROCESSED, "post", 1)
 
 
+def test_a_quoted_copy_loses_its_personal_links_before_it_is_stored(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(**OPEN_POLICY)
+    base = host.runtime.settings.service.base_url
+    unsubscribe = f"{base}/unsubscribe/12.abcdefghijklmnop"
+    bounce = address("-bounces+s12.abcdefghijklmnop")
+    body = (
+        "We saw the same in our region, see http://example.net/a?x=1 too.\n\n"
+        "On Fri, 27 Mar 2027 at 10:00, Ana Ruiz via Skills wrote:\n"
+        "> Most workplace training stopped in March.\n"
+        f"> To answer question 3, write to {address('+q3')}\n"
+        f"> Unsubscribe: {unsubscribe}\n"
+        f"> Return-Path: <{bounce}>\n"
+    )
+    host.send(
+        mail(to=address("+q3"), message_id="<a9@example.net>", body=body),
+        [address("+q3")],
+    )
+    assert host.process() == 1
+    [post] = host.posts()
+    assert "abcdefghijklmnop" not in post.full_text + post.body
+    assert post.full_text.count("[personal link removed]") == 2
+    assert address("+q3") in post.full_text and "http://example.net/a?x=1" in post.body
+    raw = host.inbound()[0].raw
+    assert unsubscribe.encode() in raw  # what was received is kept as it came
+
+
 def test_first_post_of_a_subscriber_is_held(make_mailhost: MailhostFactory) -> None:
     host = make_mailhost(moderation="first-post", unknown_senders="hold")
     host.send(mail(to=address("+q1"), message_id="<h1@example.net>"), [address("+q1")])

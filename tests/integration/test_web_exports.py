@@ -163,3 +163,35 @@ def test_attachments_are_listed_and_only_downloaded(archive: Archive) -> None:
         f"/d/other/posts/{post}/attachments/{last}",
     ):
         assert archive.client.get(path).status_code == 404, path
+
+
+def test_personal_links_in_stored_posts_reach_no_page_feed_or_export(
+    archive: Archive,
+) -> None:
+    # A row stored before posts were redacted on the way in (or by hand).
+    base = archive.runtime.settings.service.base_url
+    unsubscribe = f"{base}/unsubscribe/12.abcdefghijklmnop"
+    bounce = "skills-covid19-bounces+s12.abcdefghijklmnop@discuss.example.org"
+    quoted = (
+        "I agree.\n\n> Read it on the web: "
+        f"{base}/d/{SLUG}/posts/1\n> Unsubscribe: {unsubscribe[:40]}=\n"
+        f"> {unsubscribe[40:]}\n> Return-Path: <{bounce}>\n"
+    )
+    archive.add_post(
+        1,
+        body=f"Unsubscribe: {unsubscribe}",
+        subject=f"Re: {bounce}",
+        full_text=quoted,
+    )
+    gone = "[personal link removed]"
+    for path in (
+        f"{PAGE}/q/1",
+        f"{PAGE}/export.json",
+        f"{PAGE}/export.mbox",
+        f"{PAGE}/feed.atom",
+    ):
+        text = archive.client.get(path).text
+        assert "abcdefghijklmnop" not in text, path
+        assert gone in text, path
+    page = archive.client.get(f"{PAGE}/q/1").text
+    assert f"{base}/d/{SLUG}/posts/1" in page  # a public link stays
