@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.copies import CopyKind, QuotedCopy
 from mailer.core.redact import mark_for
 from mailer.links import own_links
 from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
@@ -33,7 +34,7 @@ from mailer.web.security import (
     csrf_form_token,
     new_csrf_cookie,
 )
-from mailer.web.text import display_name, published_post, render_post_text
+from mailer.web.text import display_name, published_post, render_published_text
 from store.archive import ArchivePost, approved_posts
 
 if TYPE_CHECKING:
@@ -80,7 +81,14 @@ class Web:
         )
         domain = self.settings.service.domain
         self.own = own_links(domain, self.settings.service.base_url)
-        self.env.filters["post_text"] = lambda text: render_post_text(text, domain)
+        self.env.filters["post_text"] = jinja2.pass_context(
+            lambda context, text: render_published_text(
+                text,
+                self.own,
+                domain,
+                lambda copy: _copy_line(context["t"], copy, domain),
+            )
+        )
         self.env.filters["person"] = lambda text: display_name(text, domain)
         self.env.filters["paragraphs"] = _paragraphs
         self.env.globals["attachment_path"] = attachment_path
@@ -229,6 +237,16 @@ def _language_path(request: Request, context: Mapping[str, Any]) -> str:
 def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:
     """Where an attachment is downloaded from."""
     return f"/d/{quote(slug)}/posts/{post_id}/attachments/{attachment_id}"
+
+
+def _copy_line(t: Translator, copy: QuotedCopy, domain: str) -> str:
+    """The one line that stands for a quoted copy of the service's mail."""
+    if copy.kind is CopyKind.POST:
+        name = display_name(copy.author, domain)
+        return t("quoted_copy_post", name=name) if name else t("quoted_copy_a_post")
+    if copy.kind is CopyKind.DIGEST:
+        return t("quoted_copy_digest")
+    return t("quoted_copy_message")
 
 
 def _paragraphs(text: str) -> list[str]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
+from mailer.core.copies import QuotedCopy, find_quoted_copies
 from mailer.core.redact import OwnService, redact_personal
 from store.archive import ArchivePost
 
@@ -142,6 +144,31 @@ def render_post_text(text: str, own_domain: str) -> Markup:
             out.append(str(escape(shown)))
         out.append(str(escape(tail)))
     out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def render_published_text(
+    text: str, own: OwnService, own_domain: str, name: Callable[[QuotedCopy], str]
+) -> Markup:
+    """A post's text as :func:`render_post_text` shows it, each quoted copy of the
+    service's own mail shown as one line that *name* words, not replayed."""
+    text = clean_text(text)
+    copies = find_quoted_copies(text, own)
+    if not copies:
+        return render_post_text(text, own_domain)
+    lines = text.split("\n")
+    out: list[str] = []
+    pos = 0
+    for copy in copies:
+        out.append(
+            str(render_post_text("\n".join(lines[pos : copy.start]), own_domain))
+        )
+        out.append("\n" if copy.start > 0 else "")
+        out.append(f'<span class="quoted-copy">{escape(name(copy))}</span>')
+        pos = copy.end
+        if pos < len(lines):
+            out.append("\n")
+    out.append(str(render_post_text("\n".join(lines[pos:]), own_domain)))
     return Markup("".join(out))
 
 

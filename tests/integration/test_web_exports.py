@@ -179,7 +179,7 @@ def test_personal_links_in_stored_posts_reach_no_page_feed_or_export(
     )
     archive.add_post(
         1,
-        body=f"Unsubscribe: {unsubscribe}",
+        body=f"See {base}/d/{SLUG}/q/2 or unsubscribe: {unsubscribe}",
         subject=f"Re: {bounce}",
         full_text=quoted,
     )
@@ -194,4 +194,4 @@ def test_personal_links_in_stored_posts_reach_no_page_feed_or_export(
         assert "abcdefghijklmnop" not in text, path
         assert gone in text, path
     page = archive.client.get(f"{PAGE}/q/1").text
-    assert f"{base}/d/{SLUG}/posts/1" in page  # a public link stays
+    assert f"{base}/d/{SLUG}/q/2" in page  # a public link stays

@@ -345,3 +345,29 @@ def test_long_questions_are_paged_by_thread(archive: Archive) -> None:
     r = archive.client.get(f"{PAGE}/posts/{reply}")
     assert f'href="{PAGE}/q/4#p{reply}"' in r.text
     assert "Page 1 of" not in archive.client.get(f"{PAGE}/q/5").text
+
+
+def test_a_quoted_copy_of_the_service_s_mail_is_one_line_not_replayed(
+    archive: Archive,
+) -> None:
+    base = archive.runtime.settings.service.base_url
+    first = archive.add_post(1, body="Most workplace training stopped.")
+    quoted = (
+        "I agree.\n\n"
+        "On Mon, 29 Mar 2027 at 10:00, Ana Ruiz via Skills e-discussion <\n"
+        "skills-covid19@discuss.example.org> wrote:\n"
+        "> Most workplace training stopped.\n>\n"
+        f"> Read it on the web: {base}/d/{SLUG}/posts/{first}\n"
+        f"> Unsubscribe: {base}/unsubscribe/12.abcdefghijklmnop\n"
+        "\nBo"
+    )
+    archive.add_post(1, body="I agree.", full_text=quoted, author_name="Bo Li")
+    for lang, line in (
+        ("en", "quoted: the copy of Ana Ruiz&#39;s post"),
+        ("es", "citado: la copia de la aportación de Ana Ruiz"),
+        ("fr", "cité : la copie de la contribution de Ana Ruiz"),
+    ):
+        html = archive.client.get(f"{PAGE}/q/1?lang={lang}").text
+        assert f'<span class="quoted-copy">{line}</span>\n\nBo' in html, lang
+        assert "Read it on the web" not in html and "wrote:" not in html
+        assert "abcdefghijklmnop" not in html
