@@ -608,3 +608,18 @@ class HeldNotice(Base):
     moderator: Mapped[str] = mapped_column(String(320), primary_key=True)
     notified_at: Mapped[datetime]
     message_id: Mapped[str] = mapped_column(String(998))
+
+
+class RateCount(Base):
+    """Requests of one client in one period (``period`` = epoch seconds // length).
+
+    Rate limits live here, not in one process's memory, so every node that
+    serves the web shares them (see :mod:`store.ratelimits`).
+    """
+
+    __tablename__ = "rate_counts"
+    __table_args__ = (Index(None, "period"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

@@ -30,7 +30,6 @@ from mailer.links import own_links
 from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
 from mailer.web.security import (
     CSRF_COOKIE,
-    RateLimiter,
     csrf_form_token,
     new_csrf_cookie,
 )
@@ -63,13 +62,12 @@ class Page:
 
 
 class Web:
-    """What every route shares: the runtime, the templates and the sign-up limiter."""
+    """What every route shares: the runtime, the templates and the redacting post reader."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.https = self.settings.service.base_url.startswith("https://")
-        self.limiter = RateLimiter(self.settings.web.signup_per_hour)
         css = (HERE / "static" / "style.css").read_bytes()
         self.static_url = f"/static/style.css?v={hashlib.sha256(css).hexdigest()[:10]}"
         self.env = jinja2.Environment(

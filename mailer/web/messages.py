@@ -112,6 +112,10 @@ EN: dict[str, str] = {
     "error_rate": (
         "Too many sign-ups came from your network. Please try again in an hour."
     ),
+    "error_rate_links": (
+        "Too many links that lead nowhere came from your network. "
+        "Please try again in an hour."
+    ),
     "error_too_large": "The form was too large.",
     "error_title": "Something went wrong",
     "confirm_title": "Confirm your subscription",
@@ -248,6 +252,10 @@ ES: dict[str, str] = {
     "error_rate": (
         "Se han recibido demasiadas suscripciones desde su red. Inténtelo de "
         "nuevo dentro de una hora."
+    ),
+    "error_rate_links": (
+        "Desde su red llegaron demasiados enlaces que no llevan a ninguna parte. "
+        "Vuelva a intentarlo dentro de una hora."
     ),
     "error_too_large": "El formulario era demasiado grande.",
     "error_title": "Se ha producido un error",
@@ -388,6 +396,10 @@ FR: dict[str, str] = {
     "error_rate": (
         "Trop d'inscriptions sont venues de votre réseau. Veuillez réessayer "
         "dans une heure."
+    ),
+    "error_rate_links": (
+        "Trop de liens qui ne mènent nulle part sont venus de votre réseau. "
+        "Veuillez réessayer dans une heure."
     ),
     "error_too_large": "Le formulaire était trop volumineux.",
     "error_title": "Une erreur s'est produite",

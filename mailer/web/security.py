@@ -1,4 +1,4 @@
-"""Web safety: security headers on every response, CSRF tokens, and a sign-up rate limit.
+"""Web safety: security headers on every response, CSRF tokens, and shared rate limits.
 
 CSRF is session-less: a random cookie (``HttpOnly``, ``SameSite=Strict``) and,
 in each form, a fresh nonce with the HMAC of cookie and nonce. The nonce
@@ -13,11 +13,17 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
+from datetime import datetime
 
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from store.ratelimits import count_request, forget_old_counts
+
+SIGNUP = "signup"  # sign-up requests of one client
+BAD_TOKEN = "bad-token"  # confirmation and unsubscribe links that name nothing
+BAD_TOKENS_PER_HOUR = 30
+LIMIT_SECONDS = 3600
 
 CSP = (
     # connect-src lets a page's auditors fetch /robots.txt from it (Lighthouse
@@ -104,37 +110,18 @@ def client_key(host: str | None) -> str:
     return str(addr)
 
 
-class RateLimiter:
-    """At most *limit* events per *window* seconds per key, in memory (one node).
+def allow_request(
+    session: Session,
+    limit_name: str,
+    client: str,
+    limit: int,
+    now: datetime,
+    seconds: int = LIMIT_SECONDS,
+) -> bool:
+    """Count one request of *client* against *limit_name*; False when over *limit*.
 
-    Bounded: beyond *max_keys* keys, the stalest are dropped first.
+    The counts live in the database (:mod:`store.ratelimits`), so a client that
+    goes from node to node meets the same limit. The caller commits.
     """
-
-    def __init__(
-        self,
-        limit: int,
-        window: float = 3600.0,
-        *,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self.clock = clock
-        self._events: dict[str, deque[float]] = {}
-
-    def allow(self, key: str) -> bool:
-        """Count one event for *key*; False when it is over the limit (not counted)."""
-        now = self.clock()
-        events = self._events.pop(key, None) or deque()
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        allowed = len(events) < self.limit
-        if allowed:
-            events.append(now)
-        if events:
-            self._events[key] = events  # re-inserted: dict order is recency
-        while len(self._events) > self.max_keys:
-            del self._events[next(iter(self._events))]
-        return allowed
+    forget_old_counts(session, now, seconds)
+    return count_request(session, f"{limit_name}:{client}", now, seconds) <= limit

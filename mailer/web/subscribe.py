@@ -34,7 +34,16 @@ from mailer.subscriptions import (
 )
 from mailer.web.context import Page, Web
 from mailer.web.pages import MODES, render_discussion
-from mailer.web.security import CSRF_COOKIE, CSRF_FIELD, client_key, csrf_valid
+from mailer.web.security import (
+    BAD_TOKEN,
+    BAD_TOKENS_PER_HOUR,
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SIGNUP,
+    allow_request,
+    client_key,
+    csrf_valid,
+)
 from store.archive import TokenView, discussion_state, subscription_view, token_view
 from store.models import SubscriptionStatus, TokenPurpose
 
@@ -79,7 +88,10 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         if isinstance(form, Response):
             return form
         client = client_key(request.client.host if request.client else None)
-        if not web.limiter.allow(client):
+        limit = web.settings.web.signup_per_hour
+        if not await web.write(
+            lambda s: allow_request(s, SIGNUP, client, limit, web.runtime.clock())
+        ):
             log.info(
                 "signup refused discussion=%s client=%s reason=rate", disc.slug, client
             )
@@ -311,6 +323,18 @@ async def _invalid(
     view: Any,
     disc: DiscussionSettings | None,
 ) -> Response:
+    if view is None:
+        # A link that names nothing: one person mistypes, a prober tries many.
+        client = client_key(request.client.host if request.client else None)
+        if not await web.write(
+            lambda s: allow_request(
+                s, BAD_TOKEN, client, BAD_TOKENS_PER_HOUR, web.runtime.clock()
+            )
+        ):
+            log.info("token page refused client=%s reason=rate", client)
+            response = await _error(web, request, page, "error_rate_links", 429, disc)
+            response.headers["retry-after"] = "3600"
+            return response
     status = 410 if view is not None else 404
     return await _error(web, request, page, key, status, disc)
 

@@ -16,9 +16,11 @@ from starlette.testclient import TestClient
 from mailer.core.tokens import SignedFor, sign_token
 from mailer.links import unsubscribe_url
 from mailer.web import build_app
+from mailer.web.security import BAD_TOKENS_PER_HOUR
 from store.models import (
     DeliveryMode,
     OutboxMessage,
+    RateCount,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -233,3 +235,29 @@ def test_bad_links_are_not_found(archive: Archive) -> None:
         assert r.status_code in (403, 404), path
     r = archive.client.get("/confirm/garbage?lang=fr")
     assert "Ce lien de confirmation n&#39;est plus valable" in r.text
+
+
+def test_the_sign_up_limit_is_shared_by_every_node(
+    make_archive: ArchiveFactory,
+) -> None:
+    # Two archives on one database: two nodes behind one name.
+    first = make_archive({"web": {"signup_per_hour": 2}})
+    second = make_archive({"web": {"signup_per_hour": 2}})
+    assert sign_up(first.client, "one@example.org").startswith("200 ")
+    assert sign_up(second.client, "two@example.org").startswith("200 ")
+    token = csrf_of(first.client.get(PAGE).text)
+    r = first.client.post(
+        f"{PAGE}/signup", data={"csrf": token, "email": "three@example.org"}
+    )
+    assert r.status_code == 429
+    with first.runtime.sessions() as session:
+        counts = session.scalars(select(RateCount.key)).all()
+    assert counts == ["signup:testclient"]
+
+
+def test_links_that_name_nothing_are_limited_per_client(archive: Archive) -> None:
+    for n in range(BAD_TOKENS_PER_HOUR):
+        assert archive.client.get(f"/confirm/{'a' * 25}{n % 10}").status_code == 404
+    r = archive.client.get(f"/unsubscribe/garbage{n}")
+    assert r.status_code == 429 and "lead nowhere" in r.text
+    assert other_client(archive).get("/confirm/garbage").status_code == 404

@@ -18,7 +18,7 @@ from mailer.web.exports import (
 from mailer.web.i18n import Translator, negotiate_language
 from mailer.web.messages import MESSAGES
 from mailer.web.pages import thread_order
-from mailer.web.security import RateLimiter, client_key, csrf_form_token, csrf_valid
+from mailer.web.security import client_key, csrf_form_token, csrf_valid
 from mailer.web.text import display_name, hide_addresses, render_post_text
 from store.archive import ArchivePost
 
@@ -140,19 +140,6 @@ def test_csrf_token_is_bound_to_its_cookie_and_key() -> None:
     assert not csrf_valid(key, "cookie-1", token.replace(".", ""))
     assert not csrf_valid(key, "cookie-1", "x" * 500)
     assert re.fullmatch(r"[A-Za-z0-9_-]+\.[0-9a-f]{32}", token)
-
-
-def test_rate_limiter_counts_per_key_in_a_window_and_stays_bounded() -> None:
-    now = [0.0]
-    limiter = RateLimiter(2, 3600, max_keys=3, clock=lambda: now[0])
-    assert limiter.allow("a") and limiter.allow("a")
-    assert not limiter.allow("a")
-    assert limiter.allow("b")
-    now[0] = 3601
-    assert limiter.allow("a")
-    for key in "cdefgh":
-        limiter.allow(key)
-    assert len(limiter._events) == 3
 
 
 def test_client_key_groups_ipv6_by_64() -> None:

@@ -1,7 +1,7 @@
 """moderator notices: who was told of which held post, and when each moderator was last mailed
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 13:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import store.models
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
