@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from store.models import (
     Attachment,
+    DeliveryMode,
     Discussion,
     DiscussionState,
     Post,
     PostStatus,
     Question,
+    Subscriber,
     Subscription,
     SubscriptionStatus,
     Token,
@@ -286,6 +288,8 @@ class SubscriptionView:
     slug: str
     language: str
     status: SubscriptionStatus
+    email: str = ""
+    mode: DeliveryMode = DeliveryMode.EACH
 
 
 def subscription_view(
@@ -293,14 +297,15 @@ def subscription_view(
 ) -> SubscriptionView | None:
     """The subscription *subscription_id* with its discussion's slug, or None."""
     row = session.execute(
-        select(Subscription, Discussion.slug)
+        select(Subscription, Discussion.slug, Subscriber.email)
         .join(Discussion, Subscription.discussion_id == Discussion.id)
+        .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
         .where(Subscription.id == subscription_id)
     ).first()
     if row is None:
         return None
-    sub, slug = row
-    return SubscriptionView(sub.id, slug, sub.language, sub.status)
+    sub, slug, email = row
+    return SubscriptionView(sub.id, slug, sub.language, sub.status, email, sub.mode)
 
 
 @dataclass(frozen=True)

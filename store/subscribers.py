@@ -496,3 +496,16 @@ def expire_unconfirmed(
         )
         expired += changed_rows(result)
     return expired
+
+
+def set_mode(session: Session, subscription_id: int, mode: DeliveryMode) -> bool:
+    """Deliver *mode* to an active subscription from now on; False when it is not active."""
+    result = session.execute(
+        update(Subscription)
+        .where(
+            Subscription.id == subscription_id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+        )
+        .values(mode=mode)
+    )
+    return changed_rows(result) > 0

@@ -139,6 +139,10 @@ EN: dict[str, str] = {
         "any time on the discussion page."
     ),
     "unsubscribe_invalid": "This unsubscribe link is not valid.",
+    "unsubscribe_for": "This link is for the address {address}.",
+    "unsubscribe_instead": "Or stay, and receive less:",
+    "mode_changed_title": "Your delivery has changed",
+    "mode_changed_body": "{address} now receives from “{title}”: {mode}.",
     "not_found_title": "Page not found",
     "not_found_body": "There is nothing at this address.",
     "downloads": "Download the contributions",
@@ -280,6 +284,10 @@ ES: dict[str, str] = {
         "cualquier momento en la página del debate."
     ),
     "unsubscribe_invalid": "Este enlace para darse de baja no es válido.",
+    "unsubscribe_for": "Este enlace es para la dirección {address}.",
+    "unsubscribe_instead": "O quédese y reciba menos:",
+    "mode_changed_title": "Su modo de envío ha cambiado",
+    "mode_changed_body": "{address} recibe ahora de «{title}»: {mode}.",
     "not_found_title": "Página no encontrada",
     "not_found_body": "No hay nada en esta dirección.",
     "downloads": "Descargar las aportaciones",
@@ -426,6 +434,10 @@ FR: dict[str, str] = {
         "réinscrire à tout moment sur la page de la discussion."
     ),
     "unsubscribe_invalid": "Ce lien de désinscription n'est pas valable.",
+    "unsubscribe_for": "Ce lien est celui de l'adresse {address}.",
+    "unsubscribe_instead": "Ou restez, et recevez moins :",
+    "mode_changed_title": "Votre mode de réception a changé",
+    "mode_changed_body": "{address} reçoit désormais de « {title} » : {mode}.",
     "not_found_title": "Page introuvable",
     "not_found_body": "Il n'y a rien à cette adresse.",
     "downloads": "Télécharger les contributions",

@@ -44,14 +44,23 @@ from mailer.web.security import (
     client_key,
     csrf_valid,
 )
-from store.archive import TokenView, discussion_state, subscription_view, token_view
-from store.models import SubscriptionStatus, TokenPurpose
+from mailer.web.text import hide_address
+from store.archive import (
+    SubscriptionView,
+    TokenView,
+    discussion_state,
+    subscription_view,
+    token_view,
+)
+from store.models import DeliveryMode, SubscriptionStatus, TokenPurpose
+from store.subscribers import set_mode
 
 log = logging.getLogger("ediscuss.web")
 
 MAX_FORM_BYTES = 8192
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _LIMITS = {"email": 320, "name": 200, "organisation": 200}
+_INSTEAD = (DeliveryMode.DIGEST.value, DeliveryMode.ANNOUNCEMENTS.value)
 
 
 class FormTooLarge(EdiscussError):
@@ -194,6 +203,14 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 "action": request.url.path,
                 "done": found.status is not SubscriptionStatus.ACTIVE
                 and found.status is not SubscriptionStatus.PENDING,
+                "address": hide_address(found.email, web.settings.service.domain),
+                "instead": [
+                    m.value
+                    for m in (DeliveryMode.DIGEST, DeliveryMode.ANNOUNCEMENTS)
+                    if m is not found.mode
+                ]
+                if found.status is SubscriptionStatus.ACTIVE
+                else [],
             },
             cache="no-store",
         )
@@ -211,6 +228,8 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         # Our own page's button sends no List-Unsubscribe field: a person clicked,
         # so a goodbye mail may follow; a mail client's one-click POST gets none.
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+        if not one_click and form.get("mode") in _INSTEAD:
+            return await _receive_less(web, request, page, disc, found, form["mode"])
         via = "one-click" if one_click else "web"
         await web.write(
             lambda s: unsubscribe_subscription(
@@ -233,6 +252,35 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         Route("/unsubscribe/{token}", unsubscribe_show, methods=["GET"]),
         Route("/unsubscribe/{token}", unsubscribe_do, methods=["POST"]),
     ]
+
+
+async def _receive_less(
+    web: Web,
+    request: Request,
+    page: Page,
+    disc: DiscussionSettings,
+    found: SubscriptionView,
+    mode: str,
+) -> Response:
+    """The unsubscribe page's other answer: stay, with a digest or announcements only."""
+    changed = await web.write(lambda s: set_mode(s, found.id, DeliveryMode(mode)))
+    if not changed:
+        return await _invalid(web, request, page, "unsubscribe_invalid", found, disc)
+    log.info("subscription %d: mode %s by web", found.id, mode)
+    title = disc.title.in_language(page.language, disc.default_language)
+    address = hide_address(found.email, web.settings.service.domain)
+    return await web.message(
+        request,
+        page,
+        page.t("mode_changed_title"),
+        page.t(
+            "mode_changed_body",
+            address=address,
+            title=title,
+            mode=page.t(f"mode_{mode}"),
+        ),
+        discussion=disc,
+    )
 
 
 def _clean(

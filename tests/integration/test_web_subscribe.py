@@ -118,7 +118,10 @@ def test_sign_up_confirm_and_one_click_unsubscribe(archive: Archive) -> None:
     url = unsubscribe_url("", archive.runtime.key, sub.id)
     page = archive.client.get(url)
     assert page.status_code == 200 and "Darme de baja" in page.text
-    assert page.text.count("<button") == 1 and 'name="csrf"' not in page.text
+    assert "Este enlace es para la dirección r…@example.org." in page.text
+    # Reading a digest already: the one other choice is announcements only.
+    assert page.text.count("<button") == 2 and 'name="csrf"' not in page.text
+    assert 'value="announcements"' in page.text and 'value="digest"' not in page.text
     status = subscription(archive, "reader@example.org")
     assert status is not None and status.status is SubscriptionStatus.ACTIVE
     # ... and a mail client's RFC 8058 POST, with no cookie or CSRF token, acts.
@@ -261,3 +264,40 @@ def test_links_that_name_nothing_are_limited_per_client(archive: Archive) -> Non
     r = archive.client.get(f"/unsubscribe/garbage{n}")
     assert r.status_code == 429 and "lead nowhere" in r.text
     assert other_client(archive).get("/confirm/garbage").status_code == 404
+
+
+def test_the_unsubscribe_page_offers_less_instead_of_leaving(archive: Archive) -> None:
+    sign_up(archive.client, "ana.ruiz@example.org", language="fr")
+    [mail] = mails_to(archive, "ana.ruiz@example.org")
+    link = re.search(r"http://127\.0\.0\.1:\d+(/confirm/[a-z0-9]+)", text_of(mail))
+    assert link is not None
+    page = archive.client.get(link.group(1))
+    archive.client.post(link.group(1), data={"csrf": csrf_of(page.text)})
+    sub = subscription(archive, "ana.ruiz@example.org")
+    assert sub is not None and sub.status is SubscriptionStatus.ACTIVE
+    assert sub.mode is DeliveryMode.EACH
+    url = unsubscribe_url("", archive.runtime.key, sub.id)
+    shown = archive.client.get(url).text
+    assert "Ce lien est celui de l'adresse a…@example.org." in shown.replace(
+        "&#39;", "'"
+    )
+    assert "ana.ruiz@" not in shown
+    assert 'value="digest"' in shown and 'value="announcements"' in shown
+    assert "Un résumé quotidien" in shown
+
+    done = other_client(archive).post(url, data={"mode": "digest"})
+    assert done.status_code == 200 and "Votre mode de réception a changé" in done.text
+    assert "a…@example.org reçoit désormais" in done.text
+    sub = subscription(archive, "ana.ruiz@example.org")
+    assert sub is not None and sub.status is SubscriptionStatus.ACTIVE
+    assert sub.mode is DeliveryMode.DIGEST
+    # A mail client's one-click POST leaves, whatever else the form says.
+    r = other_client(archive).post(
+        url, data={"List-Unsubscribe": "One-Click", "mode": "announcements"}
+    )
+    assert r.status_code == 200
+    sub = subscription(archive, "ana.ruiz@example.org")
+    assert sub is not None and sub.status is SubscriptionStatus.UNSUBSCRIBED
+    # Gone: no mode can be chosen any more, and the page says so.
+    assert other_client(archive).post(url, data={"mode": "digest"}).status_code == 410
+    assert 'value="digest"' not in archive.client.get(url).text
