@@ -182,11 +182,15 @@ def apply_token(
 
 
 def _subscription_of_token(session: Session, row: Token) -> Subscription | None:
+    """The subscription a token was made for: its discussion and its address, or None."""
     found = token_payload(row).get("subscription")
     sub = session.get(Subscription, found) if isinstance(found, int) else None
-    if sub is not None and sub.discussion_id == row.discussion_id:
-        return sub
-    return None
+    if sub is None or sub.discussion_id != row.discussion_id:
+        return None
+    person = session.get(Subscriber, sub.subscriber_id)
+    if person is None or person.email != row.email:
+        return None
+    return sub
 
 
 def queue_goodbye(

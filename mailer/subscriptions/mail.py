@@ -47,6 +47,7 @@ from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubs
 from mailer.subscriptions.notices import Notice, Place, place_for, queue_notice
 from mailer.subscriptions.signup import Signup, SignupOutcome, subscribe
 from mailer.subscriptions.values import InvalidAddress, normalise_address
+from store.discussions import discussion_by_slug
 from store.models import (
     DeliveryMode,
     OutboxMessage,
@@ -303,9 +304,14 @@ def handle_confirm_mail(
     mid = parsed.message_id or "-"
     row = token_by_hash(session, hash_token(incoming.recipient.detail))
     if row is not None and row.purpose is TokenPurpose.COMMAND:
-        from mailer.moderation import confirm_command  # the moderators' own tokens
+        home = discussion_by_slug(session, incoming.recipient.slug)
+        if home is None or home.id != row.discussion_id:
+            # A command token answers at its own discussion's address only.
+            row = None
+        else:
+            from mailer.moderation import confirm_command  # the moderators' own tokens
 
-        return confirm_command(runtime, session, row, incoming)
+            return confirm_command(runtime, session, row, incoming)
     silent = why_silent(incoming)
     if silent is not None:
         # A vacation notice to a confirmation address must not confirm anything.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -18,6 +19,7 @@ from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
 from mailer.core.parse import parse_message
+from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
 from mailer.subscriptions import (
     ConfirmOutcome,
@@ -35,7 +37,14 @@ from mailer.subscriptions import (
     unsubscribe_subscription,
 )
 from mailer.subscriptions.mail import ANSWERS_PER_DAY
-from store.models import DeliveryMode, OutboxMessage, Subscription, SubscriptionStatus
+from store.models import (
+    DeliveryMode,
+    Discussion,
+    OutboxMessage,
+    Subscription,
+    SubscriptionStatus,
+    Token,
+)
 from store.outbox import OutgoingRow, enqueue
 from store.subscribers import iter_active_subscriptions, subscription_counts
 from tests.fixtures.inbound import SLUG, Mailhost, MailhostFactory, address, mail
@@ -394,3 +403,58 @@ def test_answers_to_one_address_are_limited_per_day(
     answers = mails(host)
     assert len(answers) == ANSWERS_PER_DAY
     assert {str(m["To"]) for m in answers} == {"victim@example.org"}
+
+
+def test_a_token_acts_only_for_its_own_subscription_and_discussion(
+    make_mailhost: MailhostFactory,
+) -> None:
+    host = make_mailhost(listen=False)
+    now = host.now
+    ana = sign_up(host, "ana@example.net", now)
+    bo = sign_up(host, "bo@example.net", now)
+    token = link_token(mails(host)[0])
+
+    def point_at_bo(session: Any) -> None:
+        # A token whose payload names someone else's subscription (a row
+        # changed by hand, or a bug) must not confirm that subscription.
+        row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+        row.payload = json.dumps({"subscription": bo.subscription_id})
+
+    write(host, point_at_bo)
+    with pytest.raises(BadToken, match="subscription is gone"):
+        write(host, lambda s: confirm_token(s, host.runtime, token, now))
+    assert status_of(host, bo.subscription_id) is SubscriptionStatus.PENDING
+    assert status_of(host, ana.subscription_id) is SubscriptionStatus.PENDING
+
+    # A moderator's command token answers only at its own discussion's address.
+    command = "mfrggzdfmztwq2lknnwg23tpob"
+
+    def command_elsewhere(session: Any) -> None:
+        other = Discussion(slug="other-talk", created_at=now)
+        session.add(other)
+        session.flush()
+        session.add(
+            Token(
+                token_hash=hash_token(command),
+                purpose="command",
+                discussion_id=other.id,
+                email="moderator@example.org",
+                payload="{}",
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
+
+    write(host, command_elsewhere)
+    reply = incoming(
+        host,
+        mail(to=address(f"-confirm+{command}"), message_id="<m@x.net>", body="yes"),
+        Recipient(AddressKind.CONFIRM, SLUG, command),
+        "moderator@example.org",
+    )
+    outcome = write(host, lambda s: handle_confirm_mail(host.runtime, s, reply))
+    assert outcome == "confirm-unknown"
+    used = host.query(
+        lambda s: s.scalar(select(Token.used_at).where(Token.purpose == "command"))
+    )
+    assert used is None
