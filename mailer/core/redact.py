@@ -264,3 +264,11 @@ def redact_personal(text: str, service: OwnService, mark: str = MARKS["en"]) -> 
 def mark_for(language: str) -> str:
     """The neutral mark in *language* (English when there is none in it)."""
     return MARKS.get(language, MARKS["en"])
+
+
+def mask_address(address: str) -> str:
+    """*address* shortened to its first letter and domain (``a…@example.org``)."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address[:1] + "…"
+    return f"{local[:1]}…@{domain}"

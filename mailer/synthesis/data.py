@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from babel.dates import format_date, format_datetime
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.redact import mask_address
 from mailer.synthesis.labels import labels_for
 from store.reports import ReportPost, report_posts
 
@@ -116,7 +117,7 @@ def build_report(
                 tuple(
                     Contribution(
                         p.id,
-                        p.author_name or p.author_email,
+                        p.author_name or mask_address(p.author_email),
                         p.organisation,
                         label(p.constituency),
                         p.language,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from markupsafe import Markup, escape
 
 from mailer.core.copies import QuotedCopy, find_quoted_copies
-from mailer.core.redact import OwnService, redact_personal
+from mailer.core.redact import OwnService, mask_address, redact_personal
 from store.archive import ArchivePost
 
 # URLs are found from their scheme, addresses from their '@': no pattern here
@@ -59,10 +59,9 @@ def clean_text(text: str) -> str:
 
 def hide_address(address: str, own_domain: str) -> str:
     """*address* itself when it is one of the service's own, else ``a…@domain``."""
-    local, _, domain = address.rpartition("@")
-    if domain.lower() == own_domain.lower():
+    if address.rpartition("@")[2].lower() == own_domain.lower():
         return address
-    return f"{local[:1]}…@{domain}"
+    return mask_address(address)
 
 
 def hide_addresses(text: str, own_domain: str) -> str:

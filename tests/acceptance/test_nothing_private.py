@@ -7,7 +7,8 @@ gathered: the signed tokens of every subscription (unsubscribe, VERP) and post
 (held-post, reply), and the random ones (subscription and moderator-command
 confirmations) found in the mail it delivered and kept, hashed, in the
 ``tokens`` table. None may appear in what the public reads, raw,
-percent-encoded, as HTML entities, quoted-printable, or wrapped over lines.
+percent-encoded, as HTML entities, quoted-printable, or wrapped over lines;
+and no participant's or subscriber's email address either.
 
 A post's reply address is public by design: the archive's "reply by email"
 link and the mbox export's ``Reply-To`` carry it. Only those two places are
@@ -39,7 +40,7 @@ from mailer.runtime import Runtime, open_runtime
 from mailer.synthesis.data import load_report
 from mailer.synthesis.render import write_report
 from mailer.web import build_app
-from store.models import Post, Subscription, Token
+from store.models import Post, Subscriber, Subscription, Token
 from tests.fixtures.settings import SettingsFactory
 
 pytestmark = pytest.mark.acceptance
@@ -211,6 +212,16 @@ def test_no_token_of_anyone_is_in_any_public_page_feed_export_or_report(
         pages[f"report.{language}.html"] = files.html.read_text("utf-8")
         pages[f"report.{language}.md"] = files.markdown.read_text("utf-8")
     found = leaks(pages, secrets)
+    with rt.sessions() as session:
+        people = set(session.scalars(select(Subscriber.email)))
+        people |= set(session.scalars(select(Post.author_email)))
+    for path, text in pages.items():
+        forms = readings(text)
+        found += [
+            f"{path}: address token of {who}"
+            for who in sorted(people)
+            if any(who.lower() in form for form in forms)
+        ]
     by_kind = Counter(f.rsplit(": ", 1)[1].split(" token of ")[0] for f in found)
     assert not found, f"{len(found)} leaks {dict(by_kind)}, first: " + "; ".join(
         found[:10]

@@ -146,3 +146,18 @@ def test_ediscuss_report_writes_the_pack(
         assert (
             s.scalar(select(Post.id).where(Post.status == PostStatus.REJECTED)) is None
         )
+
+
+def test_an_author_without_a_name_is_not_named_by_address(sim_runtime: Runtime) -> None:
+    at = datetime(2027, 3, 30, 9, 0, tzinfo=UTC)
+    post = add_post(sim_runtime, 1, at, author="Lee", body="No name in my From.")
+    with sim_runtime.sessions.begin() as s:
+        s.execute(
+            update(Post)
+            .where(Post.id == post)
+            .values(author_email="lee.wong@example.org", author_name="")
+        )
+    report = load_report(sim_runtime, sim_runtime.settings.discussions[0], "en")
+    md = to_markdown(report)
+    assert "lee.wong" not in md and "l…@example.org" in md
+    assert "lee.wong" not in to_html(report, b"")
