@@ -179,7 +179,14 @@ def test_reader_visit_sign_up_confirm_unsubscribe(
     assert unsubscribe is not None
     page.goto(unsubscribe.group(1))
     assert "Darme de baja" in page.content()
+    # The page says whose link it is, masked, and offers less instead of leaving.
+    assert "Este enlace es para la dirección l…@example.org." in page.content()
+    assert "lector@" not in page.content()
     shot(page, "desktop-unsubscribe-es")
+    page.get_by_role("button", name="Solo los anuncios (nuevas preguntas)").click()
+    assert page.locator("h1").inner_text() == "Su modo de envío ha cambiado"
+    page.goto(unsubscribe.group(1))
+    assert page.get_by_role("button", name="Un resumen diario").count() == 1
     page.get_by_role("button", name="Darme de baja").click()
     assert page.locator("h1").inner_text() == "Se ha dado de baja"
     shot(page, "desktop-unsubscribed-es")
