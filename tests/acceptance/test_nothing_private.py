@@ -33,9 +33,9 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from mailer.core.tokens import hash_token, sign_token
+from mailer.core.tokens import SignedFor, hash_token, sign_token
 from mailer.demo import DemoOptions, DemoRun, run_demo
-from mailer.links import BOUNCE, HELD_POST, REPLY, unsubscribe_token
+from mailer.links import unsubscribe_token
 from mailer.runtime import Runtime, open_runtime
 from mailer.synthesis.data import load_report
 from mailer.synthesis.render import write_report
@@ -101,18 +101,26 @@ def secrets_of(rt: Runtime) -> list[Secret]:
                 Secret("unsubscribe", f"s{sub_id}", unsubscribe_token(key, sub_id))
             )
             found.append(
-                Secret("bounce", f"s{sub_id}", sign_token(key, BOUNCE, f"s{sub_id}"))
+                Secret(
+                    "bounce",
+                    f"s{sub_id}",
+                    sign_token(key, SignedFor.BOUNCE, f"s{sub_id}"),
+                )
             )
         for post_id in session.scalars(select(Post.id)):
             found.append(
                 Secret(
                     "held-post",
                     f"p{post_id}",
-                    sign_token(key, HELD_POST, f"p{post_id}"),
+                    sign_token(key, SignedFor.HELD_POST, f"p{post_id}"),
                 )
             )
             found.append(
-                Secret("reply", f"p{post_id}", sign_token(key, REPLY, str(post_id)))
+                Secret(
+                    "reply",
+                    f"p{post_id}",
+                    sign_token(key, SignedFor.REPLY, str(post_id)),
+                )
             )
         stored = {row.token_hash: row for row in session.scalars(select(Token))}
     seen: set[str] = set()

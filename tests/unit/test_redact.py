@@ -7,14 +7,14 @@ import time
 import pytest
 
 from mailer.core.redact import MARKS, mark_for, own_service, redact_personal
-from mailer.core.tokens import sign_token
+from mailer.core.tokens import SignedFor, sign_token
 
 SERVICE = own_service(("discuss.example.org",), ("http://127.0.0.1:8080",))
 KEY = b"k" * 32
-UNSUB = sign_token(KEY, "unsubscribe", "12")
-REPLY = sign_token(KEY, "reply", "7")
-BOUNCE = sign_token(KEY, "bounce", "s12")
-HELD = sign_token(KEY, "held-post", "p7")
+UNSUB = sign_token(KEY, SignedFor.UNSUBSCRIBE, "12")
+REPLY = sign_token(KEY, SignedFor.REPLY, "7")
+BOUNCE = sign_token(KEY, SignedFor.BOUNCE, "s12")
+HELD = sign_token(KEY, SignedFor.HELD_POST, "p7")
 CONFIRM = "mfrggzdfmztwq2lknnwg23tpob"  # the shape random_token() makes
 GONE = "[personal link removed]"
 
