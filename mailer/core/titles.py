@@ -59,6 +59,16 @@ _OWN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WORDY = re.compile(r"\w")
+# A subject that only points at the question ("On question 1", "Sobre la
+# pregunta 3", "À propos de la question 2", "Question n° 4") says nothing the
+# page does not already say.
+_NUMBER = r"(?:n[o°º]?\.?\s*)?\d{1,4}"
+_EN = r"(?:(?:on|about|re|regarding|concerning|(?:answer|reply|response) to)\s+)?"
+_ES = r"(?:(?:sobre|acerca de|respuesta a)\s+)?(?:la\s+)?pregunta"
+_FR = r"(?:(?:à propos de|a propos de|sur|concernant|réponse à)\s+)?(?:la\s+)?question"
+_POINTER = re.compile(
+    rf"(?:{_EN}(?:the\s+)?question|{_ES}|{_FR})\s*{_NUMBER}\s*[.:!]?", re.IGNORECASE
+)
 
 
 def post_title(subject: str, question_texts: Iterable[str] = ()) -> str:
@@ -76,7 +86,7 @@ def post_title(subject: str, question_texts: Iterable[str] = ()) -> str:
             break
         text = shorter
     text = text.strip()
-    if not _WORDY.search(text) or _OWN.fullmatch(text):
+    if not _WORDY.search(text) or _OWN.fullmatch(text) or _POINTER.fullmatch(text):
         return ""
     if any(_is_question(text, asked) for asked in question_texts if asked):
         return ""

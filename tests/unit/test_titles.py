@@ -34,6 +34,12 @@ QUESTION = "Which skills did your team lack when the first wave of cases arrived
         "Re: [skills-covid19] New question 4: What would you keep?",
         "Fwd: [skills-covid19] The discussion is closed: thank you",
         "Re: ---",
+        # subjects that only point at the question the page already names
+        "On question 1",
+        "Re: About question 3.",
+        "À propos de la question 1",
+        "Sobre la pregunta 2",
+        "Question n° 4",
     ],
 )
 def test_noise_is_no_title(subject: str) -> None:
@@ -53,6 +59,8 @@ def test_noise_is_no_title(subject: str) -> None:
         ("Re: Which skills? Triage, mostly", "Which skills? Triage, mostly"),
         ("Reading list", "Reading list"),
         ("Q&A from our team", "Q&A from our team"),
+        ("On question 1 and the budget", "On question 1 and the budget"),
+        ("Questions about funding", "Questions about funding"),
     ],
 )
 def test_a_subject_that_says_something_is_kept(subject: str, title: str) -> None:
