@@ -23,6 +23,7 @@ from mailer.commands.base import (
     add_discussion_option,
 )
 from mailer.config.settings import SUPPORTED_LANGUAGES
+from mailer.core.choices import SignupSource, UnsubscribeVia
 from mailer.subscriptions import (
     InvalidAddress,
     InvalidValue,
@@ -237,7 +238,7 @@ def cmd_subscribers_add(ctx: Context, args: argparse.Namespace) -> int:
                 constituency=args.constituency,
                 language=args.language,
                 mode=args.mode,
-                source="cli",
+                source=SignupSource.CLI,
                 confirmed=args.confirmed,
             )
             result = request_subscription(
@@ -263,7 +264,7 @@ def cmd_subscribers_remove(ctx: Context, args: argparse.Namespace) -> int:
         if sub is None:
             raise CommandError(f"{email} is not subscribed to {disc.slug}")
         outcome = unsubscribe_subscription(
-            session, runtime, sub.id, runtime.clock(), "cli"
+            session, runtime, sub.id, runtime.clock(), UnsubscribeVia.CLI
         )
     print(f"{email}: {outcome.value}")
     return 0

@@ -1,8 +1,10 @@
-"""The closed sets of words that configuration names: policies, security, protocols.
+"""The closed sets of words that configuration and records name.
 
 Each is a :class:`~enum.StrEnum` whose values are the words written in
-``config.toml``, so the file reads as before; the reader converts each word
-once, and the code that acts on it compares members, never strings.
+``config.toml`` or stored in the database (policies, security, protocols; how
+a sign-up came and how an unsubscribe was done), so files and rows read as
+before; the edge converts each word once, and the code that acts on it
+compares members, never strings.
 """
 
 from __future__ import annotations
@@ -46,3 +48,20 @@ class Protocol(enum.StrEnum):
 
     SMTP = "smtp"
     LMTP = "lmtp"
+
+
+class SignupSource(enum.StrEnum):
+    """Where a sign-up came from: stored as the word in ``subscriptions.source``."""
+
+    WEB = "web"  # the sign-up form
+    EMAIL = "email"  # a subscribe command mail
+    CLI = "cli"  # ``subscribers add``
+    IMPORT = "import"  # ``subscribers import``
+
+
+class UnsubscribeVia(enum.StrEnum):
+    """How an unsubscribe at once was asked for: logged as the word after ``via=``."""
+
+    ONE_CLICK = "one-click"  # a mail client's RFC 8058 POST
+    WEB = "web"  # a person on our page
+    CLI = "cli"  # ``subscribers remove``

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.choices import SignupSource
 from mailer.core.errors import EdiscussError
 from mailer.subscriptions.notices import place_for
 from mailer.subscriptions.signup import Found, Signup, SignupOutcome, settle
@@ -293,7 +294,7 @@ def _import_batch(
                 for row in wanted
             ],
             now,
-            source="import",
+            source=SignupSource.IMPORT,
             status=SubscriptionStatus.ACTIVE
             if confirmed
             else SubscriptionStatus.PENDING,
@@ -303,7 +304,7 @@ def _import_batch(
                 row.email,
                 language=row.language,
                 mode=row.mode,
-                source="import",
+                source=SignupSource.IMPORT,
                 confirmed=confirmed,
             )
             result = settle(

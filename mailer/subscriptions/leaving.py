@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from mailer.core.choices import UnsubscribeVia
 from mailer.core.errors import BadToken
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token
@@ -225,9 +226,9 @@ def unsubscribe_subscription(
     runtime: Runtime,
     subscription_id: int,
     now: datetime,
-    via: str,
+    via: UnsubscribeVia,
 ) -> UnsubscribeOutcome:
-    """Unsubscribe at once: for the signed link (``via`` "one-click" or "web") and the CLI.
+    """Unsubscribe at once: for the signed link (``via`` ONE_CLICK or WEB) and the CLI.
 
     A goodbye mail follows a click on the web page; not an RFC 8058 one-click
     POST (the mail client did it, perhaps without asking) nor the operator's CLI.
@@ -248,7 +249,7 @@ def unsubscribe_subscription(
         person.email,
         via,
     )
-    if was_active and via == "web":
+    if was_active and via is UnsubscribeVia.WEB:
         place = place_for(session, runtime, discussion.slug)
         queue_goodbye(session, runtime, place, sub, person, now)
     return UnsubscribeOutcome.UNSUBSCRIBED

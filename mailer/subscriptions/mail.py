@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.core.choices import SignupSource
 from mailer.core.commands import (
     Help,
     SetLanguage,
@@ -282,7 +283,7 @@ def _subscribe(
         constituency=command.constituency,
         language=command.language,
         mode=mode,
-        source="email",
+        source=SignupSource.EMAIL,
     )
     signed = subscribe(session, runtime, place, signup, now, answering=parsed)
     if signed.outcome is SignupOutcome.ALREADY_PENDING:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from mailer.core.choices import SignupSource
 from mailer.core.message import ParsedMessage
 from mailer.subscriptions.notices import (
     Notice,
@@ -91,7 +92,7 @@ class SignupForm:
     constituency: str = ""
     language: str | None = None
     mode: str | DeliveryMode | None = None
-    source: str = "web"
+    source: SignupSource = SignupSource.WEB
     confirmed: bool = False
 
 
@@ -109,7 +110,7 @@ class Signup:
     constituency: str = ""
     language: str | None = None
     mode: DeliveryMode | None = None
-    source: str = "web"
+    source: SignupSource = SignupSource.WEB
     confirmed: bool = False
 
 
@@ -138,7 +139,10 @@ def request_subscription(
         confirmed=form.confirmed,
     )
     result = subscribe(session, runtime, place, signup, now)
-    if result.outcome is SignupOutcome.ALREADY_ACTIVE and form.source == "web":
+    if (
+        result.outcome is SignupOutcome.ALREADY_ACTIVE
+        and form.source is SignupSource.WEB
+    ):
         queue_notice(
             session,
             runtime,
@@ -220,7 +224,7 @@ def settle(
 
     def result(outcome: SignupOutcome) -> SignupResult:
         log.log(
-            logging.DEBUG if source == "import" else logging.INFO,
+            logging.DEBUG if source is SignupSource.IMPORT else logging.INFO,
             "subscription %s discussion=%s address=%s source=%s",
             outcome.value,
             place.slug,
@@ -236,7 +240,7 @@ def settle(
         return result(SignupOutcome.CONFIRMATION_SENT)
     if sub.status is SubscriptionStatus.ACTIVE:
         return result(SignupOutcome.ALREADY_ACTIVE)
-    if sub.status in ENDED_FOR_GOOD and source == "import":
+    if sub.status in ENDED_FOR_GOOD and source is SignupSource.IMPORT:
         return result(SignupOutcome.SKIPPED)
     if language:
         sub.language = language
@@ -252,7 +256,7 @@ def settle(
         session, place.row_id, person.email, TokenPurpose.SUBSCRIBE, now
     )
     if live is not None and (
-        source == "import" or now - live.created_at < RESEND_AFTER
+        source is SignupSource.IMPORT or now - live.created_at < RESEND_AFTER
     ):
         return result(SignupOutcome.ALREADY_PENDING)
     queue_confirmation(session, runtime, place, sub, person, now, answering)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.choices import SignupSource, UnsubscribeVia
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.errors import BadToken, EdiscussError
 from mailer.core.tokens import hash_token
@@ -119,7 +120,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
                 constituency=values["constituency"],
                 language=values["language"],
                 mode=values["mode"],
-                source="web",
+                source=SignupSource.WEB,
             )
             request_subscription(
                 session, web.runtime, disc.slug, signup, web.runtime.clock()
@@ -230,7 +231,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
         if not one_click and form.get("mode") in _INSTEAD:
             return await _receive_less(web, request, page, disc, found, form["mode"])
-        via = "one-click" if one_click else "web"
+        via = UnsubscribeVia.ONE_CLICK if one_click else UnsubscribeVia.WEB
         await web.write(
             lambda s: unsubscribe_subscription(
                 s, web.runtime, found.id, web.runtime.clock(), via

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.core.addresses import AddressKind, Recipient
+from mailer.core.choices import SignupSource, UnsubscribeVia
 from mailer.core.errors import BadToken
 from mailer.core.incoming import Incoming
 from mailer.core.message import MessageClass
@@ -62,7 +63,11 @@ def sign_up(host: Mailhost, email: str, now: datetime, **values: Any) -> Any:
     return write(
         host,
         lambda s: request_subscription(
-            s, host.runtime, SLUG, SignupForm(email, source="web", **values), now
+            s,
+            host.runtime,
+            SLUG,
+            SignupForm(email, source=SignupSource.WEB, **values),
+            now,
         ),
     )
 
@@ -167,7 +172,7 @@ def test_one_click_unsubscribes_at_once_and_quietly(
     outcome = write(
         host,
         lambda s: unsubscribe_subscription(
-            s, host.runtime, subscription_id, now, "one-click"
+            s, host.runtime, subscription_id, now, UnsubscribeVia.ONE_CLICK
         ),
     )
     assert outcome is UnsubscribeOutcome.UNSUBSCRIBED
@@ -176,7 +181,7 @@ def test_one_click_unsubscribes_at_once_and_quietly(
     again = write(
         host,
         lambda s: unsubscribe_subscription(
-            s, host.runtime, subscription_id, now, "web"
+            s, host.runtime, subscription_id, now, UnsubscribeVia.WEB
         ),
     )
     assert again is UnsubscribeOutcome.ALREADY_ENDED
@@ -191,7 +196,7 @@ def test_one_click_unsubscribes_at_once_and_quietly(
     write(
         host,
         lambda s: unsubscribe_subscription(
-            s, host.runtime, subscription_id, now, "web"
+            s, host.runtime, subscription_id, now, UnsubscribeVia.WEB
         ),
     )
     assert mails(host)[-1]["Subject"] == (
