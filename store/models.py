@@ -263,7 +263,7 @@ class Subscription(Base):
     language: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(
         String(20), default="email"
-    )  # email | web | import
+    )  # email | web | cli | import (SignupSource)
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
