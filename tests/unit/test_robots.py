@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 
 import pytest
@@ -9,13 +10,16 @@ import pytest
 from mailer.core.message import MessageClass
 from mailer.core.parse import parse_message
 from mailer.core.robots import (
+    _LAYOUT_SENTENCES,
+    _LAYOUT_WORDS,
+    _LAYOUTS,
     detector_failures,
     is_delay,
     layout_of,
     looks_machine_made,
     plausible,
 )
-from tests.corpus import CORPUS
+from tests.corpus import CORPUS, corpus_messages
 
 OWN = "discuss.example.org"
 
@@ -104,6 +108,43 @@ def test_layouts_and_delays() -> None:
     assert layout_of("We are delivering training online.") is None
     assert is_delay("Delivery is delayed to these recipients or groups:")
     assert not is_delay("The following address(es) failed:")
+
+
+def _literal_in_every_match(word: str, sentence: str) -> bool:
+    """True when *word* stands in *sentence* outside any group, in a sentence of no
+    top-level alternatives, with no quantifier after it: every match holds it."""
+    if set(word) & set(".^$*+?{}[]\\|()"):
+        return False
+    start = sentence.find(word)
+    while start >= 0:
+        before = re.sub(r"\\.", "", sentence[:start])
+        after = sentence[start + len(word) : start + len(word) + 1]
+        if before.count("(") == before.count(")") and after not in ("?", "*", "{"):
+            return not _top_level_alternative(sentence)
+        start = sentence.find(word, start + 1)
+    return False
+
+
+def _top_level_alternative(sentence: str) -> bool:
+    depth = 0
+    for char in re.sub(r"\\.", "", sentence):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("sentence", _LAYOUT_SENTENCES)
+def test_every_layout_sentence_holds_a_prefilter_word(sentence: str) -> None:
+    # A sentence without one of the words would never be searched for.
+    assert any(_literal_in_every_match(w, sentence) for w in _LAYOUT_WORDS)
+
+
+def test_the_prefilter_never_changes_what_the_layouts_find() -> None:
+    for message in corpus_messages():
+        text = parse_message(message.read_bytes(), own_domain=OWN).text
+        found = _LAYOUTS.search(text[:6_000].lower())
+        assert layout_of(text) == (found.group(0) if found else None), message.name
 
 
 @pytest.mark.parametrize(
