@@ -15,6 +15,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 _MSGID = re.compile(r"<([^<>\s]{1,400})>")
+_FOLDING = re.compile(r"[\r\n\t]+")
 _MAX_KEY = 380
 
 
@@ -36,7 +37,7 @@ def normalise_message_id(value: str | None) -> str | None:
     """
     if not value:
         return None
-    flat = re.sub(r"[\r\n\t]+", " ", str(value))
+    flat = _FOLDING.sub(" ", str(value))
     m = _MSGID.search(flat)
     if not m or "@" not in m.group(1) or not m.group(1).isprintable():
         return None

@@ -49,6 +49,10 @@ def header_safe(text: str, limit: int = 200) -> str:
     return flat
 
 
+_NAME_UNSAFE = re.compile(r"[<>@\"\\,;:]")
+_NAME_UNSAFE_BUT_COMMA = re.compile(r"[<>@\"\\;:]")
+
+
 def display_name_safe(text: str, limit: int = 80, *, commas: bool = False) -> str:
     """A display name that cannot smuggle an address: no '@', '<' or '>' either.
 
@@ -56,8 +60,8 @@ def display_name_safe(text: str, limit: int = 80, *, commas: bool = False) -> st
     Exchange writes it); a header made from it drops the comma again.
     """
     cleaned = header_safe(text, limit)
-    unsafe = r"[<>@\"\\;:]" if commas else r"[<>@\"\\,;:]"
-    return " ".join(re.sub(unsafe, " ", cleaned).split()).strip(", ")
+    unsafe = _NAME_UNSAFE_BUT_COMMA if commas else _NAME_UNSAFE
+    return " ".join(unsafe.sub(" ", cleaned).split()).strip(", ")
 
 
 def stable_message_id(key: str, domain: str, kind: str = "m") -> str:

@@ -36,6 +36,7 @@ _SMIME_WRAPPED = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"
 _RETURNED = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_PARAMS_CHARS = 2048  # as mailer.core.policy reads structured values
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*\u2028\u2029]")
 
 
@@ -96,7 +97,7 @@ def _info(part: Message) -> _Info:
         lower = key.lower()
         if lower in ("content-type", "content-disposition"):
             # Bounded: parameter parsing is quadratic in the number of them.
-            view[key] = re.sub(r"[\r\n]+", "", str(value))[:_MAX_PARAMS_CHARS]
+            view[key] = _LINE_BREAKS.sub("", str(value))[:_MAX_PARAMS_CHARS]
             has_disposition = has_disposition or lower == "content-disposition"
     params: dict[str, str] = {}
     try:

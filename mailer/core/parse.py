@@ -56,6 +56,9 @@ _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]{1,64}@[^\s<>()\[\],;:\\\"@]{1,25
 _HEADER_VALUE_LIMIT = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _READABLE_BYTE = re.compile(rb"[^\x00-\x20\x7f]")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 def _header_section(raw: bytes) -> bytes:
@@ -68,9 +71,9 @@ def _header_section(raw: bytes) -> bytes:
 def _canonical_defects(section: bytes) -> list[str]:
     """Bare CR or LF in the header section (issue 9, promise 4)."""
     found = []
-    if re.search(rb"\r(?!\n)", section):
+    if _BARE_CR.search(section):
         found.append("bare CR in the header section")
-    if b"\r\n" in section and re.search(rb"(?<!\r)\n", section):
+    if b"\r\n" in section and _BARE_LF.search(section):
         found.append("bare LF in the header section")
     if b"\x00" in section:
         found.append("NUL byte in the header section")
@@ -168,7 +171,7 @@ def _addresses(
             continue
         if budget <= 0:
             break
-        flat = re.sub(r"[\r\n]+", "", str(value))
+        flat = _LINE_BREAKS.sub("", str(value))
         if len(flat) > budget:
             why = f"{name} headers over {MAX_STRUCTURED_CHARS['address']} characters"
             if why not in reasons:

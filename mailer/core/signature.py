@@ -97,13 +97,16 @@ _NOTICE = re.compile(
 )
 
 
+_WORD_BREAK = re.compile(r"[\s,.'\"()-]+")
+
+
 def _name_words(name: str) -> set[str]:
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return {w for w in re.split(r"[\s,.'\"()-]+", folded) if len(w) > 1}
+    return {w for w in _WORD_BREAK.split(folded) if len(w) > 1}
 
 
 def _is_name_line(line: str, name_words: set[str]) -> bool:
-    words = [w for w in re.split(r"[\s,.'\"()-]+", line.casefold()) if w]
+    words = [w for w in _WORD_BREAK.split(line.casefold()) if w]
     return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
 
 
