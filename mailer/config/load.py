@@ -261,6 +261,7 @@ def parse_settings(
     r.unknown(t, set(OutboxSettings.__dataclass_fields__), "outbox")
     outbox = OutboxSettings(
         workers=r.integer(t, "workers", "outbox", d3.workers, 1, 64),
+        connections=r.integer(t, "connections", "outbox", d3.connections, 1, 64),
         batch_size=r.integer(t, "batch_size", "outbox", d3.batch_size, 1, 10000),
         poll_seconds=r.number(t, "poll_seconds", "outbox", d3.poll_seconds),
         max_age_hours=r.integer(

@@ -131,6 +131,7 @@ class OutboxSettings:
     """How the outbox worker retries, gives up and counts bounces."""
 
     workers: int = 1
+    connections: int = 4  # SMTP connections to the relay, per worker
     batch_size: int = 50
     poll_seconds: float = 2.0
     max_age_hours: int = 72

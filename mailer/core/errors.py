@@ -18,7 +18,6 @@ EdiscussError
 ├── SchemaOutOfDate        mailer.runtime: the database needs ``ediscuss db upgrade`` [RuntimeError]
 ├── UnknownDiscussion      mailer.mailings.releases: no such discussion [LookupError]
 ├── TemplateMissing        mailer.outbound.templates: no template for a mail [LookupError]
-├── PreviousNotRecorded    mailer.outbound.relay: a send's outcome was not stored [RuntimeError]
 ├── Parked                 mailer.inbound.apply: no handler in this version for an address
 ├── InvalidAddress         mailer.subscriptions.values: not a usable email address [ValueError]
 ├── InvalidValue           mailer.subscriptions.values: a field outside its choices [ValueError]

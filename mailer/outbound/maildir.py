@@ -13,7 +13,6 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from mailer.outbound.relay import SendOutcome, SendResult
@@ -30,13 +29,7 @@ class MaildirTransport:
             (path / sub).mkdir(parents=True, exist_ok=True)
         self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
 
-    def send(
-        self,
-        envelope_from: str,
-        recipient: str,
-        raw: bytes,
-        before_commit: Callable[[], None] | None = None,
-    ) -> SendResult:
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> SendResult:
         """Write the file; an OSError (disk full) defers the message."""
         name = (
             f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_counter)}"
@@ -51,8 +44,6 @@ class MaildirTransport:
                 fh.write(head.encode("utf-8") + body)
                 fh.flush()
                 os.fsync(fh.fileno())
-            if before_commit is not None:
-                before_commit()
             os.rename(tmp, self.path / "new" / name)
         except BaseException as exc:
             try:

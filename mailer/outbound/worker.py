@@ -1,24 +1,31 @@
-"""The outbox worker: claim due rows, send them, record each result at once.
+"""The outbox worker: claim due rows, send them over several connections, record in groups.
 
-Each message's outcome is committed before the next one is sent, so a crash
-(power cut, ``kill -9``) re-sends at most the one message that was on the wire:
-rows already sent are marked, rows not yet tried go back to the queue when
-their lease runs out. Inside ``serve`` the blocking work runs in a thread; the
+A pass claims a batch in one statement and hands it to ``outbox.connections``
+lanes, each a thread with its own connection to the relay, which take the next
+message as soon as they are free. Their outcomes are recorded by the pass's
+own thread in groups: one statement (and one commit) for every
+:data:`RECORD_EVERY` copies or :data:`RECORD_AFTER` seconds, whichever comes
+first. A lane may start a message only while fewer than :data:`RECORD_EVERY`
+are sent or on the wire without their outcome committed, so a crash (power
+cut, ``kill -9``) re-sends at most that many: rows already recorded are
+marked, the rest of the batch goes back to the queue when its lease runs out,
+and nothing is lost. Inside ``serve`` the blocking work runs in a thread; the
 loop wakes every ``outbox.poll_seconds`` or when the runtime's outbox bell rings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import socket
 import ssl
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,9 +47,9 @@ from store.models import OutboxState
 from store.outbox import (
     ClaimedMessage,
     claim_due,
+    mark_all_sent,
     mark_deferred,
     mark_failed,
-    mark_sent,
     release_stale,
     renew_claims,
     unclaim,
@@ -54,6 +61,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.outbox")
 
 LEASE = timedelta(minutes=5)  # a claimed row untouched this long: its worker died
+# At most this many copies are sent (or on the wire) without their outcome
+# committed: what a crash may send twice. Measured in docs/performance.md.
+RECORD_EVERY = 64
+RECORD_AFTER = 0.05  # seconds an outcome may wait for its group's commit
 _T = TypeVar("_T")
 
 
@@ -97,18 +108,102 @@ def _claimant() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+class _Ledger:
+    """Outcomes the lanes have and the recorder has not yet committed.
+
+    A lane takes a slot before it sends and the slot comes back when the
+    outcome is committed: at most *slots* messages are ever sent or on the
+    wire without a record, whatever the number of lanes.
+    """
+
+    def __init__(self, slots: int, lanes: int) -> None:
+        self._cond = threading.Condition()
+        self._slots = slots
+        self._lanes = lanes
+        self._done: list[tuple[ClaimedMessage, SendResult]] = []
+        self._first_at = 0.0
+        self.halted = False  # set by the recorder: lanes take nothing more
+
+    def admit(self) -> bool:
+        """Wait for a slot (a lane, before it sends); False once halted."""
+        with self._cond:
+            while self._slots == 0 and not self.halted:
+                self._cond.wait()
+            if self.halted:
+                return False
+            self._slots -= 1
+            return True
+
+    def give_back(self) -> None:
+        """Return a slot that was not used (the lane found nothing left to send)."""
+        with self._cond:
+            self._slots += 1
+            self._cond.notify_all()
+
+    def done(self, message: ClaimedMessage, result: SendResult) -> None:
+        """A lane's outcome, to be recorded with its group."""
+        with self._cond:
+            if not self._done:
+                self._first_at = time.monotonic()
+            self._done.append((message, result))
+            self._cond.notify_all()
+
+    def lane_finished(self) -> None:
+        """A lane has stopped for good."""
+        with self._cond:
+            self._lanes -= 1
+            self._cond.notify_all()
+
+    def halt(self) -> None:
+        """Let no lane start another message."""
+        with self._cond:
+            self.halted = True
+            self._cond.notify_all()
+
+    def take(self) -> list[tuple[ClaimedMessage, SendResult]] | None:
+        """The next group to record, once it is full, old enough, or the last.
+
+        A group is full at :data:`RECORD_EVERY` outcomes, or when every slot is
+        taken (the lanes wait for it). None when all lanes have stopped and
+        every outcome has been handed out.
+        """
+        with self._cond:
+            while True:
+                if self._done:
+                    waited = time.monotonic() - self._first_at
+                    if (
+                        len(self._done) >= RECORD_EVERY
+                        or self._slots == 0
+                        or self._lanes == 0
+                        or waited >= RECORD_AFTER
+                    ):
+                        group, self._done = self._done, []
+                        return group
+                    self._cond.wait(RECORD_AFTER - waited)
+                elif self._lanes == 0:
+                    return None
+                else:
+                    self._cond.wait()
+
+    def recorded(self, count: int) -> None:
+        """*count* outcomes are committed: their slots are free again."""
+        with self._cond:
+            self._slots += count
+            self._cond.notify_all()
+
+
 class OutboxSender:
-    """One worker: its claim token, its transport (kept across passes) and signer."""
+    """One worker: its claim token, its relay connections (kept across passes), its signer."""
 
     def __init__(
         self,
         runtime: Runtime,
-        transport: Transport | None = None,
         signer: DkimSigner | None = None,
     ) -> None:
         self.runtime = runtime
         s = runtime.settings
-        self.transport = transport or make_transport(s)
+        self.connections = s.outbox.connections
+        self.transports = [make_transport(s) for _ in range(self.connections)]
         self.signer = (
             signer if signer is not None else load_signer(s.dkim, s.service.domain)
         )
@@ -119,18 +214,21 @@ class OutboxSender:
         self.marks = self._marks_sessions()
         self._bounced: set[int] = set()  # this batch's subscriptions with a score
         self.bodies = BodyCache()  # shared bodies, read once for many batches
+        self._lanes = ThreadPoolExecutor(
+            self.connections, thread_name_prefix="outbox-lane"
+        )
 
     def _marks_sessions(self) -> sessionmaker[Session]:
         """The worker's own connection for recording outcomes, durable against its crash.
 
-        A result must be committed before the next message can be delivered,
-        so one commit per message; it need not wait for the disk. On SQLite
-        this connection uses ``synchronous=NORMAL`` (WAL: a killed process
-        loses nothing), on PostgreSQL ``synchronous_commit=off`` (the server
-        has it at once; only a crash of the database host could drop the last
-        marks, which means a re-send, never a lost message). Claims go through
-        the shared, fully durable sessions. ``database.processing_commits =
-        "durable"`` makes these commits wait for the disk too.
+        Outcomes are committed in groups (see the module's docstring); the
+        commits need not wait for the disk. On SQLite this connection uses
+        ``synchronous=NORMAL`` (WAL: a killed process loses nothing), on
+        PostgreSQL ``synchronous_commit=off`` (the server has it at once; only
+        a crash of the database host could drop the last marks, which means a
+        re-send, never a lost message). Claims go through the shared, fully
+        durable sessions. ``database.processing_commits = "durable"`` makes
+        these commits wait for the disk too.
         """
         url = self.runtime.engine.url
         if (
@@ -162,13 +260,19 @@ class OutboxSender:
             )
         return self._connection
 
-    def _record_sent(self, message: ClaimedMessage, now: datetime) -> None:
-        """The hot path: one autocommitted UPDATE (two when a bounce score decays)."""
+    def _record_sent(self, messages: list[ClaimedMessage], now: datetime) -> None:
+        """The hot path: one autocommitted UPDATE a group (two when a bounce score decays)."""
+        ids = [m.id for m in messages]
+        decaying = [
+            m.subscription_id
+            for m in messages
+            if m.subscription_id is not None and m.subscription_id in self._bounced
+        ]
         try:
             connection = self._autocommit()
-            mark_sent(connection, message.id, now=now)
-            if message.subscription_id in self._bounced:
-                decay_scores(connection, [message.subscription_id])
+            mark_all_sent(connection, ids, now=now)
+            if decaying:
+                decay_scores(connection, decaying)
         except DBAPIError as exc:
             if self._connection is not None:
                 self._connection.invalidate()
@@ -176,7 +280,7 @@ class OutboxSender:
             if not exc.connection_invalidated:
                 raise
             connection = self._autocommit()  # the database restarted: once more
-            mark_sent(connection, message.id, now=now)
+            mark_all_sent(connection, ids, now=now)
 
     def run_once(self, limit: int | None = None) -> PassReport:
         """Release stale claims, claim one batch, send it; returns the counts."""
@@ -200,37 +304,69 @@ class OutboxSender:
                 "requeued %d message(s) left sending by a stopped worker", released
             )
         report = PassReport(claimed=len(batch))
+        if not batch:
+            return report
+        todo = deque(batch)
+        lanes = min(self.connections, len(batch))
+        ledger = _Ledger(RECORD_EVERY, lanes)
+        unreachable: list[SendResult] = []
+        futures: list[Future[None]] = [
+            self._lanes.submit(
+                self._lane, self.transports[i], todo, ledger, unreachable
+            )
+            for i in range(lanes)
+        ]
         renewed = now
-        # Each outcome is committed while the relay answers the next MAIL
-        # FROM, before that next message can be delivered: a crash still
-        # re-sends at most one message, and the commit costs no time.
-        pending: list[Callable[[], None]] = []
-
-        def previous_recorded() -> None:
-            while pending:
-                pending.pop()()
-
         try:
-            for i, message in enumerate(batch):
-                if self.stopping.is_set():
-                    previous_recorded()
-                    self._give_back(batch[i:])
-                    break
-                result = self._send(message, previous_recorded)
-                previous_recorded()
-                if result.outcome is SendOutcome.DEFERRED and result.stage == "connect":
-                    self._record(message, result, report)
-                    self._defer_rest(batch[i + 1 :], result, report)
-                    break
-                pending.append(functools.partial(self._record, message, result, report))
+            while (group := ledger.take()) is not None:
+                try:
+                    self._record_group(group, report)
+                finally:
+                    ledger.recorded(len(group))
                 now = rt.clock()
                 if now - renewed > LEASE / 3:
                     with rt.sessions.begin() as session:
                         renew_claims(session, claimant=self.claimant, now=now)
                     renewed = now
         finally:
-            previous_recorded()
+            # On an error here (the database went away), the lanes stop and
+            # the unrecorded rows wait for their lease: sent again, not lost.
+            ledger.halt()
+            for future in futures:
+                future.exception()  # wait for every lane
+        for future in futures:
+            future.result()  # a lane's unexpected error
+        rest = list(todo)
+        if rest and unreachable:
+            # The relay cannot be reached: the rest waits with the same reason.
+            self._record_group([(m, unreachable[0]) for m in rest], report)
+        elif rest:
+            self._give_back(rest)
         return report
+
+    def _lane(
+        self,
+        transport: Transport,
+        todo: deque[ClaimedMessage],
+        ledger: _Ledger,
+        unreachable: list[SendResult],
+    ) -> None:
+        """Send the batch's next message until none is left (one lane's thread)."""
+        try:
+            while not self.stopping.is_set() and not unreachable:
+                if not ledger.admit():
+                    return
+                try:
+                    message = todo.popleft()
+                except IndexError:
+                    ledger.give_back()
+                    return
+                result = self._send(transport, message)
+                if result.outcome is SendOutcome.DEFERRED and result.stage == "connect":
+                    unreachable.append(result)
+                ledger.done(message, result)
+        finally:
+            ledger.lane_finished()
 
     def drain(self, max_passes: int = 1_000_000) -> PassReport:
         """Pass after pass until nothing is due (or a pass sent nothing)."""
@@ -242,44 +378,56 @@ class OutboxSender:
                 break
         return total
 
+    def close_connections(self) -> None:
+        """Close every relay connection (the next pass opens them again)."""
+        for transport in self.transports:
+            transport.close()
+
     def close(self) -> None:
-        """Close the relay connection (and the worker's own SQLite connection)."""
-        self.transport.close()
+        """Close the relay connections, the lanes and the worker's own database connection."""
+        self._lanes.shutdown(wait=True)
+        self.close_connections()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         if self._engine is not None:
             self._engine.dispose()
 
-    def _send(
-        self, message: ClaimedMessage, before_commit: Callable[[], None]
-    ) -> SendResult:
+    def _send(self, transport: Transport, message: ClaimedMessage) -> SendResult:
         raw = message.whole()  # the shared body put in; signed as a whole
         if self.signer is not None:
             try:
                 raw = self.signer.sign(raw)
             except (dkim.DKIMException, ValueError) as exc:
                 return SendResult(SendOutcome.DEFERRED, f"cannot DKIM-sign: {exc}")
-        return self.transport.send(
-            message.envelope_from, message.recipient, raw, before_commit
-        )
+        return transport.send(message.envelope_from, message.recipient, raw)
+
+    def _record_group(
+        self, group: list[tuple[ClaimedMessage, SendResult]], report: PassReport
+    ) -> None:
+        """Commit a group's outcomes: the sent ones in one statement, the others each."""
+        sent = [m for m, r in group if r.outcome is SendOutcome.SENT]
+        if sent:
+            self._record_sent(sent, self.runtime.clock())
+            report.sent += len(sent)
+        for message, result in group:
+            if result.outcome is SendOutcome.SENT:
+                log.info(
+                    "sent message_id=%s to=%s answer=%r",
+                    message.message_id,
+                    message.recipient,
+                    result.answer,
+                )
+            else:
+                self._record(message, result, report)
 
     def _record(
         self, message: ClaimedMessage, result: SendResult, report: PassReport
     ) -> None:
+        """Record a deferral or a failure (rare: a transaction of its own)."""
         rt = self.runtime
         now = rt.clock()
         box = rt.settings.outbox
-        if result.outcome is SendOutcome.SENT:
-            self._record_sent(message, now)
-            report.sent += 1
-            log.info(
-                "sent message_id=%s to=%s answer=%r",
-                message.message_id,
-                message.recipient,
-                result.answer,
-            )
-            return
         with self.marks.begin() as session:
             if result.outcome is SendOutcome.FAILED:
                 mark_failed(session, message.id, error=result.answer)
@@ -324,13 +472,6 @@ class OutboxSender:
                     result.answer,
                 )
 
-    def _defer_rest(
-        self, rest: list[ClaimedMessage], result: SendResult, report: PassReport
-    ) -> None:
-        """The relay cannot be reached: the rest of the batch waits with the same reason."""
-        for message in rest:
-            self._record(message, result, report)
-
     def _give_back(self, rest: list[ClaimedMessage]) -> None:
         with self.runtime.sessions.begin() as session:
             unclaim(session, [m.id for m in rest])
@@ -372,7 +513,7 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 if report.claimed >= runtime.settings.outbox.batch_size:
                     continue  # more is waiting
                 if report.claimed == 0:
-                    await blocking(sender.transport.close)  # idle: free the relay
+                    await blocking(sender.close_connections)  # idle: free the relay
                 waiter = asyncio.ensure_future(wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 try:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,37 +140,56 @@ def test_two_processes_drain_one_outbox_exactly_once(
         rt.close()
 
 
-def test_killed_worker_loses_nothing_and_resends_only_the_one_in_flight(
+@pytest.mark.parametrize("connections", [1, 4])
+def test_killed_worker_loses_nothing_and_resends_only_what_was_in_flight(
     db_url: str,
     make_settings: SettingsFactory,
     relay: CapturingRelay,
     tmp_path: Path,
+    connections: int,
 ) -> None:
     rt = make_runtime(make_settings, db_url, relay=relay.settings(), clock=now_clock())
     try:
         ids = fill(rt, 30)
         relay.hold_message(5)
-        proc = sender_process(cli_env(db_url, tmp_path / "state", relay))
+        env = cli_env(db_url, tmp_path / "state", relay)
+        env["EDISCUSS_OUTBOX_CONNECTIONS"] = str(connections)
+        proc = sender_process(env)
         try:
             assert relay.held.wait(60), proc.stderr.read() if proc.stderr else ""
+            held = relay.message_ids()[4]  # the fifth to arrive (any row with 4)
+            # Outcomes are committed in groups, and a group waits at most
+            # RECORD_AFTER: every message but the held one gets recorded
+            # while the held one is still on the wire.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                sent = Counter(r.state for r in rows(rt))[OutboxState.SENT]
+                if sent == len(relay.received) - 1:
+                    break
+                time.sleep(0.02)
+            recorded = {r.message_id for r in rows(rt) if r.state is OutboxState.SENT}
+            on_the_wire = set(relay.message_ids()) - recorded
         finally:
-            proc.kill()  # SIGKILL mid-batch: message 5 is on the wire
+            proc.kill()  # SIGKILL mid-batch: the fifth message is on the wire
             proc.communicate(timeout=30)
         relay.release.set()
         states = Counter(r.state for r in rows(rt))
-        assert states[OutboxState.SENT] == 4
-        assert states[OutboxState.SENDING] == 6  # the rest of its batch, claimed
+        # One lane sends the batch in order; four send its ten rows at once.
+        assert states[OutboxState.SENT] == (4 if connections == 1 else 9)
+        assert states[OutboxState.SENDING] == 10 - states[OutboxState.SENT]
+        assert on_the_wire == {held}
         # Another worker, after the dead one's lease ran out, finishes the job.
         later = Clock(datetime.now(UTC) + LEASE + LEASE)
         rt.clock = later
         sender = OutboxSender(rt)
         report = sender.drain()
         sender.close()
-        assert report.sent == 26
+        assert report.sent == 30 - states[OutboxState.SENT]
         assert {r.state for r in rows(rt)} == {OutboxState.SENT}
         counts = Counter(relay.message_ids())
         assert set(counts) == set(ids)  # nothing lost
-        assert [mid for mid, n in counts.items() if n > 1] == [ids[4]]  # one re-sent
-        assert counts[ids[4]] == 2
+        twice = {mid for mid, n in counts.items() if n > 1}
+        assert twice == on_the_wire  # only what had no record when it died
+        assert counts[held] == 2
     finally:
         rt.close()

@@ -10,7 +10,7 @@ import pytest
 from mailer.core.tokens import SignedFor, verify_token
 from mailer.outbound.worker import LEASE, OutboxSender
 from store.models import OutboxState, SubscriptionStatus
-from store.outbox import claim_due
+from store.outbox import OutgoingRow, claim_due, enqueue
 from tests.fixtures.relay import CapturingRelay
 from tests.fixtures.settings import SettingsFactory
 from tests.integration.outbound_setup import (
@@ -24,8 +24,9 @@ from tests.integration.outbound_setup import (
 
 
 def test_sends_each_row_once_with_verp_return_path(
-    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
 ) -> None:
+    relay = either_relay  # with and without PIPELINING
     rt = make_runtime(make_settings, db_url, relay=relay.settings())
     try:
         subs = [add_subscriber(rt, f"p{i}@example.net") for i in range(3)]
@@ -41,7 +42,9 @@ def test_sends_each_row_once_with_verp_return_path(
             "p1@example.net",
             "p2@example.net",
         ]
-        for received, sub in zip(relay.received, subs, strict=True):
+        # Several connections: the relay gets them in any order.
+        by_rcpt = sorted(relay.received, key=lambda r: r.rcpt_tos[0])
+        for received, sub in zip(by_rcpt, subs, strict=True):
             local = received.mail_from.split("@")[0]
             assert local.startswith("skills-covid19-bounces+")
             assert (
@@ -56,8 +59,9 @@ def test_sends_each_row_once_with_verp_return_path(
 
 
 def test_4xx_defers_with_backoff_then_sends_once(
-    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
 ) -> None:
+    relay = either_relay  # with and without PIPELINING
     clock = Clock()
     rt = make_runtime(make_settings, db_url, relay=relay.settings(), clock=clock)
     try:
@@ -88,8 +92,9 @@ def test_4xx_defers_with_backoff_then_sends_once(
 
 
 def test_5xx_fails_counts_a_bounce_and_success_decays_it(
-    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
 ) -> None:
+    relay = either_relay  # with and without PIPELINING
     rt = make_runtime(make_settings, db_url, relay=relay.settings())
     try:
         sub = add_subscriber(rt, "gone@example.net")
@@ -149,8 +154,9 @@ def test_bounces_past_threshold_disable_and_tell_moderators(
 
 
 def test_per_recipient_answers_in_one_connection(
-    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
 ) -> None:
+    relay = either_relay  # with and without PIPELINING
     rt = make_runtime(make_settings, db_url, relay=relay.settings())
     try:
         who = ["ok@example.net", "later@example.net", "never@example.net"]
@@ -174,8 +180,9 @@ def test_per_recipient_answers_in_one_connection(
 
 
 def test_dropped_connection_defers_and_the_rest_goes_on(
-    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
 ) -> None:
+    relay = either_relay  # with and without PIPELINING
     clock = Clock()
     rt = make_runtime(make_settings, db_url, relay=relay.settings(), clock=clock)
     try:
@@ -294,5 +301,35 @@ def test_without_relay_mail_goes_to_the_maildir(
         assert msg["Return-Path"].startswith("<skills-covid19-bounces+")
         assert msg["Message-ID"] == rows(rt)[0].message_id
         assert rows(rt)[0].state is OutboxState.SENT
+    finally:
+        rt.close()
+
+
+def test_lines_starting_with_a_dot_arrive_unchanged(
+    db_url: str, make_settings: SettingsFactory, either_relay: CapturingRelay
+) -> None:
+    relay = either_relay
+    rt = make_runtime(make_settings, db_url, relay=relay.settings())
+    try:
+        raw = (
+            b"From: skills-covid19@discuss.example.org\r\nTo: p@example.net\r\n"
+            b"Subject: dots\r\nMessage-ID: <dots@discuss.example.org>\r\n\r\n"
+            b".a line that starts with a dot\r\n.\r\n..two\r\nend"
+        )
+        row = OutgoingRow(
+            dedupe_key="dots",
+            kind="hello",
+            recipient="p@example.net",
+            envelope_from="skills-covid19-bounces@discuss.example.org",
+            message_id="<dots@discuss.example.org>",
+            raw=raw,
+        )
+        with rt.sessions.begin() as s:
+            enqueue(s, [row], rt.clock())
+        sender = OutboxSender(rt)
+        assert sender.drain().sent == 1
+        sender.close()
+        (received,) = relay.received
+        assert received.data == raw + b"\r\n"  # DATA ends with a line break
     finally:
         rt.close()

@@ -199,3 +199,17 @@ def test_moderation_notice_minutes_default_environment_and_bounds() -> None:
     assert problems(
         shipped_raw(), {"EDISCUSS_MODERATION_NOTICE_MINUTES": "half an hour"}
     ) == ["moderation.notice_minutes: expected an integer, got a string"]
+
+
+def test_outbox_connections_default_environment_and_bounds() -> None:
+    raw = shipped_raw()
+    assert parse_settings(raw, {}, Path("/srv")).outbox.connections == 4
+    env = {"EDISCUSS_OUTBOX_CONNECTIONS": "8"}
+    assert parse_settings(shipped_raw(), env, Path("/srv")).outbox.connections == 8
+    raw["outbox"] = {"connections": 0}
+    assert problems(raw) == [
+        "outbox.connections: expected an integer from 1 to 64, got 0"
+    ]
+    assert problems(shipped_raw(), {"EDISCUSS_OUTBOX_CONNECTIONS": "many"}) == [
+        "outbox.connections: expected an integer, got a string"
+    ]
