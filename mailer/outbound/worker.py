@@ -16,14 +16,13 @@ loop wakes every ``outbox.poll_seconds`` or when the runtime's outbox bell rings
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
 import ssl
 import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailer.config.settings import CommitDurability, Settings
 from mailer.outbound.bounces import count_bounce
 from mailer.outbound.dkim import DkimSigner, load_signer
+from mailer.outbound.ledger import OutcomeLedger
 from mailer.outbound.maildir import MaildirTransport
 from mailer.outbound.relay import SendOutcome, SendResult, SmtpRelay, Transport
 from store.bodies import BodyCache
@@ -65,6 +65,7 @@ LEASE = timedelta(minutes=5)  # a claimed row untouched this long: its worker di
 # committed: what a crash may send twice. Measured in docs/performance.md.
 RECORD_EVERY = 64
 RECORD_AFTER = 0.05  # seconds an outcome may wait for its group's commit
+FOLLOW_ON = 20  # batches a busy pass claims, each while the one before is sent
 _T = TypeVar("_T")
 
 
@@ -108,90 +109,6 @@ def _claimant() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-class _Ledger:
-    """Outcomes the lanes have and the recorder has not yet committed.
-
-    A lane takes a slot before it sends and the slot comes back when the
-    outcome is committed: at most *slots* messages are ever sent or on the
-    wire without a record, whatever the number of lanes.
-    """
-
-    def __init__(self, slots: int, lanes: int) -> None:
-        self._cond = threading.Condition()
-        self._slots = slots
-        self._lanes = lanes
-        self._done: list[tuple[ClaimedMessage, SendResult]] = []
-        self._first_at = 0.0
-        self.halted = False  # set by the recorder: lanes take nothing more
-
-    def admit(self) -> bool:
-        """Wait for a slot (a lane, before it sends); False once halted."""
-        with self._cond:
-            while self._slots == 0 and not self.halted:
-                self._cond.wait()
-            if self.halted:
-                return False
-            self._slots -= 1
-            return True
-
-    def give_back(self) -> None:
-        """Return a slot that was not used (the lane found nothing left to send)."""
-        with self._cond:
-            self._slots += 1
-            self._cond.notify_all()
-
-    def done(self, message: ClaimedMessage, result: SendResult) -> None:
-        """A lane's outcome, to be recorded with its group."""
-        with self._cond:
-            if not self._done:
-                self._first_at = time.monotonic()
-            self._done.append((message, result))
-            self._cond.notify_all()
-
-    def lane_finished(self) -> None:
-        """A lane has stopped for good."""
-        with self._cond:
-            self._lanes -= 1
-            self._cond.notify_all()
-
-    def halt(self) -> None:
-        """Let no lane start another message."""
-        with self._cond:
-            self.halted = True
-            self._cond.notify_all()
-
-    def take(self) -> list[tuple[ClaimedMessage, SendResult]] | None:
-        """The next group to record, once it is full, old enough, or the last.
-
-        A group is full at :data:`RECORD_EVERY` outcomes, or when every slot is
-        taken (the lanes wait for it). None when all lanes have stopped and
-        every outcome has been handed out.
-        """
-        with self._cond:
-            while True:
-                if self._done:
-                    waited = time.monotonic() - self._first_at
-                    if (
-                        len(self._done) >= RECORD_EVERY
-                        or self._slots == 0
-                        or self._lanes == 0
-                        or waited >= RECORD_AFTER
-                    ):
-                        group, self._done = self._done, []
-                        return group
-                    self._cond.wait(RECORD_AFTER - waited)
-                elif self._lanes == 0:
-                    return None
-                else:
-                    self._cond.wait()
-
-    def recorded(self, count: int) -> None:
-        """*count* outcomes are committed: their slots are free again."""
-        with self._cond:
-            self._slots += count
-            self._cond.notify_all()
-
-
 class OutboxSender:
     """One worker: its claim token, its relay connections (kept across passes), its signer."""
 
@@ -212,7 +129,7 @@ class OutboxSender:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self.marks = self._marks_sessions()
-        self._bounced: set[int] = set()  # this batch's subscriptions with a score
+        self._bounced: set[int] = set()  # claimed subscriptions with a score
         self.bodies = BodyCache()  # shared bodies, read once for many batches
         self._lanes = ThreadPoolExecutor(
             self.connections, thread_name_prefix="outbox-lane"
@@ -282,47 +199,56 @@ class OutboxSender:
             connection = self._autocommit()  # the database restarted: once more
             mark_all_sent(connection, ids, now=now)
 
-    def run_once(self, limit: int | None = None) -> PassReport:
-        """Release stale claims, claim one batch, send it; returns the counts."""
+    def run_once(self, limit: int | None = None, *, most: int = 0) -> PassReport:
+        """Release stale claims, claim a batch, send it; returns the counts.
+
+        A batch is *limit* rows (default ``outbox.batch_size``). With *most*,
+        the next batch is claimed while this one is sent, so the lanes never
+        wait for a claim, until a claim comes back short or *most* rows were
+        claimed.
+        """
         rt = self.runtime
         batch_size = limit or rt.settings.outbox.batch_size
         now = rt.clock()
         with rt.sessions.begin() as session:
             released = release_stale(session, now=now, lease=LEASE)
-            batch = claim_due(
-                session,
-                claimant=self.claimant,
-                now=now,
-                limit=batch_size,
-                bodies=self.bodies,
-            )
-            self._bounced = with_bounces(
-                session, [m.subscription_id for m in batch if m.subscription_id]
-            )
         if released:
             log.warning(
                 "requeued %d message(s) left sending by a stopped worker", released
             )
+        self._bounced = set()
+        batch = self._claim(batch_size)
         report = PassReport(claimed=len(batch))
         if not batch:
             return report
-        todo = deque(batch)
-        lanes = min(self.connections, len(batch))
-        ledger = _Ledger(RECORD_EVERY, lanes)
-        unreachable: list[SendResult] = []
+        more_to_come = len(batch) == batch_size and most > len(batch)
+        lanes = self.connections if more_to_come else min(self.connections, len(batch))
+        ledger = OutcomeLedger(
+            batch,
+            slots=RECORD_EVERY,
+            lanes=lanes,
+            every=RECORD_EVERY,
+            after=RECORD_AFTER,
+            more_to_come=more_to_come,
+        )
         futures: list[Future[None]] = [
-            self._lanes.submit(
-                self._lane, self.transports[i], todo, ledger, unreachable
-            )
+            self._lanes.submit(self._lane, self.transports[i], ledger)
             for i in range(lanes)
         ]
         renewed = now
         try:
-            while (group := ledger.take()) is not None:
-                try:
-                    self._record_group(group, report)
-                finally:
-                    ledger.recorded(len(group))
+            while (collected := ledger.collect()) is not None:
+                if collected.outcomes:
+                    try:
+                        self._record_group(collected.outcomes, report)
+                    finally:
+                        ledger.recorded(len(collected.outcomes))
+                if collected.wants_more:
+                    more = [] if self.stopping.is_set() else self._claim(batch_size)
+                    report.claimed += len(more)
+                    ledger.add(
+                        more, last=len(more) < batch_size or report.claimed >= most
+                    )
                 now = rt.clock()
                 if now - renewed > LEASE / 3:
                     with rt.sessions.begin() as session:
@@ -336,34 +262,40 @@ class OutboxSender:
                 future.exception()  # wait for every lane
         for future in futures:
             future.result()  # a lane's unexpected error
-        rest = list(todo)
-        if rest and unreachable:
+        rest = ledger.left()
+        if rest and ledger.unreachable is not None:
             # The relay cannot be reached: the rest waits with the same reason.
-            self._record_group([(m, unreachable[0]) for m in rest], report)
+            self._record_group([(m, ledger.unreachable) for m in rest], report)
         elif rest:
             self._give_back(rest)
         return report
 
-    def _lane(
-        self,
-        transport: Transport,
-        todo: deque[ClaimedMessage],
-        ledger: _Ledger,
-        unreachable: list[SendResult],
-    ) -> None:
-        """Send the batch's next message until none is left (one lane's thread)."""
+    def _claim(self, limit: int) -> list[ClaimedMessage]:
+        """Claim up to *limit* due rows in one statement (and one durable commit)."""
+        rt = self.runtime
+        with rt.sessions.begin() as session:
+            batch = claim_due(
+                session,
+                claimant=self.claimant,
+                now=rt.clock(),
+                limit=limit,
+                bodies=self.bodies,
+            )
+            self._bounced |= with_bounces(
+                session, [m.subscription_id for m in batch if m.subscription_id]
+            )
+        return batch
+
+    def _lane(self, transport: Transport, ledger: OutcomeLedger) -> None:
+        """Send the pass's next message until none is left (one lane's thread)."""
         try:
-            while not self.stopping.is_set() and not unreachable:
-                if not ledger.admit():
-                    return
-                try:
-                    message = todo.popleft()
-                except IndexError:
-                    ledger.give_back()
+            while not self.stopping.is_set():
+                message = ledger.next_message()
+                if message is None:
                     return
                 result = self._send(transport, message)
                 if result.outcome is SendOutcome.DEFERRED and result.stage == "connect":
-                    unreachable.append(result)
+                    ledger.unreachable = result
                 ledger.done(message, result)
         finally:
             ledger.lane_finished()
@@ -372,7 +304,9 @@ class OutboxSender:
         """Pass after pass until nothing is due (or a pass sent nothing)."""
         total = PassReport()
         for _ in range(max_passes):
-            report = self.run_once()
+            report = self.run_once(
+                most=FOLLOW_ON * self.runtime.settings.outbox.batch_size
+            )
             total.add(report)
             if report.claimed == 0 or report.sent + report.failed == 0:
                 break
@@ -487,6 +421,8 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         stop.set()
         return
     executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
+    batch_size = runtime.settings.outbox.batch_size
+    busy_pass = functools.partial(sender.run_once, most=FOLLOW_ON * batch_size)
 
     async def blocking(fn: Callable[[], _T]) -> _T:
         future = loop.run_in_executor(executor, fn)
@@ -502,7 +438,7 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             while not stop.is_set():
                 wake.clear()  # a wake during the pass below means: look again
                 try:
-                    report = await blocking(sender.run_once)
+                    report = await blocking(busy_pass)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -510,7 +446,7 @@ async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                         "outbox pass failed; retrying after the poll interval"
                     )
                     report = PassReport()
-                if report.claimed >= runtime.settings.outbox.batch_size:
+                if report.claimed >= batch_size:
                     continue  # more is waiting
                 if report.claimed == 0:
                     await blocking(sender.close_connections)  # idle: free the relay
