@@ -35,7 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from fanout import BackendCpu
 from sqlalchemy import select
 
 from mailer.config import parse_settings
@@ -129,6 +131,9 @@ def setup(work: Path, database: str | None, count: int) -> Runtime:
         s.add(post)
         s.flush()
         post_id = post.id
+    db_cpu = BackendCpu(settings.database.url) if is_pg(settings.database.url) else None
+    if db_cpu is not None:
+        db_cpu.start()
     started = time.perf_counter()
     with rt.sessions.begin() as s:
         queued = publish_post(s, rt, post_id, rt.clock())
@@ -137,7 +142,13 @@ def setup(work: Path, database: str | None, count: int) -> Runtime:
         f"publish_post: {queued} copies queued in {took:.2f} s "
         f"({queued / took:.0f} copies/s)"
     )
+    if db_cpu is not None:
+        print(f"database CPU queueing: {1000 * db_cpu.stop() / queued:.3f} ms a copy")
     return rt
+
+
+def is_pg(url: str) -> bool:
+    return url.startswith("postgresql")
 
 
 def pre_rendered(rt: Runtime) -> list[tuple[str, str, bytes]]:
@@ -271,9 +282,19 @@ def main() -> int:
         rt = setup(work, args.database, args.messages)
         try:
             db = rt.engine.url.get_backend_name()
+            url = rt.engine.url.render_as_string(hide_password=False)
+            db_cpu = BackendCpu(url) if is_pg(url) else None
+            if db_cpu is not None:
+                db_cpu.start()
             bare_costs, worker_costs, n = compare(
                 rt, port, args.rounds, args.connections, sink.pid
             )
+            if db_cpu is not None:
+                db_seconds = db_cpu.stop()
+                print(
+                    f"database CPU sending (claims, records): "
+                    f"{1000 * db_seconds / n:.3f} ms a message"
+                )
             bare, rate = n / bare_costs.wall, n / worker_costs.wall
             print(
                 f"database: {db}; {args.messages} messages to a sink relay on loopback;"
