@@ -1,10 +1,13 @@
-"""Hand rendered messages to the configured relay with smtplib, one connection per run.
+"""Hand rendered messages to the configured relay over one kept connection.
 
 A :class:`SmtpRelay` connects lazily (plain, STARTTLS or implicit TLS, then
 AUTH when a username is set) and keeps the connection for every message of a
-run. Each message is one SMTP transaction whose answer decides its fate:
-2xx sent, 4xx or a broken connection deferred, 5xx failed. The relay does not
-know why a message exists; the worker records the outcome.
+run; the worker holds one for each of its lanes. Each message is one SMTP
+transaction whose answer decides its fate: 2xx sent, 4xx or a broken
+connection deferred, 5xx failed. Where the relay announces PIPELINING, the
+envelope and DATA go in one write (smtplib does not pipeline; the commands are
+written here and smtplib reads the answers). The relay does not know why a
+message exists; the worker records the outcome.
 """
 
 from __future__ import annotations
