@@ -2,9 +2,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.headerregistry import Address
 
 from mailer.core.headers import header_safe, stable_message_id
-from mailer.outbound.compose import ListHeaders, Mail, compose, message_bytes
+from mailer.outbound.compose import (
+    SMTP_POLICY,
+    ListHeaders,
+    Mail,
+    compose,
+    message_bytes,
+    render,
+)
 
 NOW = datetime(2027, 3, 28, 17, 0, tzinfo=UTC)
 
@@ -73,3 +81,26 @@ def test_header_safe_and_message_ids() -> None:
     assert header_safe("word " * 100, 20).endswith("…")
     assert stable_message_id("k", "d.org") == stable_message_id("k", "d.org")
     assert stable_message_id("k", "d.org") != stable_message_id("k2", "d.org")
+
+
+def test_headers_outside_ascii_fold_as_the_standard_library_does_every_time() -> None:
+    # Such headers are folded once and remembered: later copies get the same
+    # bytes, and those are the standard library's.
+    m = mail(
+        from_name="Ana Ruiz vía Debate sobre competencias y la COVID-19 en América",
+        subject="Re: Aprendizaje en línea: ¿qué funcionó en las zonas rurales?",
+        to_name="Zoë",
+    )
+    first, second = render(m), render(m)
+    assert first == second
+    head = first.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    for name, value in (
+        ("From", Address(m.from_name, addr_spec=m.from_address)),
+        ("Subject", m.subject),
+        ("To", Address("Zoë", addr_spec="bob@example.net")),
+    ):
+        folded = SMTP_POLICY.header_factory(name, value).fold(policy=SMTP_POLICY)
+        assert folded in head + "\r\n"  # SMTP_POLICY folds with CRLF
+    parsed = message_from_bytes(first, policy=policy.default)
+    assert str(parsed["Subject"]) == m.subject
+    assert parsed["From"].addresses[0].display_name == m.from_name
