@@ -18,6 +18,7 @@ from mailer.commands.base import (
 )
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, Verb
+from mailer.mailings import MAILING_CALLS
 from mailer.moderation import Actor, recent_audit, run_commands
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
@@ -103,7 +104,13 @@ def cmd_posts_decide(ctx: Context, args: argparse.Namespace) -> int:
     command = Command.decision(verb, args.post_id, reason, line)
     with runtime.sessions.begin() as session:
         results = run_commands(
-            session, runtime, discussion, [command], actor, runtime.clock()
+            session,
+            runtime,
+            discussion,
+            [command],
+            actor,
+            runtime.clock(),
+            MAILING_CALLS,
         )
     result = results[0]
     p = result.params

@@ -20,11 +20,9 @@ from mailer.commands.base import (
 from mailer.config.settings import SUPPORTED_LANGUAGES
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.modauth import AuthMethod
-from mailer.core.schedule import digest_by_hand
+from mailer.core.schedule import ReleaseOutcome, StateOutcome, digest_by_hand
 from mailer.mailings.digests import DigestPreview, preview_digest, send_digest
 from mailer.mailings.releases import (
-    ReleaseOutcome,
-    StateOutcome,
     close_discussion,
     release_questions,
     release_week,

@@ -19,6 +19,10 @@ Daylight-saving time: the digest instant of a date is that date's
 gap) resolves to the instant the clocks jump, still on that date; an hour that
 happens twice (autumn) resolves to its first occurrence. Either way each local
 date has exactly one digest instant.
+
+What a release, a close or a reopen then did is told by the values at the end
+(:class:`ReleaseResult`, :class:`StateResult`): the mailings return them and
+the moderators' commands, a layer below the mailings, read them.
 """
 
 from __future__ import annotations
@@ -313,3 +317,53 @@ def next_wakeup(
         if final_at > now:
             candidates.append(final_at)
     return min(candidates) if candidates else None
+
+
+# What a release, a close or a reopen did: values the mailings return and the
+# moderators' commands (a layer below them) turn into result lines.
+
+
+class ReleaseOutcome(enum.Enum):
+    """What became of one question a release asked for."""
+
+    RELEASED = "released"
+    ALREADY_RELEASED = "already released"
+    NO_SUCH_QUESTION = "no such question"
+    DISCUSSION_CLOSED = "discussion closed"
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """The outcome of a release, question by question, and what was sent."""
+
+    slug: str
+    outcomes: tuple[tuple[int, ReleaseOutcome], ...]
+    opened: bool = False
+    announced: int = 0
+
+    @property
+    def released(self) -> tuple[int, ...]:
+        """The questions this release made open."""
+        return tuple(n for n, o in self.outcomes if o is ReleaseOutcome.RELEASED)
+
+    def outcome(self, number: int) -> ReleaseOutcome | None:
+        """What happened to question *number*, if it was asked for."""
+        return dict(self.outcomes).get(number)
+
+
+class StateOutcome(enum.Enum):
+    """What a close or reopen did."""
+
+    CLOSED = "closed"
+    ALREADY_CLOSED = "already closed"
+    REOPENED = "reopened"
+    NOT_CLOSED = "not closed"
+
+
+@dataclass(frozen=True)
+class StateResult:
+    """The outcome of a close or reopen, and how many announcements it queued."""
+
+    slug: str
+    outcome: StateOutcome
+    announced: int = 0

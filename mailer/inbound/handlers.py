@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from mailer.core.addresses import AddressKind
-from mailer.core.incoming import Incoming, PostmasterHandled
+from mailer.core.incoming import (
+    ConfirmHandled,
+    Incoming,
+    ModHandled,
+    PostmasterHandled,
+)
+from mailer.mailings import MAILING_CALLS
 from mailer.moderation import handle_moderator_mail
 from mailer.outbound.bounces import handle_bounce_mail
 from mailer.subscriptions import handle_confirm_mail, handle_request_mail
@@ -44,11 +50,25 @@ def keep_for_operator(
     return PostmasterHandled.KEPT
 
 
+def moderator_mail(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> ModHandled:
+    """Mail to the moderators: their commands, with the mailings they may set going."""
+    return handle_moderator_mail(runtime, session, incoming, MAILING_CALLS)
+
+
+def confirm_mail(
+    runtime: Runtime, session: Session, incoming: Incoming
+) -> ConfirmHandled | ModHandled:
+    """A confirmation reply; a moderator's command token runs with the mailings too."""
+    return handle_confirm_mail(runtime, session, incoming, MAILING_CALLS)
+
+
 HANDLERS: dict[AddressKind, Handler] = {
     AddressKind.POSTMASTER: keep_for_operator,
     AddressKind.REQUEST: handle_request_mail,
-    AddressKind.CONFIRM: handle_confirm_mail,
-    AddressKind.MODERATORS: handle_moderator_mail,
+    AddressKind.CONFIRM: confirm_mail,
+    AddressKind.MODERATORS: moderator_mail,
     AddressKind.BOUNCES: handle_bounce_mail,
 }
 

@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.errors import RoundStopped
-from mailer.core.schedule import Due, due, next_wakeup
+from mailer.core.schedule import Due, ReleaseResult, StateResult, due, next_wakeup
 from mailer.mailings.digests import DigestResult, send_due_digests
 from mailer.mailings.releases import (
-    ReleaseResult,
-    StateResult,
     close_due,
     release_due_questions,
 )

@@ -14,10 +14,8 @@ was already done. The announcements' dedupe keys are the second safety net.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -28,8 +26,14 @@ from mailer.config.settings import DiscussionSettings
 from mailer.config.timetable import calendar_of, load_state
 from mailer.core.errors import EdiscussError
 from mailer.core.modauth import AuthMethod
+from mailer.core.schedule import (
+    ReleaseOutcome,
+    ReleaseResult,
+    StateOutcome,
+    StateResult,
+    due,
+)
 from mailer.core.schedule import close_due as schedule_close_due
-from mailer.core.schedule import due
 from mailer.mailings.announcements import announce_closing, announce_release
 from store.audit import record_audit
 from store.models import Discussion as DiscussionRow
@@ -44,52 +48,6 @@ log = logging.getLogger("ediscuss.schedule")
 
 class UnknownDiscussion(EdiscussError, LookupError):
     """No configured discussion has this slug (or it has no row in the store yet)."""
-
-
-class ReleaseOutcome(enum.Enum):
-    """What became of one question a release asked for."""
-
-    RELEASED = "released"
-    ALREADY_RELEASED = "already released"
-    NO_SUCH_QUESTION = "no such question"
-    DISCUSSION_CLOSED = "discussion closed"
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    """The outcome of a release, question by question, and what was sent."""
-
-    slug: str
-    outcomes: tuple[tuple[int, ReleaseOutcome], ...]
-    opened: bool = False
-    announced: int = 0
-
-    @property
-    def released(self) -> tuple[int, ...]:
-        """The questions this release made open."""
-        return tuple(n for n, o in self.outcomes if o is ReleaseOutcome.RELEASED)
-
-    def outcome(self, number: int) -> ReleaseOutcome | None:
-        """What happened to question *number*, if it was asked for."""
-        return dict(self.outcomes).get(number)
-
-
-class StateOutcome(enum.Enum):
-    """What a close or reopen did."""
-
-    CLOSED = "closed"
-    ALREADY_CLOSED = "already closed"
-    REOPENED = "reopened"
-    NOT_CLOSED = "not closed"
-
-
-@dataclass(frozen=True)
-class StateResult:
-    """The outcome of a close or reopen, and how many announcements it queued."""
-
-    slug: str
-    outcome: StateOutcome
-    announced: int = 0
 
 
 def _configured(

@@ -8,7 +8,13 @@ the confirmation handler calls :func:`confirm_command` for ``command`` tokens.
 
 from __future__ import annotations
 
-from mailer.moderation.actions import Actor, ResultLine, is_banned, run_commands
+from mailer.moderation.actions import (
+    Actor,
+    MailingCalls,
+    ResultLine,
+    is_banned,
+    run_commands,
+)
 from mailer.moderation.audit import recent_audit, record_audit
 from mailer.moderation.confirm import confirm_command
 from mailer.moderation.inbox import handle_moderator_mail
@@ -20,6 +26,7 @@ from mailer.moderation.notices import (
 
 __all__ = [
     "Actor",
+    "MailingCalls",
     "ResultLine",
     "confirm_command",
     "handle_moderator_mail",

@@ -3,11 +3,17 @@
 The caller has already decided the commands may run (DKIM, trusted
 Authentication-Results, a confirmed token, or the operator's shell); this
 module only does what they say, inside the caller's transaction.
+
+What a command sets going in the mailings (publishing an approved post,
+releasing questions, closing or reopening the discussion) sits a layer above
+moderation: whoever runs the commands hands those functions in as one
+:class:`MailingCalls` (``mailer.mailings.MAILING_CALLS``), so this module calls
+them without importing them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,13 +24,11 @@ from sqlalchemy.orm import Session
 from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, Verb
-from mailer.mailings.releases import (
+from mailer.core.schedule import (
     ReleaseOutcome,
+    ReleaseResult,
     StateOutcome,
     StateResult,
-    close_discussion,
-    release_questions,
-    reopen_discussion,
 )
 from mailer.moderation.audit import record_audit
 from mailer.moderation.queue import (
@@ -42,6 +46,27 @@ from store.writes import conflict_insert
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
+
+
+StateChange = Callable[
+    [Session, "Runtime", str, datetime, str, AuthMethod], StateResult
+]
+
+
+@dataclass(frozen=True)
+class MailingCalls:
+    """The mailings a moderator's command may set going, handed down from the layer that owns them.
+
+    Each runs inside the caller's transaction, as a direct call would.
+    """
+
+    publish: Callable[[Session, Runtime, int, datetime], int]
+    release: Callable[
+        [Session, Runtime, str, Iterable[int], datetime, str, AuthMethod],
+        ReleaseResult,
+    ]
+    close: StateChange
+    reopen: StateChange
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,7 @@ class _Run:
         discussion: DiscussionSettings,
         actor: Actor,
         now: datetime,
+        calls: MailingCalls,
     ) -> None:
         row = discussion_by_slug(session, discussion.slug)
         if row is None:
@@ -90,6 +116,7 @@ class _Run:
         self.row = row
         self.actor = actor
         self.now = now
+        self.calls = calls
         self.results: list[ResultLine] = []
 
     def say(self, code: str, cmd: Command, **params: Any) -> None:
@@ -110,7 +137,7 @@ class _Run:
     # -- questions ------------------------------------------------------
 
     def release(self, cmd: Command, numbers: Sequence[int], week: int | None) -> None:
-        result = release_questions(
+        result = self.calls.release(
             self.session,
             self.runtime,
             self.discussion.slug,
@@ -190,6 +217,7 @@ class _Run:
             cmd.post_id,
             self.actor.email,
             self.now,
+            self.calls.publish,
         )
         self._decision(cmd, "approved", d)
         self._tell_others(d, "")
@@ -221,12 +249,7 @@ class _Run:
 
     # -- the discussion -------------------------------------------------
 
-    def _change_state(
-        self,
-        change: Callable[
-            [Session, Runtime, str, datetime, str, AuthMethod], StateResult
-        ],
-    ) -> StateResult:
+    def _change_state(self, change: StateChange) -> StateResult:
         """Close or reopen (*change*) as the actor; the row is read again after."""
         result = change(
             self.session,
@@ -240,7 +263,7 @@ class _Run:
         return result
 
     def close(self, cmd: Command) -> None:
-        result = self._change_state(close_discussion)
+        result = self._change_state(self.calls.close)
         if result.outcome is StateOutcome.CLOSED:
             self.say("closed", cmd, announced=result.announced)
         else:
@@ -248,7 +271,7 @@ class _Run:
             self.audit(cmd, "close", self.discussion.slug, "already closed")
 
     def reopen(self, cmd: Command) -> None:
-        result = self._change_state(reopen_discussion)
+        result = self._change_state(self.calls.reopen)
         if result.outcome is StateOutcome.REOPENED:
             self.say("reopened", cmd)
         else:
@@ -332,9 +355,13 @@ def run_commands(
     commands: Sequence[Command],
     actor: Actor,
     now: datetime,
+    calls: MailingCalls,
 ) -> list[ResultLine]:
-    """Run *commands* in order for *actor*; one or more result lines per command."""
-    batch = _Run(session, runtime, discussion, actor, now)
+    """Run *commands* in order for *actor*; one or more result lines per command.
+
+    *calls* are the mailings the commands may set going (see :class:`MailingCalls`).
+    """
+    batch = _Run(session, runtime, discussion, actor, now, calls)
     for cmd in commands:
         batch.run(cmd)
     return batch.results

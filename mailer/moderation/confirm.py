@@ -19,7 +19,7 @@ from mailer.core.incoming import Incoming, ModHandled
 from mailer.core.message import MessageClass
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import Command, commands_from_json
-from mailer.moderation.actions import Actor, ResultLine, run_commands
+from mailer.moderation.actions import Actor, MailingCalls, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
 from mailer.moderation.replies import (
     moderator_of,
@@ -37,7 +37,11 @@ log = logging.getLogger("ediscuss.moderation")
 
 
 def confirm_command(
-    runtime: Runtime, session: Session, token_row: Token, incoming: Incoming
+    runtime: Runtime,
+    session: Session,
+    token_row: Token,
+    incoming: Incoming,
+    calls: MailingCalls,
 ) -> ModHandled:
     """Run the commands waiting in a ``command`` token, once; say so when it is used or expired.
 
@@ -109,7 +113,7 @@ def confirm_command(
         log.warning("command token %s has an unreadable payload", token_row.id)
         return ModHandled.TOKEN_UNKNOWN
     actor = Actor(moderator.email, AuthMethod.CONFIRMED, moderator)
-    results = run_commands(session, runtime, discussion, commands, actor, now)
+    results = run_commands(session, runtime, discussion, commands, actor, now, calls)
     reply_to_moderator(
         session,
         runtime,

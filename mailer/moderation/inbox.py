@@ -37,7 +37,7 @@ from mailer.core.modcommands import (
 )
 from mailer.core.tokens import hash_token, random_token
 from mailer.links import post_from_held_token
-from mailer.moderation.actions import Actor, ResultLine, run_commands
+from mailer.moderation.actions import Actor, MailingCalls, ResultLine, run_commands
 from mailer.moderation.audit import record_audit
 from mailer.moderation.dkimcheck import DnsFunc, resolver_dnsfunc, verify_dkim
 from mailer.moderation.replies import (
@@ -71,11 +71,12 @@ def _held_post(runtime: Runtime, recipient: Recipient) -> tuple[int | None, bool
 
 
 def handle_moderator_mail(
-    runtime: Runtime, session: Session, incoming: Incoming
+    runtime: Runtime, session: Session, incoming: Incoming, calls: MailingCalls
 ) -> ModHandled:
     """Authenticate and run (or ask to confirm) the commands of one mail; returns what was done.
 
-    The returned word is for the inbound log and the message's ``kind``.
+    The returned word is for the inbound log and the message's ``kind``;
+    *calls* are the mailings the commands may set going.
     """
     parsed = incoming.parsed
     now = runtime.clock()
@@ -135,7 +136,7 @@ def handle_moderator_mail(
         assert decision.method is not None
         actor = Actor(moderator.email, decision.method, moderator)
         results = run_commands(
-            session, runtime, discussion, commands.commands, actor, now
+            session, runtime, discussion, commands.commands, actor, now, calls
         )
         if bad_token:
             results.insert(0, ResultLine("bad_held_address", "", {}))

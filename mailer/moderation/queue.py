@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from mailer.config.settings import DiscussionSettings, Moderator
 from mailer.core.modcommands import Rejection
-from mailer.mailings.publish import publish_post
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.models import Discussion as DiscussionRow
 from store.models import Post, PostStatus, Question
@@ -145,8 +144,13 @@ def approve_post(
     post_id: int,
     actor: str,
     now: datetime,
+    publish: Callable[[Session, Runtime, int, datetime], int],
 ) -> DecisionResult:
-    """Approve a held post and publish it; the first moderator to act wins."""
+    """Approve a held post and *publish* it; the first moderator to act wins.
+
+    *publish* is :func:`mailer.mailings.publish.publish_post`, handed down by
+    whoever runs the command (mailings sit a layer above moderation).
+    """
     if not _move(
         session,
         discussion_id,
@@ -158,7 +162,7 @@ def approve_post(
         moderation_note=None,
     ):
         return _decided(session, post_id, discussion_id)
-    publish_post(session, runtime, post_id, now)
+    publish(session, runtime, post_id, now)
     return DecisionResult(
         DecisionCode.DONE, post_id, PostStatus.APPROVED.value, actor, now
     )

@@ -44,6 +44,7 @@ from mailer.core.errors import BadToken
 from mailer.core.incoming import ConfirmHandled, Incoming, ModHandled, RequestHandled
 from mailer.core.message import MessageClass, ParsedMessage
 from mailer.core.tokens import hash_token
+from mailer.moderation import MailingCalls, confirm_command
 from mailer.subscriptions.leaving import ConfirmOutcome, apply_token, ask_unsubscribe
 from mailer.subscriptions.notices import Notice, Place, place_for, queue_notice
 from mailer.subscriptions.signup import Signup, SignupOutcome, subscribe
@@ -294,12 +295,13 @@ def _subscribe(
 
 
 def handle_confirm_mail(
-    runtime: Runtime, session: Session, incoming: Incoming
+    runtime: Runtime, session: Session, incoming: Incoming, calls: MailingCalls
 ) -> ConfirmHandled | ModHandled:
     """A reply to a ``-confirm+<token>@`` address: use the token once, or say why not.
 
     The reply's From is not compared with the address the token went to (an
-    alias may forward to another mailbox): holding the token is the proof.
+    alias may forward to another mailbox): holding the token is the proof. A
+    moderator's command token runs its commands, with *calls* for the mailings.
     """
     parsed = incoming.parsed
     mid = parsed.message_id or "-"
@@ -310,9 +312,7 @@ def handle_confirm_mail(
             # A command token answers at its own discussion's address only.
             row = None
         else:
-            from mailer.moderation import confirm_command  # the moderators' own tokens
-
-            return confirm_command(runtime, session, row, incoming)
+            return confirm_command(runtime, session, row, incoming, calls)
     silent = why_silent(incoming)
     if silent is not None:
         # A vacation notice to a confirmation address must not confirm anything.

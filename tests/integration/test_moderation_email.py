@@ -15,6 +15,7 @@ from sqlalchemy import select
 from mailer.core.modauth import AuthMethod
 from mailer.core.modcommands import parse_commands
 from mailer.inbound.pipeline import process_pending
+from mailer.mailings import MAILING_CALLS
 from mailer.moderation import Actor, run_commands
 from mailer.runtime import Runtime
 from store.models import Discussion, PostStatus, Token
@@ -310,7 +311,13 @@ def test_concurrent_approvals_race_in_the_database(
             first_updated.wait(10)
         with mod_runtime.sessions.begin() as s:
             lines = run_commands(
-                s, mod_runtime, discussion, cmds, Actor(who, AuthMethod.CLI), clock.now
+                s,
+                mod_runtime,
+                discussion,
+                cmds,
+                Actor(who, AuthMethod.CLI),
+                clock.now,
+                MAILING_CALLS,
             )
             if not wait:
                 first_updated.set()

@@ -14,11 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from mailer.core.modauth import AuthMethod
+from mailer.core.schedule import ReleaseOutcome, ReleaseResult, StateOutcome
 from mailer.mailings.due import run_due
 from mailer.mailings.releases import (
-    ReleaseOutcome,
-    ReleaseResult,
-    StateOutcome,
     UnknownDiscussion,
     close_discussion,
     release_questions,

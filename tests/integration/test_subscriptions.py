@@ -22,6 +22,7 @@ from mailer.core.message import MessageClass
 from mailer.core.parse import parse_message
 from mailer.core.tokens import hash_token
 from mailer.links import subscription_from_unsubscribe_token
+from mailer.mailings import MAILING_CALLS
 from mailer.subscriptions import (
     ConfirmOutcome,
     InvalidAddress,
@@ -383,9 +384,9 @@ def test_handlers_stay_silent_for_automatic_mail(
         Recipient(AddressKind.CONFIRM, SLUG, "abc"),
         "",
     )
-    assert write(host, lambda s: handle_confirm_mail(host.runtime, s, confirm)) == (
-        "confirm-ignored"
-    )
+    assert write(
+        host, lambda s: handle_confirm_mail(host.runtime, s, confirm, MAILING_CALLS)
+    ) == ("confirm-ignored")
     assert host.query(lambda s: s.scalar(select(OutboxMessage))) is None
 
 
@@ -457,7 +458,9 @@ def test_a_token_acts_only_for_its_own_subscription_and_discussion(
         Recipient(AddressKind.CONFIRM, SLUG, command),
         "moderator@example.org",
     )
-    outcome = write(host, lambda s: handle_confirm_mail(host.runtime, s, reply))
+    outcome = write(
+        host, lambda s: handle_confirm_mail(host.runtime, s, reply, MAILING_CALLS)
+    )
     assert outcome == "confirm-unknown"
     used = host.query(
         lambda s: s.scalar(select(Token.used_at).where(Token.purpose == "command"))

@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from mailer.core.modauth import AuthMethod
+from mailer.core.schedule import ReleaseOutcome
 from mailer.core.tokens import SignedFor, verify_token
 from mailer.links import question_message_id
 from mailer.mailings.due import run_due
-from mailer.mailings.releases import ReleaseOutcome, release_questions
+from mailer.mailings.releases import release_questions
 from mailer.runtime import Runtime, open_runtime
 from store.models import DeliveryMode, SubscriptionStatus
 from tests.fixtures.schedule import (

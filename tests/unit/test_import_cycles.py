@@ -47,15 +47,9 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("mailer.__main__", 11),
 )
 
-# Imports of a higher layer still made, as (importer, imported); this list too only shrinks.
-# Approving a held post publishes it, and a moderator's command may release a question: the
-# moderation handlers call the mailings directly instead of being handed them.
-KNOWN_UPWARD_IMPORTS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("mailer.moderation.actions", "mailer.mailings.releases"),
-        ("mailer.moderation.queue", "mailer.mailings.publish"),
-    }
-)
+# Imports of a higher layer still made, as (importer, imported): none. A part that needs one
+# above it is handed it (the moderators' commands get ``mailer.mailings.MAILING_CALLS``).
+KNOWN_UPWARD_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_files() -> dict[str, Path]:
