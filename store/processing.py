@@ -56,11 +56,10 @@ class InboundItem:
         )
 
 
-# NEW, not parked, and nobody at work on it: never tried, or tried (counted)
+# NEW and nobody at work on it: never tried, or tried (counted)
 # before ``stale_before`` and never finished, because its process died.
 _UNTAKEN = (
     _C.state == _NEW,
-    _C.error.is_(None),
     or_(
         _C.attempts == 0,
         _C.processed_at.is_(None),
@@ -90,7 +89,7 @@ _ITEMS = (
 def pending_items(
     session: Session, limit: int, stale_before: datetime, max_bytes: int | None = None
 ) -> list[InboundItem]:
-    """The oldest NEW (not parked) messages nobody is processing, read without a lock.
+    """The oldest NEW messages nobody is processing, read without a lock.
 
     That is: never tried, or tried (counted) before *stale_before* and never
     finished, because the process working on it died. At most *limit* of them,
@@ -115,7 +114,7 @@ def pending_items(
 
 _COUNT = (
     update(_T)
-    .where(_C.id.in_(_IDS), _C.state == _NEW, _C.error.is_(None), _C.attempts == 0)
+    .where(_C.id.in_(_IDS), _C.state == _NEW, _C.attempts == 0)
     .values(attempts=1, processed_at=bindparam("now"))
     .returning(_C.id)
 )
@@ -154,7 +153,6 @@ def uncount_attempts(session: Session, ids: Sequence[int], attempts: int = 1) ->
 _CLAIMABLE = (
     _C.id.in_(_IDS),
     _C.state == _NEW,
-    _C.error.is_(None),
     _C.attempts == bindparam("counted"),
 )
 _CLAIM_LOCKED = (
@@ -298,25 +296,3 @@ def record_failure(
         else InboundState.FAILED
     )
     return row.state
-
-
-def park_inbound(session: Session, row: InboundMessage, kind: str, why: str) -> None:
-    """Leave a message NEW but skipped until :func:`release_parked` (no handler yet).
-
-    Waiting for a handler is not a failed attempt: the one counted is given back.
-    """
-    row.kind = kind[:20]
-    row.error = why[:4000]
-    row.attempts = max(row.attempts - 1, 0)
-
-
-def release_parked(session: Session) -> int:
-    """Make parked NEW messages claimable again (at start-up, after an upgrade)."""
-    result = session.execute(
-        update(InboundMessage)
-        .where(
-            InboundMessage.state == InboundState.NEW, InboundMessage.error.is_not(None)
-        )
-        .values(error=None)
-    )
-    return changed_rows(result)

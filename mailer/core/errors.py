@@ -18,7 +18,6 @@ EdiscussError
 ├── SchemaOutOfDate        mailer.runtime: the database needs ``ediscuss db upgrade`` [RuntimeError]
 ├── UnknownDiscussion      mailer.mailings.releases: no such discussion [LookupError]
 ├── TemplateMissing        mailer.outbound.templates: no template for a mail [LookupError]
-├── Parked                 mailer.inbound.apply: no handler in this version for an address
 ├── InvalidAddress         mailer.subscriptions.values: not a usable email address [ValueError]
 ├── InvalidValue           mailer.subscriptions.values: a field outside its choices [ValueError]
 ├── UnusableFile           mailer.subscriptions.imports: a file that cannot be imported [ValueError]

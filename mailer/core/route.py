@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mailer.core.addresses import AddressKind, Recipient
 from mailer.core.choices import Moderation, OversizeAttachments, UnknownSenders
@@ -40,6 +41,15 @@ from mailer.core.threads import (
 from mailer.core.trim import count_links
 
 POST_ADDRESSES = (AddressKind.DISCUSSION, AddressKind.QUESTION, AddressKind.REPLY)
+# The addresses whose mail is handed to a handler: every kind that is not a post's.
+# ``mailer.inbound.handlers.handler_for`` has one for each (mypy checks its match).
+HandoffKind = Literal[
+    AddressKind.REQUEST,
+    AddressKind.MODERATORS,
+    AddressKind.BOUNCES,
+    AddressKind.CONFIRM,
+    AddressKind.POSTMASTER,
+]
 # Addresses whose handlers answer people: automatic mail must never reach them.
 ANSWERING_ADDRESSES = (
     AddressKind.REQUEST,
@@ -185,7 +195,7 @@ class Decision:
     notice_to: str = ""
     language: str = "en"
     question_number: int | None = None  # the question a notice is about
-    handler: AddressKind | None = None
+    handler: HandoffKind | None = None
     audit: bool = False  # a person was refused: write an audit entry
 
     def __post_init__(self) -> None:
@@ -296,13 +306,29 @@ def route_message(
         # (postmaster, a list address) or to our envelope sender: wherever it
         # lands, the bounce handler reads it.
         return Decision(Action.HANDOFF, "feedback report", handler=AddressKind.BOUNCES)
-    if kind is AddressKind.BOUNCES or kind is AddressKind.POSTMASTER:
-        return Decision(Action.HANDOFF, kind.value, handler=kind)
-    if kind in ANSWERING_ADDRESSES:
-        if not may_answer(parsed, facts.envelope_from, facts.domain):
-            return Decision(Action.DROP, f"{_auto_reason(parsed)} to {kind.value}")
-        return Decision(Action.HANDOFF, kind.value, handler=kind)
-    return _route_post(recipient, parsed, facts)
+    handoff = handoff_kind(kind)
+    if handoff is None:
+        return _route_post(recipient, parsed, facts)
+    if handoff in ANSWERING_ADDRESSES and not may_answer(
+        parsed, facts.envelope_from, facts.domain
+    ):
+        return Decision(Action.DROP, f"{_auto_reason(parsed)} to {kind.value}")
+    return Decision(Action.HANDOFF, kind.value, handler=handoff)
+
+
+def handoff_kind(kind: AddressKind) -> HandoffKind | None:
+    """The handler *kind* of address is handed to, or None for a post's address."""
+    match kind:
+        case (
+            AddressKind.REQUEST
+            | AddressKind.MODERATORS
+            | AddressKind.BOUNCES
+            | AddressKind.CONFIRM
+            | AddressKind.POSTMASTER
+        ):
+            return kind
+        case AddressKind.DISCUSSION | AddressKind.QUESTION | AddressKind.REPLY:
+            return None
 
 
 def _auto_reason(parsed: ParsedMessage) -> str:

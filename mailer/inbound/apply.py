@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from mailer.core.addresses import AddressKind, Recipient, parse_recipient
-from mailer.core.errors import EdiscussError, UnknownRecipient
+from mailer.core.addresses import Recipient, parse_recipient
+from mailer.core.errors import UnknownRecipient
 from mailer.core.headers import stable_message_id
 from mailer.core.incoming import Incoming
 from mailer.core.message import ParsedMessage
@@ -24,14 +24,6 @@ from store.processing import InboundItem
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
-
-
-class Parked(EdiscussError):
-    """A recipient's handler is not in this version: roll back, keep the message NEW."""
-
-    def __init__(self, kind: AddressKind) -> None:
-        super().__init__(f"waiting: no handler for {kind.value} mail in this version")
-        self.kind = kind
 
 
 @functools.lru_cache(maxsize=4096)
@@ -99,8 +91,6 @@ def apply_one(
     if decision.action is Action.HANDOFF:
         assert decision.handler is not None
         handler = handler_for(decision.handler)
-        if handler is None:
-            raise Parked(decision.handler)
         incoming = Incoming(item.id, parsed, rcpt, item.envelope_from, item.raw)
         word = handler(runtime, lookups.session, incoming)
         lookups.forget_changeable()

@@ -4,6 +4,12 @@ Each handler is a function ``(runtime, session, incoming) -> str`` that runs
 inside the pipeline's transaction and returns a word of its own StrEnum for the log
 and the message's ``kind``. They live with the part they serve (subscriptions,
 moderation, bounces), which sit below ``inbound`` and never import it.
+
+Every address kind that is not a post's (:data:`~mailer.core.route.HandoffKind`)
+has its handler in :func:`handler_for`, a ``match`` mypy fails if one is
+missing: no message can wait for a handler. The moderators' commands and their
+confirmations are handed the mailings they may set going
+(:data:`mailer.mailings.MAILING_CALLS`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from mailer.core.incoming import (
     ModHandled,
     PostmasterHandled,
 )
+from mailer.core.route import HandoffKind
 from mailer.mailings import MAILING_CALLS
 from mailer.moderation import handle_moderator_mail
 from mailer.outbound.bounces import handle_bounce_mail
@@ -32,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ediscuss.inbound")
 
-__all__ = ["HANDLERS", "Handler", "Incoming", "handler_for", "keep_for_operator"]
+__all__ = ["Handler", "Incoming", "handler_for", "keep_for_operator"]
 
 Handler = Callable[["Runtime", Session, Incoming], enum.StrEnum]
 
@@ -64,15 +71,16 @@ def confirm_mail(
     return handle_confirm_mail(runtime, session, incoming, MAILING_CALLS)
 
 
-HANDLERS: dict[AddressKind, Handler] = {
-    AddressKind.POSTMASTER: keep_for_operator,
-    AddressKind.REQUEST: handle_request_mail,
-    AddressKind.CONFIRM: confirm_mail,
-    AddressKind.MODERATORS: moderator_mail,
-    AddressKind.BOUNCES: handle_bounce_mail,
-}
-
-
-def handler_for(kind: AddressKind) -> Handler | None:
-    """The handler of address *kind*; None when this version has none."""
-    return HANDLERS.get(kind)
+def handler_for(kind: HandoffKind) -> Handler:
+    """The handler of address *kind*: each has one, and mypy fails this match if one is missing."""
+    match kind:
+        case AddressKind.POSTMASTER:
+            return keep_for_operator
+        case AddressKind.REQUEST:
+            return handle_request_mail
+        case AddressKind.CONFIRM:
+            return confirm_mail
+        case AddressKind.MODERATORS:
+            return moderator_mail
+        case AddressKind.BOUNCES:
+            return handle_bounce_mail

@@ -19,9 +19,7 @@ that caused it: FAILED with the reason, retried later with a growing delay,
 QUARANTINED after ``inbound.max_processing_attempts``. A message whose counted
 attempt never finished (its process died) is taken again after
 ``inbound.retry_unfinished_seconds``, alone, and quarantined once it has used
-up its attempts that way. A poison message never blocks the others. A message
-for a handler this version does not have stays NEW, parked, until the next
-start.
+up its attempts that way. A poison message never blocks the others.
 
 Log: one line per message, ``processed id=.. message-id=.. decision=.. reason=..``.
 """
@@ -35,12 +33,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.core.route import POST_ADDRESSES
-from mailer.inbound.apply import Parked, apply_message, recipients_of
+from mailer.inbound.apply import apply_message, recipients_of
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
 from mailer.mailings.fanout import publish_pending
@@ -53,10 +51,8 @@ from store.processing import (
     count_attempts,
     failed_retry_candidates,
     mark_processed,
-    park_inbound,
     pending_items,
     record_failure,
-    release_parked,
     uncount_attempts,
 )
 from store.retries import retry_delay
@@ -107,7 +103,7 @@ def process_pending(
     """Process up to *limit* NEW messages, then (with *failures*) any FAILED ones
     whose retry is due, then queue the copies of the posts published.
 
-    Returns how many messages were taken (processed, failed, parked or left to
+    Returns how many messages were taken (processed, failed or left to
     another worker that counted them first). *queued* runs after each chunk of
     copies is committed.
     """
@@ -161,9 +157,6 @@ def process_one(
             message = parsed if parsed is not None else parse(runtime, item.raw)
             decision, reason = apply_message(lookups, item, message)
             mark_processed(session, {item.id: decision}, now)
-    except Parked as parked:
-        assert item is not None
-        return _park(runtime, item, parked)
     except OperationalError:
         raise  # the store is unavailable: not the message's fault; the worker waits
     except Exception as exc:
@@ -313,17 +306,6 @@ def _log(item: InboundItem, decision: str, reason: str) -> None:
     )
 
 
-def _park(runtime: Runtime, item: InboundItem, parked: Parked) -> Outcome:
-    with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
-        row = claim_inbound(session, item.id, (InboundState.NEW,))
-        if row is not None:
-            park_inbound(session, row, parked.kind.value, str(parked))
-    log.warning(
-        "parked id=%d message-id=%s reason=%s", item.id, item.message_id or "-", parked
-    )
-    return Outcome(item.id, item.message_id, InboundState.NEW, "parked", str(parked))
-
-
 def _fail(runtime: Runtime, item: InboundItem, exc: Exception) -> Outcome:
     reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     with writer_lock(runtime.sessions), runtime.sessions.begin() as session:
@@ -364,12 +346,8 @@ async def inbound_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     ``POLL_SECONDS`` anyway (mail stored by another process, retries); after a
     pass that took messages it wakes the outbox workers for what they queued.
     """
-    releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
-    try:
-        with runtime.wakes.inbound.listen() as wake:
-            await _work(runtime, stop, wake)
-    finally:
-        releasing.cancel()
+    with runtime.wakes.inbound.listen() as wake:
+        await _work(runtime, stop, wake)
 
 
 async def _work(runtime: Runtime, stop: asyncio.Event, wake: asyncio.Event) -> None:
@@ -397,29 +375,3 @@ async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-def release_parked_messages(runtime: Runtime) -> int:
-    """Give parked messages another try (the worker does it at start-up)."""
-    with runtime.sessions.begin() as session:
-        released = release_parked(session)
-    if released:
-        log.info("released %d parked message(s) for another try", released)
-    return released
-
-
-async def release_parked_when_possible(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Release parked messages at start-up, and again every 30 s until it could.
-
-    The store may be locked or away just then: processing starts anyway.
-    """
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(release_parked_messages, runtime)
-            return
-        except SQLAlchemyError:
-            log.warning("parked messages not released yet: the store is busy or away")
-        try:
-            await asyncio.wait_for(stop.wait(), 30)
-        except TimeoutError:
-            pass

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailer.clock import system_clock
-from mailer.inbound.pipeline import inbound_worker, release_parked_when_possible
+from mailer.inbound.pipeline import inbound_worker
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime, Worker
@@ -154,7 +154,6 @@ def _stop_children(children: list[_Child]) -> None:
 async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run ``inbound.workers`` processing children until *stop*; restart the dead."""
     loop = asyncio.get_running_loop()
-    releasing = asyncio.create_task(release_parked_when_possible(runtime, stop))
     children = [_Child(i) for i in range(runtime.settings.inbound.workers)]
 
     def on_news(child: _Child) -> None:
@@ -199,7 +198,6 @@ async def processing_workers(runtime: Runtime, stop: asyncio.Event) -> None:
             for child in children:
                 _supervise(runtime, child, now, start, loop)
     finally:
-        releasing.cancel()
         await _finish(runtime, children, loop)
 
 
