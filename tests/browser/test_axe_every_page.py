@@ -41,19 +41,20 @@ from tests.fixtures.web import SLUG, Served
 
 __all__ = ["browser"]  # the module's Chromium
 
-LANGUAGES = ("en", "es", "fr")  # the languages the web pages are translated into
+LANGUAGES = ("en", "es", "fr")
+OTHER = "skills-next"  # a second discussion, so that / lists them (with one it redirects)  # the languages the web pages are translated into
 WIDTHS = ((1280, 900), (390, 844))
 
 # Every route that answers with an HTML page -> the cases (below) that show it.
 # A route missing here and from NOT_HTML fails the test; add its case to
 # _visit_every_page and its key here.
 HTML_ROUTES: dict[str, tuple[str, ...]] = {
-    "GET /": ("index (one discussion: redirects to it)",),
+    "GET /": ("index",),
     "GET /d/{slug}": ("discussion", "discussion, closed"),
     "GET /d/{slug}/q/{number:int}": ("question",),
     "GET /d/{slug}/posts/{post_id:int}": ("post",),
     "GET /d/{slug}/report": ("report",),
-    "POST /d/{slug}/signup": ("sign-up error", "sign-up sent"),
+    "POST /d/{slug}/signup": ("sign-up error", "sign-up sent", "sign-up, too many"),
     "GET /confirm/{token}": ("confirm", "confirm, used token", "confirm, bad token"),
     "POST /confirm/{token}": ("confirmed",),
     "GET /unsubscribe/{token}": (
@@ -116,6 +117,13 @@ def test_every_route_has_an_axe_case(make_settings: SettingsFactory) -> None:
     assert set(HTML_ROUTES).isdisjoint(NOT_HTML)
 
 
+def _two_discussions(config: str) -> str:
+    """The shipped config with its discussion twice, the copy under another slug."""
+    start = config.index("[[discussions]]")
+    copy = config[start:].replace(f'slug = "{SLUG}"', f'slug = "{OTHER}"', 1)
+    return f"{config}\n{copy}"
+
+
 def _send(served: Served, sender: str, body: str, parent: str = "") -> str:
     msg = EmailMessage()
     msg["From"] = sender
@@ -174,9 +182,20 @@ def test_the_check_reports_what_axe_finds(browser: Browser) -> None:
     assert sum(" 390 px]" in line for line in axe.found) >= 2  # at both widths
 
 
-def _submit(page: Page, form: str = "form") -> None:
-    with page.expect_navigation():
+def _submit(page: Page, form: str = "form") -> int:
+    """Press *form*'s first button; the status of the page it leads to."""
+    with page.expect_navigation() as went:
         page.locator(f"{form} button[type=submit]").first.click()
+    response = went.value
+    return response.status if response is not None else 0
+
+
+def _wrong_signup(page: Page, base: str) -> int:
+    """Sign up with an address that is none, past the browser's own check."""
+    page.goto(f"{base}/d/{SLUG}")
+    page.evaluate("document.querySelector('.signup form').noValidate = true")
+    page.fill("#f-email", "plainly-wrong")
+    return _submit(page, ".signup form")
 
 
 def _latest_mail(served: Served, to: str, count: int) -> bytes:
@@ -193,8 +212,9 @@ def _visit_every_page(
     """Every case of HTML_ROUTES but the closed ones, in *language*."""
     base = served.base_url
     page.goto(f"{base}/")
-    assert page.url == f"{base}/d/{SLUG}"
-    axe.check(page, "index (one discussion: redirects to it)", language)
+    assert page.locator(f"a[href*='/d/{OTHER}']").count() == 1
+    axe.check(page, "index", language)
+    page.goto(f"{base}/d/{SLUG}")
     axe.check(page, "discussion", language)
 
     page.goto(f"{base}/d/{SLUG}/q/1")
@@ -206,17 +226,14 @@ def _visit_every_page(
         assert page.goto(f"{base}{missing}").status == 404  # type: ignore[union-attr]
         axe.check(page, "not found", language)
 
-    page.goto(f"{base}/d/{SLUG}")
-    page.evaluate("document.querySelector('.signup form').noValidate = true")
-    page.fill("#f-email", "plainly-wrong")
-    _submit(page, ".signup form")
+    assert _wrong_signup(page, base) == 400
     assert page.locator("#signup-error").count() == 1
     axe.check(page, "sign-up error", language)
 
     reader = f"axe-{language}@example.org"
     page.fill("#f-email", reader)
     page.fill("#f-name", f"Lectora {language.upper()}")
-    _submit(page, ".signup form")
+    assert _submit(page, ".signup form") == 200
     axe.check(page, "sign-up sent", language)
 
     confirm = link_in(
@@ -255,7 +272,7 @@ def _visit_every_page(
 def test_axe_finds_nothing_on_any_page(
     browser: Browser, make_served: Callable[..., Served]
 ) -> None:
-    served = make_served()
+    served = make_served(edit=_two_discussions)
     base = served.base_url
     first = _send(
         served,
@@ -282,6 +299,13 @@ def test_axe_finds_nothing_on_any_page(
         href = page.locator("article a[href*='/posts/']").first.get_attribute("href")
         assert href is not None
         _visit_every_page(page, served, language, f"{base}{href}", axe)
+
+    for language, page in pages.items():  # past the hour's sign-ups from here
+        for _ in range(12):
+            if _wrong_signup(page, base) == 429:
+                break
+        assert page.locator("h1").count() == 1
+        axe.check(page, "sign-up, too many", language)
 
     subprocess.run(
         [sys.executable, "-m", "mailer", "--config", str(served.config)]
