@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import email
 import re
-import smtplib
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from email import policy
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -35,6 +32,7 @@ from starlette.routing import Mount, Route
 
 from mailer.runtime import open_runtime
 from mailer.web.app import build_app
+from tests.browser.test_archive_reading import SPANISH, send
 from tests.browser.test_browser import browser, link_in, wait_for_text
 from tests.fixtures.settings import SettingsFactory
 from tests.fixtures.web import SLUG, Served
@@ -122,21 +120,6 @@ def _two_discussions(config: str) -> str:
     start = config.index("[[discussions]]")
     copy = config[start:].replace(f'slug = "{SLUG}"', f'slug = "{OTHER}"', 1)
     return f"{config}\n{copy}"
-
-
-def _send(served: Served, sender: str, body: str, parent: str = "") -> str:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = f"{SLUG}+q1@discuss.example.org"
-    msg["Subject"] = "Workshops"
-    msg["Message-ID"] = mid = make_msgid(domain="example.net")
-    if parent:
-        msg["In-Reply-To"] = parent
-        msg["References"] = parent
-    msg.set_content(body)
-    with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=10) as client:
-        client.send_message(msg)
-    return mid
 
 
 class _Checker:
@@ -274,16 +257,12 @@ def test_axe_finds_nothing_on_any_page(
 ) -> None:
     served = make_served(edit=_two_discussions)
     base = served.base_url
-    first = _send(
-        served,
-        "Ana Ruiz <ana@example.net>",
-        "Nuestros centros cerraron en marzo y los aprendices están en casa; "
-        "las empresas no pueden acogerlos.",
-    )
-    _send(
+    first = send(served, "Ana Ruiz <ana@example.net>", SPANISH, "Talleres")
+    send(
         served,
         "Bo Lind <bo@example.org>",
         "We moved every course online within a week; the workshops were harder.",
+        "Workshops",
         parent=first,
     )
     axe = _Checker()
