@@ -63,8 +63,25 @@ def waiting_for(session: Session, discussion_id: int, message_id: str) -> list[W
     params = {"discussion_id": discussion_id, "message_id": message_id}
     return [
         Waiting(post_id, mid, distance)
-        for post_id, mid, distance in session.execute(_WAITING, params)
+        for post_id, mid, distance in session.connection().execute(_WAITING, params)
     ]
+
+
+_AWAITED = select(ThreadWait.message_id).where(
+    ThreadWait.discussion_id == bindparam("discussion_id"),
+    ThreadWait.message_id.in_(bindparam("wanted", expanding=True)),
+)
+
+
+def awaited_among(
+    session: Session, discussion_id: int, message_ids: Sequence[str]
+) -> set[str]:
+    """Those of *message_ids* that some post of the discussion waits for: one query
+    for many posts about to be stored, instead of :func:`waiting_for` for each."""
+    if not message_ids:
+        return set()
+    params = {"discussion_id": discussion_id, "wanted": sorted(set(message_ids))}
+    return set(session.connection().execute(_AWAITED, params).scalars())
 
 
 def move_under(

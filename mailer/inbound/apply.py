@@ -9,6 +9,7 @@ counts attempts and records outcomes). A post address is routed with the facts
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mailer.core.addresses import Recipient, parse_recipient
@@ -47,6 +48,31 @@ def recipients_of(runtime: Runtime, item: InboundItem) -> list[Recipient]:
     return found
 
 
+def own_message_id(runtime: Runtime, item: InboundItem, parsed: ParsedMessage) -> str:
+    """The Message-ID a post of this message is stored under (one is made when it has none)."""
+    return parsed.message_id or stable_message_id(
+        item.dedupe_key, runtime.settings.service.domain, "in"
+    )
+
+
+def read_waits(
+    lookups: Lookups, items: Iterable[tuple[InboundItem, ParsedMessage]]
+) -> None:
+    """Ask at once, for every post these messages may make, whether a reply stored
+    earlier waits for it (:meth:`Lookups.read_waits`)."""
+    runtime = lookups.runtime
+    wanted = []
+    for item, parsed in items:
+        own_id = own_message_id(runtime, item, parsed)
+        for rcpt in recipients_of(runtime, item):
+            view = (
+                lookups.discussion(rcpt.slug) if rcpt.kind in POST_ADDRESSES else None
+            )
+            if view is not None:
+                wanted.append((view.row.id, own_id))
+    lookups.read_waits(wanted)
+
+
 def apply_message(
     lookups: Lookups, item: InboundItem, parsed: ParsedMessage
 ) -> tuple[str, str]:
@@ -55,9 +81,7 @@ def apply_message(
     recipients = recipients_of(runtime, item)
     if not recipients:
         return "dropped", "no recipient of ours"
-    own_id = parsed.message_id or stable_message_id(
-        item.dedupe_key, runtime.settings.service.domain, "in"
-    )
+    own_id = own_message_id(runtime, item, parsed)
     results: list[tuple[str, str]] = []
     posted: set[str] = set()
     for rcpt in recipients:

@@ -167,6 +167,7 @@ def _create_post(
         plan.approved,
     )
     add_waits(session, view.row.id, post_id, plan.awaiting)
+    lookups.note_waits(view.row.id, plan.awaiting)
     _adopt_waiting(lookups, view.row.id, known, question.id)
     if plan.approved:
         # Publishing queues a copy for each reader of every post; with none
@@ -183,6 +184,8 @@ def _adopt_waiting(
     lookups: Lookups, discussion_id: int, parent: KnownPost, question_id: int
 ) -> None:
     """Move under *parent* the replies that arrived before it (refusing loops)."""
+    if not lookups.may_be_awaited(discussion_id, parent.message_id):
+        return
     waiting = waiting_for(lookups.session, discussion_id, parent.message_id)
     if not waiting:
         return

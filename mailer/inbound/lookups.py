@@ -55,6 +55,7 @@ from store.posts import (
     recent_window,
     sender_records,
 )
+from store.threads import awaited_among
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime
@@ -142,15 +143,45 @@ class Lookups:
         # Moderators' proofs by (discussion slug, sender, message digest).
         self._proofs: dict[tuple[str, str, bytes], bool] = {}
         self._readers: dict[int, bool] = {}
+        # Late parents: the Message-IDs asked in this transaction, by discussion,
+        # and those of them some stored post waits for (see read_waits).
+        self._waits_asked: dict[int, set[str]] = {}
+        self._awaited: dict[int, set[str]] = {}
 
     def rebind(self, session: Session, now: datetime) -> None:
         """Go on in the next transaction of the same batch (SQLite's short ones).
 
         What is cached stays: within a batch it is as current as the values a
-        PostgreSQL transaction read at its start.
+        PostgreSQL transaction read at its start. What :meth:`read_waits` read
+        goes: it is read again inside each write transaction.
         """
         self.session = session
         self.now = now
+        self._waits_asked.clear()
+        self._awaited.clear()
+
+    def read_waits(self, wanted: Iterable[tuple[int, str]]) -> None:
+        """Read in one query per discussion which of the (discussion id, Message-ID)
+        pairs of the posts this transaction is about to store some stored post
+        waits for; :meth:`may_be_awaited` then answers without a query for each."""
+        by_discussion: dict[int, set[str]] = {}
+        for discussion_id, message_id in wanted:
+            by_discussion.setdefault(discussion_id, set()).add(message_id)
+        for discussion_id, mids in by_discussion.items():
+            found = awaited_among(self.session, discussion_id, sorted(mids))
+            self._waits_asked.setdefault(discussion_id, set()).update(mids)
+            self._awaited.setdefault(discussion_id, set()).update(found)
+
+    def may_be_awaited(self, discussion_id: int, message_id: str) -> bool:
+        """False only when no post waits for *message_id*: read so in this transaction
+        (:meth:`read_waits`), and no post stored since named it (:meth:`note_waits`)."""
+        if message_id in self._awaited.get(discussion_id, ()):
+            return True
+        return message_id not in self._waits_asked.get(discussion_id, ())
+
+    def note_waits(self, discussion_id: int, message_ids: Iterable[str]) -> None:
+        """A post stored in this transaction waits for *message_ids*."""
+        self._awaited.setdefault(discussion_id, set()).update(message_ids)
 
     def discussion(self, slug: str) -> BatchDiscussion | None:
         """The configured discussion *slug* with its row and question rows, or None."""

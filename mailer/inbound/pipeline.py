@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError
 from mailer.core.message import ParsedMessage
 from mailer.core.parse import parse_message
 from mailer.core.route import POST_ADDRESSES
-from mailer.inbound.apply import apply_message, recipients_of
+from mailer.inbound.apply import apply_message, read_waits, recipients_of
 from mailer.inbound.lookups import Lookups
 from mailer.inbound.receive import writer_lock
 from mailer.mailings.fanout import publish_pending
@@ -242,6 +242,7 @@ def _process_batch(runtime: Runtime, size: int) -> int:
                 claimed = set(claim_many(session, [item.id for item in part]))
                 ours = [item for item in part if item.id in claimed]
                 lookups.rebind(session, now)
+                read_waits(lookups, ((item, parsed[item.id]) for item in ours))
                 for item in ours:
                     decision, reason = apply_message(lookups, item, parsed[item.id])
                     done.append((item, decision, reason))

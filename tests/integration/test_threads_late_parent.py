@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from mailer.inbound.pipeline import BATCH, WRITE_CHUNK, process_pending
 from mailer.links import question_message_id
 from store.models import Post, PostStatus, ThreadWait
 from tests.fixtures.inbound import DOMAIN, OPEN_POLICY, MailhostFactory, address, mail
@@ -91,6 +92,48 @@ def test_out_of_order_in_one_batch(make_mailhost: MailhostFactory) -> None:
     posts = _by_mid(host.posts())
     assert posts[b].parent_id == posts[a].id
     assert posts[c].parent_id == posts[b].id
+
+
+def test_a_reply_waits_for_a_parent_of_a_later_transaction_of_its_batch(
+    make_mailhost: MailhostFactory,
+) -> None:
+    """On SQLite a batch is cut in short transactions: the wait recorded in one is
+    read by the next, which stores the parent."""
+    host = make_mailhost(**OPEN_POLICY)
+    child, parent = "<wc@example.org>", "<wp@example.net>"
+    host.send(_reply(child, parent), [address("+q2")])
+    for i in range(WRITE_CHUNK + 1):
+        host.send(_reply(f"<wfill{i}@example.net>"), [address("+q2")])
+    host.send(_reply(parent), [address("+q2")])
+    assert WRITE_CHUNK + 3 <= BATCH
+    assert process_pending(host.runtime) == WRITE_CHUNK + 3  # one batch
+    posts = _by_mid(host.posts())
+    assert posts[child].parent_id == posts[parent].id
+    assert host.query(lambda s: list(s.scalars(select(ThreadWait)))) == []
+
+
+def test_posts_nobody_waits_for_are_looked_up_once_per_transaction(
+    make_mailhost: MailhostFactory,
+) -> None:
+    """Whether a reply waits for a new post is asked once for all the posts of a
+    write transaction, not once for each post."""
+    host = make_mailhost(**OPEN_POLICY)
+    for i in range(10):
+        host.send(_reply(f"<once{i}@example.net>"), [address("+q2")])
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statement = str(args[2])
+        if "FROM thread_waits" in statement:
+            statements.append(statement)
+
+    event.listen(host.runtime.engine, "before_cursor_execute", seen)
+    try:
+        assert process_pending(host.runtime) == 10
+    finally:
+        event.remove(host.runtime.engine, "before_cursor_execute", seen)
+    assert len(host.posts()) == 10
+    assert len(statements) == 1
 
 
 def test_a_moved_reply_follows_its_parent_to_its_question(
