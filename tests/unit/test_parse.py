@@ -380,16 +380,17 @@ def test_far_too_many_parts_are_not_even_parsed() -> None:
     assert parsed.text == "" and parsed.attachments == ()
 
 
-def test_too_many_boundaries_are_not_parsed() -> None:
+@pytest.mark.parametrize("word", ["boundary", "BOUNDARY", "BoUnDaRy"])
+def test_too_many_boundaries_are_not_parsed(word: str) -> None:
     body = "Content-Type: text/plain\r\n\r\nx\r\n"
     for i in range(50):
-        body = f"Content-Type: multipart/mixed; boundary=n{i}\r\n\r\n--n{i}\r\n{body}\r\n--n{i}--\r\n"
+        body = f"Content-Type: multipart/mixed; {word}=n{i}\r\n\r\n--n{i}\r\n{body}\r\n--n{i}--\r\n"
     parsed = parse_message(b"From: a@x.org\r\nSubject: deep\r\n" + body.encode())
     assert parsed.over_limits and parsed.text == ""
     assert any("boundaries" in r for r in parsed.limit_reasons)
 
 
-def _report(blocks: int) -> bytes:
+def _report(blocks: int, kind: str = "message/delivery-status") -> bytes:
     block = "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
     return mail(
         "From: MAILER-DAEMON@example.net",
@@ -397,7 +398,7 @@ def _report(blocks: int) -> bytes:
         "Message-ID: <dsn@example.net>",
         'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
         body="--b\r\nContent-Type: text/plain\r\n\r\nIt failed.\r\n"
-        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"--b\r\nContent-Type: {kind}\r\n\r\n"
         "Reporting-MTA: dns; mx.example.net\r\n\r\n" + block * blocks + "--b--\r\n",
     )
 
@@ -411,6 +412,16 @@ def test_a_delivery_report_of_countless_blocks_is_not_parsed() -> None:
     assert parsed.message_class is MessageClass.BOUNCE  # still known by its type
     assert parsed.over_limits and parsed.text == ""
     assert any("delivery report" in r for r in parsed.limit_reasons)
+
+
+@pytest.mark.parametrize("kind", ["Message/Delivery-Status", "MESSAGE/DELIVERY-STATUS"])
+def test_a_delivery_report_is_counted_in_any_case(kind: str) -> None:
+    parsed = parse_message(_report(300, kind), limits=ParseLimits(max_parts=20))
+    assert parsed.over_limits and parsed.text == ""
+    assert any("delivery report" in r for r in parsed.limit_reasons)
+    assert not parse_message(
+        _report(3, kind), limits=ParseLimits(max_parts=20)
+    ).over_limits
 
 
 def test_nesting_deeper_than_the_limit_stops_the_walk() -> None:
