@@ -45,16 +45,40 @@ _DAEMON_LOCALS = frozenset(
     }
 )  # fmt: skip
 
+
+class AsciiFolded:
+    """A case-insensitive search that runs on ASCII text as a case-sensitive one.
+
+    On ASCII text IGNORECASE finds the same as the lower-case pattern over the
+    lower-cased text (the pattern's letters are all lower case, and it holds
+    none of the four non-ASCII letters IGNORECASE ties to ASCII ones), at a
+    fifth of the cost; other text goes to the IGNORECASE pattern.
+    """
+
+    FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"  # İ ı ſ K (Kelvin)
+
+    def __init__(self, pattern: str) -> None:
+        if pattern != pattern.lower() or any(c in pattern for c in self.FOLDS_TO_ASCII):
+            raise ValueError("the pattern must be in lower case, without İ ı ſ K")
+        self.anycase = re.compile(pattern, re.IGNORECASE)
+        self.lower = re.compile(pattern)
+
+    def found(self, text: str) -> bool:
+        """True when the pattern occurs in *text*, in any case."""
+        if text.isascii():
+            return self.lower.search(text.lower()) is not None
+        return self.anycase.search(text) is not None
+
+
 # A sender that is a machine: the local part or the display name says so.
-_ROBOT_SENDER = re.compile(
+_ROBOT_SENDER = AsciiFolded(
     r"mailer-?daemon|mail-?daemon|postmaster|post\s?master|mail\s?delivery|delivery\s?(?:sub)?system"
     r"|mail\s?system|mail\s?administrator|system\s?administrator|mail\s?admin|mailadmin"
     r"|bounce|interscan|\bfml\b|-admin@|-owner@|owner-|\bmta\b|\bsmtp\b|no-?reply|notification"
-    r"|auto-?reply|autoresponder|\bdaemon\b|microsoftexchange|microsoft outlook|gateway|mailgw",
-    re.IGNORECASE,
+    r"|auto-?reply|autoresponder|\bdaemon\b|microsoftexchange|microsoft outlook|gateway|mailgw"
 )
 # Subjects of failure and delay notices, in the languages their servers write.
-_ROBOT_SUBJECT = re.compile(
+_ROBOT_SUBJECT = AsciiFolded(
     r"undeliver|not delivered|delivery (?:status|fail|notif|report|problem|delay|error|incomplete)"
     r"|returned mail|return(?:ed|ing)(?: message)? to sender|failure notice|delivery failure"
     r"|mail system error|(?:could ?not|couldn'?t|cannot|can'?t) be delivered|was ?n(?:o|')t delivered"
@@ -62,8 +86,7 @@ _ROBOT_SUBJECT = re.compile(
     r"|non remis|non distribu|[ée]chec de (?:la )?remise|no se puede entregar|no entregado"
     r"|unzustellbar|nicht zustellbar|n[aã]o entregue|n[aã]o foi poss[ií]vel entregar|non consegnato"
     r"|onbestelbaar|ikke levert|kunde inte levereras|niedostarczon|недостав|не доставлен"
-    r"|ошибка доставки|配信|送信エラー|エラー|返送|退信|退回|未送达|발송 실패|전송 실패|반송",
-    re.IGNORECASE,
+    r"|ошибка доставки|配信|送信エラー|エラー|返送|退信|退回|未送达|발송 실패|전송 실패|반송"
 )
 _REPORT_TYPES = ("multipart/report", "message/delivery-status")
 
@@ -213,7 +236,7 @@ _ANSWER = re.compile(r"^\s*(?:re|aw|sv|antw|odp|ynt|vs|r)\s?:", re.IGNORECASE)
 
 def robot_sender(from_name: str, from_address: str) -> bool:
     """True when the From names a program: MAILER-DAEMON, Postmaster, Mail Delivery System."""
-    return _ROBOT_SENDER.search(f"{from_name} {from_address}") is not None
+    return _ROBOT_SENDER.found(f"{from_name} {from_address}")
 
 
 def looks_machine_made(
@@ -233,7 +256,7 @@ def looks_machine_made(
             return True
         if lower in ("x-failed-recipients", "auto-submitted", "x-mlserver"):
             return True
-    if _ROBOT_SUBJECT.search(subject):
+    if _ROBOT_SUBJECT.found(subject):
         return True
     # A person's reply that quotes a failure notice is still a person's reply.
     return not replying and layout_of(text) is not None
@@ -330,11 +353,11 @@ def read_robot(
         or (structured is not None and structured.recipients)
         or (layout is not None and (robot or not replying))
         or (robot and notice_words(text))
-        or (_DAEMON_FROM.match(from_address) and _ROBOT_SUBJECT.search(subject))
-        or (null_sender and _ROBOT_SUBJECT.search(subject))
+        or (_DAEMON_FROM.match(from_address) and _ROBOT_SUBJECT.found(subject))
+        or (null_sender and _ROBOT_SUBJECT.found(subject))
         or (
             robot
-            and _ROBOT_SUBJECT.search(subject)
+            and _ROBOT_SUBJECT.found(subject)
             and _DIAGNOSTIC.search(text, 0, _LAYOUT_WINDOW)
         )
     ):

@@ -13,6 +13,9 @@ from mailer.core.robots import (
     _LAYOUT_SENTENCES,
     _LAYOUT_WORDS,
     _LAYOUTS,
+    _ROBOT_SENDER,
+    _ROBOT_SUBJECT,
+    AsciiFolded,
     detector_failures,
     is_delay,
     layout_of,
@@ -228,3 +231,49 @@ def test_a_person_quoting_a_refusal_is_a_person() -> None:
         "Mail to the ministry comes back with 550 5.1.1 user unknown; who has a new address?\n"
     )
     assert cls is MessageClass.NORMAL
+
+
+_FOLDED_SAMPLES = [
+    "Undelivered Mail Returned to Sender",
+    "UNDELIVERABLE: Re: Question 2",
+    "Mail Delivery Subsystem",
+    "Returned mail: see transcript for details",
+    "Re: Question 2: experience from region 7",
+    "Delivery Status Notification (Failure)",
+    "Echec de la remise",
+    "Warning: could not send message for past 4 hours",
+    "[BOUNCE] list mail",
+    "Bounce: x",
+    "MAILER-DAEMON@mx.example.net",
+    "Postmaster <postmaster@example.org>",
+    "Person 7 person7@example.net",
+    "Microsoft Outlook",
+    "no_reply@example.org",
+    "NoReply <No-Reply@Example.org>",
+    "SMTP gateway",
+    "the mta said",
+    "mtas and smtpd",
+    "",
+]
+
+
+@pytest.mark.parametrize("pattern", [_ROBOT_SUBJECT, _ROBOT_SENDER])
+def test_ascii_folding_finds_what_ignorecase_finds(pattern: AsciiFolded) -> None:
+    samples = [
+        variant
+        for text in _FOLDED_SAMPLES
+        for variant in (text, text.upper(), text.lower(), text.swapcase(), text.title())
+    ]
+    # Non-ASCII text takes the IGNORECASE pattern: the same answers by definition,
+    # including the letters that fold to ASCII ones ("ſ" to "s", "ı" to "i").
+    samples += ["Undeliverable: café", "poſtmaster", "maıler-daemon", "Échec de remise"]
+    for text in samples:
+        assert pattern.found(text) is (pattern.anycase.search(text) is not None), text
+    assert any(pattern.found(text) for text in samples)
+    assert not all(pattern.found(text) for text in samples)
+
+
+@pytest.mark.parametrize("pattern", ["Undeliverable", "po\u017ftmaster", "\u212aelvin"])
+def test_ascii_folding_refuses_a_pattern_it_would_read_otherwise(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        AsciiFolded(pattern)
