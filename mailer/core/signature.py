@@ -15,6 +15,7 @@ the text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -44,6 +45,15 @@ def is_footer(line: str) -> bool:
     """True when *line* (stripped) is a mobile client's footer."""
     if len(line) > _MAX_FOOTER:
         return False
+    return _is_short_footer(line)
+
+
+# Remembered: trimming a reply asks it twice of each line above the history
+# (where the writer's text ends, then where the signature starts), and each
+# asking tries every footer of every language. Short lines only: 1,024 of
+# them at most 160 characters each.
+@functools.lru_cache(maxsize=1024)
+def _is_short_footer(line: str) -> bool:
     if SENT_FROM.match(line):
         return True
     end = _FOOTER_END.search(line, max(0, len(line) - _FOOTER_END_TAIL))

@@ -323,3 +323,15 @@ def test_held_out_replies(case: dict[str, str]) -> None:
     assert (
         trim_reply(case["text"], sender_name=case["sender"]) == case["new_text"].strip()
     )
+
+
+def test_footers_are_remembered_for_short_lines_only() -> None:
+    from mailer.core import signature
+
+    signature._is_short_footer.cache_clear()
+    assert signature.is_footer("Sent from my iPhone")
+    assert signature.is_footer("Sent from my iPhone")  # remembered
+    assert not signature.is_footer("Sent from my iPhone, " + "x" * 200)
+    assert not signature.is_footer("We moved theory online within two weeks.")
+    info = signature._is_short_footer.cache_info()
+    assert (info.hits, info.currsize) == (1, 2)  # the long line is never kept
