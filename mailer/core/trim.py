@@ -52,6 +52,11 @@ _LEAD = alternation("leads", bounded=False)
 _STARTS_LEAD = re.compile(rf"^{_LEAD}(?![^\W\d])", re.IGNORECASE)
 # ... and ends with its verb and a colon: "napisał(a):", "写道：", "님이 작성:".
 _VERBS = tuple(verb.casefold() for verb in fragments("wrote"))
+# The same, by their last character, in the same order: a text is tried
+# against the few that can end it.
+_VERBS_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _verb in _VERBS:
+    _VERBS_BY_LAST[_verb[-1:]] = (*_VERBS_BY_LAST.get(_verb[-1:], ()), _verb)
 # ... or the verb comes first and the name or the date follows: "skrev Ola <o@x.no>:",
 # Lotus Notes' "wrote on 27/03/2020 10:00:00:", "ezt írta (időpont: 2020. máj. 4.):".
 _VERB_THEN = re.compile(alternation("wrote_then"), re.IGNORECASE)
@@ -179,7 +184,7 @@ def _ends_with_verb(text: str) -> bool:
     head = text[:-1].rstrip().casefold()
     if not head.endswith(_VERBS):
         return False
-    for verb in _VERBS:
+    for verb in _VERBS_BY_LAST.get(head[-1:], ()):
         if head.endswith(verb):
             before = head[-len(verb) - 1 : -len(verb)]
             if verb[0] >= "\u3000" or not before.isalpha():
@@ -298,7 +303,12 @@ def _is_separator(line: str) -> bool:
 
 def _header_block(lines: list[str], i: int) -> bool:
     """True when an Outlook-style From/Sent/To/Subject block starts at line *i*."""
-    if not _FROM_LABEL.match(lines[i]):
+    # Every label ends in a colon: a line without one (most lines) is none,
+    # and is not tried against the labels of every language.
+    line = lines[i]
+    if ":" not in line and "：" not in line:
+        return False
+    if not _FROM_LABEL.match(line):
         return False
     others = sum(1 for line in lines[i + 1 : i + 7] if _OTHER_LABEL.match(line))
     return others >= 2
