@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import time
 from datetime import UTC
@@ -101,6 +102,18 @@ def test_bare_cr_or_lf_in_headers_is_recorded_and_suspicious(
     assert parsed.suspicious
     assert any(reason in d for d in parsed.defects)
     assert any(reason in r for r in parsed.suspicious_reasons)
+
+
+def test_a_bare_lf_is_an_lf_without_a_cr_just_before_it() -> None:
+    from mailer.core.parse import _canonical_defects
+
+    pieces = [b"a", b"\r", b"\n", b"\r\n", b"\x00", b" "]
+    sections = [b"".join(combo) for combo in itertools.product(pieces, repeat=4)]
+    for section in sections:
+        bare_lf = re.search(rb"(?<!\r)\n", section) is not None
+        expected = bare_lf and b"\r\n" in section
+        found = "bare LF in the header section" in _canonical_defects(section)
+        assert found is expected, section
 
 
 def test_lf_only_message_is_canonical() -> None:
