@@ -10,8 +10,8 @@ over SMTP on loopback twice, by the same client code and concurrency:
   message sent until the last one is a post in the database (stored, parsed,
   routed, threaded and committed; posts approved, so each is published).
 
-Prints messages per second for both, the ratio (target: at least 40% on
-SQLite), and the CPU per message and peak resident memory (VmHWM) of every
+Prints messages per second for both, the ratio (target: at least 50% on
+SQLite in 4 of every 5 rounds), and the CPU per message and peak resident memory (VmHWM) of every
 process: the sink; serve's listener and its processing workers (child
 processes, ``inbound.workers``), measured once they have started and settled.
 The sink's rate swings with whatever else the machine does (its runs are short:
@@ -45,6 +45,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+GOAL_RATIO = 0.50  # end to end at least half the null sink's rate
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, update
@@ -373,11 +374,14 @@ def main() -> int:
         ratios.append(served.rate / sink.rate)
         report(number, sink, client_cpu, served)
     ratio = statistics.median(ratios)
+    held = sum(r >= GOAL_RATIO for r in ratios)
+    needed = len(ratios) - len(ratios) // 5  # 4 of 5, 1 of 1
     print(
-        f"end to end / sink, median of {len(ratios)}: {ratio:.0%}   (target >= 40%;"
+        f"end to end / sink, median of {len(ratios)}: {ratio:.0%}   (target >= "
+        f"{GOAL_RATIO:.0%} in {needed} of {len(ratios)} rounds, held in {held};"
         f" rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
     )
-    return 0 if ratio >= 0.40 else 1
+    return 0 if held >= needed else 1
 
 
 @dataclass(frozen=True)
