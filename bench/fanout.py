@@ -28,12 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import smtplib
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -48,6 +45,7 @@ from inbound import (  # the inbound bench's helpers: same client, same config
     free_port,
     messages,
     peak_rss_mb,
+    send_all,
     wait_port,
     wait_settled,
     write_config,
@@ -180,43 +178,6 @@ class CountingSink:
             self.proc.stdout.close()
 
 
-def send_timed(
-    port: int, batch: list[tuple[str, str, bytes]], connections: int
-) -> tuple[float, list[float]]:
-    """Send *batch* over *connections* sessions; (seconds, each transaction's wait)."""
-    errors: list[BaseException] = []
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def worker(part: list[tuple[str, str, bytes]]) -> None:
-        mine = []
-        try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-                for sender, rcpt, raw in part:
-                    started = time.perf_counter()
-                    refused = client.sendmail(sender, [rcpt], raw)
-                    mine.append(time.perf_counter() - started)
-                    if refused:
-                        raise RuntimeError(refused)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        with lock:
-            waits.extend(mine)
-
-    threads = [
-        threading.Thread(target=worker, args=(batch[i::connections],))
-        for i in range(connections)
-    ]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise SystemExit(f"sending failed: {errors[0]!r}")
-    return time.perf_counter() - start, waits
-
-
 def add_readers(
     runtime_settings_env: tuple[Path, dict[str, str]], work: Path, count: int
 ) -> int:
@@ -339,7 +300,7 @@ def run_round(
             expected = readers * posts
             batch = messages(posts)
             start = time.perf_counter()
-            sent, waits = send_timed(port, batch, connections)
+            sent = send_all(port, batch, connections)
             deadline = start + timeout
             while (got := sink.count() - before) < expected:
                 if proc.poll() is not None:
@@ -358,11 +319,10 @@ def run_round(
             print(err.decode()[-2000:], file=sys.stderr)
     finally:
         sink.close()
-    waits.sort()
     return Round(
-        accept_rate=posts / sent,
-        p50=statistics.median(waits),
-        p99=waits[min(len(waits) - 1, int(len(waits) * 0.99))],
+        accept_rate=posts / sent.seconds,
+        p50=sent.percentile(0.5),
+        p99=sent.percentile(0.99),
         copies=got,
         expected=expected,
         copies_rate=got / took,

@@ -121,19 +121,38 @@ def messages(count: int) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def send_all(port: int, batch: list[tuple[str, str, bytes]], connections: int) -> float:
-    """Send every message over *connections* parallel SMTP sessions; seconds taken."""
+@dataclass(frozen=True)
+class Sent:
+    """What sending a batch took: seconds in all, and each transaction's wait."""
+
+    seconds: float
+    waits: list[float]  # from MAIL FROM to the answer after the data, sorted
+
+    def percentile(self, share: float) -> float:
+        """The wait *share* of the transactions did not exceed (0.5: the median)."""
+        return self.waits[min(len(self.waits) - 1, int(len(self.waits) * share))]
+
+
+def send_all(port: int, batch: list[tuple[str, str, bytes]], connections: int) -> Sent:
+    """Send every message over *connections* parallel SMTP sessions, timing each."""
     errors: list[BaseException] = []
+    waits: list[float] = []
+    lock = threading.Lock()
 
     def worker(part: list[tuple[str, str, bytes]]) -> None:
+        mine = []
         try:
             with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
                 for sender, rcpt, raw in part:
+                    started = time.perf_counter()
                     refused = client.sendmail(sender, [rcpt], raw)
+                    mine.append(time.perf_counter() - started)
                     if refused:
                         raise RuntimeError(refused)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+        with lock:
+            waits.extend(mine)
 
     threads = [
         threading.Thread(target=worker, args=(batch[i::connections],))
@@ -146,7 +165,7 @@ def send_all(port: int, batch: list[tuple[str, str, bytes]], connections: int) -
         t.join()
     if errors:
         raise SystemExit(f"sending failed: {errors[0]!r}")
-    return time.perf_counter() - start
+    return Sent(time.perf_counter() - start, sorted(waits))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -217,7 +236,7 @@ def run_sink(
         proc.stdout.readline()
         wait_port(port, proc)
         cpu = cpu_seconds(proc.pid)
-        seconds = send_all(port, batch, connections)
+        seconds = send_all(port, batch, connections).seconds
         cpu = cpu_seconds(proc.pid) - cpu
         return len(batch) / seconds, peak_rss_mb(proc.pid), cpu / len(batch)
     finally:
@@ -279,7 +298,7 @@ def run_service(
             posts_before = s.scalar(select(func.count(Post.id))) or 0
         cpu_before = tree_cpu(proc.pid)
         start = time.perf_counter()
-        sent = send_all(port, batch, connections)
+        sent = send_all(port, batch, connections).seconds
         while True:
             with runtime.sessions() as s:
                 posts = (s.scalar(select(func.count(Post.id))) or 0) - posts_before
