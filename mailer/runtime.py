@@ -20,7 +20,13 @@ from mailer.config import Settings
 from mailer.core.errors import EdiscussError
 from mailer.keys import load_signing_key
 from mailer.wakes import Wakes
-from store.db import current_revision, make_engine, make_sessionmaker, upgrade
+from store.db import (
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+    stored_revision,
+    upgrade_unless_current,
+)
 from store.discussions import DiscussionSpec, QuestionSpec, sync_discussions
 
 
@@ -44,17 +50,6 @@ class Runtime:
         self.engine.dispose()
 
 
-def head_revision() -> str:
-    """The newest migration the code knows."""
-    from alembic.script import ScriptDirectory
-
-    from store.db import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
-
-
 def open_runtime(
     settings: Settings, *, clock: Clock = system_clock, migrate: bool | None = None
 ) -> Runtime:
@@ -67,8 +62,8 @@ def open_runtime(
     engine = make_engine(settings.database.url)
     is_sqlite = make_url(settings.database.url).get_backend_name() == "sqlite"
     if migrate or (migrate is None and is_sqlite):
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
+        upgrade_unless_current(engine)
+    elif stored_revision(engine) != head_revision():
         engine.dispose()
         raise SchemaOutOfDate(
             "the database schema is not up to date: run `ediscuss db upgrade`"

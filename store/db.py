@@ -6,14 +6,17 @@ bytes are on disk), and a busy timeout so two processes can share the file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -47,6 +50,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration pointing at this package's migrations and *url*."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -55,6 +60,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to *revision* on *engine*'s database."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -67,3 +74,49 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+_REVISION = re.compile(r'^revision(?:: str)? = "([^"]+)"$', re.MULTILINE)
+_DOWN = re.compile(
+    r'^down_revision(?:: str \| None)? = (?:"([^"]+)"|None)$', re.MULTILINE
+)
+
+
+def head_revision() -> str:
+    """The newest migration, read from the version files' ``revision`` lines.
+
+    Alembic and the Mako templates it brings take some 11 MB a process; a
+    service that starts on a database already at the head (every start but
+    the first after an upgrade) need not load them to learn so.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text("utf-8")
+        found, down = _REVISION.search(source), _DOWN.search(source)
+        if found is None or down is None:
+            raise RuntimeError(f"{path.name}: no revision or down_revision line")
+        revisions[found.group(1)] = down.group(1)
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision the database is at (Alembic's table, read with plain SQL), or None."""
+    with engine.connect() as connection:
+        try:
+            rows = connection.execute(
+                text("SELECT version_num FROM alembic_version")
+            ).all()
+        except DBAPIError:  # no such table: never migrated
+            return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+def upgrade_unless_current(engine: Engine) -> bool:
+    """Upgrade *engine*'s database to the head unless it is there already; True if it ran."""
+    if stored_revision(engine) == head_revision():
+        return False
+    upgrade(engine)
+    return True

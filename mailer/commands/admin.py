@@ -7,8 +7,7 @@ import argparse
 from mailer.commands.base import Context, Subparsers
 from mailer.config import Settings
 from mailer.config.shipped import shipped_config
-from mailer.runtime import head_revision
-from store.db import current_revision, make_engine, upgrade
+from store.db import current_revision, head_revision, make_engine, upgrade
 
 
 def register(sub: Subparsers) -> None:

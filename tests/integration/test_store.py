@@ -7,10 +7,19 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
-from mailer.runtime import head_revision
-from store.db import current_revision, make_engine, make_sessionmaker, upgrade
+from store.db import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+    stored_revision,
+    upgrade,
+    upgrade_unless_current,
+)
 from store.discussions import (
     DiscussionSpec,
     QuestionSpec,
@@ -32,6 +41,26 @@ def test_upgrade_from_empty_to_head(empty_db_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
         assert {t.name for t in Base.metadata.sorted_tables} <= tables
         upgrade(engine)  # a second upgrade is a no-op
+    finally:
+        engine.dispose()
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == scripts.get_current_head()
+
+
+def test_upgrade_unless_current_reads_the_revision_without_alembic(
+    empty_db_url: str,
+) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        assert stored_revision(engine) is None
+        upgrade(engine, "0001")
+        assert stored_revision(engine) == current_revision(engine) == "0001"
+        assert upgrade_unless_current(engine) is True
+        assert stored_revision(engine) == current_revision(engine) == head_revision()
+        assert upgrade_unless_current(engine) is False
     finally:
         engine.dispose()
 
