@@ -4,24 +4,30 @@ N subscribers who get every post (default 1,000) and M posts (default 100,
 replies of about 2 KB from M different senders, approved at once) sent over
 SMTP on loopback by 4 connections to ``ediscuss serve`` in its own process;
 each published post is copied to every subscriber, personalised, through a
-counting aiosmtpd relay sink on loopback in another process. Each round prints:
+counting aiosmtpd relay sink on loopback in another process. Then the digest:
+D digest subscribers (default N) get one digest of the M posts, queued by
+``send_digest`` in this process, as ``ediscuss digest send`` does, while serve
+sends it. Each round prints:
 
 * acceptance: posts per second while sending, and the p50/p99 of the time each
   SMTP transaction waited for its answer (the 250 comes after the commit);
 * deliveries: copies per second, from the first post sent until the sink has
   counted all N x M copies;
+* digest: the seconds to compose and queue the D digests, the seconds until
+  the sink has counted them all (from the start of queueing; serve's outbox
+  worker finds them within ``outbox.poll_seconds``, as no bell rings across
+  processes), and the largest digest the sink was given;
 * peak memory: the sum of the peak resident memory (VmHWM) of serve and every
-  process it started;
-* on PostgreSQL, the database's CPU time: user and system time of every server
-  process serving the bench's database (read from ``/proc`` while the round
-  runs), in all and a copy.
+  process it started, and each one's.
 
 Goals (the issue's): at least 300 posts/s accepted, p99 at most 50 ms, at
-least 1,500 personalised copies/s, at most 150 MB; the exit status is 1 when a
-round misses one. A round gives up after ``--timeout`` seconds.
+least 1,500 personalised copies/s, D digests sent within 10 s, each at most
+100 KB, at most 150 MB; the exit status is 1 when a round misses one. A round
+gives up after ``--timeout`` seconds.
 
 Usage: python bench/fanout.py [--subscribers 1000] [--posts 100] [--connections 4]
-                              [--rounds 1] [--timeout 600] [--database URL]
+                              [--digest-readers N] [--rounds 1] [--timeout 600]
+                              [--database URL]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +60,9 @@ from inbound import (  # the inbound bench's helpers: same client, same config
 from sqlalchemy import func, select
 
 from mailer.config import parse_settings
-from mailer.runtime import open_runtime
+from mailer.core.schedule import DigestWindow
+from mailer.mailings.digests import send_digest
+from mailer.runtime import Runtime, open_runtime
 from store.models import (
     DeliveryMode,
     Discussion,
@@ -66,12 +75,15 @@ GOAL_ACCEPT = 300.0  # posts/s
 GOAL_P99 = 0.050  # seconds
 GOAL_COPIES = 1500.0  # copies/s
 GOAL_MB = 150.0
+GOAL_DIGEST_SECONDS = 10.0  # for 1,000 digests
+GOAL_DIGEST_BYTES = 100_000
 
-# Counts every recipient of every transaction; a line on stdin asks for the count.
+# Counts every recipient of every transaction, and the largest message; a line
+# on stdin asks for "count largest".
 COUNTING_SINK = """
 import sys, threading
 from aiosmtpd.controller import Controller
-count = 0
+count = largest = 0
 lock = threading.Lock()
 class Sink:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -79,16 +91,17 @@ class Sink:
         session.host_name = hostname
         return responses[:-1] + ["250-PIPELINING", responses[-1]]
     async def handle_DATA(self, server, session, envelope):
-        global count
+        global count, largest
         with lock:
             count += len(envelope.rcpt_tos)
+            largest = max(largest, len(envelope.original_content or b""))
         return "250 2.0.0 OK"
 c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start()
 print("ready", flush=True)
 for _ in sys.stdin:
     with lock:
-        print(count, flush=True)
+        print(count, largest, flush=True)
 c.stop()
 """
 
@@ -164,11 +177,28 @@ class CountingSink:
             raise SystemExit("the counting sink did not start")
         wait_port(self.port, self.proc)
 
-    def count(self) -> int:
+    def counts(self) -> tuple[int, int]:
+        """Recipients counted so far, and the largest message's bytes."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("\n")
         self.proc.stdin.flush()
-        return int(self.proc.stdout.readline())
+        count, largest = self.proc.stdout.readline().split()
+        return int(count), int(largest)
+
+    def count(self) -> int:
+        return self.counts()[0]
+
+    def wait_for(
+        self, target: int, deadline: float, proc: subprocess.Popen[bytes]
+    ) -> int:
+        """Poll until *target* recipients are counted or *deadline*; the count."""
+        while (got := self.count()) < target:
+            if proc.poll() is not None:
+                raise SystemExit("serve exited during the run")
+            if time.perf_counter() > deadline:  # the round misses its goal
+                break
+            time.sleep(0.02)
+        return got
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -178,61 +208,78 @@ class CountingSink:
             self.proc.stdout.close()
 
 
-def add_readers(
-    runtime_settings_env: tuple[Path, dict[str, str]], work: Path, count: int
-) -> int:
-    """*count* active each-post subscribers (kept from an earlier round); how many in all."""
-    cfg, env = runtime_settings_env
-    settings = parse_settings(tomllib.loads(cfg.read_text("utf-8")), env, work)
-    runtime = open_runtime(settings, migrate=False)
-    try:
-        now = runtime.clock()
-        with runtime.sessions.begin() as s:
-            discussion = s.scalars(select(Discussion)).first()
-            assert discussion is not None
-            known = set(
-                s.scalars(
-                    select(Subscriber.email).where(
-                        Subscriber.email.like("reader%@fanout.example.net")
-                    )
+def add_readers(runtime: Runtime, mode: DeliveryMode, count: int) -> int:
+    """*count* active subscribers in *mode* (kept from an earlier round); how many in all."""
+    word = mode.value
+    now = runtime.clock()
+    with runtime.sessions.begin() as s:
+        discussion = s.scalars(select(Discussion)).first()
+        assert discussion is not None
+        known = set(
+            s.scalars(
+                select(Subscriber.email).where(
+                    Subscriber.email.like(f"{word}%@fanout.example.net")
                 )
             )
-            langs = ("en", "es", "fr")
-            people = [
-                Subscriber(
-                    email=f"reader{i}@fanout.example.net",
-                    name=f"Reader {i}",
-                    created_at=now,
-                )
-                for i in range(count)
-                if f"reader{i}@fanout.example.net" not in known
-            ]
-            s.add_all(people)
-            s.flush()
-            s.add_all(
-                Subscription(
-                    discussion_id=discussion.id,
-                    subscriber_id=p.id,
-                    language=langs[p.id % 3],
-                    mode=DeliveryMode.EACH,
-                    status=SubscriptionStatus.ACTIVE,
-                    created_at=now,
-                )
-                for p in people
+        )
+        langs = ("en", "es", "fr")
+        people = [
+            Subscriber(
+                email=f"{word}{i}@fanout.example.net",
+                name=f"Reader {i}",
+                created_at=now,
             )
-            s.flush()
-            return int(
-                s.scalar(
-                    select(func.count(Subscription.id)).where(
-                        Subscription.discussion_id == discussion.id,
-                        Subscription.mode == DeliveryMode.EACH,
-                        Subscription.status == SubscriptionStatus.ACTIVE,
-                    )
-                )
-                or 0
+            for i in range(count)
+            if f"{word}{i}@fanout.example.net" not in known
+        ]
+        s.add_all(people)
+        s.flush()
+        s.add_all(
+            Subscription(
+                discussion_id=discussion.id,
+                subscriber_id=p.id,
+                language=langs[p.id % 3],
+                mode=mode,
+                status=SubscriptionStatus.ACTIVE,
+                created_at=now,
             )
-    finally:
-        runtime.close()
+            for p in people
+        )
+        s.flush()
+        return int(
+            s.scalar(
+                select(func.count(Subscription.id)).where(
+                    Subscription.discussion_id == discussion.id,
+                    Subscription.mode == mode,
+                    Subscription.status == SubscriptionStatus.ACTIVE,
+                )
+            )
+            or 0
+        )
+
+
+def queue_digest(runtime: Runtime, since: datetime, label: str) -> int:
+    """Queue the digest of every post approved since *since*; how many digests."""
+    discussion = runtime.settings.discussions[0]
+    with runtime.sessions() as s:
+        discussion_id = s.scalar(
+            select(Discussion.id).where(Discussion.slug == discussion.slug)
+        )
+    assert discussion_id is not None
+    now = datetime.now(UTC)
+    window = DigestWindow(label, now.date(), since, now)
+    return send_digest(runtime, discussion, discussion_id, window, now).queued
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    """The digest phase: queueing, sending, the largest digest."""
+
+    queue_seconds: float
+    sent_seconds: float
+    sent: int
+    expected: int
+    largest: int
 
 
 @dataclass(frozen=True)
@@ -245,9 +292,12 @@ class Round:
     copies: int
     expected: int
     copies_rate: float
-    peak_mb: float
-    processes: int
-    db_cpu: float | None  # seconds (PostgreSQL only)
+    peaks: list[tuple[str, float]]  # (process, MB)
+    digest: DigestFigures | None
+
+    @property
+    def peak_mb(self) -> float:
+        return sum(mb for _, mb in self.peaks)
 
     def misses(self) -> list[str]:
         out = []
@@ -261,7 +311,28 @@ class Round:
             out.append(f"copies {self.copies_rate:.0f} < {GOAL_COPIES:.0f}/s")
         if self.peak_mb > GOAL_MB:
             out.append(f"memory {self.peak_mb:.0f} > {GOAL_MB:.0f} MB")
+        d = self.digest
+        if d is not None:
+            if d.sent < d.expected:
+                out.append(f"only {d.sent} of {d.expected} digests in time")
+            # 10 s for 1,000 digests; a round with fewer readers gets its share
+            allowed = GOAL_DIGEST_SECONDS * max(d.expected, 1) / 1000
+            if d.sent_seconds > allowed:
+                out.append(f"digests {d.sent_seconds:.1f} > {allowed:.1f} s")
+            if d.largest > GOAL_DIGEST_BYTES:
+                out.append(f"digest {d.largest:,} > {GOAL_DIGEST_BYTES:,} bytes")
         return out
+
+
+def process_name(pid: int) -> str:
+    """serve, or what a child of serve is (a processing worker)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return "gone"
+    if b"mailer.inbound.runner" in argv:
+        return "processing"
+    return "serve" if b"serve" in argv else argv[-2].decode(errors="replace")
 
 
 def run_round(
@@ -269,13 +340,21 @@ def run_round(
     database: str,
     subscribers: int,
     posts: int,
+    digest_readers: int,
     connections: int,
     timeout: float,
 ) -> Round:
     sink = CountingSink()
     try:
         cfg, env = write_config(work, database)
-        readers = add_readers((cfg, env), work, subscribers)
+        settings = parse_settings(tomllib.loads(cfg.read_text("utf-8")), env, work)
+        runtime = open_runtime(settings, migrate=False)
+        try:
+            readers = add_readers(runtime, DeliveryMode.EACH, subscribers)
+            digesters = add_readers(runtime, DeliveryMode.DIGEST, digest_readers)
+        except BaseException:
+            runtime.close()
+            raise
         env = {
             **env,
             "EDISCUSS_RELAY_HOST": "127.0.0.1",
@@ -290,6 +369,7 @@ def run_round(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        digest = None
         try:
             wait_port(port, proc)
             wait_settled(proc.pid)
@@ -299,20 +379,31 @@ def run_round(
             before = sink.count()
             expected = readers * posts
             batch = messages(posts)
+            since = datetime.now(UTC)
             start = time.perf_counter()
-            sent = send_all(port, batch, connections)
             deadline = start + timeout
-            while (got := sink.count() - before) < expected:
-                if proc.poll() is not None:
-                    raise SystemExit("serve exited during the run")
-                if time.perf_counter() > deadline:  # the round misses its goal
-                    break
-                time.sleep(0.05)
+            sent = send_all(port, batch, connections)
+            got = sink.wait_for(before + expected, deadline, proc) - before
             took = time.perf_counter() - start
-            db_seconds = db_cpu.stop() if db_cpu is not None else None
+            if digest_readers:
+                before_digest = sink.count()
+                start = time.perf_counter()
+                queued = queue_digest(runtime, since, f"fanout-{time.time_ns()}")
+                queue_seconds = time.perf_counter() - start
+                counted = sink.wait_for(
+                    before_digest + digesters, start + timeout, proc
+                )
+                digest = DigestFigures(
+                    queue_seconds=queue_seconds,
+                    sent_seconds=time.perf_counter() - start,
+                    sent=min(counted - before_digest, queued),
+                    expected=digesters,
+                    largest=sink.counts()[1],
+                )
             pids = [proc.pid, *children_of(proc.pid)]
-            peak = sum(peak_rss_mb(p) for p in pids)
+            peaks = [(process_name(p), peak_rss_mb(p)) for p in pids]
         finally:
+            runtime.close()
             proc.terminate()
             _, err = proc.communicate(timeout=30)
         if proc.returncode not in (0, -15):
@@ -326,9 +417,30 @@ def run_round(
         copies=got,
         expected=expected,
         copies_rate=got / took,
-        peak_mb=peak,
-        processes=len(pids),
-        db_cpu=db_seconds,
+        peaks=peaks,
+        digest=digest,
+    )
+
+
+def report(number: int, r: Round) -> None:
+    misses = r.misses()
+    each = ", ".join(f"{name} {mb:.1f}" for name, mb in r.peaks)
+    print(
+        f"round {number}  (load average {os.getloadavg()[0]:.1f})\n"
+        f"  acceptance  {r.accept_rate:8.1f} msg/s   p50 {r.p50 * 1000:7.1f} ms"
+        f"   p99 {r.p99 * 1000:7.1f} ms\n"
+        f"  deliveries  {r.copies_rate:8.0f} copies/s ({r.copies} of {r.expected})"
+    )
+    d = r.digest
+    if d is not None:
+        print(
+            f"  digests     queued in {d.queue_seconds:5.2f} s, all sent in"
+            f" {d.sent_seconds:5.2f} s ({d.sent} of {d.expected}),"
+            f" largest {d.largest:,} bytes"
+        )
+    print(
+        f"  peak memory {r.peak_mb:8.1f} MB ({each})\n"
+        f"  goals       {'met' if not misses else 'missed: ' + '; '.join(misses)}"
     )
 
 
@@ -337,16 +449,25 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--posts", type=int, default=100)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--digest-readers",
+        type=int,
+        help="digest subscribers (default: as many as --subscribers; 0: no digest)",
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
-        "--timeout", type=float, default=600, help="seconds a round may take at most"
+        "--timeout", type=float, default=600, help="seconds a phase may take at most"
     )
     parser.add_argument("--database", help="default: SQLite in a temporary folder")
     args = parser.parse_args()
+    digest_readers = (
+        args.subscribers if args.digest_readers is None else args.digest_readers
+    )
     backend = (args.database or "sqlite:").split(":", 1)[0]
     print(
         f"fanout: {args.subscribers} each-post subscribers, {args.posts} posts over "
-        f"{args.connections} SMTP connections, {backend}, {args.rounds} round(s)"
+        f"{args.connections} SMTP connections, then a digest to {digest_readers};"
+        f" {backend}, {args.rounds} round(s)"
     )
     missed = 0
     for number in range(1, args.rounds + 1):
@@ -358,25 +479,12 @@ def main() -> int:
                 database,
                 args.subscribers,
                 args.posts,
+                digest_readers,
                 args.connections,
                 args.timeout,
             )
-        misses = r.misses()
-        missed += bool(misses)
-        print(
-            f"round {number}  (load average {os.getloadavg()[0]:.1f})\n"
-            f"  acceptance  {r.accept_rate:8.1f} msg/s   p50 {r.p50 * 1000:7.1f} ms"
-            f"   p99 {r.p99 * 1000:7.1f} ms\n"
-            f"  deliveries  {r.copies_rate:8.0f} copies/s ({r.copies} of {r.expected})\n"
-            f"  peak memory {r.peak_mb:8.1f} MB ({r.processes} processes)\n"
-            + (
-                f"  database CPU {r.db_cpu:7.1f} s = "
-                f"{1000 * r.db_cpu / max(r.copies, 1):.3f} ms a copy\n"
-                if r.db_cpu is not None
-                else ""
-            )
-            + f"  goals       {'met' if not misses else 'missed: ' + '; '.join(misses)}"
-        )
+        missed += bool(r.misses())
+        report(number, r)
     print(f"goals met in {args.rounds - missed} of {args.rounds} round(s)")
     return 1 if missed else 0
 

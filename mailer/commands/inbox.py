@@ -1,4 +1,9 @@
-"""``ediscuss inbox``: what was received, what failed and why, and reprocessing after a fix."""
+"""``ediscuss inbox``: what was received, what failed and why, and reprocessing after a fix.
+
+The parser and the processing pipeline are imported by the commands that use
+them: every command module is imported by ``ediscuss serve`` too, which does
+not parse when it has processing children (some 10 MB it would hold for nothing).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,6 @@ import argparse
 import sys
 
 from mailer.commands.base import CommandError, Context, Subparsers
-from mailer.core.errors import MalformedMessage
-from mailer.core.parse import parse_message
-from mailer.inbound.pipeline import process_one, publish_copies
 from store.inbox import failed_inbound, list_inbound, reset_for_retry
 from store.models import InboundMessage, InboundState
 
@@ -84,6 +86,8 @@ def cmd_inbox_failed(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_inbox_retry(ctx: Context, args: argparse.Namespace) -> int:
     """Put the messages back to NEW and process them now; exit 1 if any fails again."""
+    from mailer.inbound.pipeline import process_one, publish_copies
+
     runtime = ctx.runtime()
     with runtime.sessions.begin() as session:
         ids = reset_for_retry(session, args.ids)
@@ -143,6 +147,9 @@ def _decoded(raw: bytes) -> list[str]:
     """The main headers and the text as a reader sees them: encoded words,
     quoted-printable, base64 and charsets decoded, HTML-only mail as text,
     attachments listed by name."""
+    from mailer.core.errors import MalformedMessage
+    from mailer.core.parse import parse_message
+
     try:
         parsed = parse_message(raw)
     except MalformedMessage as exc:

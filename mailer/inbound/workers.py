@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailer.clock import system_clock
-from mailer.inbound.pipeline import inbound_worker
 
 if TYPE_CHECKING:
     from mailer.runtime import Runtime, Worker
@@ -264,10 +263,13 @@ def processing_worker_for(runtime: Runtime) -> Worker:
 
     A thread when ``inbound.workers`` is 0, or when the runtime runs on a clock
     set in code (tests): the children would read the system clock instead.
+    The processing code (and the parser) is imported only for a thread: with
+    children, ``serve`` never parses.
     """
-    if runtime.settings.inbound.workers == 0:
-        return inbound_worker
-    if runtime.clock is not system_clock:
-        log.info("processing in a thread of serve: this runtime has its own clock")
+    if runtime.settings.inbound.workers == 0 or runtime.clock is not system_clock:
+        from mailer.inbound.pipeline import inbound_worker
+
+        if runtime.settings.inbound.workers != 0:
+            log.info("processing in a thread of serve: this runtime has its own clock")
         return inbound_worker
     return processing_workers

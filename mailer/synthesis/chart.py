@@ -3,15 +3,15 @@
 The figure is built directly on an Agg canvas (no ``pyplot``, no global state,
 no display), so the report can be made in any thread or on a server without
 a screen. Bars are stacked by language, days on the horizontal axis.
+
+matplotlib (and numpy under it) is imported when the first chart is drawn, not
+with this module: the web report imports it in ``serve``, where the two would
+hold some 50 MB from start-up in a process that may never draw a chart.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from mailer.synthesis.data import Report
 
@@ -21,6 +21,10 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 
 def participation_png(report: Report, dpi: int = 110) -> bytes:
     """The chart of contributions per day of *report*, as PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     words = report.labels
     days = [d for d, _ in report.per_day]
     figure = Figure(figsize=(9, 3.6), dpi=dpi)
