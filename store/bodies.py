@@ -110,10 +110,15 @@ def _later(
 class BodyCache:
     """Bodies a worker has read, by key, up to *max_bytes* (oldest read dropped first).
 
-    A key names its content for good, so a cached body is never stale.
+    A key names its content for good, so a cached body is never stale. The
+    outbox sends a body's copies one after the other, so the cache needs only
+    the bodies of the batches in hand: 8 MB holds a day's digests in every
+    language (at most ``digest.max_bytes`` each) or a thousand post bodies,
+    where the 64 MB it once allowed was more than the service's whole
+    memory budget.
     """
 
-    max_bytes: int = 64 * 1024 * 1024
+    max_bytes: int = 8 * 1024 * 1024
     _bodies: OrderedDict[str, SharedBody] = field(default_factory=OrderedDict)
     _size: int = 0
 
