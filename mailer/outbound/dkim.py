@@ -10,7 +10,9 @@ dkimpy computes RSA in pure Python (two 1024-bit modular exponentiations, about
 8 ms a signature, most of a digest's sending time); the RSA step is handed to
 OpenSSL through ``cryptography`` instead, roughly ten times faster. PKCS #1 v1.5
 signatures are deterministic, so the header is byte for byte the one dkimpy
-would make (a test compares them).
+would make (a test compares them). ``cryptography`` (some 8 MB a process) is
+imported at the first signature or key made: a service without ``[dkim]``
+never loads it.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dkim
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from mailer.config.settings import DkimSettings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 # Every header a reader or a filter relies on; a header listed but absent is
 # signed as absent, so nobody can add it later. From, Subject, Reply-To and the
@@ -66,16 +69,15 @@ SIGNED_HEADERS: tuple[str, ...] = (
 
 
 _PURE_RSA_SIGN = dkim.RSASSA_PKCS1_v1_5_sign
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256,
-    "sha1": hashes.SHA1,
-}
+_HASH_NAMES = ("sha256", "sha1")  # what OpenSSL signs here; others go to dkimpy
 _KEYS: dict[int, rsa.RSAPrivateKey] = {}  # by modulus: keys are few, made once
 _KEYS_LOCK = threading.Lock()
 
 
 def _openssl_key(private_key: dict[str, int]) -> rsa.RSAPrivateKey:
     """The OpenSSL key of dkimpy's parsed private key (its CRT numbers)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     n = private_key["modulus"]
     with _KEYS_LOCK:
         key = _KEYS.get(n)
@@ -98,14 +100,18 @@ def _rsa_sign(hashed: Any, private_key: Any) -> bytes:
     Anything unexpected (a hash or a key this does not know) goes to dkimpy's
     own code, which raises what dkimpy raises.
     """
-    algorithm = _HASHES.get(str(getattr(hashed, "name", "")).lower())
-    if algorithm is None or not isinstance(private_key, dict):
+    name = str(getattr(hashed, "name", "")).lower()
+    if name not in _HASH_NAMES or not isinstance(private_key, dict):
         return bytes(_PURE_RSA_SIGN(hashed, private_key))
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, utils
+
     try:
         key = _openssl_key(private_key)
     except (KeyError, TypeError, ValueError):
         return bytes(_PURE_RSA_SIGN(hashed, private_key))
-    return key.sign(hashed.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm()))
+    algorithm = hashes.SHA256() if name == "sha256" else hashes.SHA1()
+    return key.sign(hashed.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm))
 
 
 # dkimpy looks the function up in its module at each signature.
@@ -161,6 +167,9 @@ class KeyPair:
 
 def make_key_pair(bits: int = 2048) -> KeyPair:
     """A fresh RSA key in the forms dkimpy signs with and reads from DNS (RFC 6376 3.6.1)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
