@@ -14,7 +14,8 @@ sends it. Each round prints:
 * deliveries: copies per second, from the first post sent until the sink has
   counted all N x M copies;
 * digest: the seconds to compose and queue the D digests, the seconds until
-  the sink has counted them all (from the start of queueing; serve's outbox
+  the sink has counted them all (from the start of queueing, and after any
+  copies the first phase left unsent when it timed out; serve's outbox
   worker finds them within ``outbox.poll_seconds``, as no bell rings across
   processes), and the largest digest the sink was given;
 * peak memory: the sum of the peak resident memory (VmHWM) of serve and every
@@ -386,17 +387,18 @@ def run_round(
             got = sink.wait_for(before + expected, deadline, proc) - before
             took = time.perf_counter() - start
             if digest_readers:
-                before_digest = sink.count()
+                # Copies the first phase left unsent (it timed out) go first:
+                # the digests are all sent once the sink has counted everything.
                 start = time.perf_counter()
                 queued = queue_digest(runtime, since, f"fanout-{time.time_ns()}")
                 queue_seconds = time.perf_counter() - start
                 counted = sink.wait_for(
-                    before_digest + digesters, start + timeout, proc
+                    before + expected + digesters, start + timeout, proc
                 )
                 digest = DigestFigures(
                     queue_seconds=queue_seconds,
                     sent_seconds=time.perf_counter() - start,
-                    sent=min(counted - before_digest, queued),
+                    sent=min(max(counted - before - expected, 0), queued),
                     expected=digesters,
                     largest=sink.counts()[1],
                 )
