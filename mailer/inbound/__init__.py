@@ -13,7 +13,8 @@
    - :mod:`~mailer.inbound.imap`: a polled mailbox, the same way in;
    - :mod:`~mailer.inbound.receive`: the one entry point both call; it stores
      the raw bytes durably, once (group commit), and rings the runtime's
-     inbound bell.
+     inbound bell; :mod:`~mailer.inbound.writers` is the queue every SQLite
+     writer of the service waits in (the listener's commits, processing's).
 2. Processed apart from the listener: :mod:`~mailer.inbound.workers` runs the
    processing children (:mod:`~mailer.inbound.runner` is one child's main), or
    a thread, each looping over :mod:`~mailer.inbound.pipeline`: claim, parse,

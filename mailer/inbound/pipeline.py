@@ -40,7 +40,7 @@ from mailer.core.parse import parse_message
 from mailer.core.route import POST_ADDRESSES
 from mailer.inbound.apply import apply_message, read_waits, recipients_of
 from mailer.inbound.lookups import Lookups
-from mailer.inbound.receive import writer_lock
+from mailer.inbound.writers import writer_lock
 from mailer.mailings.fanout import publish_pending
 from store.models import InboundState
 from store.processing import (
