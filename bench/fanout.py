@@ -67,6 +67,7 @@ from mailer.runtime import Runtime, open_runtime
 from store.models import (
     DeliveryMode,
     Discussion,
+    Post,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -259,6 +260,17 @@ def add_readers(runtime: Runtime, mode: DeliveryMode, count: int) -> int:
         )
 
 
+def count_posts(runtime: Runtime) -> int:
+    with runtime.sessions() as s:
+        return int(s.scalar(select(func.count(Post.id))) or 0)
+
+
+def wait_posts(runtime: Runtime, target: int, deadline: float) -> None:
+    """Until the store holds *target* posts (every post processed), or *deadline*."""
+    while count_posts(runtime) < target and time.perf_counter() < deadline:
+        time.sleep(0.05)
+
+
 def queue_digest(runtime: Runtime, since: datetime, label: str) -> int:
     """Queue the digest of every post approved since *since*; how many digests."""
     discussion = runtime.settings.discussions[0]
@@ -380,6 +392,7 @@ def run_round(
             before = sink.count()
             expected = readers * posts
             batch = messages(posts)
+            posts_before = count_posts(runtime)
             since = datetime.now(UTC)
             start = time.perf_counter()
             deadline = start + timeout
@@ -387,6 +400,7 @@ def run_round(
             got = sink.wait_for(before + expected, deadline, proc) - before
             took = time.perf_counter() - start
             if digest_readers:
+                wait_posts(runtime, posts_before + posts, deadline)
                 # Copies the first phase left unsent (it timed out) go first:
                 # the digests are all sent once the sink has counted everything.
                 start = time.perf_counter()
