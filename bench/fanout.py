@@ -19,7 +19,10 @@ sends it. Each round prints:
   worker finds them within ``outbox.poll_seconds``, as no bell rings across
   processes), and the largest digest the sink was given;
 * peak memory: the sum of the peak resident memory (VmHWM) of serve and every
-  process it started, and each one's.
+  process it started, and each one's;
+* on PostgreSQL, the database's CPU time: user and system time of every server
+  process serving the bench's database (read from ``/proc`` while the copies
+  go out), in all and a copy.
 
 Goals (the issue's): at least 300 posts/s accepted, p99 at most 50 ms, at
 least 1,500 personalised copies/s, D digests sent within 10 s, each at most
@@ -38,6 +41,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
@@ -307,6 +311,7 @@ class Round:
     copies_rate: float
     peaks: list[tuple[str, float]]  # (process, MB)
     digest: DigestFigures | None
+    db_cpu: float | None  # seconds (PostgreSQL only), while the copies went out
 
     @property
     def peak_mb(self) -> float:
@@ -399,6 +404,8 @@ def run_round(
             sent = send_all(port, batch, connections)
             got = sink.wait_for(before + expected, deadline, proc) - before
             took = time.perf_counter() - start
+            # the copies' database CPU only, before the digest phase
+            db_seconds = db_cpu.stop() if db_cpu is not None else None
             if digest_readers:
                 wait_posts(runtime, posts_before + posts, deadline)
                 # Copies the first phase left unsent (it timed out) go first:
@@ -435,6 +442,7 @@ def run_round(
         copies_rate=got / took,
         peaks=peaks,
         digest=digest,
+        db_cpu=db_seconds,
     )
 
 
@@ -453,6 +461,11 @@ def report(number: int, r: Round) -> None:
             f"  digests     queued in {d.queue_seconds:5.2f} s, all sent in"
             f" {d.sent_seconds:5.2f} s ({d.sent} of {d.expected}),"
             f" largest {d.largest:,} bytes"
+        )
+    if r.db_cpu is not None:
+        print(
+            f"  database CPU {r.db_cpu:7.1f} s = "
+            f"{1000 * r.db_cpu / max(r.copies, 1):.3f} ms a copy"
         )
     print(
         f"  peak memory {r.peak_mb:8.1f} MB ({each})\n"
