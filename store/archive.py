@@ -282,7 +282,7 @@ def approved_attachment(
 
 @dataclass(frozen=True)
 class SubscriptionView:
-    """What an unsubscribe page needs to know of one subscription."""
+    """What an unsubscribe or manage page needs to know of one subscription."""
 
     id: int
     slug: str
@@ -290,6 +290,7 @@ class SubscriptionView:
     status: SubscriptionStatus
     email: str = ""
     mode: DeliveryMode = DeliveryMode.EACH
+    link_generation: int = 0
 
 
 def subscription_view(
@@ -305,7 +306,9 @@ def subscription_view(
     if row is None:
         return None
     sub, slug, email = row
-    return SubscriptionView(sub.id, slug, sub.language, sub.status, email, sub.mode)
+    return SubscriptionView(
+        sub.id, slug, sub.language, sub.status, email, sub.mode, sub.link_generation
+    )
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ def record_bounce(
     ):
         sub.status = SubscriptionStatus.DISABLED
         sub.ended_at = now
+        sub.link_generation = (sub.link_generation or 0) + 1  # its links die
         disabled = True
     session.flush()
     return BounceResult(sub.id, sub.discussion_id, email, sub.bounce_score, disabled)

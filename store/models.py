@@ -270,6 +270,10 @@ class Subscription(Base):
     ended_at: Mapped[datetime | None]
     bounce_score: Mapped[int] = mapped_column(default=0)
     last_bounce_at: Mapped[datetime | None]
+    # Moves on each time the subscription starts or ends; unsubscribe and manage
+    # links carry the value they were made with (see mailer.links), so a link
+    # from before an end never acts on a later subscription of the same address.
+    link_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     subscriber: Mapped[Subscriber] = relationship()
 

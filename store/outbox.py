@@ -378,6 +378,7 @@ class OutboxRecipient:
     email: str
     name: str
     language: str
+    link_generation: int = 0  # what its unsubscribe and manage links carry
 
 
 def iter_recipients(
@@ -403,6 +404,7 @@ def iter_recipients(
                 Subscriber.email,
                 Subscriber.name,
                 Subscription.language,
+                Subscription.link_generation,
             )
             .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
             .where(
@@ -417,8 +419,8 @@ def iter_recipients(
         if upto is not None:
             stmt = stmt.where(Subscription.id <= upto)
         rows = session.execute(stmt).all()
-        for sub_id, email, name, language in rows:
-            yield OutboxRecipient(sub_id, email, name, language)
+        for sub_id, email, name, language, generation in rows:
+            yield OutboxRecipient(sub_id, email, name, language, generation)
         if len(rows) < page:
             return
         last = rows[-1][0]

@@ -242,6 +242,7 @@ def ensure_many(
 def activate(subscription: Subscription, now: datetime) -> None:
     """Make a subscription ACTIVE (confirmed now); bounces counted before are forgotten."""
     subscription.status = SubscriptionStatus.ACTIVE
+    subscription.link_generation = (subscription.link_generation or 0) + 1
     subscription.confirmed_at = now
     subscription.ended_at = None
     subscription.reminded_at = None
@@ -251,8 +252,9 @@ def activate(subscription: Subscription, now: datetime) -> None:
 def end_subscription(
     subscription: Subscription, status: SubscriptionStatus, now: datetime
 ) -> None:
-    """End a subscription as UNSUBSCRIBED, EXPIRED or DISABLED."""
+    """End a subscription as UNSUBSCRIBED, EXPIRED or DISABLED; its links die with it."""
     subscription.status = status
+    subscription.link_generation = (subscription.link_generation or 0) + 1
     subscription.ended_at = now
 
 
@@ -491,7 +493,11 @@ def expire_unconfirmed(
                 Subscription.id.in_(ids[start : start + 500]),
                 Subscription.status == SubscriptionStatus.PENDING,
             )
-            .values(status=SubscriptionStatus.EXPIRED, ended_at=now)
+            .values(
+                status=SubscriptionStatus.EXPIRED,
+                ended_at=now,
+                link_generation=Subscription.link_generation + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         expired += changed_rows(result)

@@ -58,7 +58,7 @@ def digest_outgoing(
     language: str,
     context: Mapping[str, Any],
     reader: tuple[int, str, str],
-    unsubscribe: str,
+    links: Mapping[str, str],
 ) -> Outgoing:
     """The digest mail for *reader* (subscription id, address, name), as queued."""
     sub_id, email, name = reader
@@ -69,7 +69,7 @@ def digest_outgoing(
         to_name=name,
         dedupe_key=f"digest:x:2027-03-28:{sub_id}",
         kind="digest",
-        context={**context, "unsubscribe_url": unsubscribe},
+        context={**context, **links},
         subscription_id=sub_id,
         as_list_mail=True,
         list_post=f"skills-covid19@{settings.service.domain}",

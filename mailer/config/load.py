@@ -333,6 +333,9 @@ def parse_settings(
         command_ttl_hours=r.integer(
             t, "command_ttl_hours", "subscribers", d4.command_ttl_hours, 1, 24 * 30
         ),
+        link_ttl_days=r.integer(
+            t, "link_ttl_days", "subscribers", d4.link_ttl_days, 1, 3650
+        ),
     )
 
     t = r.table(raw, "digest", "digest") or {}

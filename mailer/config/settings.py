@@ -176,12 +176,21 @@ class DkimSettings:
 
 @dataclass(frozen=True)
 class SubscriberSettings:
-    """Sign-up rules: address checks and how long a confirmation stays valid."""
+    """Sign-up rules: address checks and how long a confirmation stays valid.
+
+    ``link_ttl_days``: how long the unsubscribe and manage links in a mail keep
+    working after it was sent. Every mail carries fresh ones, so only an old
+    mail's links run out; 90 days covers a whole discussion (a few weeks of
+    questions, then the closing and the report) and an announcements-only
+    reader's longest wait between two mails, while a link that leaked (a
+    forwarded or quoted mail) stops working within a season.
+    """
 
     check_deliverability: bool = False
     confirm_ttl_days: int = 7
     reminder_after_hours: int = 48
     command_ttl_hours: int = 24
+    link_ttl_days: int = 90
 
 
 @dataclass(frozen=True)

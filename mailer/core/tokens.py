@@ -23,6 +23,7 @@ class SignedFor(enum.StrEnum):
 
     REPLY = "reply"
     UNSUBSCRIBE = "unsubscribe"
+    MANAGE = "manage"
     BOUNCE = "bounce"
     HELD_POST = "held-post"
 

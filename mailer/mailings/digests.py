@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ediscuss.digest")
 
 PREVIEW_UNSUBSCRIBE = "/unsubscribe/(personal-link)"
+PREVIEW_MANAGE = "/manage/(personal-link)"
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,7 @@ def preview_digest(
         **base_context(settings, discussion, language),
         **digest_context(fitted.plan, plans.dates(language)),
         "unsubscribe_url": settings.service.base_url + PREVIEW_UNSUBSCRIBE,
+        "manage_url": settings.service.base_url + PREVIEW_MANAGE,
     }
     rendered = templates_for(discussion).render(
         "digest",

@@ -57,6 +57,7 @@ class ListMail:
             kind=self.kind,
             context={},
             subscription_id=person.subscription_id,
+            link_generation=person.link_generation,
             reply_to=self.reply_to,
             in_reply_to=self.in_reply_to,
             references=self.references,

@@ -35,7 +35,7 @@ from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from mailer.config.settings import DiscussionSettings, Settings
-from mailer.links import unsubscribe_url
+from mailer.links import manage_url, unsubscribe_url
 from mailer.outbound.compose import SMTP_POLICY
 from mailer.outbound.mailing import (
     Outgoing,
@@ -49,6 +49,7 @@ from store.models import DeliveryMode
 from store.outbox import OutboxRecipient, OutgoingRow, enqueue, iter_recipients
 
 _MAX_LINE = SMTP_POLICY.max_line_length or 78
+PERSONAL = ("unsubscribe_url", "manage_url")  # what personal_values gives
 BATCH_ROWS = 500
 BATCH_BYTES = 16 * 1024 * 1024
 
@@ -128,7 +129,7 @@ class SharedMail:
         template: str,
         language: str,
         context: Mapping[str, Any],
-        personal: Sequence[str] = ("unsubscribe_url",),
+        personal: Sequence[str] = PERSONAL,
         html: bool = True,
     ) -> None:
         self.personal = tuple(personal)
@@ -283,20 +284,21 @@ def shared_row(
     """One subscriber's row of a shared mail, in the language they read."""
     language = reader_language(discussion, person.language)
     out = outgoing_for(person, language)
-    values = personal_values(settings, key, person.subscription_id)
+    values = personal_values(settings, key, person, now)
     return shared_for(language).row(
         settings, key, discussion, discussion_id, out, values, now
     )
 
 
 def personal_values(
-    settings: Settings, key: bytes, subscription_id: int
+    settings: Settings, key: bytes, person: OutboxRecipient, now: datetime
 ) -> dict[str, str]:
     """What differs in a shared mail from one subscriber to the next: their links."""
+    ids = (person.subscription_id, person.link_generation, now)
+    base = settings.service.base_url
     return {
-        "unsubscribe_url": unsubscribe_url(
-            settings.service.base_url, key, subscription_id
-        )
+        "unsubscribe_url": unsubscribe_url(base, key, *ids),
+        "manage_url": manage_url(base, key, *ids),
     }
 
 

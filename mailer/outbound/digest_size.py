@@ -41,6 +41,7 @@ WIDEST_READER = OutboxRecipient(
     # Four-byte characters: the most bytes per character in an encoded word.
     name="\U0001d504" * 80,
     language="",
+    link_generation=10**6 - 1,
 )
 # A DKIM-Signature header with a 4096-bit RSA key and every header this
 # service signs (mailer.outbound.dkim.SIGNED_HEADERS) is 1,291 bytes for
@@ -91,7 +92,7 @@ def compose_digest(
     """
     limit = settings.digest.max_bytes
     budget = limit - (DKIM_ALLOWANCE if settings.dkim is not None else 0)
-    values = personal_values(settings, key, WIDEST_READER.subscription_id)
+    values = personal_values(settings, key, WIDEST_READER, now)
     widest: list[int] = []  # bytes the widest reader's copy has over the plain one
 
     def compose(p: DigestPlan, html: bool) -> tuple[SharedMail, int]:
@@ -104,7 +105,7 @@ def compose_digest(
             row = shared.row(settings, key, discussion, discussion_id, copy, links, now)
             return len(row.whole())
 
-        plain = size(_PLAIN_READER, personal_values(settings, key, 1))
+        plain = size(_PLAIN_READER, personal_values(settings, key, _PLAIN_READER, now))
         if not widest:  # folding the widest name is slow: once is enough
             widest.append(size(WIDEST_READER, values) - plain)
         return shared, plain + widest[0]

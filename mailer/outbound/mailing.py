@@ -36,6 +36,7 @@ class Outgoing:
     context: Mapping[str, Any]
     to_name: str = ""
     subscription_id: int | None = None
+    link_generation: int = 0  # the subscription's, for its unsubscribe link
     reply_to: str | None = None
     in_reply_to: str | None = None
     references: Sequence[str] = ()
@@ -100,7 +101,13 @@ def build_row(
     list_headers = None
     if out.as_list_mail:
         unsub = (
-            unsubscribe_url(settings.service.base_url, key, out.subscription_id)
+            unsubscribe_url(
+                settings.service.base_url,
+                key,
+                out.subscription_id,
+                out.link_generation,
+                now,
+            )
             if out.subscription_id is not None
             else None
         )

@@ -23,10 +23,16 @@ from mailer.config.settings import DiscussionSettings
 from mailer.core.addresses import AddressBook
 from mailer.core.message import ParsedMessage
 from mailer.core.tokens import hash_token, random_token
-from mailer.links import confirm_url, question_url, unsubscribe_url
+from mailer.links import confirm_url, manage_url, question_url, unsubscribe_url
 from mailer.outbound.mailing import Outgoing, queue_mail
 from store.discussions import discussion_by_slug
-from store.models import Question, Subscriber, Subscription, TokenPurpose
+from store.models import (
+    Question,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    TokenPurpose,
+)
 from store.tokens import add_token
 
 if TYPE_CHECKING:
@@ -94,15 +100,24 @@ def queue_notice(
     if answering is not None and answering.message_id:
         in_reply_to = answering.message_id
         references = (*answering.references[-10:], answering.message_id)
+    sub = (
+        session.get(Subscription, notice.subscription_id)
+        if notice.subscription_id is not None
+        else None
+    )
+    context = {"languages": place.conf.languages, **notice.context}
+    if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
+        context.update(subscription_links(runtime, sub, now))
     out = Outgoing(
         template=notice.template,
         language=notice.language,
         to_address=notice.to,
         dedupe_key=notice.key,
         kind=notice.template[:30],
-        context={"languages": place.conf.languages, **notice.context},
+        context=context,
         to_name=notice.to_name,
         subscription_id=notice.subscription_id,
+        link_generation=sub.link_generation if sub is not None else 0,
         reply_to=notice.reply_to or book.request(),
         in_reply_to=in_reply_to,
         references=references,
@@ -120,6 +135,18 @@ def queue_notice(
         "queued" if queued else "already queued",
     )
     return queued
+
+
+def subscription_links(
+    runtime: Runtime, sub: Subscription, now: datetime
+) -> dict[str, str]:
+    """A subscriber's own links, made now: ``unsubscribe_url`` and ``manage_url``."""
+    ids = (sub.id, sub.link_generation, now)
+    base = runtime.settings.service.base_url
+    return {
+        "unsubscribe_url": unsubscribe_url(base, runtime.key, *ids),
+        "manage_url": manage_url(base, runtime.key, *ids),
+    }
 
 
 @dataclass(frozen=True)
@@ -294,7 +321,18 @@ def queue_welcome(
                 "mode": sub.mode.value,
                 "questions": open_questions(session, runtime, place, sub.language),
                 "unsubscribe_link": unsubscribe_url(
-                    runtime.settings.service.base_url, runtime.key, sub.id
+                    runtime.settings.service.base_url,
+                    runtime.key,
+                    sub.id,
+                    sub.link_generation,
+                    now,
+                ),
+                "manage_link": manage_url(
+                    runtime.settings.service.base_url,
+                    runtime.key,
+                    sub.id,
+                    sub.link_generation,
+                    now,
                 ),
             },
         ),

@@ -143,6 +143,35 @@ EN: dict[str, str] = {
     "unsubscribe_instead": "Or stay, and receive less:",
     "mode_changed_title": "Your delivery has changed",
     "mode_changed_body": "{address} now receives from “{title}”: {mode}.",
+    "manage_title": "Your subscription",
+    "manage_for": "This page is for the address {address}, subscribed to “{title}”.",
+    "manage_private": (
+        "The link that opened it is yours alone: please do not pass it on."
+    ),
+    "manage_settings": "What you receive",
+    "manage_save": "Save",
+    "manage_leave_title": "Leave the discussion",
+    "manage_saved_title": "Your subscription is updated",
+    "manage_now_mode": "From now on you receive: {mode}.",
+    "manage_now_language": "Our mail now comes in {language}.",
+    "manage_unchanged": "Nothing changed: these were already your settings.",
+    "manage_again": "Change your subscription again",
+    "manage_invalid": (
+        "This link to manage a subscription is not valid. For a fresh one, "
+        "write “manage” to the discussion's request address, at the foot of "
+        "every message it sends."
+    ),
+    "manage_expired": (
+        "This link to manage a subscription has expired, or the subscription "
+        "it was made for has ended."
+    ),
+    "unsubscribe_expired": (
+        "This unsubscribe link has expired, or the subscription it was made "
+        "for has ended."
+    ),
+    "link_expired_title": "This link has expired",
+    "link_fresh_by_mail": "For a fresh link, write “{word}” to",
+    "manage_word": "manage",
     "not_found_title": "Page not found",
     "not_found_body": "There is nothing at this address.",
     "downloads": "Download the contributions",
@@ -288,6 +317,35 @@ ES: dict[str, str] = {
     "unsubscribe_instead": "O quédese y reciba menos:",
     "mode_changed_title": "Su modo de envío ha cambiado",
     "mode_changed_body": "{address} recibe ahora de «{title}»: {mode}.",
+    "manage_title": "Su suscripción",
+    "manage_for": "Esta página es para la dirección {address}, suscrita a «{title}».",
+    "manage_private": (
+        "El enlace que la abrió es solo suyo: por favor, no lo comparta."
+    ),
+    "manage_settings": "Lo que recibe",
+    "manage_save": "Guardar",
+    "manage_leave_title": "Darse de baja",
+    "manage_saved_title": "Su suscripción está al día",
+    "manage_now_mode": "A partir de ahora recibe: {mode}.",
+    "manage_now_language": "Nuestros mensajes le llegan ahora en {language}.",
+    "manage_unchanged": "Nada ha cambiado: ya eran sus ajustes.",
+    "manage_again": "Cambiar de nuevo su suscripción",
+    "manage_invalid": (
+        "Este enlace para gestionar una suscripción no es válido. Para recibir "
+        "uno nuevo, escriba «gestionar» a la dirección de solicitudes del "
+        "debate, al pie de cada mensaje que envía."
+    ),
+    "manage_expired": (
+        "Este enlace para gestionar una suscripción ha caducado, o la "
+        "suscripción para la que se hizo ha terminado."
+    ),
+    "unsubscribe_expired": (
+        "Este enlace para darse de baja ha caducado, o la suscripción para la "
+        "que se hizo ha terminado."
+    ),
+    "link_expired_title": "Este enlace ha caducado",
+    "link_fresh_by_mail": "Para recibir un enlace nuevo, escriba «{word}» a",
+    "manage_word": "gestionar",
     "not_found_title": "Página no encontrada",
     "not_found_body": "No hay nada en esta dirección.",
     "downloads": "Descargar las aportaciones",
@@ -438,6 +496,35 @@ FR: dict[str, str] = {
     "unsubscribe_instead": "Ou restez, et recevez moins :",
     "mode_changed_title": "Votre mode de réception a changé",
     "mode_changed_body": "{address} reçoit désormais de « {title} » : {mode}.",
+    "manage_title": "Votre abonnement",
+    "manage_for": "Cette page concerne l'adresse {address}, abonnée à « {title} ».",
+    "manage_private": (
+        "Le lien qui l'a ouverte n'est qu'à vous : merci de ne pas le transmettre."
+    ),
+    "manage_settings": "Ce que vous recevez",
+    "manage_save": "Enregistrer",
+    "manage_leave_title": "Se désabonner",
+    "manage_saved_title": "Votre abonnement est à jour",
+    "manage_now_mode": "Désormais, vous recevez : {mode}.",
+    "manage_now_language": "Nos messages vous parviennent désormais en {language}.",
+    "manage_unchanged": "Rien n'a changé : c'étaient déjà vos réglages.",
+    "manage_again": "Modifier à nouveau votre abonnement",
+    "manage_invalid": (
+        "Ce lien de gestion d'abonnement n'est pas valable. Pour en recevoir "
+        "un nouveau, écrivez « gérer » à l'adresse des demandes de la "
+        "discussion, au pied de chacun de ses messages."
+    ),
+    "manage_expired": (
+        "Ce lien de gestion d'abonnement a expiré, ou l'abonnement pour lequel "
+        "il a été fait a pris fin."
+    ),
+    "unsubscribe_expired": (
+        "Ce lien de désinscription a expiré, ou l'abonnement pour lequel il a "
+        "été fait a pris fin."
+    ),
+    "link_expired_title": "Ce lien a expiré",
+    "link_fresh_by_mail": "Pour recevoir un nouveau lien, écrivez « {word} » à",
+    "manage_word": "gérer",
     "not_found_title": "Page introuvable",
     "not_found_body": "Il n'y a rien à cette adresse.",
     "downloads": "Télécharger les contributions",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,11 +20,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mailer.config.settings import DiscussionSettings
+from mailer.core.addresses import AddressBook
 from mailer.core.choices import SignupSource, UnsubscribeVia
 from mailer.core.command_values import CONSTITUENCIES
 from mailer.core.errors import BadToken, EdiscussError
-from mailer.core.tokens import hash_token
-from mailer.links import subscription_from_unsubscribe_token
+from mailer.core.tokens import SignedFor, hash_token
+from mailer.links import read_subscription_token
 from mailer.subscriptions import (
     ConfirmOutcome,
     InvalidAddress,
@@ -62,6 +64,7 @@ MAX_FORM_BYTES = 8192
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _LIMITS = {"email": 320, "name": 200, "organisation": 200}
 _INSTEAD = (DeliveryMode.DIGEST.value, DeliveryMode.ANNOUNCEMENTS.value)
+_LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
 
 
 class FormTooLarge(EdiscussError):
@@ -94,7 +97,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     async def signup(request: Request) -> Response:
         disc = web.discussion(request.path_params["slug"])
         page = web.page(request, disc)
-        form = await _posted_form(web, request, page, disc)
+        form = await posted_form(web, request, page, disc)
         if isinstance(form, Response):
             return form
         client = client_key(request.client.host if request.client else None)
@@ -105,7 +108,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
             log.info(
                 "signup refused discussion=%s client=%s reason=rate", disc.slug, client
             )
-            response = await _error(web, request, page, "error_rate", 429, disc)
+            response = await error_page(web, request, page, "error_rate", 429, disc)
             response.headers["retry-after"] = "3600"
             return response
         values = _clean(form, disc, page)
@@ -142,7 +145,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         token = request.path_params["token"]
         view, disc, page = await _token_page(web, request, token)
         if view is None or not view.usable or disc is None:
-            return await _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await invalid_page(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
         return await web.render(
             request,
@@ -160,17 +163,17 @@ def routes(web: Web) -> Sequence[BaseRoute]:
     async def confirm_do(request: Request) -> Response:
         token = request.path_params["token"]
         view, disc, page = await _token_page(web, request, token)
-        form = await _posted_form(web, request, page, disc)
+        form = await posted_form(web, request, page, disc)
         if isinstance(form, Response):
             return form
         if view is None or not view.usable or disc is None:
-            return await _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await invalid_page(web, request, page, "confirm_invalid", view, disc)
         try:
             result = await web.write(
                 lambda s: confirm_token(s, web.runtime, token, web.runtime.clock())
             )
         except BadToken:  # used or expired meanwhile
-            return await _invalid(web, request, page, "confirm_invalid", view, disc)
+            return await invalid_page(web, request, page, "confirm_invalid", view, disc)
         title = disc.title.in_language(page.language, disc.default_language)
         if result.outcome in (
             ConfirmOutcome.UNSUBSCRIBED,
@@ -188,11 +191,20 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         )
 
     async def unsubscribe_show(request: Request) -> Response:
-        found = await _subscription(web, request.path_params["token"])
+        linked = await linked_subscription(
+            web, SignedFor.UNSUBSCRIBE, request.path_params["token"]
+        )
+        found = linked.view
         disc = web.settings.discussion(found.slug) if found else None
         page = web.page(request, disc, prefer=found.language if found else None)
         if found is None or disc is None:
-            return await _invalid(web, request, page, "unsubscribe_invalid", None, None)
+            return await invalid_page(
+                web, request, page, "unsubscribe_invalid", None, None
+            )
+        if not linked.alive and found.status in _LIVE:
+            # Too old, or made before this subscription began: an ended one
+            # still gets its "you are unsubscribed" below.
+            return await expired_page(web, request, page, "unsubscribe_expired", disc)
         title = disc.title.in_language(page.language, disc.default_language)
         return await web.render(
             request,
@@ -217,7 +229,10 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         )
 
     async def unsubscribe_do(request: Request) -> Response:
-        found = await _subscription(web, request.path_params["token"])
+        linked = await linked_subscription(
+            web, SignedFor.UNSUBSCRIBE, request.path_params["token"]
+        )
+        found = linked.view
         disc = web.settings.discussion(found.slug) if found else None
         page = web.page(request, disc, prefer=found.language if found else None)
         try:
@@ -225,7 +240,13 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         except FormTooLarge:
             form = {}
         if found is None or disc is None:
-            return await _invalid(web, request, page, "unsubscribe_invalid", None, None)
+            return await invalid_page(
+                web, request, page, "unsubscribe_invalid", None, None
+            )
+        if not linked.alive and found.status in _LIVE:
+            # Too old, or made before this subscription began: an ended one
+            # still gets its "you are unsubscribed" below.
+            return await expired_page(web, request, page, "unsubscribe_expired", disc)
         # Our own page's button sends no List-Unsubscribe field: a person clicked,
         # so a goodbye mail may follow; a mail client's one-click POST gets none.
         one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
@@ -266,7 +287,9 @@ async def _receive_less(
     """The unsubscribe page's other answer: stay, with a digest or announcements only."""
     changed = await web.write(lambda s: set_mode(s, found.id, DeliveryMode(mode)))
     if not changed:
-        return await _invalid(web, request, page, "unsubscribe_invalid", found, disc)
+        return await invalid_page(
+            web, request, page, "unsubscribe_invalid", found, disc
+        )
     log.info("subscription %d: mode %s by web", found.id, mode)
     title = disc.title.in_language(page.language, disc.default_language)
     address = hide_address(found.email, web.settings.service.domain)
@@ -338,15 +361,59 @@ async def _token_page(
     return view, disc, page
 
 
-async def _subscription(web: Web, token: str) -> Any:
+@dataclass(frozen=True)
+class LinkedSubscription:
+    """The subscription a signed link names (None: the link names nothing), and
+    whether the link still acts on it: not too old, made for this run of it."""
+
+    view: SubscriptionView | None
+    alive: bool
+
+
+async def linked_subscription(
+    web: Web, purpose: SignedFor, token: str
+) -> LinkedSubscription:
+    """What an unsubscribe or manage link acts on, checked against the store."""
     try:
-        subscription_id = subscription_from_unsubscribe_token(web.runtime.key, token)
+        link = read_subscription_token(web.runtime.key, purpose, token)
     except (BadToken, ValueError):
-        return None
-    return await web.read(lambda s: subscription_view(s, subscription_id))
+        return LinkedSubscription(None, False)
+    view = await web.read(lambda s: subscription_view(s, link.subscription_id))
+    if view is None:
+        return LinkedSubscription(None, False)
+    alive = link.alive(
+        view.link_generation,
+        web.runtime.clock(),
+        web.settings.subscribers.link_ttl_days,
+    )
+    return LinkedSubscription(view, alive)
 
 
-async def _error(
+async def expired_page(
+    web: Web,
+    request: Request,
+    page: Page,
+    key: str,
+    disc: DiscussionSettings,
+) -> Response:
+    """A link that was good once: say so, and how to get a fresh one by mail."""
+    request_address = AddressBook(disc.slug, web.settings.service.domain).request()
+    return await web.render(
+        request,
+        page,
+        "link_expired.html",
+        {
+            "discussion": disc,
+            "body": page.t(key),
+            "request_address": request_address,
+            "word": page.t("manage_word"),
+        },
+        status=410,
+        cache="no-store",
+    )
+
+
+async def error_page(
     web: Web,
     request: Request,
     page: Page,
@@ -364,7 +431,7 @@ async def _error(
     )
 
 
-async def _invalid(
+async def invalid_page(
     web: Web,
     request: Request,
     page: Page,
@@ -381,23 +448,25 @@ async def _invalid(
             )
         ):
             log.info("token page refused client=%s reason=rate", client)
-            response = await _error(web, request, page, "error_rate_links", 429, disc)
+            response = await error_page(
+                web, request, page, "error_rate_links", 429, disc
+            )
             response.headers["retry-after"] = "3600"
             return response
     status = 410 if view is not None else 404
-    return await _error(web, request, page, key, status, disc)
+    return await error_page(web, request, page, key, status, disc)
 
 
-async def _posted_form(
+async def posted_form(
     web: Web, request: Request, page: Page, disc: DiscussionSettings | None
 ) -> dict[str, str] | Response:
     """The form one of our pages posted, or the error page: too large, or no valid CSRF token."""
     try:
         form = await read_form(request)
     except FormTooLarge:
-        return await _error(web, request, page, "error_too_large", 413, disc)
+        return await error_page(web, request, page, "error_too_large", 413, disc)
     if not csrf_valid(
         web.runtime.key, request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)
     ):
-        return await _error(web, request, page, "error_form", 403, disc)
+        return await error_page(web, request, page, "error_form", 403, disc)
     return form

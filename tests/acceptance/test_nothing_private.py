@@ -3,10 +3,12 @@
 The demonstration is played without pauses (as ``ediscuss demo --fast``); then
 every public page, feed and export of its archive is crawled, and the moderators'
 synthesis report is written. Every capability the service handed out is
-gathered: the signed tokens of every subscription (unsubscribe, VERP) and post
-(held-post, reply), and the random ones (subscription and moderator-command
-confirmations) found in the mail it delivered and kept, hashed, in the
-``tokens`` table. None may appear in what the public reads, raw,
+gathered: the signed tokens of every subscription (VERP) and post (held-post,
+reply); the unsubscribe and manage links found in the mail it delivered
+(each names a subscription, a run of it and a day, so they are read from the
+mail and checked against their signatures); and the random ones
+(subscription and moderator-command confirmations) found in that mail and
+kept, hashed, in the ``tokens`` table. None may appear in what the public reads, raw,
 percent-encoded, as HTML entities, quoted-printable, or wrapped over lines;
 and no participant's or subscriber's email address either.
 
@@ -35,7 +37,7 @@ from starlette.testclient import TestClient
 
 from mailer.core.tokens import SignedFor, hash_token, sign_token
 from mailer.demo import DemoOptions, DemoRun, run_demo
-from mailer.links import unsubscribe_token
+from mailer.links import read_subscription_token
 from mailer.runtime import Runtime, open_runtime
 from mailer.synthesis.data import load_report
 from mailer.synthesis.render import write_report
@@ -47,6 +49,9 @@ pytestmark = pytest.mark.acceptance
 
 _HREF = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
 _CONFIRM = re.compile(r"(?:-confirm\+|/confirm/)([a-z2-7]{26})(?![a-z0-9])")
+_LINKED = re.compile(
+    r"/(unsubscribe|manage)/([a-z0-9-]{1,64}\.[a-z2-7]{16})(?![a-z0-9])"
+)
 # The archive's own reply link, and the mbox export's Reply-To header.
 _REPLY_LINK = re.compile(r'href="mailto:[^"]*\+r-[^"]*"')
 _REPLY_TO = re.compile(r"^Reply-To: .*$", re.MULTILINE)
@@ -98,9 +103,6 @@ def secrets_of(rt: Runtime) -> list[Secret]:
     with rt.sessions() as session:
         for sub_id in session.scalars(select(Subscription.id)):
             found.append(
-                Secret("unsubscribe", f"s{sub_id}", unsubscribe_token(key, sub_id))
-            )
-            found.append(
                 Secret(
                     "bounce",
                     f"s{sub_id}",
@@ -125,6 +127,11 @@ def secrets_of(rt: Runtime) -> list[Secret]:
         stored = {row.token_hash: row for row in session.scalars(select(Token))}
     seen: set[str] = set()
     for text in _delivered_texts(rt.settings.service.state_dir / "outbox"):
+        for route, token in _LINKED.findall(text):
+            link = read_subscription_token(key, SignedFor(route), token)
+            if token not in seen:
+                seen.add(token)
+                found.append(Secret(route, f"s{link.subscription_id}", token))
         for token in _CONFIRM.findall(text):
             row = stored.get(hash_token(token))
             if row is not None and token not in seen:
@@ -151,7 +158,7 @@ def crawl(client: TestClient, starts: list[str]) -> dict[str, str]:
             url = urlsplit(urljoin("http://127.0.0.1:8080" + path, html.unescape(href)))
             if url.netloc != "127.0.0.1:8080" or url.scheme != "http":
                 continue
-            if url.path.startswith(("/confirm/", "/unsubscribe/")):
+            if url.path.startswith(("/confirm/", "/unsubscribe/", "/manage/")):
                 pages.setdefault(f"LINKED {url.path}", url.path)  # a leak in itself
                 continue
             target = url.path + (f"?{url.query}" if url.query else "")
@@ -197,6 +204,7 @@ def test_no_token_of_anyone_is_in_any_public_page_feed_export_or_report(
     # Each kind of capability was handed out, so finding none of them means something.
     assert {
         "unsubscribe",
+        "manage",
         "bounce",
         "held-post",
         "reply",

@@ -81,7 +81,9 @@ def test_a_spam_complaint_unsubscribes_the_complainer(
         feedback_report(
             message_id="<fbl.2@complaints.example-isp.net>",
             recipient="redacted@example-isp.net",
-            unsubscribe=unsubscribe_url(rt.settings.service.base_url, rt.key, omar),
+            unsubscribe=unsubscribe_url(
+                rt.settings.service.base_url, rt.key, omar, 1, rt.clock()
+            ),
         ),
         [address("+q1")],
         mail_from="",
@@ -127,7 +129,7 @@ def test_a_second_report_about_the_same_subscriber_changes_nothing(
     host = make_mailhost()
     rt = host.runtime
     sub = add_subscriber(rt, "carla@example-isp.net")
-    link = unsubscribe_url(rt.settings.service.base_url, rt.key, sub)
+    link = unsubscribe_url(rt.settings.service.base_url, rt.key, sub, 1, rt.clock())
     for n in (1, 2):
         host.send(
             feedback_report(

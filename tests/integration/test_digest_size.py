@@ -305,7 +305,9 @@ def test_preview_states_the_size_and_shows_what_readers_get(
     send_due_digests(rt, DIGEST_27)
     [(_, msg)] = digests(rt).values()
     queued = re.sub(
-        r"/unsubscribe/\S+", "/unsubscribe/(personal-link)", part(msg, "plain") or ""
+        r"/(unsubscribe|manage)/\S+",
+        r"/\1/(personal-link)",
+        part(msg, "plain") or "",
     )
     assert queued == preview.text
 

@@ -12,9 +12,8 @@ from sqlalchemy import event, func, insert, select, text
 
 from mailer.config.settings import DiscussionSettings, Settings
 from mailer.core.digest import DigestPlan
-from mailer.links import unsubscribe_url
 from mailer.mailings.digests import digest_context
-from mailer.outbound.bulk import SharedMail
+from mailer.outbound.bulk import SharedMail, personal_values
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import build_row
 from mailer.outbound.worker import OutboxSender
@@ -23,7 +22,14 @@ from store.assembly import SharedBody
 from store.bodies import prune_bodies
 from store.db import alembic_config, make_engine, make_sessionmaker, upgrade
 from store.models import OutboxBody, OutboxMessage, OutboxState
-from store.outbox import OutgoingRow, claim_due, enqueue, mark_failed, mark_sent
+from store.outbox import (
+    OutboxRecipient,
+    OutgoingRow,
+    claim_due,
+    enqueue,
+    mark_failed,
+    mark_sent,
+)
 from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.relay import CapturingRelay
 from tests.fixtures.settings import SettingsFactory
@@ -71,13 +77,13 @@ def _digest_rows(rt: Runtime) -> list[tuple[OutgoingRow, bytes]]:
         context = digest_context(plan, LocalDates(language, disc.time_zone))
         if language not in shared:
             shared[language] = SharedMail(settings, disc, "digest", language, context)
-        url = unsubscribe_url(settings.service.base_url, rt.key, sub_id)
         reader = (sub_id, email, name)
-        mail = digest_outgoing(settings, language, context, reader, url)
-        whole = build_row(settings, rt.key, disc, did, mail, START).raw
-        row = shared[language].row(
-            settings, rt.key, disc, did, mail, {"unsubscribe_url": url}, START
+        links = personal_values(
+            settings, rt.key, OutboxRecipient(*reader, language), START
         )
+        mail = digest_outgoing(settings, language, context, reader, links)
+        whole = build_row(settings, rt.key, disc, did, mail, START).raw
+        row = shared[language].row(settings, rt.key, disc, did, mail, links, START)
         out.append((row, whole))
     return out
 

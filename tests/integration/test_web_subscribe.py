@@ -115,7 +115,13 @@ def test_sign_up_confirm_and_one_click_unsubscribe(archive: Archive) -> None:
     assert archive.client.get(confirm).status_code == 410
 
     # Unsubscribe: GET shows one button and changes nothing ...
-    url = unsubscribe_url("", archive.runtime.key, sub.id)
+    url = unsubscribe_url(
+        "",
+        archive.runtime.key,
+        status.id,
+        status.link_generation,
+        archive.runtime.clock(),
+    )
     page = archive.client.get(url)
     assert page.status_code == 200 and "Darme de baja" in page.text
     assert "Este enlace es para la dirección r…@example.org." in page.text
@@ -276,7 +282,9 @@ def test_the_unsubscribe_page_offers_less_instead_of_leaving(archive: Archive) -
     sub = subscription(archive, "ana.ruiz@example.org")
     assert sub is not None and sub.status is SubscriptionStatus.ACTIVE
     assert sub.mode is DeliveryMode.EACH
-    url = unsubscribe_url("", archive.runtime.key, sub.id)
+    url = unsubscribe_url(
+        "", archive.runtime.key, sub.id, sub.link_generation, archive.runtime.clock()
+    )
     shown = archive.client.get(url).text
     assert "Ce lien est celui de l'adresse a…@example.org." in shown.replace(
         "&#39;", "'"

@@ -20,6 +20,7 @@ from mailer.outbound.compose import Mail, render
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.digest_size import WIDEST_READER, EntrySizes
 from mailer.outbound.mailing import templates_for
+from store.outbox import OutboxRecipient
 from tests.digest_plans import awkward_plan, digest_outgoing
 from tests.fixtures.settings import SettingsFactory
 
@@ -31,10 +32,9 @@ def size(settings: Settings, language: str, plan: DigestPlan, html: bool) -> int
     disc = settings.discussions[0]
     context = digest_context(plan, LocalDates(language, disc.time_zone))
     shared = SharedMail(settings, disc, "digest", language, context, html=html)
-    values = personal_values(settings, KEY, 7)
-    out = digest_outgoing(
-        settings, language, {}, (7, "ana@example.net", "Ana"), values["unsubscribe_url"]
-    )
+    reader = OutboxRecipient(7, "ana@example.net", "Ana", language)
+    values = personal_values(settings, KEY, reader, NOW)
+    out = digest_outgoing(settings, language, {}, (7, "ana@example.net", "Ana"), values)
     return len(shared.row(settings, KEY, disc, 1, out, values, NOW).whole())
 
 
