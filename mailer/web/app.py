@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mailer.web import exports, pages, report, subscribe
+from mailer.web import exports, manage, pages, report, subscribe
 from mailer.web.context import HERE, Web
 from mailer.web.security import SecurityHeaders
 
@@ -37,6 +37,7 @@ def build_app(runtime: Runtime) -> Starlette:
     routes = [
         *pages.routes(web),
         *subscribe.routes(web),
+        *manage.routes(web),
         *exports.routes(web),
         *report.routes(web),
         Route("/robots.txt", _robots, methods=["GET"]),
