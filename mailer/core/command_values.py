@@ -95,6 +95,14 @@ class SetMode:
 
 
 @dataclass(frozen=True)
+class Manage:
+    """Send the sender's own link to the page that manages their subscription."""
+
+    line: int = field(default=0, compare=False)
+    source: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class Help:
     """Send the help text."""
 
@@ -102,7 +110,7 @@ class Help:
     source: str = field(default="", compare=False)
 
 
-Command = Subscribe | Unsubscribe | SetLanguage | SetMode | Help
+Command = Subscribe | Unsubscribe | SetLanguage | SetMode | Manage | Help
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ case and accents, and the words exist in English, Spanish and French::
     organisation Ministry of Labour organización / organisme
     constituency government         sector / secteur
     unsubscribe                     baja / désabonner
+    manage                          gestionar / gérer: the link to one's settings page
     help                            ayuda / aide
 
 ``language`` and ``mode`` lines that follow a ``subscribe`` belong to it;
@@ -37,6 +38,7 @@ from mailer.core.command_values import (
     TEXT_LIMIT,
     Command,
     Help,
+    Manage,
     Mode,
     Problem,
     SetLanguage,
@@ -66,6 +68,7 @@ __all__ = [
     "LANGUAGE_CODES",
     "Command",
     "Help",
+    "Manage",
     "Mode",
     "Problem",
     "SetLanguage",
@@ -185,6 +188,13 @@ class _Reader:
             if any(w not in FILLERS for w in normalise_words(rest)):
                 self.note(line, source, Problem.IGNORED_WORDS)
             self.add(Unsubscribe(line, source))
+        elif kind == "manage":
+            rest, ok = self._addresses(value, line, source)
+            if not ok:
+                return
+            if any(w not in FILLERS for w in normalise_words(rest)):
+                self.note(line, source, Problem.IGNORED_WORDS)
+            self.add(Manage(line, source))
         elif kind == "help":
             self.add(Help(line, source))
         elif kind == "language":

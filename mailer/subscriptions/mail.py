@@ -14,6 +14,13 @@ undoes it; a confirmation round trip for each such change would cost every
 honest subscriber an extra mail to prevent a prank. ``unsubscribe`` is
 different: it stops all mail, and the victim might never notice.
 
+``manage`` answers with the link to the page that manages the subscription
+(see :mod:`mailer.web.manage`), and the answer too goes to the From address
+only, so a forger learns nothing and the link reaches only the subscribed
+mailbox. An address without an active subscription (never subscribed,
+waiting for its confirmation, gone or disabled) gets one and the same
+neutral text.
+
 Nothing is ever sent in answer to an auto-reply, a bounce, a loop, a list
 mail, or a message with a null envelope sender (RFC 3834); answers carry
 ``Auto-Submitted: auto-replied``, and one address gets at most
@@ -33,6 +40,7 @@ from sqlalchemy.orm import Session
 from mailer.core.choices import SignupSource
 from mailer.core.commands import (
     Help,
+    Manage,
     SetLanguage,
     SetMode,
     Subscribe,
@@ -145,9 +153,13 @@ def handle_request_mail(
     language = _language(sub, commands, parsed, place)
     results: list[dict[str, Any]] = []
     want_help = not commands.commands
+    want_manage = False
     for command in commands.commands:
         if isinstance(command, Help):
             want_help = True
+            continue
+        if isinstance(command, Manage):
+            want_manage = True
             continue
         if isinstance(command, Subscribe):
             sub = _subscribe(
@@ -180,10 +192,15 @@ def handle_request_mail(
         len(commands.unknown),
         ",".join(outcomes) or "-",
     )
-    if not (want_help or results):
+    if not (want_help or want_manage or results):
         return RequestHandled.DONE
     quiet = {"already-active", "already-pending", "unsubscribe-pending"}
-    if not want_help and not commands.unknown and set(outcomes) <= quiet and sub:
+    if (
+        not (want_help or want_manage)
+        and not commands.unknown
+        and set(outcomes) <= quiet
+        and sub
+    ):
         key: str | None = f"already:{sub.id}:{now.date().isoformat()}"  # once a day
     else:
         key = answer_key(session, address, now)
@@ -194,12 +211,16 @@ def handle_request_mail(
             address,
         )
         return RequestHandled.DONE
+    if want_manage:
+        template = "manage"
+    else:
+        template = "help" if want_help else "command-result"
     queue_notice(
         session,
         runtime,
         place,
         Notice(
-            template="help" if want_help else "command-result",
+            template=template,
             key=key,
             to=address,
             language=language,
@@ -213,10 +234,20 @@ def handle_request_mail(
                 ],
                 "status": sub.status.value if sub is not None else "",
                 "mode": sub.mode.value if sub is not None else "",
+                "reads": sub.language if sub is not None else "",
             },
         ),
         now,
     )
+    if want_manage:
+        log.info(
+            "request mail id=%d message-id=%s: manage link %s",
+            incoming.inbound_id,
+            mid,
+            "sent"
+            if sub is not None and sub.status is SubscriptionStatus.ACTIVE
+            else "not sent: no active subscription",
+        )
     return RequestHandled.HELP if want_help else RequestHandled.DONE
 
 

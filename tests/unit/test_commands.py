@@ -6,6 +6,7 @@ import pytest
 
 from mailer.core.commands import (
     Help,
+    Manage,
     Mode,
     Problem,
     SetLanguage,
@@ -306,3 +307,28 @@ def test_a_phone_footer_in_any_language_ends_the_commands(footer: str) -> None:
     result = parse("", f"language es\n\n{footer}\n")
     assert result.commands == (SetLanguage("es"),)
     assert result.unknown == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "manage",
+        "Manage my subscription",
+        "settings please",
+        "gestionar",
+        "Gestionar mi suscripción",
+        "configuración",
+        "gérer",
+        "Gérer mon abonnement",
+        "réglages",
+    ],
+)
+def test_manage_in_three_languages(line: str) -> None:
+    parsed = parse_commands("", line)
+    assert parsed.commands == (Manage(),) and not parsed.unknown
+
+
+def test_manage_names_no_other_address() -> None:
+    parsed = parse_commands("", "manage bob@example.org", sender="ana@example.net")
+    assert parsed.commands == ()
+    assert parsed.unknown[0].problem is Problem.OTHER_ADDRESS
