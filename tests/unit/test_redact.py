@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from mailer.core.redact import MARKS, mark_for, own_service, redact_personal
 from mailer.core.tokens import SignedFor, sign_token
+from mailer.links import manage_url
 
 SERVICE = own_service(("discuss.example.org",), ("http://127.0.0.1:8080",))
 KEY = b"k" * 32
@@ -158,3 +160,32 @@ def test_long_text_is_quick() -> None:
     out = redact(text)
     assert time.perf_counter() - start < 2.0
     assert out.endswith(f"{GONE}\n") and out.startswith(line * 3000)
+
+
+MANAGE = manage_url(
+    "http://127.0.0.1:8080", KEY, 123456, 2, datetime(2027, 3, 28, tzinfo=UTC)
+)
+MANAGE_TOKEN = MANAGE.rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        f"Manage your subscription: {MANAGE}",
+        f"Gérer votre abonnement : <{MANAGE}>",
+        # quoted-printable: a soft break inside the token, and inside the route
+        f"Manage your subscription: {MANAGE[:-12]}=\n{MANAGE[-12:]}",
+        f"> Manage: http://127.0.0.1:8080/man=\n> age/{MANAGE_TOKEN}",
+        # the HTML footer, its entities, and percent-encoding
+        f'<a href="{MANAGE}">Manage your subscription</a>',
+        f"http:&#x2F;&#x2F;127.0.0.1:8080&#x2F;manage&#x2F;{MANAGE_TOKEN}",
+        f"http%3A%2F%2F127.0.0.1%3A8080%2Fmanage%2F{MANAGE_TOKEN}",
+        # wrapped by a mail client, inside the value and at the dot, under quotes
+        f"> {MANAGE[:-25]}\n> {MANAGE[-25:]}",
+        f"> > {MANAGE[:-17]}\n> > {MANAGE[-17:]}",
+    ],
+)
+def test_manage_links_go_in_every_form(quoted: str) -> None:
+    out = redact(f"Thanks.\n{quoted}\nThe end.")
+    assert MANAGE_TOKEN not in out and MANAGE_TOKEN[-16:] not in out, out
+    assert GONE in out and out.endswith("\nThe end.")
