@@ -145,6 +145,8 @@ async def _saved(
         lines.append(t("manage_now_mode", mode=t(f"mode_{change.mode.value}")))
     if change.language_changed:
         name = LANGUAGE_NAMES.get(change.language, change.language)
+        if change.language in ("es", "fr"):
+            name = name.lower()  # "en español", "en français" inside a sentence
         lines.append(t("manage_now_language", language=name))
     if not lines:
         lines.append(t("manage_unchanged"))

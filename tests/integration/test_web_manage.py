@@ -125,7 +125,7 @@ def test_the_manage_link_of_the_welcome_changes_mode_and_language(
         "Désormais, vous recevez : Uniquement les annonces (nouvelles questions)."
         in done.text
     )
-    assert "Nos messages vous parviennent désormais en Français." in done.text
+    assert "Nos messages vous parviennent désormais en français." in done.text
     sub = subscription(archive, "reader@example.org")
     assert (sub.mode, sub.language) == (DeliveryMode.ANNOUNCEMENTS, "fr")
 
