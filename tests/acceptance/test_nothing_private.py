@@ -56,6 +56,7 @@ _LINKED = re.compile(
 _REPLY_LINK = re.compile(r'href="mailto:[^"]*\+r-[^"]*"')
 _REPLY_TO = re.compile(r"^Reply-To: .*$", re.MULTILINE)
 _MAX_PAGES = 3000
+_SIGNATURE = re.compile(r"\.([a-z2-7]{16})")
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,15 @@ def readings(text: str) -> list[str]:
 
 
 def leaks(pages: dict[str, str], secrets: list[Secret]) -> list[str]:
-    """Where each secret appears in the published pages: 'path: kind of owner'."""
+    """Where each secret appears in the published pages: 'path: kind of owner'.
+
+    A signed token is found by its signature (``.`` and 16 base32 letters),
+    looked up in a table: the links read from the mail are thousands (one per
+    reader and day), too many to search for one by one. What is found is the
+    signature with or without the value before it, so no less than the token.
+    """
+    signed = {s.token.rpartition(".")[2]: s for s in secrets if "." in s.token}
+    random = [s for s in secrets if "." not in s.token]
     found: list[str] = []
     for path, text in pages.items():
         if path.startswith("LINKED "):
@@ -188,10 +197,18 @@ def leaks(pages: dict[str, str], secrets: list[Secret]) -> list[str]:
             continue
         plain = readings(text)
         public = readings(_REPLY_TO.sub("", _REPLY_LINK.sub("", text)))
-        for s in secrets:
-            forms = public if s.kind == "reply" else plain
-            if any(s.token in form for form in forms):
-                found.append(f"{path}: {s.kind} token of {s.owner}")
+        hits: set[tuple[str, str]] = set()
+        # A post's reply address is public in two places, removed from "public".
+        for forms, replies in ((plain, False), (public, True)):
+            for form in forms:
+                for mac in _SIGNATURE.findall(form):
+                    s = signed.get(mac)
+                    if s is not None and (s.kind == "reply") is replies:
+                        hits.add((s.kind, s.owner))
+        for s in random:
+            if any(s.token in form for form in plain):
+                hits.add((s.kind, s.owner))
+        found += [f"{path}: {kind} token of {owner}" for kind, owner in sorted(hits)]
     return found
 
 
