@@ -46,7 +46,6 @@ from sqlalchemy import func, insert, select
 
 from mailer.config import parse_settings
 from mailer.core.digest import plan_digest
-from mailer.links import unsubscribe_url
 from mailer.mailings.digests import (
     digest_context,
     post_items,
@@ -54,7 +53,12 @@ from mailer.mailings.digests import (
     send_due_digests,
 )
 from mailer.mailings.releases import release_questions
-from mailer.outbound.bulk import BATCH_BYTES, BATCH_ROWS, reader_language
+from mailer.outbound.bulk import (
+    BATCH_BYTES,
+    BATCH_ROWS,
+    personal_values,
+    reader_language,
+)
 from mailer.outbound.dates import LocalDates
 from mailer.outbound.mailing import Outgoing, build_row
 from mailer.runtime import Runtime, open_runtime
@@ -227,12 +231,9 @@ def naive(rt: Runtime, discussion_id: int, limit: int | None) -> tuple[int, floa
                 plans[lang] = plan_digest(
                     posts, questions, None, DIGEST_AT, lang, disc.default_language, day
                 )
-            url = unsubscribe_url(
-                settings.service.base_url, key, person.subscription_id
-            )
             context = {
                 **digest_context(plans[lang], LocalDates(lang, disc.time_zone)),
-                "unsubscribe_url": url,
+                **personal_values(settings, key, person, DIGEST_AT),
             }
             out = Outgoing(
                 template="digest",
@@ -243,6 +244,7 @@ def naive(rt: Runtime, discussion_id: int, limit: int | None) -> tuple[int, floa
                 kind="digest",
                 context=context,
                 subscription_id=person.subscription_id,
+                link_generation=person.link_generation,
                 as_list_mail=True,
                 list_post="skills-covid19@discuss.example.org",
             )
