@@ -61,10 +61,9 @@ HTML_ROUTES: dict[str, tuple[str, ...]] = {
         "unsubscribe, bad token",
     ),
     "POST /unsubscribe/{token}": ("mode changed", "unsubscribed"),
+    "GET /manage/{token}": ("manage", "manage, bad token", "manage, ended"),
+    "POST /manage/{token}": ("manage saved",),
     "404": ("not found",),  # any path no route takes, and a route's own 404
-    # Routes landing from other work: GET /d/{slug}/search (search results) and
-    # GET, POST /manage/{token} (manage a subscription). Until a case for each is
-    # added here and in _visit_every_page, test_every_route_has_an_axe_case fails.
 }
 
 # Routes that serve no HTML page, and what they serve instead.
@@ -237,6 +236,17 @@ def _visit_every_page(
     found = re.search(r"<(http[^>]+/unsubscribe/[^>]+)>", welcome["List-Unsubscribe"])
     assert found is not None
     unsubscribe = found.group(1)
+    text = welcome.get_body(("plain",))
+    assert text is not None
+    manage = re.search(rf"{re.escape(base)}/manage/[a-z0-9.-]+", text.get_content())
+    assert manage is not None
+    page.goto(manage.group(0))
+    axe.check(page, "manage", language)
+    page.check("input[name=mode][value=digest]")
+    assert _submit(page) == 200
+    axe.check(page, "manage saved", language)
+    page.goto(f"{base}/manage/not-a-token-at-all")
+    axe.check(page, "manage, bad token", language)
     page.goto(unsubscribe)
     axe.check(page, "unsubscribe", language)
     _submit(page, "form:has(input[name=mode])")
@@ -246,6 +256,8 @@ def _visit_every_page(
     axe.check(page, "unsubscribed", language)
     page.goto(unsubscribe)
     axe.check(page, "unsubscribe, already left", language)
+    page.goto(manage.group(0))  # the subscription it named has ended
+    axe.check(page, "manage, ended", language)
     page.goto(f"{base}/unsubscribe/not-a-token-at-all")
     axe.check(page, "unsubscribe, bad token", language)
 
