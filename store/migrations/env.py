@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from store.models import Base
+from store.search import is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,6 +16,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The search index is the database's own (FTS5, tsvector), not a model.
+        include_name=lambda name, kind, parent: not is_search_object(name),
     )
     with context.begin_transaction():
         context.run_migrations()
