@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mailer.web import exports, manage, pages, report, subscribe
+from mailer.web import exports, manage, pages, report, search, subscribe
 from mailer.web.context import HERE, Web
 from mailer.web.security import SecurityHeaders
 
@@ -36,6 +36,7 @@ def build_app(runtime: Runtime) -> Starlette:
     web = Web(runtime)
     routes = [
         *pages.routes(web),
+        *search.routes(web),
         *subscribe.routes(web),
         *manage.routes(web),
         *exports.routes(web),

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from mailer.config.settings import DiscussionSettings
 from mailer.core.copies import CopyKind, QuotedCopy
 from mailer.core.redact import mark_for
+from mailer.core.search import MAX_QUERY
 from mailer.links import own_links
 from mailer.web.i18n import LANGUAGE_NAMES, UI_LANGUAGES, Translator, negotiate_language
 from mailer.web.security import (
@@ -90,6 +91,7 @@ class Web:
         self.env.filters["person"] = lambda text: display_name(text, domain)
         self.env.filters["paragraphs"] = _paragraphs
         self.env.globals["attachment_path"] = attachment_path
+        self.env.globals["max_query"] = MAX_QUERY
 
     def approved_posts(
         self, session: Session, discussion: DiscussionSettings, **which: Any

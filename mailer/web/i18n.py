@@ -87,6 +87,10 @@ class Translator:
         form = Locale.parse(self._locale).plural_form(n)
         return self(f"{key}_{'one' if form == 'one' else 'other'}", n=n)
 
+    def number(self, n: int) -> str:
+        """A whole number with the language's grouping: ``1,000``, ``1.000``."""
+        return str(format_decimal(n, locale=self._locale))
+
     def date(self, moment: dt.datetime) -> str:
         """A day, written out: ``27 March 2027``, ``27 de marzo de 2027``."""
         return format_date(moment.astimezone(self.time_zone), "long", self._locale)

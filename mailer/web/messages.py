@@ -8,6 +8,18 @@ language has every key and the same placeholders.
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    "search_title": "Search the contributions",
+    "search_title_for": "Search: {query}",
+    "search_description": "Search the published contributions of {title}.",
+    "search_label": "Words to look for",
+    "search_button": "Search",
+    "search_too_long": "Your search is too long: please use {n} characters at most.",
+    "search_no_words": "Your search holds no word to look for.",
+    "search_results_one": "{n} contribution found",
+    "search_results_other": "{n} contributions found",
+    "search_more_than": "More than {n} contributions found: add a word to narrow them down",
+    "search_none": "No contribution holds all these words.",
+    "search_post_by": "Contribution by {name}",
     "pages": "Pages",
     "page_of": "Page {n} of {total}",
     "previous_page": "Previous page",
@@ -180,6 +192,18 @@ EN: dict[str, str] = {
 }
 
 ES: dict[str, str] = {
+    "search_title": "Buscar en las aportaciones",
+    "search_title_for": "Búsqueda: {query}",
+    "search_description": "Buscar en las aportaciones publicadas de {title}.",
+    "search_label": "Palabras que buscar",
+    "search_button": "Buscar",
+    "search_too_long": "Su búsqueda es demasiado larga: use como máximo {n} caracteres.",
+    "search_no_words": "Su búsqueda no contiene ninguna palabra que buscar.",
+    "search_results_one": "{n} aportación encontrada",
+    "search_results_other": "{n} aportaciones encontradas",
+    "search_more_than": "Más de {n} aportaciones encontradas: añada una palabra para acotarlas",
+    "search_none": "Ninguna aportación contiene todas estas palabras.",
+    "search_post_by": "Aportación de {name}",
     "pages": "Páginas",
     "page_of": "Página {n} de {total}",
     "previous_page": "Página anterior",
@@ -354,6 +378,18 @@ ES: dict[str, str] = {
 }
 
 FR: dict[str, str] = {
+    "search_title": "Rechercher dans les contributions",
+    "search_title_for": "Recherche : {query}",
+    "search_description": "Rechercher dans les contributions publiées de {title}.",
+    "search_label": "Mots à chercher",
+    "search_button": "Rechercher",
+    "search_too_long": "Votre recherche est trop longue : {n} caractères au plus, s'il vous plaît.",
+    "search_no_words": "Votre recherche ne contient aucun mot à chercher.",
+    "search_results_one": "{n} contribution trouvée",
+    "search_results_other": "{n} contributions trouvées",
+    "search_more_than": "Plus de {n} contributions trouvées : ajoutez un mot pour les restreindre",
+    "search_none": "Aucune contribution ne contient tous ces mots.",
+    "search_post_by": "Contribution de {name}",
     "pages": "Pages",
     "page_of": "Page {n} sur {total}",
     "previous_page": "Page précédente",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -237,9 +237,16 @@ def test_no_token_of_anyone_is_in_any_public_page_feed_export_or_report(
         f"/d/{slug}/export.mbox",
     ]
     starts += [f"/d/{slug}?lang={lang}" for lang in ("en", "es", "fr")]
+    # Search snippets are text cut anew: words found near personal links and
+    # addresses, and words common enough to page through every post.
+    starts += [
+        f"/d/{slug}/search?q={quote(q)}"
+        for q in ("unsubscribe", "confirm link", "bounces", "http", "the", "de la")
+    ]
     with TestClient(build_app(rt), base_url="http://127.0.0.1:8080") as client:
         pages = crawl(client, starts)
     assert sum(1 for p in pages if "/q/" in p) >= len(discussion.questions)
+    assert sum(1 for p in pages if "/search?" in p and "page=2" in p) >= 1
     for language in ("en", "es", "fr"):
         files = write_report(load_report(rt, discussion, language), tmp_path / language)
         pages[f"report.{language}.html"] = files.html.read_text("utf-8")
