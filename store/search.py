@@ -31,7 +31,8 @@ class SearchHits:
     """One page of a search: post ids best first, and how many posts matched.
 
     ``total`` is exact up to the cap the search was asked with; beyond it,
-    ``total`` is the cap plus one and ``capped`` is set ("more than 1,000").
+    ``total`` is the cap plus one and ``capped`` is set ("more than 1,000"),
+    and the ids are the best of the cap's newest matches.
     """
 
     ids: tuple[int, ...]
@@ -39,28 +40,38 @@ class SearchHits:
     capped: bool
 
 
-def fts5_query(terms: Sequence[str]) -> str:
+def fts5_query(terms: Sequence[str], discussion_id: int | None = None) -> str:
     """*terms* as an FTS5 query that can only mean "all these words".
 
     Each term is an FTS5 string (a double quote doubled inside), so ``NEAR``,
-    ``OR``, ``*``, ``-``, ``^`` and ``column:`` are words like any other.
+    ``OR``, ``*``, ``-``, ``^`` and ``column:`` are words like any other. The
+    words are looked for in the subject and the body only; with
+    *discussion_id*, in that discussion's posts only (its id is indexed as a
+    word of a column of its own).
     """
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    words = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    query = "{subject body} : (" + words + ")"
+    if discussion_id is None:
+        return query
+    return f'discussion_id : "{int(discussion_id)}" AND {query}'
 
 
-_SQLITE_MATCHES = (
-    "FROM post_search JOIN posts ON posts.id = post_search.rowid "
-    "JOIN discussions ON discussions.id = posts.discussion_id "
-    "WHERE post_search MATCH :query AND discussions.slug = :slug "
-    "AND posts.status = 'approved'"
-)
-
-# Subject words weigh twice the body's (bm25 is lower for a better match).
+# The newest matches come straight off the index (FTS5 walks rowids
+# backwards); only they are ranked, subject words weighing twice the body's
+# (bm25 is lower for a better match). Only approved posts are in the index
+# (its triggers see to it), and the page's posts are read again through the
+# archive's approved-only queries: no row of posts is read here.
 _SQLITE_PAGE = text(
-    f"SELECT posts.id {_SQLITE_MATCHES} "
-    "ORDER BY bm25(post_search, 2.0, 1.0), posts.id DESC LIMIT :limit OFFSET :offset"
+    "SELECT id FROM (SELECT rowid AS id, bm25(post_search, 2.0, 1.0, 0.0) AS score "
+    "FROM post_search WHERE post_search MATCH :query "
+    "ORDER BY rowid DESC LIMIT :ranked) "
+    "ORDER BY score, id DESC LIMIT :limit OFFSET :offset"
 )
-_SQLITE_COUNT = text(f"SELECT count(*) FROM (SELECT 1 {_SQLITE_MATCHES} LIMIT :cap)")
+_SQLITE_COUNT = text(
+    "SELECT count(*) FROM (SELECT 1 FROM post_search "
+    "WHERE post_search MATCH :query LIMIT :cap)"
+)
+_DISCUSSION = text("SELECT id FROM discussions WHERE slug = :slug")
 
 _PG_QUERY = (
     "(plainto_tsquery('english', post_search_fold(:words)) "
@@ -68,17 +79,18 @@ _PG_QUERY = (
     "|| plainto_tsquery('french', post_search_fold(:words)) "
     "|| plainto_tsquery('simple', post_search_fold(:words)))"
 )
+# Only approved posts are in post_search (its trigger sees to it), and the
+# page's posts are read again through the archive's approved-only queries.
 _PG_MATCHES = (
     f"FROM (SELECT {_PG_QUERY} AS query) AS asked, post_search "
-    "JOIN posts ON posts.id = post_search.post_id "
     "WHERE post_search.document @@ asked.query "
-    "AND post_search.discussion_id = (SELECT id FROM discussions WHERE slug = :slug) "
-    "AND posts.status = 'approved'"
+    "AND post_search.discussion_id = (SELECT id FROM discussions WHERE slug = :slug)"
 )
 _PG_PAGE = text(
-    f"SELECT posts.id {_PG_MATCHES} "
-    "ORDER BY ts_rank(post_search.document, asked.query) DESC, posts.id DESC "
-    "LIMIT :limit OFFSET :offset"
+    "SELECT id FROM (SELECT post_search.post_id AS id, "
+    "ts_rank(post_search.document, asked.query) AS score "
+    f"{_PG_MATCHES} ORDER BY post_search.post_id DESC LIMIT :ranked) AS newest "
+    "ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
 )
 _PG_COUNT = text(f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHES} LIMIT :cap) AS found")
 
@@ -94,13 +106,16 @@ def search_posts(
 ) -> SearchHits:
     """Approved posts of discussion *slug* holding every one of *terms*, best first.
 
-    Counting stops after *cap* + 1 matches: a common word in a large archive
-    costs the same as a rare one.
+    Only the *cap* newest matches are ranked and reachable, and counting stops
+    after *cap* + 1: a word in every post costs about what a rare one does.
     """
     if not terms:
         return SearchHits((), 0, False)
     if session.get_bind().dialect.name == "sqlite":
-        params: dict[str, object] = {"query": fts5_query(terms), "slug": slug}
+        found = session.execute(_DISCUSSION, {"slug": slug}).scalar()
+        if found is None:
+            return SearchHits((), 0, False)
+        params: dict[str, object] = {"query": fts5_query(terms, int(found))}
         page, count = _SQLITE_PAGE, _SQLITE_COUNT
     else:
         params = {"words": " ".join(terms), "slug": slug}
@@ -109,7 +124,13 @@ def search_posts(
     ids: tuple[int, ...] = ()
     if offset < min(total, cap):
         rows = session.execute(
-            page, {**params, "limit": min(limit, cap - offset), "offset": offset}
+            page,
+            {
+                **params,
+                "ranked": cap,
+                "limit": min(limit, cap - offset),
+                "offset": offset,
+            },
         )
         ids = tuple(int(post_id) for (post_id,) in rows)
     return SearchHits(ids, total, total > cap)

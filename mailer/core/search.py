@@ -72,14 +72,14 @@ def snippet(text: str, terms: Sequence[str], width: int = SNIPPET) -> list[Piece
 
     White space is collapsed to single spaces; ``…`` shows where text was cut.
     Without a match (the words were in the subject), the text's beginning.
+    Words are compared up to the first match and then only within the cut.
     """
     flat = _SPACE.sub(" ", text).strip()
     folded = [fold(t) for t in terms]
-    words = [
-        (m.start(), m.end(), _matches(fold(m.group()), folded))
-        for m in _WORD.finditer(flat)
-    ]
-    first = next((start for start, _, hit in words if hit), 0)
+    first = next(
+        (m.start() for m in _WORD.finditer(flat) if _matches(_fold_word(m), folded)),
+        0,
+    )
     begin = max(0, first - _LEAD)
     if begin > 0:
         space = flat.find(" ", begin)
@@ -90,16 +90,20 @@ def snippet(text: str, terms: Sequence[str], width: int = SNIPPET) -> list[Piece
         end = space if space > first else end
     pieces: list[Piece] = [Piece("…", False)] if begin > 0 else []
     pos = begin
-    for start, stop, hit in words:
-        if not hit or stop <= begin or start >= end:
+    for m in _WORD.finditer(flat, begin, end):
+        if not _matches(_fold_word(m), folded):
             continue
-        start, stop = max(start, begin), min(stop, end)
-        if start > pos:
-            pieces.append(Piece(flat[pos:start], False))
-        pieces.append(Piece(flat[start:stop], True))
-        pos = stop
+        if m.start() > pos:
+            pieces.append(Piece(flat[pos : m.start()], False))
+        pieces.append(Piece(m.group(), True))
+        pos = m.end()
     if end > pos:
         pieces.append(Piece(flat[pos:end], False))
     if end < len(flat):
         pieces.append(Piece("…", False))
     return pieces
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    word = match.group()
+    return word.lower() if word.isascii() else fold(word)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, inspect, update
+from sqlalchemy import delete, inspect, select, update
 
 from mailer.core.search import search_terms
-from store.models import Post, PostStatus
+from store.models import Discussion, Post, PostStatus, Question
 from store.search import search_posts
-from tests.fixtures.web import SLUG, Archive
+from tests.fixtures.web import SLUG, WEB_NOW, Archive
 
 
 def _found(archive: Archive, query: str, **kwargs: int) -> list[int]:
@@ -151,3 +151,42 @@ def test_the_index_is_kept_by_the_database(archive: Archive) -> None:
                 i["name"] for i in inspect(conn).get_indexes("post_search")
             }
     assert expected <= found
+
+
+def test_a_search_stays_in_its_discussion(archive: Archive) -> None:
+    here = archive.add_post(body="Broadband for schools.")
+    with archive.runtime.sessions.begin() as session:
+        other = Discussion(slug="other-talk", created_at=WEB_NOW)
+        session.add(other)
+        session.flush()
+        question = Question(
+            discussion_id=other.id, number=1, week=1, release_at=WEB_NOW
+        )
+        session.add(question)
+        session.flush()
+        session.add(
+            Post(
+                discussion_id=other.id,
+                question_id=question.id,
+                message_id="<elsewhere@example.net>",
+                author_email="bo@example.net",
+                subject="",
+                body="Broadband elsewhere.",
+                status=PostStatus.APPROVED,
+                received_at=WEB_NOW,
+                approved_at=WEB_NOW,
+            )
+        )
+        here_id = session.scalars(
+            select(Discussion.id).where(Discussion.slug == SLUG)
+        ).one()
+        elsewhere = session.scalars(
+            select(Post.id).where(Post.discussion_id == other.id)
+        ).one()
+    assert _found(archive, "broadband") == [here]
+    with archive.runtime.sessions() as session:
+        assert list(search_posts(session, "other-talk", ("broadband",)).ids) == [
+            elsewhere
+        ]
+    # The discussion's id is indexed on SQLite, but no query word reaches it.
+    assert _found(archive, str(here_id)) == []

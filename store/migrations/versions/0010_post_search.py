@@ -1,8 +1,9 @@
 """post search: a full-text index of approved posts, kept by the database itself
 
-SQLite: an FTS5 table over posts (subject, body), tokenizer unicode61 with
-diacritics folded, so "educacion" finds "educación" in every language; no
-Porter stemmer, which knows only English. PostgreSQL: a tsvector per approved
+SQLite: an FTS5 table over posts (subject, body, and the discussion's id as
+a word of its own, so a search stays in one discussion without reading the
+posts), tokenizer unicode61 with diacritics folded, so "educacion" finds
+"educación" in every language; no Porter stemmer, which knows only English. PostgreSQL: a tsvector per approved
 post in the english, spanish or french configuration its language names
 ('simple' otherwise), under a GIN index.
 
@@ -29,35 +30,35 @@ depends_on: str | Sequence[str] | None = None
 _SQLITE = [
     (
         "CREATE VIRTUAL TABLE post_search USING fts5("
-        "subject, body, content='posts', content_rowid='id', "
+        "subject, body, discussion_id, content='posts', content_rowid='id', "
         "tokenize='unicode61 remove_diacritics 2')"
     ),
     (
         "CREATE TRIGGER post_search_insert AFTER INSERT ON posts "
         "WHEN new.status = 'approved' BEGIN "
-        "INSERT INTO post_search(rowid, subject, body) "
-        "VALUES (new.id, new.subject, new.body); END"
+        "INSERT INTO post_search(rowid, subject, body, discussion_id) "
+        "VALUES (new.id, new.subject, new.body, new.discussion_id); END"
     ),
     (
         "CREATE TRIGGER post_search_delete AFTER DELETE ON posts "
         "WHEN old.status = 'approved' BEGIN "
-        "INSERT INTO post_search(post_search, rowid, subject, body) "
-        "VALUES ('delete', old.id, old.subject, old.body); END"
+        "INSERT INTO post_search(post_search, rowid, subject, body, discussion_id) "
+        "VALUES ('delete', old.id, old.subject, old.body, old.discussion_id); END"
     ),
     # One trigger, two statements in this order: the old row's words leave
     # the index before the new row's enter (FTS5 needs the old values to
     # delete them; two triggers would fire in no promised order).
     (
-        "CREATE TRIGGER post_search_update AFTER UPDATE OF status, subject, body "
+        "CREATE TRIGGER post_search_update AFTER UPDATE OF status, subject, body, discussion_id "
         "ON posts BEGIN "
-        "INSERT INTO post_search(post_search, rowid, subject, body) "
-        "SELECT 'delete', old.id, old.subject, old.body WHERE old.status = 'approved'; "
-        "INSERT INTO post_search(rowid, subject, body) "
-        "SELECT new.id, new.subject, new.body WHERE new.status = 'approved'; END"
+        "INSERT INTO post_search(post_search, rowid, subject, body, discussion_id) "
+        "SELECT 'delete', old.id, old.subject, old.body, old.discussion_id WHERE old.status = 'approved'; "
+        "INSERT INTO post_search(rowid, subject, body, discussion_id) "
+        "SELECT new.id, new.subject, new.body, new.discussion_id WHERE new.status = 'approved'; END"
     ),
     (
-        "INSERT INTO post_search(rowid, subject, body) "
-        "SELECT id, subject, body FROM posts WHERE status = 'approved'"
+        "INSERT INTO post_search(rowid, subject, body, discussion_id) "
+        "SELECT id, subject, body, discussion_id FROM posts WHERE status = 'approved'"
     ),
 ]
 
