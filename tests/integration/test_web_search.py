@@ -137,3 +137,17 @@ def test_no_hits_says_so(archive: Archive) -> None:
 
 def test_an_unknown_discussion_is_not_found(archive: Archive) -> None:
     assert archive.client.get("/d/nope/search", params={"q": "x"}).status_code == 404
+
+
+def test_a_search_with_too_many_results_says_how_they_are_listed(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailer.web.search as page
+
+    monkeypatch.setattr(page, "MAX_RESULTS", 4)
+    for n in range(6):
+        archive.add_post(body=f"Skills {n}.")
+    r = archive.client.get(SEARCH, params={"q": "skills", "lang": "es"})
+    assert "Más de 4 aportaciones encontradas" in r.text
+    assert "Se listan las 4 más recientes" in r.text
+    assert len(_results(r.text)) == 4
