@@ -246,7 +246,9 @@ def test_no_token_of_anyone_is_in_any_public_page_feed_export_or_report(
     with TestClient(build_app(rt), base_url="http://127.0.0.1:8080") as client:
         pages = crawl(client, starts)
     assert sum(1 for p in pages if "/q/" in p) >= len(discussion.questions)
-    assert sum(1 for p in pages if "/search?" in p and "page=2" in p) >= 1
+    if rt.engine.dialect.name == "sqlite":  # PostgreSQL leaves "the" unindexed
+        assert sum(1 for p in pages if "/search?" in p and "page=2" in p) >= 1
+    assert sum(1 for p in pages if "/search?" in p) >= 6
     for language in ("en", "es", "fr"):
         files = write_report(load_report(rt, discussion, language), tmp_path / language)
         pages[f"report.{language}.html"] = files.html.read_text("utf-8")
