@@ -63,6 +63,7 @@ HTML_ROUTES: dict[str, tuple[str, ...]] = {
     "POST /unsubscribe/{token}": ("mode changed", "unsubscribed"),
     "GET /manage/{token}": ("manage", "manage, bad token", "manage, ended"),
     "POST /manage/{token}": ("manage saved",),
+    "GET /d/{slug}/search": ("search results", "search, too long"),
     "404": ("not found",),  # any path no route takes, and a route's own 404
 }
 
@@ -203,6 +204,11 @@ def _visit_every_page(
     axe.check(page, "question", language)
     page.goto(post_url)
     axe.check(page, "post", language)
+    page.goto(f"{base}/d/{SLUG}/search?q=workshops&lang={language}")
+    assert page.locator("li.result mark").count() >= 1
+    axe.check(page, "search results", language)
+    page.goto(f"{base}/d/{SLUG}/search?q={'x' * 300}&lang={language}")
+    axe.check(page, "search, too long", language)
 
     for missing in (f"/d/{SLUG}/q/99", "/no/such/page", f"/d/{SLUG}/posts/999999"):
         assert page.goto(f"{base}{missing}").status == 404  # type: ignore[union-attr]
