@@ -1,6 +1,6 @@
 """Full-text search of a discussion's approved posts, on SQLite FTS5 or PostgreSQL.
 
-The index is the database's own (migration 0011): triggers on ``posts`` keep
+The index is the database's own (migration 0012): triggers on ``posts`` keep
 it in step, so only approved posts are in it. The words come in as plain
 terms (see :func:`mailer.core.search.search_terms`) and are never handed to
 the database as query syntax: on SQLite each term is one quoted FTS5 string,

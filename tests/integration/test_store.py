@@ -78,7 +78,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
                 conn,
                 opts={
                     "compare_type": True,
-                    # The search index (migration 0011) is no model: its own test.
+                    # The search index (migration 0012) is no model: its own test.
                     "include_name": lambda name, kind, parent: (
                         not is_search_object(name)
                     ),

@@ -13,8 +13,8 @@ rejected posts are never in it. A later migration that rebuilds the posts table
 on SQLite (batch mode) drops these triggers and must create them again;
 tests/integration/test_search_store.py fails if they are missing at head.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 14:40:00.000000
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
