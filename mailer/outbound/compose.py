@@ -208,7 +208,9 @@ def _fold(
         if value.display_name.isascii() and not utf8:
             value = formataddr((value.display_name, value.addr_spec))
         else:
-            return _fold_address(name, value.display_name, value.addr_spec, utf8)
+            return _fold_address(
+                name, value.display_name, value.username, value.domain, utf8
+            )
     if not value.isascii():
         return _fold_text(name, value, utf8)
     out: list[str] = []
@@ -227,9 +229,13 @@ def _fold(
 # ASCII ("Ana Ruiz vía ...", a subject with accents) thousands of times: each
 # is folded once. Keyed by value, not by recipient: the caches stay small.
 @functools.lru_cache(maxsize=256)
-def _fold_address(name: str, display_name: str, addr_spec: str, utf8: bool) -> str:
+def _fold_address(
+    name: str, display_name: str, username: str, domain: str, utf8: bool
+) -> str:
     pol = UTF8_POLICY if utf8 else SMTP_POLICY
-    value = Address(display_name=display_name, addr_spec=addr_spec)
+    # By its parts, as the caller's Address was made: an addr_spec is parsed
+    # again, and a local part outside ASCII (RFC 6531) is refused there.
+    value = Address(display_name=display_name, username=username, domain=domain)
     return str(pol.header_factory(name, value).fold(policy=pol))
 
 
