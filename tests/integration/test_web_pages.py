@@ -333,6 +333,9 @@ def test_long_questions_are_paged_by_thread(archive: Archive) -> None:
     assert [int(x) for x in shown] == [roots[0], reply, *roots[1:25]]
     assert f'href="{PAGE}/q/4?page=2" rel="next"' in first.text
     assert 'rel="prev"' not in first.text
+    # The two pagers are two landmarks; each has a name of its own (axe landmark-unique).
+    labels = re.findall(r'<nav class="pager" aria-label="([^"]+)"', first.text)
+    assert len(labels) == 2 and len(set(labels)) == 2, labels
     second = archive.client.get(f"{PAGE}/q/4?page=2&lang=fr")
     assert "Page 2 sur 2" in second.text
     shown = re.findall(r'id="p(\d+)"', second.text)
