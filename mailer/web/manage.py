@@ -21,7 +21,6 @@ from starlette.routing import BaseRoute, Route
 from mailer.config.settings import DiscussionSettings
 from mailer.core.choices import UnsubscribeVia
 from mailer.core.tokens import SignedFor
-from mailer.subscriptions import unsubscribe_subscription
 from mailer.subscriptions.manage import SettingsChange, change_settings
 from mailer.web.context import Page, Web
 from mailer.web.i18n import LANGUAGE_NAMES, Translator
@@ -30,6 +29,7 @@ from mailer.web.subscribe import (
     LinkedSubscription,
     expired_page,
     invalid_page,
+    leave,
     linked_subscription,
     posted_form,
 )
@@ -101,7 +101,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         assert linked.view is not None and disc is not None
         found = linked.view
         if form.get("leave"):
-            return await _leave(web, request, page, disc, found)
+            return await leave(web, request, page, disc, found, UnsubscribeVia.WEB)
         mode = form.get("mode", "")
         language = form.get("language", "")
         change = await web.write(
@@ -162,27 +162,4 @@ async def _saved(
             "back": request.url.path,
         },
         cache="no-store",
-    )
-
-
-async def _leave(
-    web: Web,
-    request: Request,
-    page: Page,
-    disc: DiscussionSettings,
-    found: SubscriptionView,
-) -> Response:
-    """The manage page's leave button: unsubscribe now, with a goodbye mail."""
-    await web.write(
-        lambda s: unsubscribe_subscription(
-            s, web.runtime, found.id, web.runtime.clock(), UnsubscribeVia.WEB
-        )
-    )
-    title = disc.title.in_language(page.language, disc.default_language)
-    return await web.message(
-        request,
-        page,
-        page.t("unsubscribed_title"),
-        page.t("unsubscribed_body", title=title),
-        discussion=disc,
     )

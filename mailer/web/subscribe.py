@@ -253,19 +253,7 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         if not one_click and form.get("mode") in _INSTEAD:
             return await _receive_less(web, request, page, disc, found, form["mode"])
         via = UnsubscribeVia.ONE_CLICK if one_click else UnsubscribeVia.WEB
-        await web.write(
-            lambda s: unsubscribe_subscription(
-                s, web.runtime, found.id, web.runtime.clock(), via
-            )
-        )
-        title = disc.title.in_language(page.language, disc.default_language)
-        return await web.message(
-            request,
-            page,
-            page.t("unsubscribed_title"),
-            page.t("unsubscribed_body", title=title),
-            discussion=disc,
-        )
+        return await leave(web, request, page, disc, found, via)
 
     return [
         Route("/d/{slug}/signup", signup, methods=["POST"]),
@@ -274,6 +262,30 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         Route("/unsubscribe/{token}", unsubscribe_show, methods=["GET"]),
         Route("/unsubscribe/{token}", unsubscribe_do, methods=["POST"]),
     ]
+
+
+async def leave(
+    web: Web,
+    request: Request,
+    page: Page,
+    disc: DiscussionSettings,
+    found: SubscriptionView,
+    via: UnsubscribeVia,
+) -> Response:
+    """Unsubscribe *found* now (a goodbye mail follows unless *via* is one-click)."""
+    await web.write(
+        lambda s: unsubscribe_subscription(
+            s, web.runtime, found.id, web.runtime.clock(), via
+        )
+    )
+    title = disc.title.in_language(page.language, disc.default_language)
+    return await web.message(
+        request,
+        page,
+        page.t("unsubscribed_title"),
+        page.t("unsubscribed_body", title=title),
+        discussion=disc,
+    )
 
 
 async def _receive_less(
