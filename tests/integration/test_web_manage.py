@@ -7,10 +7,8 @@ made with an earlier clock, as a mail sent earlier would carry it.
 
 from __future__ import annotations
 
-import email
 import re
 from datetime import timedelta
-from email import policy
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -26,6 +24,7 @@ from store.models import (
     SubscriptionStatus,
 )
 from tests.fixtures.web import SLUG, WEB_NOW, Archive, ArchiveFactory
+from tests.integration.test_web_subscribe import mails_to, text_of
 
 PAGE = f"/d/{SLUG}"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -38,22 +37,6 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found is not None, "no CSRF field on the page"
     return found.group(1)
-
-
-def mails_to(archive: Archive, address: str) -> list[email.message.EmailMessage]:
-    with archive.runtime.sessions() as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.recipient == address)
-            .order_by(OutboxMessage.id)
-        ).all()
-    return [email.message_from_bytes(r.raw, policy=policy.default) for r in rows]
-
-
-def text_of(msg: email.message.EmailMessage) -> str:
-    part = msg.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def subscription(archive: Archive, address: str) -> Subscription:
