@@ -87,15 +87,18 @@ class OutcomeLedger:
 
     # -- the recorder ------------------------------------------------------
 
-    def collect(self) -> Collected | None:
+    def collect(self, idle: float | None = None) -> Collected | None:
         """The next group to record, or a call for the next batch; None at the end.
 
         A group is ready at *every* outcomes, when its first has waited
         *after* seconds, when every slot is taken (the lanes wait for it) or
         when the lanes have stopped. None once all lanes have stopped and
-        every outcome has been handed out.
+        every outcome has been handed out. With *idle*, an empty group comes
+        back after that many seconds of nothing, so the recorder can renew
+        its claims while every lane waits on a slow relay.
         """
         with self._cond:
+            since = time.monotonic()
             while True:
                 wants_more = (
                     self._more_to_come
@@ -120,8 +123,13 @@ class OutcomeLedger:
                 if self._done:
                     waited = time.monotonic() - self._first_at
                     self._cond.wait(max(self._after - waited, 0.001))
-                else:
+                elif idle is None:
                     self._cond.wait()
+                else:
+                    left = idle - (time.monotonic() - since)
+                    if left <= 0:
+                        return Collected([], False)
+                    self._cond.wait(left)
 
     def add(self, batch: Iterable[ClaimedMessage], *, last: bool) -> None:
         """The next claimed batch; *last*: no more will come in this pass."""

@@ -60,7 +60,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ediscuss.outbox")
 
-LEASE = timedelta(minutes=5)  # a claimed row untouched this long: its worker died
+# A claimed row untouched this long: its worker died. The pass renews its
+# claims every third of it from its own thread, which never waits on a relay,
+# so a live worker keeps them; a killed one's rows go out again a minute later.
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = LEASE.total_seconds() / 3
 # At most this many copies are sent (or on the wire) without their outcome
 # committed: what a crash may send twice. Measured in docs/performance.md.
 RECORD_EVERY = 64
@@ -237,7 +241,7 @@ class OutboxSender:
         ]
         renewed = now
         try:
-            while (collected := ledger.collect()) is not None:
+            while (collected := ledger.collect(idle=RENEW_EVERY)) is not None:
                 if collected.outcomes:
                     try:
                         self._record_group(collected.outcomes, report)
@@ -250,7 +254,7 @@ class OutboxSender:
                         more, last=len(more) < batch_size or report.claimed >= most
                     )
                 now = rt.clock()
-                if now - renewed > LEASE / 3:
+                if now - renewed > timedelta(seconds=RENEW_EVERY):
                     with rt.sessions.begin() as session:
                         renew_claims(session, claimant=self.claimant, now=now)
                     renewed = now

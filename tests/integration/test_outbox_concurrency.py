@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from mailer.outbound import worker
 from mailer.outbound.worker import LEASE, OutboxSender, PassReport
 from mailer.runtime import Runtime
 from store.models import OutboxState
@@ -192,5 +193,51 @@ def test_killed_worker_loses_nothing_and_resends_only_what_was_in_flight(
         twice = {mid for mid, n in counts.items() if n > 1}
         assert twice == on_the_wire  # only what had no record when it died
         assert counts[held] == 2
+    finally:
+        rt.close()
+
+
+def test_a_pass_waiting_on_a_slow_relay_keeps_its_claims(
+    db_url: str,
+    make_settings: SettingsFactory,
+    relay: CapturingRelay,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorder renews the lease while every lane waits for the relay's answer."""
+    clock = now_clock()
+    rt = make_runtime(
+        make_settings,
+        db_url,
+        relay=relay.settings(),
+        clock=clock,
+        overrides={"outbox": {"connections": 1, "batch_size": 10}},
+    )
+    monkeypatch.setattr(worker, "RENEW_EVERY", 0.05)
+    try:
+        fill(rt, 5)
+        relay.hold_message(1)
+        sender = OutboxSender(rt)
+        reports: list[PassReport] = []
+        thread = threading.Thread(target=lambda: reports.append(sender.run_once()))
+        thread.start()
+        try:
+            assert relay.held.wait(30)
+            claimed = {r.claimed_at for r in rows(rt)}
+            # Far beyond a lease: only a renewal keeps the rows from another worker.
+            clock.advance(seconds=LEASE.total_seconds() * 2)
+            deadline = time.monotonic() + 30
+            while {r.claimed_at for r in rows(rt)} == claimed:
+                assert time.monotonic() < deadline, "the claims were never renewed"
+                time.sleep(0.02)
+            assert {r.state for r in rows(rt)} == {OutboxState.SENDING}
+            rival = OutboxSender(rt)
+            assert rival.run_once().claimed == 0  # nothing released, nothing taken
+            rival.close()
+        finally:
+            relay.release.set()
+            thread.join(30)
+        sender.close()
+        assert reports[0].sent == 5
+        assert len(relay.received) == 5  # none sent twice
     finally:
         rt.close()
