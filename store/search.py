@@ -86,19 +86,26 @@ _PG_MATCHES = (
     "WHERE post_search.document @@ asked.query "
     "AND post_search.discussion_id = (SELECT id FROM discussions WHERE slug = :slug)"
 )
-# Few matches: rank them all. Many: rank the newest, found by walking the
-# primary key backwards (a common word is met every few rows).
+# Few matches: rank them all.
 _PG_PAGE = text(
     "SELECT id FROM (SELECT post_search.post_id AS id, "
     "ts_rank(post_search.document, asked.query) AS score "
     f"{_PG_MATCHES}) AS found "
     "ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
 )
+# Many: rank only the newest, found by walking the primary key backwards (a
+# common word is met every few rows) or through the index; their documents
+# are read for ranking after the cut, not for every match before it.
 _PG_PAGE_NEWEST = text(
-    "SELECT id FROM (SELECT post_search.post_id AS id, "
-    "ts_rank(post_search.document, asked.query) AS score "
-    f"{_PG_MATCHES} ORDER BY post_search.post_id DESC LIMIT :ranked) AS newest "
-    "ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"
+    f"WITH asked AS MATERIALIZED (SELECT {_PG_QUERY} AS query), "
+    "newest AS MATERIALIZED (SELECT post_search.post_id FROM asked, post_search "
+    "WHERE post_search.document @@ asked.query AND post_search.discussion_id = "
+    "(SELECT id FROM discussions WHERE slug = :slug) "
+    "ORDER BY post_search.post_id DESC LIMIT :ranked) "
+    "SELECT ranked.post_id FROM newest "
+    "JOIN post_search AS ranked ON ranked.post_id = newest.post_id, asked "
+    "ORDER BY ts_rank(ranked.document, asked.query) DESC, ranked.post_id DESC "
+    "LIMIT :limit OFFSET :offset"
 )
 _PG_COUNT = text(f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHES} LIMIT :cap) AS found")
 # The planner cannot tell a rare word from a common one well (the query is

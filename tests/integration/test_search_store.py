@@ -122,6 +122,19 @@ def test_counting_stops_at_the_cap_and_pages_are_slices(archive: Archive) -> Non
     assert other.ids == () and nothing.total == 0
 
 
+def test_beyond_the_cap_the_newest_matches_are_ranked(archive: Archive) -> None:
+    titled_old = archive.add_post(subject="Skills first", body="Skills, said early.")
+    plain = [archive.add_post(body=f"Skills post number {n}.") for n in range(5)]
+    titled_new = archive.add_post(subject="Skills again", body="Skills, said late.")
+    with archive.runtime.sessions() as session:
+        hits = search_posts(session, SLUG, ("skills",), limit=10, cap=4)
+    assert hits.capped and hits.total == 5
+    # The four newest, the one with the word in its subject first; the older
+    # titled post is beyond the cap, however well it would rank.
+    assert list(hits.ids) == [titled_new, plain[4], plain[3], plain[2]]
+    assert titled_old not in hits.ids
+
+
 def test_the_index_is_kept_by_the_database(archive: Archive) -> None:
     # A later migration that rebuilds posts (SQLite batch mode) drops triggers:
     # this says so before a post goes unindexed.
@@ -150,6 +163,12 @@ def test_the_index_is_kept_by_the_database(archive: Archive) -> None:
             assert "ix_post_search_document" in {
                 i["name"] for i in inspect(conn).get_indexes("post_search")
             }
+            # No pending list for every search to read (migration 0013).
+            options = conn.exec_driver_sql(
+                "SELECT reloptions FROM pg_class "
+                "WHERE relname = 'ix_post_search_document'"
+            ).scalar_one()
+            assert options == ["fastupdate=off"]
     assert expected <= found
 
 
