@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_QUERY = 200  # characters a query may have; a longer one is refused, politely
 MAX_TERMS = 8  # words kept from a query; more only slow the search down
@@ -43,20 +44,39 @@ def search_terms(query: str) -> tuple[str, ...]:
     return tuple(terms[:MAX_TERMS])
 
 
-def _matches(word: str, terms: Sequence[str]) -> bool:
-    """True when *word* (folded) is one of *terms* (folded) or shares its stem.
+def _term_pattern(terms: Sequence[str]) -> re.Pattern[str]:
+    """A pattern for the words that *terms* (folded) mark, in folded text.
 
-    The stem is guessed, not computed: a word longer than four letters matches
-    a word that begins with all but its last two letters ("education" marks
-    "educational", "aportación" marks "aportaciones"), as stemmers would
-    mostly match them.
+    A word matches a term it equals, or, for a term longer than four letters,
+    when it begins with all but the term's last two letters ("education"
+    marks "educational", "aportación" marks "aportaciones"): the stem is
+    guessed, not computed, as stemmers would mostly match them. One pattern
+    finds them in C instead of a comparison per word and term in Python.
     """
-    for term in terms:
-        if word == term:
-            return True
-        if len(term) > 4 and word.startswith(term[: max(4, len(term) - 2)]):
-            return True
-    return False
+    alternatives = [
+        re.escape(t[: max(4, len(t) - 2)]) + r"[^\W_]*"
+        if len(t) > 4
+        else re.escape(t) + r"(?![^\W_])"
+        for t in sorted(terms, key=len, reverse=True)
+    ]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + ")")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """*char* folded as :func:`fold` does, but always one character."""
+    folded = fold(char)
+    if len(folded) == 1:
+        return folded
+    lower = char.lower()
+    return lower if len(lower) == 1 else char
+
+
+def _fold_in_place(text: str) -> str:
+    """*text* folded character by character: each position still the same letter."""
+    if text.isascii():
+        return text.lower()
+    return "".join(map(_fold_char, text))
 
 
 @dataclass(frozen=True)
@@ -75,11 +95,11 @@ def snippet(text: str, terms: Sequence[str], width: int = SNIPPET) -> list[Piece
     Words are compared up to the first match and then only within the cut.
     """
     flat = _SPACE.sub(" ", text).strip()
-    folded = [fold(t) for t in terms]
-    first = next(
-        (m.start() for m in _WORD.finditer(flat) if _matches(_fold_word(m), folded)),
-        0,
-    )
+    folded = _fold_in_place(flat)
+    wanted = [fold(t) for t in terms if t]
+    marked = _term_pattern(wanted) if wanted else None
+    found = marked.search(folded) if marked else None
+    first = found.start() if found else 0
     begin = max(0, first - _LEAD)
     if begin > 0:
         space = flat.find(" ", begin)
@@ -90,20 +110,13 @@ def snippet(text: str, terms: Sequence[str], width: int = SNIPPET) -> list[Piece
         end = space if space > first else end
     pieces: list[Piece] = [Piece("…", False)] if begin > 0 else []
     pos = begin
-    for m in _WORD.finditer(flat, begin, end):
-        if not _matches(_fold_word(m), folded):
-            continue
+    for m in marked.finditer(folded, begin, end) if marked else ():
         if m.start() > pos:
             pieces.append(Piece(flat[pos : m.start()], False))
-        pieces.append(Piece(m.group(), True))
+        pieces.append(Piece(flat[m.start() : m.end()], True))
         pos = m.end()
     if end > pos:
         pieces.append(Piece(flat[pos:end], False))
     if end < len(flat):
         pieces.append(Piece("…", False))
     return pieces
-
-
-def _fold_word(match: re.Match[str]) -> str:
-    word = match.group()
-    return word.lower() if word.isascii() else fold(word)

@@ -45,3 +45,17 @@ def test_a_long_text_is_cut_around_the_first_match() -> None:
     start = snippet("Target first.\n\n  then more", ["target"])
     assert "".join(p.text for p in start) == "Target first. then more"
     assert _marks(snippet("No match here.", ["absent"])) == []
+
+
+def test_marks_line_up_with_the_text_whatever_its_letters() -> None:
+    # Accents inside the compared letters, capitals, a dotted capital I whose
+    # lower case is two characters, a sharp s whose folding is two: every
+    # mark is the text's own word, and the pieces still make up the text.
+    text = "İstanbul, straße: ÉCONOMIES y économie sociale; Economía."
+    pieces = snippet(text, ["economie", "istanbul", "sociale"])
+    marks = ["İstanbul", "ÉCONOMIES", "économie", "sociale", "Economía"]
+    assert _marks(pieces) == marks
+    assert "".join(p.text for p in pieces) == text
+    assert _marks(snippet(text, ["economía"])) == ["ÉCONOMIES", "économie", "Economía"]
+    assert _marks(snippet(text, [])) == [] and _marks(snippet(text, [""])) == []
+    assert _marks(snippet("ski skis skiing", ["ski", "skiing"])) == ["ski", "skiing"]
