@@ -181,7 +181,7 @@ class Web:
             lang=page.language,
             language_names=LANGUAGE_NAMES,
             static_url=self.static_url,
-            language_path=_language_path(request, context),
+            language_url=_language_links(request, context),
             csrf=csrf,
             **context,
         )
@@ -222,16 +222,32 @@ class Web:
         )
 
 
-def _language_path(request: Request, context: Mapping[str, Any]) -> str:
-    """Where the language links of a page lead: the page itself, when it can be fetched.
+# What a page reads of its query, and so what its language links keep.
+_KEPT_PARAMETERS = ("q", "page")
 
-    A page that answers a form (the sign-up's result or its errors) has only a
-    POST route; its language links lead to the discussion's page instead.
+
+def _language_links(
+    request: Request, context: Mapping[str, Any]
+) -> Callable[[str], str]:
+    """Where a page's link to its *code* version leads: the page itself, when it can be fetched.
+
+    The page's own query (a search's words, a page number) stays, so a
+    reader who changes language sees the same results; nothing else of it,
+    and no longer than a search may be, is echoed. A page that answers
+    a form (the sign-up's result or its errors) has only a POST route; its
+    language links lead to the discussion's page instead.
     """
+    kept: list[tuple[str, str]] = []
     if request.method in ("GET", "HEAD"):
-        return quote(request.url.path)
-    disc = context.get("discussion")
-    return f"/d/{quote(disc.slug)}" if isinstance(disc, DiscussionSettings) else "/"
+        path = quote(request.url.path)
+        params = request.query_params
+        kept = [
+            (k, params[k][: MAX_QUERY + 1]) for k in _KEPT_PARAMETERS if k in params
+        ]
+    else:
+        disc = context.get("discussion")
+        path = f"/d/{quote(disc.slug)}" if isinstance(disc, DiscussionSettings) else "/"
+    return lambda code: f"{path}?{urlencode([*kept, ('lang', code)])}"
 
 
 def attachment_path(slug: str, post_id: int, attachment_id: int) -> str:

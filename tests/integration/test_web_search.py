@@ -151,3 +151,17 @@ def test_a_search_with_too_many_results_says_how_they_are_listed(
     assert "Más de 4 aportaciones encontradas" in r.text
     assert "Se listan las 4 más recientes" in r.text
     assert len(_results(r.text)) == 4
+
+
+def test_language_links_keep_the_search(archive: Archive) -> None:
+    archive.add_post(body="Apprenticeships moved online.")
+    page = archive.client.get(
+        SEARCH, params={"q": "apprenticeships online", "page": "1", "x": "<junk>"}
+    ).text
+    # The same results in another language; nothing else of the query echoed.
+    assert f'href="{SEARCH}?q=apprenticeships+online&amp;page=1&amp;lang=es"' in page
+    assert f'href="{SEARCH}?q=apprenticeships+online&amp;page=1&amp;lang=fr"' in page
+    assert "junk" not in page
+    hostile = archive.client.get(SEARCH, params={"q": '"><script>' + "w " * 300}).text
+    (link,) = re.findall(r'href="([^"]*lang=es)"', hostile)
+    assert "<" not in link and len(link) < 700
