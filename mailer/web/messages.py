@@ -162,7 +162,7 @@ EN: dict[str, str] = {
     "manage_private": (
         "The link that opened it is yours alone: please do not pass it on."
     ),
-    "manage_settings": "What you receive",
+    "manage_settings": "Delivery and language",
     "manage_save": "Save",
     "manage_leave_title": "Leave the discussion",
     "manage_saved_title": "Your subscription is updated",
@@ -350,7 +350,7 @@ ES: dict[str, str] = {
     "manage_private": (
         "El enlace que la abrió es solo suyo: por favor, no lo comparta."
     ),
-    "manage_settings": "Lo que recibe",
+    "manage_settings": "Envío e idioma",
     "manage_save": "Guardar",
     "manage_leave_title": "Darse de baja",
     "manage_saved_title": "Su suscripción está al día",
@@ -543,7 +543,7 @@ FR: dict[str, str] = {
     "manage_private": (
         "Le lien qui l'a ouverte n'est qu'à vous : merci de ne pas le transmettre."
     ),
-    "manage_settings": "Ce que vous recevez",
+    "manage_settings": "Envoi et langue",
     "manage_save": "Enregistrer",
     "manage_leave_title": "Se désabonner",
     "manage_saved_title": "Votre abonnement est à jour",

@@ -246,3 +246,13 @@ def test_a_link_that_names_nothing_gets_a_clear_page(archive: Archive) -> None:
     assert subscription(archive, "reader@example.org").status is (
         SubscriptionStatus.ACTIVE
     )
+
+
+def test_the_manage_page_names_its_parts_once(archive: Archive) -> None:
+    welcome = join(archive, "heading@example.org", language="en")
+    shown = fresh_client(archive).get(link_in(welcome, MANAGE)).text
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", shown)
+    legends = re.findall(r"<legend>(.*?)</legend>", shown)
+    assert headings == ["Delivery and language", "Leave the discussion"]
+    assert legends == ["What you receive"]
+    assert not set(headings) & set(legends)  # a heading is not its own legend again
