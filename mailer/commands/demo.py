@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 from mailer.commands.base import CommandError, Context, Subparsers
-from mailer.demo import DemoError, DemoOptions, run_demo
-from mailer.demo.stage import Interrupted
 
 
 def register(sub: Subparsers) -> None:
@@ -47,6 +45,11 @@ def register(sub: Subparsers) -> None:
 
 def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     """Play the demonstration; 0 when it ran to the end."""
+    # The demonstration's script and stage are loaded only to play it: serve,
+    # which registers this command too, never holds them.
+    from mailer.demo import DemoError, DemoOptions, run_demo
+    from mailer.demo.stage import Interrupted
+
     logging.getLogger().setLevel(logging.WARNING)  # the account says what happens
     options = DemoOptions(fast=args.fast, web_port=args.port, state_dir=args.state)
     try:

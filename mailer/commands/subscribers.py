@@ -12,9 +12,7 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from mailer.commands.base import (
     CommandError,
@@ -45,6 +43,9 @@ from store.subscribers import (
     subscription_by_email,
     subscription_counts,
 )
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 PROGRESS_FROM_ROWS = 1000  # smaller files are done before a bar is worth drawing
 
@@ -189,6 +190,8 @@ def cmd_subscribers_import(ctx: Context, args: argparse.Namespace) -> int:
     total = count_rows(text)
     runtime = ctx.runtime()
     show = not args.no_progress and total >= PROGRESS_FROM_ROWS
+    from tqdm import tqdm  # only an import shows progress: serve never loads it
+
     with tqdm(
         total=total,
         unit="row",
