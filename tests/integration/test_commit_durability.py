@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from mailer.inbound.runner import processing_engine
 from mailer.outbound.worker import OutboxSender
 from mailer.runtime import open_runtime
+from store.db import SQLITE_CACHE_KIB
 from tests.fixtures.settings import SettingsFactory
 
 # What each database reports: (fast, durable); SQLite's NORMAL is 1, FULL is 2.
@@ -49,5 +50,22 @@ def test_processing_and_outbox_marks_follow_the_setting(
         assert _level(runtime.engine) == durable
     finally:
         sender.close()
+        engine.dispose()
+        runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_sqlite_connection_keeps_a_small_page_cache(
+    make_settings: SettingsFactory, db_url: str
+) -> None:
+    settings = make_settings(db_url)
+    runtime = open_runtime(settings)
+    engine = processing_engine(settings)
+    try:
+        for each in (runtime.engine, engine):
+            with each.connect() as connection:
+                size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            assert size == -SQLITE_CACHE_KIB  # KiB, not the default 2 MB
+    finally:
         engine.dispose()
         runtime.engine.dispose()
