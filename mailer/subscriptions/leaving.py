@@ -77,6 +77,7 @@ class UnsubscribeOutcome(enum.Enum):
     UNSUBSCRIBED = "unsubscribed"
     ALREADY_ENDED = "already-ended"
     NOT_FOUND = "not-found"
+    LINK_SPENT = "link-spent"  # the subscription ended and began anew since
 
 
 def ask_unsubscribe(
@@ -227,17 +228,23 @@ def unsubscribe_subscription(
     subscription_id: int,
     now: datetime,
     via: UnsubscribeVia,
+    generation: int | None = None,
 ) -> UnsubscribeOutcome:
     """Unsubscribe at once: for the signed link (``via`` ONE_CLICK or WEB) and the CLI.
 
     A goodbye mail follows a click on the web page; not an RFC 8058 one-click
     POST (the mail client did it, perhaps without asking) nor the operator's CLI.
+    With *generation* (a link's), a subscription that has ended and begun
+    anew since the link was made is left alone: checked here, with the row
+    locked, not only when the link was read.
     """
-    sub = session.get(Subscription, subscription_id)
+    sub = session.get(Subscription, subscription_id, with_for_update=True)
     if sub is None:
         return UnsubscribeOutcome.NOT_FOUND
     if sub.status in (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.EXPIRED):
         return UnsubscribeOutcome.ALREADY_ENDED
+    if generation is not None and sub.link_generation != generation:
+        return UnsubscribeOutcome.LINK_SPENT
     was_active = sub.status is SubscriptionStatus.ACTIVE
     end_subscription(sub, SubscriptionStatus.UNSUBSCRIBED, now)
     person = session.get(Subscriber, sub.subscriber_id)

@@ -101,7 +101,9 @@ def routes(web: Web) -> Sequence[BaseRoute]:
         assert linked.view is not None and disc is not None
         found = linked.view
         if form.get("leave"):
-            return await leave(web, request, page, disc, found, UnsubscribeVia.WEB)
+            return await leave(
+                web, request, page, disc, found, UnsubscribeVia.WEB, "manage_expired"
+            )
         mode = form.get("mode", "")
         language = form.get("language", "")
         change = await web.write(

@@ -31,6 +31,7 @@ from mailer.subscriptions import (
     InvalidAddress,
     InvalidValue,
     SignupForm,
+    UnsubscribeOutcome,
     confirm_token,
     request_subscription,
     unsubscribe_subscription,
@@ -271,13 +272,25 @@ async def leave(
     disc: DiscussionSettings,
     found: SubscriptionView,
     via: UnsubscribeVia,
+    spent: str = "unsubscribe_expired",
 ) -> Response:
-    """Unsubscribe *found* now (a goodbye mail follows unless *via* is one-click)."""
-    await web.write(
+    """Unsubscribe *found* now (a goodbye mail follows unless *via* is one-click).
+
+    The link's run of the subscription is checked again inside the write: one
+    that ended and began anew meanwhile gets the *spent* page, untouched.
+    """
+    outcome = await web.write(
         lambda s: unsubscribe_subscription(
-            s, web.runtime, found.id, web.runtime.clock(), via
+            s,
+            web.runtime,
+            found.id,
+            web.runtime.clock(),
+            via,
+            generation=found.link_generation,
         )
     )
+    if outcome is UnsubscribeOutcome.LINK_SPENT:
+        return await expired_page(web, request, page, spent, disc)
     title = disc.title.in_language(page.language, disc.default_language)
     return await web.message(
         request,

@@ -194,10 +194,36 @@ def test_one_click_unsubscribes_at_once_and_quietly(
         host, lambda s: confirm_token(s, host.runtime, link_token(mails(host)[2]), now)
     )
     assert len(mails(host)) == 4  # the second welcome is a new mail
+    # A link of the first run, read just before the return and acted on just
+    # after it (the web page's check and its write are apart): spent, at the
+    # write too.
+    with host.runtime.sessions() as s:
+        run = s.get(Subscription, subscription_id)
+        assert run is not None
+        current = run.link_generation
+    stale = write(
+        host,
+        lambda s: unsubscribe_subscription(
+            s,
+            host.runtime,
+            subscription_id,
+            now,
+            UnsubscribeVia.WEB,
+            generation=current - 2,
+        ),
+    )
+    assert stale is UnsubscribeOutcome.LINK_SPENT
+    assert status_of(host, subscription_id) is SubscriptionStatus.ACTIVE
+    assert len(mails(host)) == 4
     write(
         host,
         lambda s: unsubscribe_subscription(
-            s, host.runtime, subscription_id, now, UnsubscribeVia.WEB
+            s,
+            host.runtime,
+            subscription_id,
+            now,
+            UnsubscribeVia.WEB,
+            generation=current,
         ),
     )
     assert mails(host)[-1]["Subject"] == (
