@@ -112,11 +112,9 @@ _PG_COUNT = text(f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHES} LIMIT :cap) AS f
 # four configurations' words OR-ed), and a LIMIT tempts it to read every
 # row in order, hoping to stop early: for a rare word, 100,000 documents
 # read (0.3 s). Counting and ranking few matches go through the GIN index.
-_PG_INDEX_ONLY = (
-    "SET LOCAL enable_seqscan = off",
-    "SET LOCAL enable_indexscan = off",
-)
-_PG_PLANNER_AGAIN = ("RESET enable_seqscan", "RESET enable_indexscan")
+# One round trip each way (psycopg sends a parameterless string as is).
+_PG_INDEX_ONLY = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"
+_PG_PLANNER_AGAIN = "RESET enable_seqscan; RESET enable_indexscan"
 
 
 def search_posts(
@@ -146,14 +144,11 @@ def search_posts(
         page = _SQLITE_PAGE
     else:
         params = {"words": " ".join(terms), "slug": slug}
-        connection = session.connection()
-        for setting in _PG_INDEX_ONLY:
-            connection.exec_driver_sql(setting)
+        session.connection().exec_driver_sql(_PG_INDEX_ONLY)
         total = int(session.execute(_PG_COUNT, {**params, "cap": cap + 1}).scalar_one())
         page = _PG_PAGE
         if total > cap:
-            for setting in _PG_PLANNER_AGAIN:
-                connection.exec_driver_sql(setting)
+            session.connection().exec_driver_sql(_PG_PLANNER_AGAIN)
             page = _PG_PAGE_NEWEST
     ids: tuple[int, ...] = ()
     if offset < min(total, cap):
@@ -167,7 +162,6 @@ def search_posts(
             },
         )
         ids = tuple(int(post_id) for (post_id,) in rows)
-    if session.get_bind().dialect.name == "postgresql":
-        for setting in _PG_PLANNER_AGAIN:
-            session.connection().exec_driver_sql(setting)
+    if page is _PG_PAGE:
+        session.connection().exec_driver_sql(_PG_PLANNER_AGAIN)
     return SearchHits(ids, total, total > cap)

@@ -209,3 +209,17 @@ def test_a_search_stays_in_its_discussion(archive: Archive) -> None:
         ]
     # The discussion's id is indexed on SQLite, but no query word reaches it.
     assert _found(archive, str(here_id)) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_search_leaves_the_planner_as_it_found_it(archive: Archive) -> None:
+    for n in range(3):
+        archive.add_post(body=f"Planner post {n}.")
+    with archive.runtime.sessions() as session:
+        for cap in (10, 2):  # all matches ranked; only the newest ranked
+            assert search_posts(session, SLUG, ("planner",), cap=cap).total == 3
+            shown = session.connection().exec_driver_sql(
+                "SELECT current_setting('enable_seqscan'), "
+                "current_setting('enable_indexscan')"
+            )
+            assert tuple(shown.one()) == ("on", "on")
