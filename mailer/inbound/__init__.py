@@ -8,8 +8,9 @@
 
    - :mod:`~mailer.inbound.smtp`: the SMTP or LMTP listener, which refuses what
      is not ours at RCPT; :mod:`~mailer.inbound.smtp_paths` reads the envelope
-     paths as the client wrote them, :mod:`~mailer.inbound.smtp_replies` adds
-     the enhanced status codes aiosmtpd leaves out;
+     paths as the client wrote them, :mod:`~mailer.inbound.smtp_data` the mail
+     data in large pieces, :mod:`~mailer.inbound.smtp_replies` adds the
+     enhanced status codes aiosmtpd leaves out;
    - :mod:`~mailer.inbound.imap`: a polled mailbox, the same way in;
    - :mod:`~mailer.inbound.receive`: the one entry point both call; it stores
      the raw bytes durably, once (group commit), and rings the runtime's

@@ -17,13 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, TLSSetupException, syntax
 
 from mailer.core.addresses import Mailboxes, accept_recipient
 from mailer.core.choices import Protocol
 from mailer.core.errors import StoreUnavailable, UnknownRecipient
+from mailer.inbound.smtp_data import DataState, read_data
 from mailer.inbound.smtp_paths import plain_path, routing_trick, sender_trick
-from mailer.inbound.smtp_replies import with_enhanced_code
+from mailer.inbound.smtp_replies import (
+    DATA_REFUSALS,
+    REWRITES,
+    storage_full,
+    with_enhanced_code,
+)
 from mailer.tls import handshake_failure
 from store.models import Via
 
@@ -176,20 +182,6 @@ class InboundHandler:
         return "\r\n".join(status for _ in envelope.rcpt_tos)
 
 
-_FULL = (
-    "database or disk is full",  # SQLite (SQLITE_FULL)
-    "no space left on device",  # ENOSPC, also in PostgreSQL's messages
-    "could not extend file",  # PostgreSQL, SQLSTATE 53100
-    "disk quota exceeded",  # EDQUOT
-)
-
-
-def storage_full(reason: str) -> bool:
-    """True when the store failed for want of space (RFC 3463: 452 4.3.1)."""
-    low = reason.lower()
-    return any(text in low for text in _FULL)
-
-
 def _peer(session: Session) -> str:
     peer = session.peer
     if isinstance(peer, tuple) and peer:
@@ -220,23 +212,16 @@ class _Limits:
         self.open: Counter[str] = Counter()
 
 
-_REWRITES = {
-    "552 Error: Too much mail data": "552 5.3.4 Message too big for system",
-    "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message size exceeds fixed maximum message size",
-    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
-    "530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first",
-}
-
-
 def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
     enhanced = base is LMTP  # LHLO advertises ENHANCEDSTATUSCODES
 
     class _Server(base):  # type: ignore[valid-type,misc]
         """aiosmtpd's server with enhanced status codes and a per-address connection cap.
 
-        ``_getaddr``, ``_handle_client``, ``_original_transport`` and
-        ``_tls_protocol`` are aiosmtpd's private names: pyproject.toml bounds
-        the release and tests/unit/test_aiosmtpd_private.py checks them.
+        ``_getaddr``, ``_handle_client``, ``_original_transport``,
+        ``_tls_protocol``, ``_reader``, ``_writer``, ``_call_handler_hook`` and
+        ``_set_post_data_state`` are aiosmtpd's private names: pyproject.toml
+        bounds the release and tests/unit/test_aiosmtpd_private.py checks them.
         """
 
         limits = shared
@@ -244,7 +229,7 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
 
         async def push(self, status: Any) -> None:
             if isinstance(status, str):
-                status = _REWRITES.get(status, status)
+                status = REWRITES.get(status, status)
                 if enhanced:
                     status = with_enhanced_code(status, self.hostname)
             await super().push(status)
@@ -317,6 +302,36 @@ def _protocol_class(base: type[SMTP], shared: _Limits) -> type[SMTP]:
                 )
                 return
             await super().smtp_RCPT(arg)
+
+        @syntax("DATA")
+        async def smtp_DATA(self, arg: str) -> None:
+            """aiosmtpd's DATA with the data read in large pieces (:mod:`.smtp_data`)."""
+            if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+                return
+            if not self.envelope.rcpt_tos:
+                await self.push("503 Error: need RCPT command")
+                return
+            if arg:
+                await self.push("501 Syntax: DATA")
+                return
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            try:
+                data = await read_data(
+                    self._reader,
+                    line_limit=self.line_length_limit,
+                    size_limit=self.data_size_limit,
+                )
+            except asyncio.CancelledError:  # the connection went during DATA
+                self._writer.close()
+                raise
+            if data.state is not DataState.NOMINAL:
+                self._set_post_data_state()
+                await self.push(DATA_REFUSALS[data.state])
+                return
+            self.envelope.content = self.envelope.original_content = data.content
+            status = await self._call_handler_hook("DATA")
+            self._set_post_data_state()
+            await self.push("250 OK" if status is MISSING else status)
 
         async def handle_exception(self, error: Exception) -> str:
             if not isinstance(error, TLSSetupException):

@@ -3,12 +3,15 @@
 The LMTP listener advertises ``ENHANCEDSTATUSCODES`` (RFC 2033 section 5
 requires it); aiosmtpd's own replies (``250 OK``, ``221 Bye``, ``503 Error:
 need RCPT command``) carry no such code, so the server class passes every
-reply through :func:`with_enhanced_code`. A pure text function.
+reply through :func:`with_enhanced_code`. Here too: the words the listener
+answers limits and a full store with. Pure text.
 """
 
 from __future__ import annotations
 
 import re
+
+from mailer.inbound.smtp_data import DataState
 
 # RFC 3463 codes for aiosmtpd's own replies that carry none; any other reply
 # gets its class with ".0.0" (RFC 3463 section 3.1, "other undefined status").
@@ -50,3 +53,33 @@ def with_enhanced_code(status: str, hostname: str) -> str:
         return status
     enhanced = _ENHANCED.get(code, f"{code[0]}.0.0")
     return f"{code} {enhanced} {status[4:]}"
+
+
+_FULL = (
+    "database or disk is full",  # SQLite (SQLITE_FULL)
+    "no space left on device",  # ENOSPC, also in PostgreSQL's messages
+    "could not extend file",  # PostgreSQL, SQLSTATE 53100
+    "disk quota exceeded",  # EDQUOT
+)
+
+
+def storage_full(reason: str) -> bool:
+    """True when the store failed for want of space (RFC 3463: 452 4.3.1)."""
+    low = reason.lower()
+    return any(text in low for text in _FULL)
+
+
+# aiosmtpd's texts for limits and STARTTLS, with codes and words of our own.
+REWRITES = {
+    "552 Error: Too much mail data": "552 5.3.4 Message too big for system",
+    "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message size exceeds fixed maximum message size",
+    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)",
+    "530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first",
+}
+
+
+# The answer to mail data that passed a limit (as REWRITES words aiosmtpd's).
+DATA_REFUSALS = {
+    DataState.TOO_LONG: REWRITES["500 Line too long (see RFC5321 4.5.3.1.6)"],
+    DataState.TOO_MUCH: REWRITES["552 Error: Too much mail data"],
+}

@@ -63,3 +63,31 @@ def test_the_starttls_state_is_still_where_the_listener_reads_it() -> None:
     source = inspect.getsource(SMTP.smtp_STARTTLS)
     assert "self._original_transport = self.transport" in source
     assert "self._tls_protocol = " in source
+
+
+def test_data_is_still_read_and_handed_over_as_the_listener_does_it() -> None:
+    """The listener's ``smtp_DATA`` reads ``_reader`` and closes ``_writer``
+    itself, then hands over through ``_call_handler_hook`` and resets the
+    envelope with ``_set_post_data_state``, as aiosmtpd's own does."""
+
+    async def fresh() -> SMTP:
+        return SMTP(handler=object())
+
+    server = asyncio.run(fresh())
+    reader = server._stream_reader  # type: ignore[attr-defined]  # handed on
+    assert isinstance(reader, asyncio.StreamReader)
+    assert reader._limit == SMTP.line_length_limit  # type: ignore[attr-defined]
+    connected = inspect.getsource(SMTP._cb_client_connected)
+    assert "self._reader = reader" in connected
+    assert "self._writer = writer" in connected
+    assert inspect.iscoroutinefunction(SMTP._call_handler_hook)
+    source = inspect.getsource(SMTP.smtp_DATA)
+    for step in (
+        "await self._reader.readuntil(b'\\r\\n')",
+        "self._writer.close()",
+        "status = await self._call_handler_hook('DATA')",
+        "self._set_post_data_state()",
+        "await self.push('250 OK' if status is MISSING else status)",
+        "if text.startswith(b'.'):",
+    ):
+        assert step in source, step
