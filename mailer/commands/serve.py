@@ -7,6 +7,7 @@ import asyncio
 
 from mailer.commands.base import CommandError, Context, Subparsers
 from mailer.core.errors import CannotListen
+from mailer.heap import settle_heap
 from mailer.logs import configure_logging
 from mailer.notify import sd_notify
 from mailer.serve import serve
@@ -20,8 +21,11 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
-def _tell_systemd() -> None:
-    sd_notify("READY=1")  # under systemd's Type=notify; nothing otherwise
+def _started() -> None:
+    """Everything listens: settle the heap, then tell systemd (under
+    ``Type=notify``; nothing otherwise)."""
+    settle_heap()
+    sd_notify("READY=1")
 
 
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
@@ -30,7 +34,7 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     configure_logging(settings.service.log_level)
     runtime = ctx.runtime()
     try:
-        asyncio.run(serve(runtime, ready=_tell_systemd))
+        asyncio.run(serve(runtime, ready=_started))
     except CannotListen as exc:
         raise CommandError(exc.explain()) from exc
     return 0

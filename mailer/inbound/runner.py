@@ -154,6 +154,7 @@ def run_child(
     from sqlalchemy import event
 
     from mailer.clock import system_clock
+    from mailer.heap import settle_heap
     from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
     from mailer.keys import load_signing_key
     from mailer.runtime import Runtime
@@ -180,6 +181,7 @@ def run_child(
 
     event.listen(engine, "after_cursor_execute", notice_outbox)
 
+    settle_heap()  # start-up is over: what the loop below allocates comes and goes
     parent_gone = not _tell(news_fd, b"R")
 
     def tell_outbox() -> None:
