@@ -44,24 +44,41 @@ class _Slot:
     future: asyncio.Future[Accepted] | None = None  # an event loop awaits it
 
     def finish(self) -> None:
-        """Hand the result (or the error) to whoever waits."""
+        """Hand the result (or the error) to a blocking caller; an awaiting
+        one is told by :func:`_finish_group`."""
         if self.result is None and self.error is None:  # the committer raised
             self.error = StoreUnavailable("unexpected store error")
         if self.event is not None:
             self.event.set()
-        future = self.future
-        if future is not None:
-            future.get_loop().call_soon_threadsafe(_settle, future, self)
 
 
-def _settle(future: asyncio.Future[Accepted], slot: _Slot) -> None:
-    if future.done():  # the client went away meanwhile
-        return
-    if slot.error is not None:
-        future.set_exception(slot.error)
-    else:
-        assert slot.result is not None
-        future.set_result(slot.result)
+def _finish_group(slots: Sequence[_Slot]) -> None:
+    """Finish every slot of a group; the event loops awaiting some are woken
+    once each (one wake per message would cost a write to the loop's pipe,
+    and a turn of the loop, each)."""
+    waiting: dict[asyncio.AbstractEventLoop, list[_Slot]] = {}
+    for slot in slots:
+        slot.finish()
+        if slot.future is not None:
+            waiting.setdefault(slot.future.get_loop(), []).append(slot)
+    for loop, settled in waiting.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop is closed: nobody awaits there any more
+            continue
+
+
+def _settle(slots: Sequence[_Slot]) -> None:
+    for slot in slots:
+        future = slot.future
+        assert future is not None
+        if future.done():  # the client went away meanwhile
+            continue
+        if slot.error is not None:
+            future.set_exception(slot.error)
+        else:
+            assert slot.result is not None
+            future.set_result(slot.result)
 
 
 def _commit(
@@ -209,8 +226,7 @@ class GroupCommit:
             except Exception:  # each caller gets a 451; the thread goes on
                 log.exception("storing %d received message(s) failed", len(group))
             finally:
-                for slot in group:
-                    slot.finish()
+                _finish_group(group)
 
 
 def make_accept(

@@ -162,17 +162,18 @@ class InboundHandler:
             return self._answer(
                 "451 4.3.0 Temporary local problem, try again later", envelope
             )
-        log.info(
-            "received id=%d message-id=%s from=%s to=%s via=%s bytes=%d%s%s",
-            result.inbound_id,
-            result.message_id or "-",
-            _safe(delivery.mail_from),
-            ",".join(_safe(r) for r in delivery.rcpt_tos),
-            self.protocol,
-            len(raw),
-            _tls_version(session),
-            " duplicate" if result.duplicate else "",
-        )
+        if log.isEnabledFor(logging.INFO):  # its arguments cost a little too
+            log.info(
+                "received id=%d message-id=%s from=%s to=%s via=%s bytes=%d%s%s",
+                result.inbound_id,
+                result.message_id or "-",
+                _safe(delivery.mail_from),
+                ",".join(_safe(r) for r in delivery.rcpt_tos),
+                self.protocol,
+                len(raw),
+                _tls_version(session),
+                " duplicate" if result.duplicate else "",
+            )
         return self._answer(f"250 2.0.0 OK queued as {result.inbound_id}", envelope)
 
     def _answer(self, status: str, envelope: Envelope) -> str:

@@ -190,3 +190,50 @@ def test_a_locked_database_is_sqlalchemys_operational_error(tmp_path: Path) -> N
     finally:
         holder.close()
         engine.dispose()
+
+
+def test_an_event_loop_is_woken_once_for_a_whole_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from mailer.inbound import receive
+    from mailer.inbound.smtp import Delivery
+    from mailer.inbound.writers import writer_lock
+    from store.db import make_sessionmaker
+
+    engine = _sqlite(tmp_path / "woken.db")
+    sessions = make_sessionmaker(engine)
+    accept = receive.make_accept(sessions, lambda: NOW)
+    wakes: list[int] = []
+    settle = receive._settle
+
+    def counted(slots: list[receive._Slot]) -> None:
+        wakes.append(len(slots))
+        settle(slots)
+
+    monkeypatch.setattr(receive, "_settle", counted)
+
+    def delivery(n: int) -> Delivery:
+        raw = _message(n).raw
+        return Delivery(raw, f"s{n}@example.org", ("q@x",), Via.SMTP, "127.0.0.1")
+
+    async def send() -> list[int]:
+        lock = writer_lock(sessions)
+        with lock:  # the first group waits for the lock; the other 19 queue behind it
+            first = asyncio.ensure_future(accept.submit(delivery(0)))
+            rest = [
+                asyncio.ensure_future(accept.submit(delivery(n))) for n in range(1, 20)
+            ]
+            await asyncio.sleep(0.2)
+        done = await asyncio.gather(first, *rest)
+        return [a.inbound_id for a in done]
+
+    try:
+        ids = asyncio.run(send())
+        with engine.connect() as connection:
+            rows = _rows(connection)
+    finally:
+        engine.dispose()
+    assert ids == [row_id for row_id, _, _ in rows]  # each its own row, in order
+    assert wakes == [1, 19]  # one wake per group, not one per message
