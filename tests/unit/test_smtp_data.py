@@ -130,3 +130,18 @@ def test_random_bodies_match_the_line_loop() -> None:
         body += b".\r\n"
         size_limit = rng.choice([None, 50, 200])
         _check(body, size_limit=size_limit, step=rng.randint(1, 50))
+
+
+@pytest.mark.parametrize(
+    "fake_end",
+    [b"\n.\r\n", b"\r.\r\n", b"\n.\n", b"\r\n.\n", b"\r\n.\r", b"\n..\r\n"],
+    ids=["LF.CRLF", "CR.CRLF", "LF.LF", "CRLF.LF", "CRLF.CR", "LF..CRLF"],
+)
+def test_only_crlf_dot_crlf_ends_the_data(fake_end: bytes) -> None:
+    # SMTP smuggling: a second message hidden behind an end of data that
+    # another server would take for one stays inside this message.
+    hidden = b"MAIL FROM:<forged@example.org>\r\nRCPT TO:<victim@example.net>\r\n"
+    body = b"Subject: hello\r\n\r\nfirst" + fake_end + hidden + b"\r\n.\r\n"
+    data = _check(body)
+    assert data.state is DataState.NOMINAL
+    assert hidden in data.content and data.content.startswith(b"Subject: hello")
