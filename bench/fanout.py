@@ -31,7 +31,7 @@ gives up after ``--timeout`` seconds.
 
 Usage: python bench/fanout.py [--subscribers 1000] [--posts 100] [--connections 4]
                               [--digest-readers N] [--rounds 1] [--timeout 600]
-                              [--database URL]
+                              [--database URL] [--dkim]
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from inbound import (  # the inbound bench's helpers: same client, same config
     children_of,
+    cpu_seconds,
     free_port,
     messages,
     peak_rss_mb,
@@ -67,6 +68,7 @@ from sqlalchemy import func, select
 from mailer.config import parse_settings
 from mailer.core.schedule import DigestWindow
 from mailer.mailings.digests import send_digest
+from mailer.outbound.dkim import generate_key
 from mailer.runtime import Runtime, open_runtime
 from store.models import (
     DeliveryMode,
@@ -312,6 +314,8 @@ class Round:
     peaks: list[tuple[str, float]]  # (process, MB)
     digest: DigestFigures | None
     db_cpu: float | None  # seconds (PostgreSQL only), while the copies went out
+    serve_cpu: float  # seconds of serve's own process, while the copies went out
+    processing_cpu: float  # seconds of serve's processing children, the same time
 
     @property
     def peak_mb(self) -> float:
@@ -361,6 +365,7 @@ def run_round(
     digest_readers: int,
     connections: int,
     timeout: float,
+    dkim: bool = False,
 ) -> Round:
     sink = CountingSink()
     try:
@@ -379,6 +384,14 @@ def run_round(
             "EDISCUSS_RELAY_PORT": str(sink.port),
             "EDISCUSS_RELAY_SECURITY": "none",
         }
+        if dkim:  # every copy signed, as a deployment with [dkim] does
+            key = work / "var" / "dkim.key"
+            if not key.exists():
+                generate_key(key, "bench", settings.service.domain, 2048)
+            env |= {
+                "EDISCUSS_DKIM_SELECTOR": "bench",
+                "EDISCUSS_DKIM_KEY_FILE": str(key),
+            }
         port = int(env["EDISCUSS_INBOUND_LISTEN"].rsplit(":", 1)[1])
         proc = subprocess.Popen(
             [sys.executable, "-m", "mailer", "--config", str(cfg), "serve"],
@@ -395,6 +408,7 @@ def run_round(
             if db_cpu is not None:
                 db_cpu.start()
             before = sink.count()
+            cpu_before = {p: cpu_seconds(p) for p in [proc.pid, *children_of(proc.pid)]}
             expected = readers * posts
             batch = messages(posts)
             posts_before = count_posts(runtime)
@@ -404,6 +418,13 @@ def run_round(
             sent = send_all(port, batch, connections)
             got = sink.wait_for(before + expected, deadline, proc) - before
             took = time.perf_counter() - start
+            cpu_after = {p: cpu_seconds(p) for p in [proc.pid, *children_of(proc.pid)]}
+            serve_cpu = cpu_after[proc.pid] - cpu_before[proc.pid]
+            processing_cpu = sum(
+                cpu - cpu_before.get(p, 0.0)
+                for p, cpu in cpu_after.items()
+                if p != proc.pid
+            )
             # the copies' database CPU only, before the digest phase
             db_seconds = db_cpu.stop() if db_cpu is not None else None
             if digest_readers:
@@ -443,6 +464,8 @@ def run_round(
         peaks=peaks,
         digest=digest,
         db_cpu=db_seconds,
+        serve_cpu=serve_cpu,
+        processing_cpu=processing_cpu,
     )
 
 
@@ -462,6 +485,12 @@ def report(number: int, r: Round) -> None:
             f" {d.sent_seconds:5.2f} s ({d.sent} of {d.expected}),"
             f" largest {d.largest:,} bytes"
         )
+    copies = max(r.copies, 1)
+    print(
+        f"  serve CPU   {r.serve_cpu:7.1f} s = {1000 * r.serve_cpu / copies:.3f} ms a copy"
+        f" (processing {r.processing_cpu:.1f} s ="
+        f" {1000 * r.processing_cpu / copies:.3f} ms a copy)"
+    )
     if r.db_cpu is not None:
         print(
             f"  database CPU {r.db_cpu:7.1f} s = "
@@ -483,6 +512,9 @@ def main() -> int:
         type=int,
         help="digest subscribers (default: as many as --subscribers; 0: no digest)",
     )
+    parser.add_argument(
+        "--dkim", action="store_true", help="serve signs every copy (rsa-2048)"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds a phase may take at most"
@@ -496,7 +528,7 @@ def main() -> int:
     print(
         f"fanout: {args.subscribers} each-post subscribers, {args.posts} posts over "
         f"{args.connections} SMTP connections, then a digest to {digest_readers};"
-        f" {backend}, {args.rounds} round(s)"
+        f" {backend}{', DKIM' if args.dkim else ''}, {args.rounds} round(s)"
     )
     missed = 0
     for number in range(1, args.rounds + 1):
@@ -511,6 +543,7 @@ def main() -> int:
                 digest_readers,
                 args.connections,
                 args.timeout,
+                args.dkim,
             )
         missed += bool(r.misses())
         report(number, r)
