@@ -42,7 +42,13 @@ class OutcomeLedger:
         after: float,
         more_to_come: bool,
     ) -> None:
-        self._cond = threading.Condition()
+        # One lock, two waiting rooms: an outcome wakes the recorder only when
+        # its group may be ready, and lanes are woken only by what lets them
+        # go on (a free slot, more messages, the end). Waking every thread at
+        # every outcome cost more CPU than the outcome's own bookkeeping.
+        self._lock = threading.Lock()
+        self._lanes_wait = threading.Condition(self._lock)
+        self._recorder_wait = threading.Condition(self._lock)
         self._todo: deque[ClaimedMessage] = deque(batch)
         self._slots = slots
         self._lanes = lanes
@@ -60,30 +66,41 @@ class OutcomeLedger:
 
     def next_message(self) -> ClaimedMessage | None:
         """The next message to send, once a slot is free; None when the pass is over."""
-        with self._cond:
+        with self._lock:
             while True:
                 if self._halted or self.unreachable is not None:
                     return None
                 if self._todo and self._slots > 0:
                     self._slots -= 1
-                    return self._todo.popleft()
+                    message = self._todo.popleft()
+                    if self._wants_more() or (self._slots == 0 and self._done):
+                        self._recorder_wait.notify()
+                    return message
                 if not self._todo and not self._more_to_come:
                     return None
-                self._cond.wait()
+                self._lanes_wait.wait()
 
     def done(self, message: ClaimedMessage, result: SendResult) -> None:
         """A lane's outcome, to be recorded with its group."""
-        with self._cond:
+        with self._lock:
             if not self._done:
                 self._first_at = time.monotonic()
             self._done.append((message, result))
-            self._cond.notify_all()
+            if (
+                len(self._done) == 1  # the recorder starts the group's clock
+                or len(self._done) >= self._every
+                or self._slots == 0
+            ):
+                self._recorder_wait.notify()
+            if self.unreachable is not None:
+                self._lanes_wait.notify_all()
 
     def lane_finished(self) -> None:
         """A lane has stopped for good."""
-        with self._cond:
+        with self._lock:
             self._lanes -= 1
-            self._cond.notify_all()
+            self._recorder_wait.notify()
+            self._lanes_wait.notify_all()
 
     # -- the recorder ------------------------------------------------------
 
@@ -97,14 +114,10 @@ class OutcomeLedger:
         back after that many seconds of nothing, so the recorder can renew
         its claims while every lane waits on a slow relay.
         """
-        with self._cond:
+        with self._lock:
             since = time.monotonic()
             while True:
-                wants_more = (
-                    self._more_to_come
-                    and not self._asked
-                    and len(self._todo) <= self._low
-                )
+                wants_more = self._wants_more()
                 if wants_more:
                     self._asked = True
                 ready = bool(self._done) and (
@@ -122,40 +135,46 @@ class OutcomeLedger:
                     return None
                 if self._done:
                     waited = time.monotonic() - self._first_at
-                    self._cond.wait(max(self._after - waited, 0.001))
+                    self._recorder_wait.wait(max(self._after - waited, 0.001))
                 elif idle is None:
-                    self._cond.wait()
+                    self._recorder_wait.wait()
                 else:
                     left = idle - (time.monotonic() - since)
                     if left <= 0:
                         return Collected([], False)
-                    self._cond.wait(left)
+                    self._recorder_wait.wait(left)
+
+    def _wants_more(self) -> bool:
+        """Few messages are left and the next batch is not asked for yet (lock held)."""
+        return self._more_to_come and not self._asked and len(self._todo) <= self._low
 
     def add(self, batch: Iterable[ClaimedMessage], *, last: bool) -> None:
         """The next claimed batch; *last*: no more will come in this pass."""
-        with self._cond:
+        with self._lock:
             self._todo.extend(batch)
             self._asked = False
             if last:
                 self._more_to_come = False
-            self._cond.notify_all()
+            self._lanes_wait.notify_all()
+            self._recorder_wait.notify()
 
     def recorded(self, count: int) -> None:
         """*count* outcomes are committed: their slots are free again."""
-        with self._cond:
+        with self._lock:
             self._slots += count
-            self._cond.notify_all()
+            self._lanes_wait.notify_all()
 
     def halt(self) -> None:
         """Let no lane start another message (the pass stops or failed)."""
-        with self._cond:
+        with self._lock:
             self._halted = True
             self._more_to_come = False
-            self._cond.notify_all()
+            self._lanes_wait.notify_all()
+            self._recorder_wait.notify()
 
     def left(self) -> list[ClaimedMessage]:
         """The claimed messages no lane took (after the lanes have stopped)."""
-        with self._cond:
+        with self._lock:
             rest = list(self._todo)
             self._todo.clear()
             return rest
