@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Subscriber, Subscription, SubscriptionStatus
@@ -83,10 +83,14 @@ def with_bounces(session: Session, subscription_ids: Sequence[int]) -> set[int]:
     ids = [i for i in subscription_ids if i is not None]
     if not ids:
         return set()
-    stmt = select(Subscription.id).where(
-        Subscription.id.in_(ids), Subscription.bounce_score > 0
-    )
-    return set(session.scalars(stmt))
+    return set(session.connection().scalars(_WITH_BOUNCES, {"ids": ids}))
+
+
+# Built once: the outbox worker asks at every claim.
+_WITH_BOUNCES = select(Subscription.id).where(
+    Subscription.id.in_(bindparam("ids", expanding=True)),
+    Subscription.bounce_score > 0,
+)
 
 
 def decay_scores(session: Session | Connection, subscription_ids: Sequence[int]) -> int:
