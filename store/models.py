@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -452,6 +453,12 @@ class OutboxBody(Base):
     created_at: Mapped[datetime]
 
 
+# The predicates of the outbox's partial indexes, as the statements that use
+# them write their state too.
+OUTBOX_DUE = "state = 'queued'"
+OUTBOX_SENDING = "state = 'sending'"
+
+
 class OutboxMessage(Base):
     """One message to one recipient, rendered, waiting to be sent exactly once.
 
@@ -465,7 +472,28 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "state", "next_attempt_at"),)
+    # Partial indexes: each holds the rows of one state only, so a claim (the
+    # due rows in order) and a release (the rows left sending) never walk the
+    # entries of the sent rows, nor those that every claim and every record
+    # left behind, as an index on (state, next_attempt_at) did: a release
+    # read all of them from the table (see migration 0014). The statements
+    # that use them name the state as a literal, so that the planner can
+    # match it to the predicate (a parameter would not do).
+    __table_args__ = (
+        Index(
+            None,
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(OUTBOX_DUE),
+            sqlite_where=text(OUTBOX_DUE),
+        ),
+        Index(
+            None,
+            "claimed_at",
+            postgresql_where=text(OUTBOX_SENDING),
+            sqlite_where=text(OUTBOX_SENDING),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -37,6 +38,8 @@ from sqlalchemy.orm import Session
 from store.assembly import SharedBody, assemble, format_offsets, parse_offsets
 from store.bodies import BodyCache, ensure_bodies, load_bodies
 from store.models import (
+    OUTBOX_DUE,
+    OUTBOX_SENDING,
     DeliveryMode,
     OutboxMessage,
     OutboxState,
@@ -131,8 +134,10 @@ def enqueue(session: Session, rows: list[OutgoingRow], now: datetime) -> int:
     return len(session.execute(stmt, values).all())
 
 
-_QUEUED = OutboxMessage.state == OutboxState.QUEUED
-_SENDING = OutboxMessage.state == OutboxState.SENDING
+# The states the partial indexes hold, written as they are in the indexes'
+# predicates: a bound parameter could not be matched to them.
+_QUEUED = text(f"outbox.{OUTBOX_DUE}")
+_SENDING = text(f"outbox.{OUTBOX_SENDING}")
 
 _CLAIMED_COLUMNS = (
     OutboxMessage.id,

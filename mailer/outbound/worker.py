@@ -65,6 +65,9 @@ log = logging.getLogger("ediscuss.outbox")
 # so a live worker keeps them; a killed one's rows go out again a minute later.
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = LEASE.total_seconds() / 3
+# How often a worker looks for rows a stopped worker left sending: a busy
+# pass (a thousand copies) takes a second or two, far less than a lease.
+RELEASE_EVERY = LEASE / 5
 # At most this many copies are sent (or on the wire) without their outcome
 # committed: what a crash may send twice. Measured in docs/performance.md.
 RECORD_EVERY = 64
@@ -134,6 +137,7 @@ class OutboxSender:
         self._connection: Connection | None = None
         self.marks = self._marks_sessions()
         self._bounced: set[int] = set()  # claimed subscriptions with a score
+        self._released_at: datetime | None = None  # the last look for stale rows
         self.bodies = BodyCache()  # shared bodies, read once for many batches
         self._lanes = ThreadPoolExecutor(
             self.connections, thread_name_prefix="outbox-lane"
@@ -204,9 +208,9 @@ class OutboxSender:
             mark_all_sent(connection, ids, now=now)
 
     def run_once(self, limit: int | None = None, *, most: int = 0) -> PassReport:
-        """Release stale claims, claim a batch, send it; returns the counts.
+        """Release stale claims (every :data:`RELEASE_EVERY`), claim a batch, send it.
 
-        A batch is *limit* rows (default ``outbox.batch_size``). With *most*,
+        Returns the counts. A batch is *limit* rows (default ``outbox.batch_size``). With *most*,
         the next batch is claimed while this one is sent, so the lanes never
         wait for a claim, until a claim comes back short or *most* rows were
         claimed.
@@ -214,12 +218,14 @@ class OutboxSender:
         rt = self.runtime
         batch_size = limit or rt.settings.outbox.batch_size
         now = rt.clock()
-        with rt.sessions.begin() as session:
-            released = release_stale(session, now=now, lease=LEASE)
-        if released:
-            log.warning(
-                "requeued %d message(s) left sending by a stopped worker", released
-            )
+        if self._released_at is None or now - self._released_at >= RELEASE_EVERY:
+            with rt.sessions.begin() as session:
+                released = release_stale(session, now=now, lease=LEASE)
+            self._released_at = now
+            if released:
+                log.warning(
+                    "requeued %d message(s) left sending by a stopped worker", released
+                )
         self._bounced = set()
         batch = self._claim(batch_size)
         report = PassReport(claimed=len(batch))

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from mailer.core.tokens import SignedFor, verify_token
-from mailer.outbound.worker import LEASE, OutboxSender
+from mailer.outbound.worker import LEASE, RELEASE_EVERY, OutboxSender
 from store.models import OutboxState, SubscriptionStatus
 from store.outbox import OutgoingRow, claim_due, enqueue
 from tests.fixtures.relay import CapturingRelay
@@ -278,6 +278,31 @@ def test_rows_left_sending_by_a_dead_worker_are_released(
         assert sender.run_once().sent == 2
         sender.close()
         assert len(relay.received) == 2
+    finally:
+        rt.close()
+
+
+def test_a_worker_looks_for_stale_rows_once_every_while(
+    db_url: str, make_settings: SettingsFactory, relay: CapturingRelay
+) -> None:
+    """Not at every pass: the look reads every row left sending, dead or alive."""
+    clock = Clock()
+    rt = make_runtime(make_settings, db_url, relay=relay.settings(), clock=clock)
+    try:
+        queue_hello(rt, "p0@example.net", "hello:0")
+        with rt.sessions.begin() as s:
+            assert len(claim_due(s, claimant="dead", now=clock(), limit=10)) == 1
+        every = RELEASE_EVERY.total_seconds()
+        clock.advance(seconds=LEASE.total_seconds() - every / 4)
+        sender = OutboxSender(rt)
+        assert sender.run_once().claimed == 0  # it looked: the lease still holds
+        clock.advance(seconds=every / 2)
+        # The row is stale now, but this worker looked less than a while ago.
+        assert sender.run_once().claimed == 0
+        clock.advance(seconds=RELEASE_EVERY.total_seconds())
+        assert sender.run_once().sent == 1
+        sender.close()
+        assert len(relay.received) == 1
     finally:
         rt.close()
 
