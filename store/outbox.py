@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Connection,
@@ -91,6 +91,7 @@ class ClaimedMessage:
     kind: str
     body_at: tuple[int, ...] = ()
     body: SharedBody | None = None
+    due_at: datetime | None = None  # its next_attempt_at when claimed
 
     def whole(self) -> bytes:
         """The message as it goes to the relay (before DKIM signing)."""
@@ -152,15 +153,23 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.kind,
     OutboxMessage.body_hash,
     OutboxMessage.body_at,
+    OutboxMessage.next_attempt_at,
 )
+# A claim from the start of the queue: earlier than any row's due time.
+_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _claim_statement(dialect: str) -> Update:
-    """The claim, with ``now``, ``claimant`` and ``claim_limit`` left as parameters."""
-    now = bindparam("now", type_=OutboxMessage.__table__.c.next_attempt_at.type)
+    """The claim; ``now``, ``due_from``, ``claimant`` and ``claim_limit`` are parameters."""
+    due = OutboxMessage.__table__.c.next_attempt_at.type
+    now = bindparam("now", type_=due)
     pick = (
         select(OutboxMessage.id)
-        .where(_QUEUED, OutboxMessage.next_attempt_at <= now)
+        .where(
+            _QUEUED,
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.next_attempt_at >= bindparam("due_from", type_=due),
+        )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(bindparam("claim_limit", type_=Integer))
     )
@@ -201,6 +210,7 @@ def claim_due(
     now: datetime,
     limit: int,
     bodies: BodyCache | None = None,
+    due_from: datetime | None = None,
 ) -> list[ClaimedMessage]:
     """Mark up to *limit* due rows ``sending`` for *claimant* and return them, oldest first.
 
@@ -208,6 +218,13 @@ def claim_due(
     ``attempts`` counts the claim, so a worker that crashes mid-send still
     uses up one attempt. Shared bodies come from *bodies* (a worker keeps one
     across batches) or are read in one more query.
+
+    With *due_from*, only rows due from then on are taken: a worker claiming
+    batch after batch starts each from the last one's latest due time, so the
+    claim does not step again over the index entries of every row claimed
+    before it (dead until a VACUUM, and the more so the more was sent). A row
+    due earlier that turns up meanwhile (a transaction that committed late,
+    a clock behind) waits for the next claim without *due_from*.
     """
     dialect = session.get_bind().dialect.name
     stmt = _CLAIMS.get(dialect)
@@ -216,7 +233,15 @@ def claim_due(
     # Core, not the ORM's bulk UPDATE: nothing in the session needs to know.
     rows = (
         session.connection()
-        .execute(stmt, {"now": now, "claimant": claimant[:100], "claim_limit": limit})
+        .execute(
+            stmt,
+            {
+                "now": now,
+                "due_from": due_from or _EVER,
+                "claimant": claimant[:100],
+                "claim_limit": limit,
+            },
+        )
         .all()
     )
     keys = {row.body_hash for row in rows if row.body_hash is not None}
@@ -235,6 +260,7 @@ def claim_due(
             kind=row.kind,
             body_at=parse_offsets(row.body_at),
             body=shared[row.body_hash] if row.body_hash is not None else None,
+            due_at=row.next_attempt_at,
         )
         for row in rows
     ]

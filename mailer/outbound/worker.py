@@ -228,6 +228,8 @@ class OutboxSender:
                 )
         self._bounced = set()
         batch = self._claim(batch_size)
+        # Each further claim of the pass starts where the last one ended.
+        due_from = _latest_due(batch, None)
         report = PassReport(claimed=len(batch))
         if not batch:
             return report
@@ -254,7 +256,12 @@ class OutboxSender:
                     finally:
                         ledger.recorded(len(collected.outcomes))
                 if collected.wants_more:
-                    more = [] if self.stopping.is_set() else self._claim(batch_size)
+                    more = (
+                        []
+                        if self.stopping.is_set()
+                        else self._claim(batch_size, due_from)
+                    )
+                    due_from = _latest_due(more, due_from)
                     report.claimed += len(more)
                     ledger.add(
                         more, last=len(more) < batch_size or report.claimed >= most
@@ -280,8 +287,13 @@ class OutboxSender:
             self._give_back(rest)
         return report
 
-    def _claim(self, limit: int) -> list[ClaimedMessage]:
-        """Claim up to *limit* due rows in one statement (and one durable commit)."""
+    def _claim(
+        self, limit: int, due_from: datetime | None = None
+    ) -> list[ClaimedMessage]:
+        """Claim up to *limit* due rows in one statement (and one durable commit).
+
+        With *due_from*, only rows due from then on (see :func:`claim_due`).
+        """
         rt = self.runtime
         with rt.sessions.begin() as session:
             batch = claim_due(
@@ -290,6 +302,7 @@ class OutboxSender:
                 now=rt.clock(),
                 limit=limit,
                 bodies=self.bodies,
+                due_from=due_from,
             )
             self._bounced |= with_bounces(
                 session, [m.subscription_id for m in batch if m.subscription_id]
@@ -419,6 +432,14 @@ class OutboxSender:
     def _give_back(self, rest: list[ClaimedMessage]) -> None:
         with self.runtime.sessions.begin() as session:
             unclaim(session, [m.id for m in rest])
+
+
+def _latest_due(batch: list[ClaimedMessage], since: datetime | None) -> datetime | None:
+    """The latest due time of *batch*, or *since* when it has none later."""
+    due = [m.due_at for m in batch if m.due_at is not None]
+    if since is not None:
+        due.append(since)
+    return max(due, default=None)
 
 
 async def outbox_worker(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -141,7 +141,11 @@ def test_claims_and_releases_read_the_partial_indexes(db_url: str) -> None:
         with sessions.begin() as s:
             dialect = s.get_bind().dialect.name
             claim = _CLAIMS[dialect]
-            plan = _plan(s, claim, {"now": NOW, "claimant": "a", "claim_limit": 10})
+            plan = _plan(
+                s,
+                claim,
+                {"now": NOW, "due_from": NOW, "claimant": "a", "claim_limit": 10},
+            )
             assert "ix_outbox_next_attempt_at_id" in plan, plan
             stale = select(OutboxMessage.id).where(
                 _SENDING, OutboxMessage.claimed_at < bindparam("before")
@@ -149,5 +153,31 @@ def test_claims_and_releases_read_the_partial_indexes(db_url: str) -> None:
             plan = _plan(s, stale, {"before": NOW})
             assert "ix_outbox_claimed_at" in plan, plan
             s.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_claim_from_a_due_time_leaves_earlier_rows_to_the_next_full_claim(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as s:
+            enqueue(s, [row(i) for i in range(10)], NOW)
+        with sessions.begin() as s:
+            first = claim_due(s, claimant="a", now=NOW, limit=5)
+        assert {m.due_at for m in first} == {NOW}
+        late = NOW - timedelta(minutes=1)  # a transaction that committed late
+        with sessions.begin() as s:
+            enqueue(s, [row(10)], late)
+        with sessions.begin() as s:
+            after = claim_due(s, claimant="a", now=NOW, limit=5, due_from=NOW)
+        assert sorted(m.recipient for m in after) == [
+            f"r{i}@example.net" for i in range(5, 10)
+        ]
+        with sessions.begin() as s:
+            (again,) = claim_due(s, claimant="a", now=NOW, limit=5)
+        assert again.recipient == "r10@example.net" and again.due_at == late
     finally:
         engine.dispose()
