@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -179,5 +180,27 @@ def test_a_claim_from_a_due_time_leaves_earlier_rows_to_the_next_full_claim(
         with sessions.begin() as s:
             (again,) = claim_due(s, claimant="a", now=NOW, limit=5)
         assert again.recipient == "r10@example.net" and again.due_at == late
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_compresses_the_personal_bytes_with_lz4(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite does not compress")
+        with engine.connect() as c:
+            lz4 = (
+                "lz4"
+                in c.exec_driver_sql(
+                    "SELECT enumvals FROM pg_settings "
+                    "WHERE name = 'default_toast_compression'"
+                ).scalar_one()
+            )
+            method = c.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute "
+                "WHERE attrelid = 'outbox'::regclass AND attname = 'raw'"
+            ).scalar_one()
+        assert method == ("l" if lz4 else "")
     finally:
         engine.dispose()
