@@ -278,15 +278,35 @@ def renew_claims(session: Session, *, claimant: str, now: datetime) -> int:
     return _rowcount(session, stmt)
 
 
+RELEASE_CHUNK = 100  # stale rows put back by one statement
+
+
 def release_stale(session: Session, *, now: datetime, lease: timedelta) -> int:
     """Put rows stuck in ``sending`` longer than *lease* back in the queue.
 
     Their worker died (or lost its database) between claiming and recording the
     result; the message that was on the wire may go out once more.
+
+    The stale rows are picked oldest first, :data:`RELEASE_CHUNK` at a time:
+    the ordered, limited pick makes PostgreSQL walk the partial index of
+    sending rows in order, marking the entries of dead row versions as it
+    goes, so that the next look skips them. Without the order and the limit
+    it chose a bitmap scan, which never marks them and read the table page
+    of every row ever sent (3.4 s after 300,000 copies).
     """
+    pick = (
+        select(OutboxMessage.id)
+        .where(_SENDING, OutboxMessage.claimed_at < now - lease)
+        .order_by(OutboxMessage.claimed_at)
+        .limit(RELEASE_CHUNK)
+    )
     stmt = (
         update(OutboxMessage)
-        .where(_SENDING, OutboxMessage.claimed_at < now - lease)
+        .where(
+            OutboxMessage.id.in_(pick.scalar_subquery()),
+            _SENDING,  # checked again on the newest version: a rival released it
+            OutboxMessage.claimed_at < now - lease,
+        )
         .values(
             state=OutboxState.QUEUED,
             next_attempt_at=now,
@@ -294,7 +314,12 @@ def release_stale(session: Session, *, now: datetime, lease: timedelta) -> int:
             last_error="released after the sending worker stopped",
         )
     )
-    return _rowcount(session, stmt)
+    released = 0
+    while (n := _rowcount(session, stmt)) > 0:
+        released += n
+        if n < RELEASE_CHUNK:
+            break
+    return released
 
 
 def connection_of(session: Session | Connection) -> Connection:

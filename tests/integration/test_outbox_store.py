@@ -14,6 +14,7 @@ from store.models import OutboxMessage, OutboxState
 from store.outbox import (
     _CLAIMS,
     _SENDING,
+    RELEASE_CHUNK,
     OutgoingRow,
     claim_due,
     count_by_state,
@@ -23,6 +24,7 @@ from store.outbox import (
     mark_failed,
     mark_sent,
     purge_sent,
+    release_stale,
     retry_messages,
 )
 from store.retries import retry_delay
@@ -202,5 +204,24 @@ def test_postgresql_compresses_the_personal_bytes_with_lz4(db_url: str) -> None:
                 "WHERE attrelid = 'outbox'::regclass AND attname = 'raw'"
             ).scalar_one()
         assert method == ("l" if lz4 else "")
+    finally:
+        engine.dispose()
+
+
+def test_release_puts_back_every_stale_row_a_chunk_at_a_time(db_url: str) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    many = 2 * RELEASE_CHUNK + 10
+    try:
+        with sessions.begin() as s:
+            enqueue(s, [row(i) for i in range(many)], NOW)
+        with sessions.begin() as s:
+            assert len(claim_due(s, claimant="dead", now=NOW, limit=many)) == many
+        later = NOW + timedelta(minutes=5)
+        with sessions.begin() as s:
+            assert release_stale(s, now=later, lease=timedelta(minutes=10)) == 0
+            assert release_stale(s, now=later, lease=timedelta(minutes=1)) == many
+        with sessions() as s:
+            assert count_by_state(s) == {OutboxState.QUEUED: many}
     finally:
         engine.dispose()
