@@ -129,8 +129,21 @@ def test_two_processes_drain_one_outbox_exactly_once(
     try:
         ids = fill(rt, 400)
         relay.slow_down(0.005)
+        # One connection each, and the first message held on the wire until
+        # the other process has sent a few: both take part however slowly
+        # the second one starts on a busy machine.
+        relay.hold_message(1)
         env = cli_env(db_url, tmp_path / "state", relay)
+        env["EDISCUSS_OUTBOX_CONNECTIONS"] = "1"
         procs = [sender_process(env) for _ in range(2)]
+        try:
+            assert relay.held.wait(60)
+            deadline = time.monotonic() + 60
+            while len(relay.received) < 6:
+                assert time.monotonic() < deadline, "the other process sent nothing"
+                time.sleep(0.02)
+        finally:
+            relay.release.set()
         outputs = [p.communicate(timeout=180) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs
         sent = [int(out.split("sent ", 1)[1].split(",")[0]) for out, _ in outputs]
