@@ -186,11 +186,10 @@ def test_a_claim_from_a_due_time_leaves_earlier_rows_to_the_next_full_claim(
         engine.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgresql_compresses_the_personal_bytes_with_lz4(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        if engine.dialect.name != "postgresql":
-            pytest.skip("SQLite does not compress")
         with engine.connect() as c:
             lz4 = (
                 "lz4"

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("mailer.core", 0),
     ("store", 0),
     ("mailer.clock", 1),
+    ("mailer.heap", 1),
     ("mailer.tls", 1),
     ("mailer.wakes", 1),
     ("mailer.links", 1),
