@@ -244,7 +244,8 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
         UniqueConstraint("discussion_id", "subscriber_id"),
-        Index(None, "discussion_id", "status", "mode"),
+        # Keyset pages of a fan-out (id > last ORDER BY id) read only their rows.
+        Index(None, "discussion_id", "status", "mode", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

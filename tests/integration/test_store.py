@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 
 from store.db import (
     alembic_config,
@@ -27,7 +28,16 @@ from store.discussions import (
     sync_discussions,
 )
 from store.inbox import pending_inbound_ids, store_inbound
-from store.models import Base, InboundMessage
+from store.models import (
+    Base,
+    DeliveryMode,
+    Discussion,
+    InboundMessage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from store.outbox import iter_recipients
 from store.search import is_search_object
 
 NOW = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)
@@ -173,5 +183,65 @@ def test_inbound_message_is_stored_once(db_url: str) -> None:
                 and rows[0].raw.endswith(b"hi\r\n")
             )
             assert pending_inbound_ids(s) == [first.inbound_id]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_page_of_recipients_is_a_range_of_an_index(db_url: str) -> None:
+    """A fan-out's keyset page reads its rows in index order, sorting nothing.
+
+    SQLite ends every index with the rowid; PostgreSQL's indexes hold only
+    their columns, so without id in the index a page sorted every match.
+    """
+    engine = make_engine(db_url)
+    asked: list[tuple[str, object]] = []
+
+    def capture(
+        conn: object, cursor: object, sql: str, params: object, *a: object
+    ) -> None:
+        if "FROM subscriptions" in sql:
+            asked.append((sql, params))
+
+    now = datetime.now(UTC)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            disc = Discussion(slug="many-readers", created_at=now)
+            session.add(disc)
+            session.flush()
+            for n in range(3000):
+                person = Subscriber(email=f"r{n}@example.net", created_at=now)
+                session.add(person)
+                session.flush()
+                session.add(
+                    Subscription(
+                        discussion_id=disc.id,
+                        subscriber_id=person.id,
+                        status=SubscriptionStatus.ACTIVE,
+                        mode=DeliveryMode.DIGEST if n % 10 else DeliveryMode.EACH,
+                        language="en",
+                        created_at=now,
+                    )
+                )
+            discussion_id = disc.id
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE subscriptions")
+        event.listen(engine, "before_cursor_execute", capture)
+        with make_sessionmaker(engine)() as session:
+            found = list(
+                iter_recipients(
+                    session, discussion_id, [DeliveryMode.EACH], page=50, after=700
+                )
+            )
+        event.remove(engine, "before_cursor_execute", capture)
+        assert len(found) > 200 and found[0].subscription_id > 700
+        sql, params = asked[0]
+        with engine.connect() as conn:
+            plan = "\n".join(
+                str(row[0])
+                for row in conn.exec_driver_sql(f"EXPLAIN {sql}", params)  # type: ignore[arg-type]
+            )
+        assert "ix_subscriptions_discussion_id_status_mode_id" in plan, plan
+        assert "Sort" not in plan, plan  # no sort of all the matches
     finally:
         engine.dispose()
