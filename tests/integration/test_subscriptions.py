@@ -201,31 +201,25 @@ def test_one_click_unsubscribes_at_once_and_quietly(
         run = s.get(Subscription, subscription_id)
         assert run is not None
         current = run.link_generation
-    stale = write(
-        host,
-        lambda s: unsubscribe_subscription(
-            s,
-            host.runtime,
-            subscription_id,
-            now,
-            UnsubscribeVia.WEB,
-            generation=current - 2,
-        ),
-    )
-    assert stale is UnsubscribeOutcome.LINK_SPENT
+
+    def leave(generation: int) -> UnsubscribeOutcome:
+        outcome: UnsubscribeOutcome = write(
+            host,
+            lambda s: unsubscribe_subscription(
+                s,
+                host.runtime,
+                subscription_id,
+                now,
+                UnsubscribeVia.WEB,
+                generation=generation,
+            ),
+        )
+        return outcome
+
+    assert leave(current - 2) is UnsubscribeOutcome.LINK_SPENT
     assert status_of(host, subscription_id) is SubscriptionStatus.ACTIVE
     assert len(mails(host)) == 4
-    write(
-        host,
-        lambda s: unsubscribe_subscription(
-            s,
-            host.runtime,
-            subscription_id,
-            now,
-            UnsubscribeVia.WEB,
-            generation=current,
-        ),
-    )
+    assert leave(current) is UnsubscribeOutcome.UNSUBSCRIBED
     assert mails(host)[-1]["Subject"] == (
         "[Skills e-discussion] You have left the discussion"
     )
