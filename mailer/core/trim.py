@@ -126,7 +126,12 @@ def count_links(text: str) -> int:
 
 
 def _is_quote(line: str) -> bool:
-    return bool(_QUOTE.match(line))
+    # The same as the pattern, without a regex call for most lines: a line
+    # that opens with ">" is quoted, and one without ">" in its first four
+    # characters is not (the pattern allows three spaces or tabs before it).
+    if line[:1] == ">":
+        return True
+    return ">" in line[:4] and _QUOTE.match(line) is not None
 
 
 def _paragraph_start(lines: list[str], i: int) -> bool:

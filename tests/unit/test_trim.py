@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.core.trim import count_links, trim_reply
+from mailer.core.trim import _is_quote, count_links, trim_reply
 
 Q = "> Question 1: how has training changed?\n> Please share an example.\n"
 
@@ -335,3 +335,21 @@ def test_footers_are_remembered_for_short_lines_only() -> None:
     assert not signature.is_footer("We moved theory online within two weeks.")
     info = signature._is_short_footer.cache_info()
     assert (info.hits, info.currsize) == (1, 2)  # the long line is never kept
+
+
+@pytest.mark.parametrize(
+    ("line", "quoted"),
+    [
+        ("> a", True),
+        (">", True),
+        ("   > a", True),
+        ("\t> a", True),
+        (" \t > a", True),
+        ("    > a", False),  # four spaces: an indented line, not a quote
+        ("a > b", False),
+        ("", False),
+        ("|> a", False),
+    ],
+)
+def test_what_a_quoted_line_is(line: str, quoted: bool) -> None:
+    assert _is_quote(line) is quoted
