@@ -67,23 +67,28 @@ def _scores(sample: str) -> dict[str, int]:
     """Each language's evidence in a case-folded *sample*: function words count
     one, telling letters and endings two."""
     scores = dict.fromkeys(_LEXICON, 0)
-    # Telling letters, counted by C string methods; endings, word by word below.
+    # Telling letters, counted by C string methods.
     if not sample.isascii():
         for lang, letters in _LETTERS.items():
             scores[lang] += 2 * sum(sample.count(ch) for ch in letters)
     if "'" in sample:
         scores["fr"] += 2 * len(_ELISION.findall(sample))
         scores["en"] += 2 * len(_CONTRACTION.findall(sample))
-    for word in _WORD.findall(sample):
-        for lang in _WORD_LANGUAGES.get(word, ()):
+    words = _WORD.findall(sample)
+    # Only the function words reach Python code: the filter runs in C.
+    for word in filter(_WORD_LANGUAGES.__contains__, words):
+        for lang in _WORD_LANGUAGES[word]:
             scores[lang] += 1
-        ending = _ENDINGS.get(word[-3:])
-        if ending is not None:
-            lang, suffix = ending
-            if word.endswith(suffix) and (lang != "en" or len(word) > 3):
-                scores[lang] += 2
-        if word.startswith("sch"):
-            scores["de"] += 2
+    # Endings and openings, counted in C over the words joined by single spaces
+    # (a word is letters only): "ción " ends a word, " sch" opens one. "-ing"
+    # counts after at least one letter, so the word "ing" alone does not.
+    joined = f" {' '.join(words)} "
+    for lang, suffix in _ENDINGS.values():  # each suffix ends in its key
+        found = joined.count(f"{suffix} ")
+        if lang == "en":
+            found -= words.count(suffix)
+        scores[lang] += 2 * found
+    scores["de"] += 2 * joined.count(" sch")
     return scores
 
 

@@ -52,6 +52,14 @@ def test_endings_and_openings() -> None:
     assert _scores("über")["de"] == 2
 
 
+def test_endings_and_openings_count_once_a_word_and_only_at_its_edges() -> None:
+    assert _scores("ing going ing sing")["en"] == 4
+    assert _scores("ingot singer")["en"] == 0
+    assert _scores("acción acciones ciónes")["es"] == 4
+    assert _scores("deuxieme schsch asch")["de"] == 2
+    assert _scores("deuxieme schsch asch")["fr"] == 0
+
+
 def test_elisions_and_contractions() -> None:
     assert _scores("l'école d'abord j'ai")["fr"] == 6
     assert _scores("dog's cat's isn't")["en"] == 6
