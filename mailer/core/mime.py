@@ -7,12 +7,15 @@ multipart/alternative, and never descend into a delivery report's fields.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
 from email.utils import collapse_rfc2231_value
+from types import MappingProxyType
 
 from mailer.core.charsets import decode_bytes, decode_header_text
 from mailer.core.dedupe import normalise_message_id
@@ -82,7 +85,7 @@ class _Info:
 
     ctype: str
     charset: str | None
-    params: dict[str, str]
+    params: Mapping[str, str]  # read-only: one _Info serves every part like it
     disposition: str | None
     filename: str | None
 
@@ -90,15 +93,25 @@ class _Info:
 def _info(part: Message) -> _Info:
     """Read the content headers through a compat32 view: the modern header objects
     cost half a millisecond each, and a hostile message may have hundreds of parts."""
-    view = Message()
-    view.set_default_type(part.get_default_type())
-    has_disposition = False
+    fields: list[tuple[str, str]] = []
     for key, value in part.raw_items():
         lower = key.lower()
         if lower in ("content-type", "content-disposition"):
             # Bounded: parameter parsing is quadratic in the number of them.
-            view[key] = _LINE_BREAKS.sub("", str(value))[:_MAX_PARAMS_CHARS]
-            has_disposition = has_disposition or lower == "content-disposition"
+            fields.append((key, _LINE_BREAKS.sub("", str(value))[:_MAX_PARAMS_CHARS]))
+    return _read_info(part.get_default_type(), tuple(fields))
+
+
+# Remembered: most parts of most messages carry the same few values
+# ('text/plain; charset="utf-8"'), and what they say depends on nothing else.
+@functools.lru_cache(maxsize=256)
+def _read_info(default_type: str, fields: tuple[tuple[str, str], ...]) -> _Info:
+    view = Message()
+    view.set_default_type(default_type)
+    has_disposition = False
+    for key, value in fields:
+        view[key] = value
+        has_disposition = has_disposition or key.lower() == "content-disposition"
     params: dict[str, str] = {}
     try:
         for key, value in view.get_params() or []:
@@ -110,9 +123,9 @@ def _info(part: Message) -> _Info:
         disposition = view.get_content_disposition() if has_disposition else None
         ctype = view.get_content_type()
     except Exception:  # noqa: BLE001 - hostile parameters: plain text without a name
-        return _Info("text/plain", None, {}, None, None)
+        return _Info("text/plain", None, MappingProxyType({}), None, None)
     charset = params.get("charset") or None
-    return _Info(ctype, charset, params, disposition, filename)
+    return _Info(ctype, charset, MappingProxyType(params), disposition, filename)
 
 
 def clean_text(text: str) -> str:

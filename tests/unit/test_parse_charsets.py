@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from email.message import Message
 
 import pytest
 
 from mailer.core.charsets import decode_bytes, decode_header_text, repair_mojibake
 from mailer.core.html_text import html_to_text
-from mailer.core.mime import unflow
+from mailer.core.mime import _info, unflow
 from mailer.core.parse import parse_message
 
 
@@ -258,3 +259,17 @@ def test_html_to_text_in_several_threads_gives_the_same_text() -> None:
     want = [html_to_text(p) for p in pages]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         assert list(pool.map(html_to_text, pages * 3)) == want * 3
+
+
+def test_a_parts_content_headers_are_read_once_for_all_parts_like_it() -> None:
+    first, second, digest_child = Message(), Message(), Message()
+    for part in (first, second):
+        part["Content-Type"] = 'text/plain; charset="iso-8859-1"; format=flowed'
+    digest_child.set_default_type("message/rfc822")
+    assert _info(first) is _info(second)
+    assert _info(first).charset == "iso-8859-1"
+    assert _info(first).params["format"] == "flowed"
+    with pytest.raises(TypeError):
+        _info(first).params["format"] = "fixed"  # type: ignore[index]
+    assert _info(digest_child).ctype == "message/rfc822"
+    assert _info(Message()).ctype == "text/plain"
