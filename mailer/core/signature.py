@@ -110,17 +110,21 @@ _NOTICE = re.compile(
 _WORD_BREAK = re.compile(r"[\s,.'\"()-]+")
 
 
-def _name_words(name: str) -> set[str]:
+# Remembered: trimming one reply asks it up to four times of the same name.
+@functools.lru_cache(maxsize=256)
+def _name_words(name: str) -> frozenset[str]:
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return {w for w in _WORD_BREAK.split(folded) if len(w) > 1}
+    return frozenset(w for w in _WORD_BREAK.split(folded) if len(w) > 1)
 
 
-def _is_name_line(line: str, name_words: set[str]) -> bool:
+def _is_name_line(line: str, name_words: frozenset[str]) -> bool:
     words = [w for w in _WORD_BREAK.split(line.casefold()) if w]
     return bool(words) and len(words) <= 4 and all(w in name_words for w in words)
 
 
-def _closing_start(lines: list[str], content: list[int], name_words: set[str]) -> int:
+def _closing_start(
+    lines: list[str], content: list[int], name_words: frozenset[str]
+) -> int:
     """Where a sign-off block starts ("Best regards," and what follows), or -1.
 
     What follows a closing must be short lines, a few of them; when the
