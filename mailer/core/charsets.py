@@ -342,7 +342,7 @@ def decode_header_text(value: str) -> tuple[str, tuple[str, ...]]:
     :func:`mailer.core.headers.header_safe` before exposing it.
     """
     if value.isascii() and "=?" not in value:  # most headers: nothing to decode
-        return _FOLD.sub("", value), ()
+        return (_FOLD.sub("", value) if "\n" in value else value), ()
     defects: list[str] = []
     if has_surrogates(value):
         data = value.encode("utf-8", "surrogateescape")
