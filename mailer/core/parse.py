@@ -157,10 +157,24 @@ def simple_address(flat: str) -> tuple[str, str] | None:
     return (" ".join(name.split()) if name else ""), angled or bare
 
 
+_ADDRESS_FIELDS = ("from", "to", "cc", "reply-to", "sender")
+
+
+def _address_values(msg: Message) -> dict[str, list[str]]:
+    """The raw values of each address header of *msg*, by lower-case name, in order."""
+    found: dict[str, list[str]] = {name: [] for name in _ADDRESS_FIELDS}
+    for key, value in msg.raw_items():  # one pass, not one a header name
+        values = found.get(key.lower())
+        if values is not None:
+            values.append(value)
+    return found
+
+
 def _addresses(
-    msg: Message, name: str, defects: list[str], reasons: list[str]
+    values: list[str], name: str, defects: list[str], reasons: list[str]
 ) -> list[tuple[str, str]]:
-    """(display name, addr-spec) pairs of every *name* header, domains lower-cased.
+    """(display name, addr-spec) pairs of every *name* header (their raw *values*),
+    domains lower-cased.
 
     Each address comes from the header's structure (:mod:`mailer.core.mailboxes`),
     never from decoded text. At most ``MAX_STRUCTURED_CHARS["address"]``
@@ -168,9 +182,7 @@ def _addresses(
     """
     found: list[tuple[str, str]] = []
     budget = MAX_STRUCTURED_CHARS["address"]
-    for key, value in msg.raw_items():
-        if key.lower() != name:
-            continue
+    for value in values:
         if budget <= 0:
             break
         flat = _LINE_BREAKS.sub("", str(value))
@@ -361,7 +373,8 @@ def parse_message(
         f"duplicate {n} header ({names.count(n)} of them)" for n in duplicated
     )
 
-    from_pairs = _addresses(msg, "from", defects, reasons)
+    fields = _address_values(msg)
+    from_pairs = _addresses(fields["from"], "from", defects, reasons)
     if "from" not in names:
         defects.append("no From header")
     elif not from_pairs:
@@ -369,12 +382,14 @@ def parse_message(
     elif len(from_pairs) > 1:
         defects.append(f"From holds {len(from_pairs)} addresses")
     from_name, from_address = from_pairs[0] if from_pairs else ("", "")
-    to = [a for _, a in _addresses(msg, "to", defects, reasons)]
-    cc = [a for _, a in _addresses(msg, "cc", defects, reasons)]
+    to = [a for _, a in _addresses(fields["to"], "to", defects, reasons)]
+    cc = [a for _, a in _addresses(fields["cc"], "cc", defects, reasons)]
     if len(to) + len(cc) > limits.max_addresses:
         reasons.append(f"more than {limits.max_addresses} addresses in To and Cc")
-    reply_to = [a for _, a in _addresses(msg, "reply-to", defects, reasons)]
-    sender = [a for _, a in _addresses(msg, "sender", defects, reasons)]
+    reply_to = [
+        a for _, a in _addresses(fields["reply-to"], "reply-to", defects, reasons)
+    ]
+    sender = [a for _, a in _addresses(fields["sender"], "sender", defects, reasons)]
 
     mid_values = full_values.get("message-id", [])
     message_id = normalise_message_id(mid_values[0]) if mid_values else None
