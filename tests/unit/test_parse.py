@@ -530,6 +530,7 @@ def test_language_from_content_language_then_words() -> None:
 def test_count_links() -> None:
     assert count_links("see https://a.org/x and www.b.org, http://c.org.") == 3
     assert count_links("no links, just example.org") == 0
+    assert count_links("HTTPS://A.ORG/X, Www.B.org and hTtP://c.org") == 3
 
 
 def test_text_keeps_the_history_new_text_does_not() -> None:
