@@ -253,6 +253,18 @@ _FOLDED_SAMPLES = [
     "SMTP gateway",
     "the mta said",
     "mtas and smtpd",
+    "Mail System Error - Returned Mail",
+    "System Administrator",
+    "FML list <fml-admin@example.org>",
+    "InterScan MSS",
+    "list-owner@example.org",
+    "Autoresponder",
+    "Nicht zustellbar: Frage 2",
+    "Non consegnato: domanda",
+    "Ikke levert: spørsmål",
+    "Onbestelbaar: vraag 2",
+    "No entregado: pregunta 2",
+    "Niedostarczona wiadomosc",
     "",
 ]
 
@@ -277,3 +289,65 @@ def test_ascii_folding_finds_what_ignorecase_finds(pattern: AsciiFolded) -> None
 def test_ascii_folding_refuses_a_pattern_it_would_read_otherwise(pattern: str) -> None:
     with pytest.raises(ValueError):
         AsciiFolded(pattern)
+
+
+@pytest.mark.parametrize("words", [("Bounce",), ("\u00e9chec",)])
+def test_ascii_folding_refuses_words_it_would_never_find(
+    words: tuple[str, ...],
+) -> None:
+    with pytest.raises(ValueError):
+        AsciiFolded("bounce|\u00e9chec", words=words)
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of *pattern*."""
+    found, current, depth, in_class, i = [], "", 0, False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            current, i = current + pattern[i : i + 2], i + 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            found.append(current)
+            current, i = "", i + 1
+            continue
+        current, i = current + char, i + 1
+    return [*found, current]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "alternative"),
+    [
+        (pattern, alternative)
+        for pattern in (_ROBOT_SUBJECT, _ROBOT_SENDER)
+        for alternative in _alternatives(pattern.lower.pattern)
+    ],
+)
+def test_every_alternative_holds_a_prefilter_word(
+    pattern: AsciiFolded, alternative: str
+) -> None:
+    # An alternative without one of the words would never be searched for in
+    # ASCII text, unless it is non-ASCII letters alone (it never matches there).
+    literal_non_ascii = not alternative.isascii() and not set(alternative) & set(
+        ".^$*+?{}[]\\|()"
+    )
+    assert literal_non_ascii or any(
+        _literal_in_every_match(w, alternative) for w in pattern.words
+    )
+
+
+def test_the_words_never_change_what_the_patterns_find() -> None:
+    for message in corpus_messages():
+        parsed = parse_message(message.read_bytes(), own_domain=OWN)
+        for pattern, text in (
+            (_ROBOT_SUBJECT, parsed.subject),
+            (_ROBOT_SENDER, f"{parsed.from_name} {parsed.from_address}"),
+        ):
+            unfiltered = AsciiFolded(pattern.lower.pattern)
+            assert pattern.found(text) is unfiltered.found(text), message.name
