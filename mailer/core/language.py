@@ -42,6 +42,9 @@ _ENDINGS = {
     "ing": ("en", "ing"),
 }
 _WORD = re.compile(r"[^\W\d_]+")
+_ASCII_NOT_LETTERS = str.maketrans(
+    {chr(c): " " for c in range(128) if not chr(c).isalpha()}
+)
 _SAMPLE = 5000
 
 
@@ -74,7 +77,14 @@ def _scores(sample: str) -> dict[str, int]:
     if "'" in sample:
         scores["fr"] += 2 * len(_ELISION.findall(sample))
         scores["en"] += 2 * len(_CONTRACTION.findall(sample))
-    words = _WORD.findall(sample)
+    # In ASCII text a word is a run of letters: every other character becomes
+    # a space and str.split cuts, in C, where the Unicode pattern tries the
+    # word categories at each character.
+    words = (
+        sample.translate(_ASCII_NOT_LETTERS).split()
+        if sample.isascii()
+        else _WORD.findall(sample)
+    )
     # Only the function words reach Python code: the filter runs in C.
     for word in filter(_WORD_LANGUAGES.__contains__, words):
         for lang in _WORD_LANGUAGES[word]:

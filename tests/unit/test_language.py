@@ -60,6 +60,11 @@ def test_endings_and_openings_count_once_a_word_and_only_at_its_edges() -> None:
     assert _scores("deuxieme schsch asch")["fr"] == 0
 
 
+def test_a_word_is_letters_only_in_ascii_text_as_in_any_other() -> None:
+    assert _scores("the_the 2the going3")["en"] == 5
+    assert _scores("the_the 2the going3 \u00e9")["en"] == 5  # the Unicode pattern
+
+
 def test_elisions_and_contractions() -> None:
     assert _scores("l'école d'abord j'ai")["fr"] == 6
     assert _scores("dog's cat's isn't")["en"] == 6
