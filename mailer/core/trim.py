@@ -32,6 +32,7 @@ bounded, so the work is linear in the size of the text.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mailer.core.reply_forms import alternation, fragments
@@ -308,6 +309,17 @@ def _is_separator(line: str) -> bool:
     """True when *line* (stripped) is an Original Message or forwarded marker."""
     if not line or (len(line) > _MAX_SEPARATOR and line[-1] not in _SEPARATOR_ENDS):
         return False  # a line of text: most are long and end in a letter or a stop
+    if len(line) <= _MAX_SEPARATOR:
+        return _is_short_separator(line)
+    return _SEPARATOR.match(line) is not None
+
+
+# Remembered, as the mobile footers are (mailer.core.signature): the short lines
+# asked about are mostly sign-offs, greetings and names, the same in many
+# messages, and each asking tries the markers of every language. 1,024 lines
+# of at most 40 characters.
+@functools.lru_cache(maxsize=1024)
+def _is_short_separator(line: str) -> bool:
     return _SEPARATOR.match(line) is not None
 
 
