@@ -260,7 +260,8 @@ def classify(
     index = _index(headers)
     local = from_address.split("@", 1)[0].lower()
     content_type = _first_of(index, "content-type").lower()
-    folded_subject = _fold(_REPLY_PREFIX.sub("", subject)).strip()
+    unprefixed = _REPLY_PREFIX.sub("", subject)
+    folded_subject = _fold(unprefixed).strip()
     failure_subject = folded_subject.startswith(_FAILURE_SUBJECTS)
     null_sender = (
         envelope_from == "" or _first_of(index, "return-path").replace(" ", "") == "<>"
@@ -306,7 +307,7 @@ def classify(
         return MessageClass.AUTO_REPLY
     # Folding takes Hangul, kana and some Arabic letters apart: those scripts
     # are compared as written (case-folded only).
-    plain_subject = _REPLY_PREFIX.sub("", subject).strip().casefold()
+    plain_subject = unprefixed.strip().casefold()
     if (
         null_sender
         or _AUTO_SUBJECT.match(folded_subject)

@@ -417,7 +417,7 @@ def parse_message(
     if b"\x00" in raw[len(section) :]:
         defects.append("NUL byte in the body; removed from the text")
     reasons.extend(r for r in body.limit_reasons if r not in reasons)
-    text = body.text
+    text = body_text = body.text  # a join of the pieces: made once
     if len(text) > limits.max_text_chars:
         defects.append(f"text over {limits.max_text_chars} characters; cut")
     text, mojibake = _readable(text, limits, None)
@@ -427,8 +427,8 @@ def parse_message(
     if encrypted:
         defects.append("encrypted message: no readable text")
     # HTML marks its quoted history: the reply is trimmed without it.
-    reply = body.reply_text if body.from_html else body.text
-    if reply != body.text:
+    reply = body.reply_text if body.from_html else body_text
+    if reply != body_text:
         reply = without_encrypted(
             unwrap_clearsigned(_readable(reply, limits, mojibake)[0])
         )[0]
