@@ -19,6 +19,7 @@ from mailer.inbound.smtp import InboundHandler, make_server_factory
 from mailer.inbound.socketmap import start_socketmap, stop_socketmap
 from mailer.runtime import Runtime, Worker
 from mailer.tls import ServerCertificate
+from store.wal import WalKeeper
 
 log = logging.getLogger("ediscuss.service")
 
@@ -100,6 +101,18 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
+    keeper = WalKeeper.start_for(runtime.engine)  # None unless a SQLite file
+    try:
+        await _serve(runtime, stop, ready)
+    finally:
+        if keeper is not None:
+            keeper.stop()
+
+
+async def _serve(
+    runtime: Runtime, stop: asyncio.Event, ready: Callable[[], None] | None
+) -> None:
+    loop = asyncio.get_running_loop()
     s = runtime.settings
     with _binding(s.inbound.listen):
         server = await start_inbound(runtime)

@@ -121,10 +121,12 @@ def processing_engine(settings: Settings) -> Engine:
 
     from mailer.config.settings import CommitDurability
     from store.db import make_engine
+    from store.wal import leave_checkpoints_to_keeper
 
     engine = make_engine(settings.database.url)
     if settings.database.processing_commits is CommitDurability.FAST:
         event.listen(engine, "connect", _no_fsync_at_commit)
+    leave_checkpoints_to_keeper(engine)  # serve's keeper checkpoints, outside the lock
     return engine
 
 
