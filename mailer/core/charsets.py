@@ -14,8 +14,6 @@ import codecs
 import re
 from dataclasses import dataclass
 
-import charset_normalizer
-
 # Names seen in real mail that Python does not know, or knows under another
 # meaning. iso-8859-1 and us-ascii are read as windows-1252, as every browser
 # does (https://encoding.spec.whatwg.org/#names-and-labels).
@@ -94,6 +92,8 @@ def codec_for(declared: str | None) -> str | None:
 
 def _guess(data: bytes) -> str | None:
     """The most plausible codec for *data* among those common in mail."""
+    import charset_normalizer  # some 3 MB, for the rare text whose charset is wrong
+
     try:
         results = charset_normalizer.from_bytes(
             data[:_GUESS_SAMPLE], cp_isolation=list(_PREFERENCE)

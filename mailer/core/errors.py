@@ -18,6 +18,7 @@ EdiscussError
 ├── SchemaOutOfDate        mailer.runtime: the database needs ``ediscuss db upgrade`` [RuntimeError]
 ├── UnknownDiscussion      mailer.mailings.releases: no such discussion [LookupError]
 ├── TemplateMissing        mailer.outbound.templates: no template for a mail [LookupError]
+├── SigningError           mailer.outbound.dkim: dkimpy cannot sign a message [ValueError]
 ├── InvalidAddress         mailer.subscriptions.values: not a usable email address [ValueError]
 ├── InvalidValue           mailer.subscriptions.values: a field outside its choices [ValueError]
 ├── UnusableFile           mailer.subscriptions.imports: a file that cannot be imported [ValueError]

@@ -20,7 +20,6 @@ from types import MappingProxyType
 from mailer.core.charsets import decode_bytes, decode_header_text
 from mailer.core.dedupe import normalise_message_id
 from mailer.core.headers import header_safe
-from mailer.core.html_text import read_html
 from mailer.core.message import ParsedAttachment, ParseLimits
 
 # Signatures, and the public key Thunderbird attaches to signed mail by
@@ -448,6 +447,9 @@ def read_body(
         pieces = []
     for kind, text in pieces:
         if kind == "html":
+            # lxml and inscriptis (some 6 MB) only once a message has HTML to read
+            from mailer.core.html_text import read_html
+
             body.from_html = True
             read = read_html(text)
             body.texts.append(clean_text(read.text))

@@ -27,8 +27,6 @@ import re
 from collections.abc import Iterable, Sequence
 from email.message import Message
 
-from flufl.bounce import all_failures
-
 from mailer.core.classify import parse_dsn, parse_text_bounce
 from mailer.core.message import BounceReport, MessageClass
 
@@ -309,6 +307,8 @@ def detector_failures(msg: Message) -> tuple[tuple[str, ...], tuple[str, ...]]:
     A detector that fails on odd input (some read headers as plain strings)
     stops the scan; that is "nothing found", never an error of ours.
     """
+    from flufl.bounce import all_failures  # only once a bounce is read
+
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # noqa: BLE001 - a third-party heuristic on hostile mail

@@ -16,6 +16,9 @@ record, an unusable record): a normal event, for which the callers already
 log one line per message. Each verification therefore hands dkimpy a logger
 of its own, outside the logging tree, whose messages become the verdict's
 reason instead.
+
+dkimpy and dnspython (some 3 MB that a process keeps) are imported when a
+signature is checked, not with this module: most mail is no moderator's.
 """
 
 from __future__ import annotations
@@ -27,14 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-
-import dkim
-import dns.exception
-import dns.rdatatype
-import dns.resolver
+from typing import TYPE_CHECKING
 
 from mailer.config.settings import HostPort
 from mailer.core.modauth import aligned
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 log = logging.getLogger("ediscuss.moderation")
 
@@ -55,6 +57,11 @@ class DkimVerdict:
 
 def resolver_dnsfunc(server: HostPort | None, timeout: float = 5.0) -> DnsFunc:
     """A dkimpy ``dnsfunc`` asking *server* (or the system's resolver) for TXT records."""
+    import dkim
+    import dns.exception
+    import dns.rdatatype
+    import dns.resolver
+
     made: list[dns.resolver.Resolver] = []
 
     def resolver() -> dns.resolver.Resolver:
@@ -125,6 +132,8 @@ def verify_dkim(
     simply "not proven", and the moderator is asked to confirm instead. The
     key lookups of all the signatures share *timeout* seconds.
     """
+    import dkim
+
     deadline = time.monotonic() + timeout
     failures: list[str] = []
     missing: list[bytes] = []

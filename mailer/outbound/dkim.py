@@ -11,8 +11,9 @@ dkimpy computes RSA in pure Python (two 1024-bit modular exponentiations, about
 OpenSSL through ``cryptography`` instead, roughly ten times faster. PKCS #1 v1.5
 signatures are deterministic, so the header is byte for byte the one dkimpy
 would make (a test compares them). ``cryptography`` (some 8 MB a process) is
-imported at the first signature or key made: a service without ``[dkim]``
-never loads it.
+imported at the first signature or key made, and dkimpy itself (with
+dnspython, some 3 MB) when the first signer is made: a service without
+``[dkim]`` never loads them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dkim
-
 from mailer.config.settings import DkimSettings
+from mailer.core.errors import EdiscussError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -69,7 +69,6 @@ SIGNED_HEADERS: tuple[str, ...] = (
 )
 
 
-_PURE_RSA_SIGN = dkim.RSASSA_PKCS1_v1_5_sign
 _HASH_NAMES = ("sha256", "sha1")  # what OpenSSL signs here; others go to dkimpy
 _KEYS: dict[int, rsa.RSAPrivateKey] = {}  # by modulus: keys are few, made once
 _KEYS_LOCK = threading.Lock()
@@ -103,26 +102,53 @@ def _rsa_sign(hashed: Any, private_key: Any) -> bytes:
     """
     name = str(getattr(hashed, "name", "")).lower()
     if name not in _HASH_NAMES or not isinstance(private_key, dict):
-        return bytes(_PURE_RSA_SIGN(hashed, private_key))
+        return _pure_rsa_sign(hashed, private_key)
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, utils
 
     try:
         key = _openssl_key(private_key)
     except (KeyError, TypeError, ValueError):
-        return bytes(_PURE_RSA_SIGN(hashed, private_key))
+        return _pure_rsa_sign(hashed, private_key)
     algorithm = hashes.SHA256() if name == "sha256" else hashes.SHA1()
     return key.sign(hashed.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm))
 
 
-# dkimpy looks the function up in its module at each signature.
-dkim.RSASSA_PKCS1_v1_5_sign = _rsa_sign
+def _pure_rsa_sign(hashed: Any, private_key: Any) -> bytes:
+    """dkimpy's own RSA step (its module keeps it when the package's is replaced)."""
+    from dkim.crypto import RSASSA_PKCS1_v1_5_sign
 
-# dkimpy parses the PEM key (base64, then ASN.1 in pure Python) at every
-# signature: about 0.14 ms of a copy's CPU, for the same key every time. The
-# parsed key is only read, so one parse a key serves every copy. The outbox
-# worker holds one key; a few more cover a key rotated while serve runs.
-dkim.parse_pem_private_key = functools.lru_cache(maxsize=8)(dkim.parse_pem_private_key)
+    return bytes(RSASSA_PKCS1_v1_5_sign(hashed, private_key))
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+def dkimpy() -> Any:
+    """dkimpy, made ready to sign: imported, and changed once (under a lock, so
+    that two first signers do not change it twice).
+
+    dkimpy looks its RSA step up in its package at each signature: OpenSSL's
+    replaces it. It also parses the PEM key (base64, then ASN.1 in pure Python)
+    at every signature: about 0.14 ms of a copy's CPU, for the same key every
+    time. The parsed key is only read, so one parse a key serves every copy.
+    The outbox worker holds one key; a few more cover a key rotated while
+    serve runs.
+    """
+    import dkim
+
+    if dkim.RSASSA_PKCS1_v1_5_sign is not _rsa_sign:
+        with _PATCH_LOCK:
+            if dkim.RSASSA_PKCS1_v1_5_sign is not _rsa_sign:
+                dkim.RSASSA_PKCS1_v1_5_sign = _rsa_sign
+                dkim.parse_pem_private_key = functools.lru_cache(maxsize=8)(
+                    dkim.parse_pem_private_key
+                )
+    return dkim
+
+
+class SigningError(EdiscussError, ValueError):
+    """dkimpy could not sign a message; the text is its reason."""
 
 
 @dataclass(frozen=True)
@@ -133,17 +159,28 @@ class DkimSigner:
     domain: str
     private_key: bytes  # PEM
 
+    def __post_init__(self) -> None:
+        dkimpy()  # made ready with the first signer, before any signature
+
     def sign(self, raw: bytes) -> bytes:
-        """*raw* with a DKIM-Signature header in front."""
-        header = dkim.sign(
-            raw,
-            self.selector.encode("ascii"),
-            self.domain.encode("ascii"),
-            self.private_key,
-            canonicalize=(b"relaxed", b"relaxed"),
-            include_headers=[h.lower().encode("ascii") for h in SIGNED_HEADERS],
-            linesep=b"\r\n",
-        )
+        """*raw* with a DKIM-Signature header in front.
+
+        Raises :class:`SigningError` when dkimpy cannot sign it (a bad key, a
+        message it cannot read).
+        """
+        dkim = dkimpy()
+        try:
+            header = dkim.sign(
+                raw,
+                self.selector.encode("ascii"),
+                self.domain.encode("ascii"),
+                self.private_key,
+                canonicalize=(b"relaxed", b"relaxed"),
+                include_headers=[h.lower().encode("ascii") for h in SIGNED_HEADERS],
+                linesep=b"\r\n",
+            )
+        except dkim.DKIMException as exc:
+            raise SigningError(str(exc)) from exc
         return bytes(header) + raw
 
 

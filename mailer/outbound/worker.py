@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import dkim
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -355,7 +354,7 @@ class OutboxSender:
         if self.signer is not None:
             try:
                 raw = self.signer.sign(raw)
-            except (dkim.DKIMException, ValueError) as exc:
+            except ValueError as exc:  # SigningError included
                 return SendResult(SendOutcome.DEFERRED, f"cannot DKIM-sign: {exc}")
         return transport.send(message.envelope_from, message.recipient, raw)
 

@@ -10,8 +10,6 @@ may not speak SMTPUTF8); international domains are kept in their ASCII form.
 
 from __future__ import annotations
 
-import email_validator
-
 from mailer.config.settings import DiscussionSettings
 from mailer.core.command_values import (
     CONSTITUENCIES,
@@ -53,6 +51,8 @@ def normalise_address(address: str, check_deliverability: bool = False) -> str:
         text = text[1:-1].strip()
     if not text or len(text) > 320:
         raise InvalidAddress(address, "not an email address")
+    import email_validator  # with idna, only where addresses are signed up
+
     try:
         checked = email_validator.validate_email(
             text, check_deliverability=check_deliverability, allow_smtputf8=False

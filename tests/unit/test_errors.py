@@ -43,7 +43,7 @@ def _exception_classes() -> list[type[BaseException]]:
 
 def test_every_project_exception_is_in_the_documented_tree() -> None:
     classes = _exception_classes()
-    assert len(classes) >= 23  # the walk found them: the tree below lists 23
+    assert len(classes) >= 24  # the walk found them: the tree below lists 24
     tree = errors.__doc__ or ""
     outside = [
         c.__qualname__ for c in classes if not issubclass(c, EdiscussError | StoreError)
