@@ -21,7 +21,6 @@ import os
 import pickle
 import select
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -92,7 +91,7 @@ def _tell(fd: int, news: bytes) -> bool:
     return True
 
 
-def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
+def _sqlite_no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
     """Processing commits do not wait for the disk: SQLite ``synchronous=NORMAL``,
     PostgreSQL ``synchronous_commit = off``.
 
@@ -106,10 +105,13 @@ def _no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
     SMTP listener waits for, and a wait on every PostgreSQL commit.
     """
     cursor = dbapi_connection.cursor()
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-        return
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _postgresql_no_fsync_at_commit(dbapi_connection: Any, _record: object) -> None:
+    """:func:`_sqlite_no_fsync_at_commit`, for PostgreSQL."""
+    cursor = dbapi_connection.cursor()
     cursor.execute("SET synchronous_commit TO off")
     cursor.close()
     dbapi_connection.commit()  # a SET in a transaction rolled back would not last
@@ -125,7 +127,14 @@ def processing_engine(settings: Settings) -> Engine:
 
     engine = make_engine(settings.database.url)
     if settings.database.processing_commits is CommitDurability.FAST:
-        event.listen(engine, "connect", _no_fsync_at_commit)
+        # Told apart by the engine, not by the driver's class: importing sqlite3
+        # to ask would cost a PostgreSQL child 1 MB.
+        fast = (
+            _sqlite_no_fsync_at_commit
+            if engine.dialect.name == "sqlite"
+            else _postgresql_no_fsync_at_commit
+        )
+        event.listen(engine, "connect", fast)
     leave_checkpoints_to_keeper(engine)  # serve's keeper checkpoints, outside the lock
     return engine
 
@@ -156,7 +165,7 @@ def run_child(
     from sqlalchemy import event
 
     from mailer.clock import system_clock
-    from mailer.heap import settle_heap
+    from mailer.heap import PROCESSING_YOUNG_OBJECTS, settle_heap
     from mailer.inbound.pipeline import BATCH, POLL_SECONDS, process_pending
     from mailer.keys import load_signing_key
     from mailer.runtime import Runtime
@@ -183,7 +192,8 @@ def run_child(
 
     event.listen(engine, "after_cursor_execute", notice_outbox)
 
-    settle_heap()  # start-up is over: what the loop below allocates comes and goes
+    # start-up is over: what the loop below allocates comes and goes
+    settle_heap(PROCESSING_YOUNG_OBJECTS)
     parent_gone = not _tell(news_fd, b"R")
 
     def tell_outbox() -> None:

@@ -8,7 +8,8 @@ a message with HTML, the charset detector (some 3 MB) only for text whose
 charset is wrong, the bounce detector only for machine-made mail;
 ``cryptography`` (some 8 MB) only to sign with DKIM, dkimpy and dnspython
 (some 3 MB) only to sign or to check a moderator's signature, email-validator
-only to sign someone up, the SMTP server (some 2 MB) only where mail is
+only to sign someone up, sqlite3 (some 1 MB) only with a SQLite database (its
+engine loads it), the SMTP server (some 2 MB) only where mail is
 received, the demonstration's script and the import's progress bar (some
 1.5 MB) only by their commands. A fresh interpreter imports what each process
 imports and lists which of those it holds.
@@ -56,6 +57,7 @@ HEAVY = [
     "dkim",
     "dns",
     "email_validator",
+    "sqlite3",
     "aiosmtpd",
     "mailer.demo",
     "tqdm",
