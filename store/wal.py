@@ -10,8 +10,9 @@ its processing children turn that off on their connections
 quarter of a second and outside every lock: a passive checkpoint takes no lock
 that a writer needs, and a reader keeps its snapshot.
 
-Other processes (the command line, tests) keep SQLite's own checkpoints; a file
-is also checkpointed when its last connection closes.
+Other processes (the command line, tests) keep SQLite's own checkpoints, and so
+does the outbox's marks engine in serve (its commits hold no shared lock); a
+file is also checkpointed when its last connection closes.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class WalKeeper:
         self._path = path
         self._every = every
         self._seen: tuple[int, int] | None = None
+        self._failing: str | None = None  # the last failure's reason, told once
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,5 +124,14 @@ class WalKeeper:
         while not self._stopping.wait(self._every):
             try:
                 self.check()
-            except Exception:  # the file is away for a while: the next look retries
-                log.exception("checkpoint of %s failed", self._path)
+            except (
+                Exception
+            ) as exc:  # the file is away for a while: the next look retries
+                reason = f"{type(exc).__name__}: {exc}"
+                if reason != self._failing:  # once, not four times a second
+                    log.exception("checkpoint of %s failed", self._path)
+                self._failing = reason
+            else:
+                if self._failing is not None:
+                    log.info("checkpoints of %s work again", self._path)
+                self._failing = None

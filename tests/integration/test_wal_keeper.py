@@ -9,6 +9,7 @@ never grows past what two commits wrote.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -126,4 +127,34 @@ def test_processing_children_leave_checkpoints_to_serve(
     try:
         assert _autocheckpoint(engine) == 0
     finally:
+        engine.dispose()
+
+
+def test_a_failing_checkpoint_is_told_once_and_its_end_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "away.db"
+    engine = make_engine(f"sqlite:///{database}")
+    keeper = WalKeeper(engine, every=0.02)
+    try:
+        _fill(engine, 1)  # a log to copy
+        leave_checkpoints_to_keeper(engine)
+        broken = OSError("disk away")
+
+        def fails() -> bool:
+            raise broken
+
+        keeper.check = fails  # type: ignore[method-assign]
+        with caplog.at_level(logging.INFO, logger="ediscuss.store"):
+            keeper.start()
+            time.sleep(0.3)  # some fifteen looks
+            assert [r.levelname for r in caplog.records] == ["ERROR"]
+            del keeper.check  # the class's own again
+            deadline = time.monotonic() + 5
+            while len(caplog.records) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        assert "work again" in caplog.records[1].getMessage()
+    finally:
+        keeper.stop()
         engine.dispose()
